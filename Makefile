@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make            module, libvcore, selftests, tools
+# make check      every test: user-space tier, then the selftests in a VM
+# make demo       boot the VM, load the module, show it working
+# make setup      install the Debian packages the project needs
+#
+# KDIR: the kernel build tree; defaults to the running kernel's, else the
+# newest installed Debian amd64 headers (the kernel the VM boots).
+
+KVER ?= $(shell uname -r)
+KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),\
+	$(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1))
+LINUX_SOURCE ?= $(shell ls /usr/src/linux-source-6.1.tar.xz 2>/dev/null)
+
+B := build
+CC ?= gcc
+CXX ?= g++
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+CFLAGS += $(WARN) -std=gnu11 -Iuapi -Ilibvcore -fno-strict-aliasing
+LIB_OBJS := $(B)/libvcore/dev.o
+LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
+SELFTESTS := vcore_dev_test vcore_module_test
+TOOLS := vcore-info
+
+.PHONY: all module lib selftests tools check demo setup checkpatch clean
+.DELETE_ON_ERROR:
+
+all: module lib selftests tools
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make setup'" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 $(if $(WERROR),KCFLAGS=-Werror) modules
+
+lib: $(B)/libvcore.a $(B)/libvcore.so
+
+$(B)/libvcore/%.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h uapi/vcore_abi_check.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libvcore/%.pic.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h uapi/vcore_abi_check.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(B)/libvcore.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(B)/libvcore.so: $(LIB_PIC_OBJS) libvcore/libvcore.map
+	$(CC) -shared -Wl,--version-script=libvcore/libvcore.map \
+		-Wl,-soname,libvcore.so.1 -o $@ $(LIB_PIC_OBJS)
+
+# The kselftest headers come from Debian's linux-source-6.1 at build time.
+KSFT_HDRS := $(B)/kselftest/kselftest_harness.h $(B)/kselftest/kselftest.h
+$(KSFT_HDRS):
+	@test -n "$(LINUX_SOURCE)" || { echo "no linux-source-6.1: run 'make setup'" >&2; exit 1; }
+	@mkdir -p $(B)/kselftest
+	tar -xJf $(LINUX_SOURCE) -C $(B)/kselftest --strip-components=4 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	@touch $(KSFT_HDRS)
+
+# The harness's macros compare mixed signedness and leave parameters unused.
+KSFT_CFLAGS := -I$(B)/kselftest -Wno-sign-compare -Wno-unused-parameter
+
+selftests: $(addprefix $(B)/selftests/,$(SELFTESTS))
+
+$(B)/selftests/%: selftests/%.c selftests/*.h $(KSFT_HDRS) uapi/linux/vcore.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $<
+
+tools: $(addprefix $(B)/tools/,$(TOOLS))
+
+$(B)/tools/%: tools/%.c $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libvcore.a
+
+CHECKPATCH := $(B)/checkpatch/scripts/checkpatch.pl
+$(CHECKPATCH):
+	@test -n "$(LINUX_SOURCE)" || { echo "no linux-source-6.1: run 'make setup'" >&2; exit 1; }
+	@mkdir -p $(B)/checkpatch
+	tar -xJf $(LINUX_SOURCE) -C $(B)/checkpatch --strip-components=1 \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+	@touch $@
+
+checkpatch: $(CHECKPATCH)
+	$(CHECKPATCH) --no-tree --terse --quiet --show-types -f \
+		$(filter-out kmod/%.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
+		uapi/linux/vcore.h uapi/vcore_abi_check.h
+
+setup:
+	@tools/setup.sh
+
+check: setup
+	@tools/check.sh
+
+demo: setup
+	@tools/demo.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
+	rm -rf $(B)

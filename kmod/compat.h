@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Differences between the kernel versions vcore builds against.  Kbuild
+ * probes the headers and defines VCORE_HAVE_* for what is present.
+ */
+#ifndef _VCORE_COMPAT_H
+#define _VCORE_COMPAT_H
+
+#include <linux/mm.h>
+
+#ifdef VCORE_HAVE_VM_FLAGS_SET
+#define vcore_vm_flags_set(vma, flags)		vm_flags_set(vma, flags)
+#define vcore_vm_flags_clear(vma, flags)	vm_flags_clear(vma, flags)
+#else
+static inline void vcore_vm_flags_set(struct vm_area_struct *vma,
+				      unsigned long flags)
+{
+	vma->vm_flags |= flags;
+}
+
+static inline void vcore_vm_flags_clear(struct vm_area_struct *vma,
+					unsigned long flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#endif
+
+#endif /* _VCORE_COMPAT_H */

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The set of CPUs (pcores) the module manages. */
+#ifndef _VCORE_PCORES_H
+#define _VCORE_PCORES_H
+
+#include <linux/types.h>
+
+struct vcore_procinfo;
+
+int vcore_pcores_init(const char *cpulist);
+unsigned int vcore_pcores_nr_managed(void);
+unsigned int vcore_pcores_nr_ids(void);
+unsigned int vcore_pcores_fp_state_size(void);
+void vcore_pcores_fill_procinfo(struct vcore_procinfo *pi);
+
+#endif /* _VCORE_PCORES_H */

@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vcore: Akaros-style event delivery and vcore notification for Linux.
+ *
+ * The one ABI shared by vcore.ko and user space.  Opening /dev/vcore makes
+ * the calling process an MCP (a "many-core process").  The process then does
+ * the VCORE_IOC_API handshake and maps the regions it reports:
+ *
+ *   procinfo  read-only; the kernel publishes process state and the
+ *             vcore/pcore maps here.
+ *   procdata  read-write; the VCPD array (one vcore_preempt_data per vcore),
+ *             the kernel event table and the resource requests.
+ *   arena     read-write; sized by VCORE_IOC_SETUP.  User space carves its
+ *             event queues, mailboxes, UCQ pages and CEQ arrays out of it.
+ *
+ * Every address in this ABI is a user virtual address stored in a __u64.
+ * The kernel follows an address only after checking that it lies, whole and
+ * aligned, inside procdata or the arena of the same process; anything else
+ * is dropped and counted (see enum vcore_drop_reason).  All shared memory is
+ * owned by the module; the kernel never touches other user memory.
+ *
+ * Access rules for shared fields are written next to each field as
+ * "writer -> reader: rule".  "atomic" means both sides use atomic
+ * read-modify-write operations on the whole field.
+ */
+#ifndef _UAPI_LINUX_VCORE_H
+#define _UAPI_LINUX_VCORE_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define VCORE_DEVICE_NAME	"vcore"
+#define VCORE_API_VERSION	1
+
+/* ------------------------------------------------------------------ */
+/* Limits                                                               */
+/* ------------------------------------------------------------------ */
+
+#define VCORE_MAX_VCORES	256	/* bound of procinfo.vcoremap */
+#define VCORE_MAX_PCORES	256	/* bound of procinfo.pcoremap (CPU ids) */
+#define VCORE_MAX_NR_EVENT	50	/* event types are 0 .. MAX_NR_EVENT - 1 */
+#define VCORE_MAX_NUM_RESOURCES	4
+#define VCORE_FP_STATE_SIZE	4096	/* XSAVE area; AVX-512 needs 2696 */
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Event types (event_msg.ev_type). 2, 4 and 6 are unused, as in Akaros. */
+#define EV_NONE			0
+#define EV_PREEMPT_PENDING	1	/* ev_arg1 = vcoreid */
+#define EV_VCORE_PREEMPT	3	/* ev_arg2 = vcoreid */
+#define EV_USER_IPI		5	/* from another process */
+#define EV_ALARM		7
+#define EV_EVENT		8	/* INDIR: ev_arg3 = the ev_q to check */
+#define EV_FREE_APPLE_PIE	9	/* diagnostic */
+#define EV_SYSCALL		10
+#define EV_CHECK_MSGS		11	/* ev_arg2 = vcoreid whose mbox to check */
+#define EV_POSIX_SIGNAL		12	/* ev_arg1 = signal number */
+
+struct event_msg {
+	__u16 ev_type;
+	__u16 ev_arg1;
+	__u32 ev_arg2;
+	__u64 ev_arg3;		/* a user address or a value */
+	__u64 ev_arg4;
+};
+
+/* ------------------------------------------------------------------ */
+/* Mailboxes                                                            */
+/* ------------------------------------------------------------------ */
+
+#define EV_MBOX_UCQ		1
+#define EV_MBOX_BITMAP		2
+#define EV_MBOX_CEQ		3
+
+/*
+ * UCQ: an unbounded queue of 4 KiB pages in the arena.  An index is the
+ * user address of a page ORed with a slot number (pages are page-aligned,
+ * so the low 12 bits are free).  Slot 0 of a page the kernel links is
+ * reserved for the kernel itself, so the producer that extends the queue
+ * always makes progress.
+ */
+#define VCORE_UCQ_PAGE_SIZE	4096
+#define VCORE_UCQ_SLOT_MASK	(VCORE_UCQ_PAGE_SIZE - 1)
+
+struct ucq_page_header {
+	/* kernel -> user: set once, before a slot past the end is claimed */
+	__u64 cons_next_pg;
+	__u32 nr_cons;		/* user only: slots consumed (atomic) */
+	__u32 resv0;
+	__u64 resv[2];
+};
+
+struct ucq_msg_slot {
+	struct event_msg ev_msg;	/* kernel -> user, before ready */
+	__u32 ready;		/* kernel sets (release), user clears */
+	__u32 resv0;
+};
+
+#define VCORE_UCQ_SLOTS_PER_PAGE \
+	((VCORE_UCQ_PAGE_SIZE - sizeof(struct ucq_page_header)) / \
+	 sizeof(struct ucq_msg_slot))
+
+struct ucq_page {
+	struct ucq_page_header header;
+	struct ucq_msg_slot msgs[127];	/* VCORE_UCQ_SLOTS_PER_PAGE */
+};
+
+struct ucq {
+	__u64 prod_idx;		/* kernel (atomic) -> user: next slot to fill */
+	__u64 cons_idx;		/* user only (atomic): next slot to consume */
+	__u64 spare_pg;		/* user leaves a page, kernel takes it (xchg) */
+	/* kernel counts pages it took from the arena, user as it frees them */
+	__u64 nr_extra_pgs;
+	__u32 prod_overflow;	/* kernel -> user: a new page is being linked */
+	__u32 ucq_ready;	/* user -> kernel: set last, after init */
+	__u64 resv[2];
+};
+
+/* Bitmap: one bit per event type; the payload is lost. */
+#define VCORE_EVBITMAP_WORDS	((VCORE_MAX_NR_EVENT + 63) / 64)
+
+struct evbitmap {
+	__u32 check_bits;	/* kernel sets after a bit, user clears first */
+	__u32 resv0;
+	/* kernel sets bits (atomic or), user clears them (atomic) */
+	__u64 bitmap[VCORE_EVBITMAP_WORDS];
+};
+
+/* CEQ: one coalescing entry per event type plus a ring of posted indices. */
+#define CEQ_OR			1
+#define CEQ_ADD			2
+
+struct ceq_event {
+	/* kernel ORs/ADDs ev_arg2 (atomic), user takes it with an exchange */
+	__u64 coalesce;
+	__u64 blob_data;	/* kernel -> user: last ev_arg3, racy */
+	__u32 idx_posted;	/* kernel sets (atomic), user clears */
+	__u32 user_data;	/* user only */
+	__u64 resv;
+};
+
+struct ceq {
+	/* user -> kernel: address of struct ceq_event[nr_events] */
+	__u64 events;
+	__u64 ring;		/* user -> kernel: address of __s32[ring_sz] */
+	__u32 nr_events;	/* user -> kernel, set at init */
+	__u32 ring_sz;		/* user -> kernel, a power of two */
+	__s32 max_event_ever;	/* kernel (atomic max) -> user */
+	__u32 last_recovered;	/* user only */
+	__u32 prod_idx;		/* kernel (atomic) -> user */
+	__u32 cons_pub_idx;	/* user -> kernel: consumed up to here */
+	__u32 cons_pvt_idx;	/* user only (atomic): claimed up to here */
+	__u8 operation;		/* user -> kernel: CEQ_OR or CEQ_ADD */
+	__u8 ring_overflowed;	/* kernel sets, user clears before recovery */
+	__u8 overflow_recovery;	/* user only */
+	__u8 resv0;
+	__u32 u_lock;		/* user only */
+	__u32 resv1;
+	__u64 resv[4];
+};
+
+struct event_mbox {
+	__u32 type;		/* EV_MBOX_*; user -> kernel, set at init */
+	__u32 resv0;
+	union {
+		struct ucq ucq;
+		struct evbitmap evbm;
+		struct ceq ceq;
+		__u8 resv[120];
+	};
+};
+
+/* ------------------------------------------------------------------ */
+/* Event queues                                                         */
+/* ------------------------------------------------------------------ */
+
+/* event_queue.ev_flags */
+#define EVENT_IPI		0x001	/* notify the target vcore if mapped */
+#define EVENT_SPAM_PUBLIC	0x002	/* spam the message to public mboxes */
+#define EVENT_INDIR		0x004	/* post EV_EVENT(ev_q) to a VCPD mbox */
+#define EVENT_VCORE_PRIVATE	0x008	/* use the private VCPD mbox */
+#define EVENT_SPAM_INDIR	0x010	/* send the INDIR through the fallback */
+#define EVENT_VCORE_MUST_RUN	0x020	/* the spam must reach a mapped vcore */
+#define EVENT_NOTHROTTLE	0x040	/* ignore ev_alert_pending */
+#define EVENT_ROUNDROBIN	0x080	/* next vcore each time (overrides APPRO) */
+#define EVENT_VCORE_APPRO	0x100	/* use the vcore the kernel suggests */
+#define EVENT_WAKEUP		0x200	/* wake the process if it is WAITING */
+#define EVENT_FLAGS_ALL		0x3ff
+
+struct event_queue {
+	/* user -> kernel: mbox address, 0 = the target vcore's VCPD mbox */
+	__u64 ev_mbox;
+	__u32 ev_flags;		/* user -> kernel: EVENT_* */
+	/* kernel sets (xchg) before an INDIR, user clears before draining */
+	__u32 ev_alert_pending;
+	/* user -> kernel: target vcore; ROUNDROBIN writes the cursor back */
+	__u32 ev_vcore;
+	__u32 resv0;
+	__u64 ev_handler;	/* user only */
+	__u64 ev_udata;		/* user only */
+	__u64 resv[3];
+};
+
+/* An ev_q with its own mbox: ev_q.ev_mbox points at ev_imbox. */
+struct event_queue_big {
+	struct event_queue ev_q;
+	struct event_mbox ev_imbox;
+};
+
+/* ------------------------------------------------------------------ */
+/* Saved contexts and the VCPD                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * vcore_user_ctx.type: HW = every register is valid (the kernel saved it);
+ * SW = only what a voluntary switch keeps: rbx rbp rsp r12-r15 rip fs_base
+ * mxcsr fpucw.
+ */
+#define VCORE_CTX_NONE		0
+#define VCORE_CTX_HW		1
+#define VCORE_CTX_SW		2
+
+struct vcore_user_ctx {
+	__u32 type;		/* VCORE_CTX_* */
+	__u32 flags;		/* reserved, 0 */
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip;
+	__u64 rflags;
+	__u64 fs_base;
+	__u64 gs_base;
+	__u32 mxcsr;
+	__u16 fpucw;
+	__u16 cs;
+	__u16 ss;
+	__u16 resv0[3];
+	__u64 resv[9];
+};
+
+/* The standard-format XSAVE image; 64-byte aligned inside the VCPD. */
+struct vcore_fp_state {
+	__u8 xsave[VCORE_FP_STATE_SIZE];
+};
+
+/* vcore_preempt_data.flags (atomic, both sides) */
+#define VC_K_LOCK		0x01	/* the kernel is mid-preemption */
+#define VC_PREEMPTED		0x02
+#define VC_CAN_RCV_MSG		0x04	/* this vcore will check its public mbox */
+#define VC_UTHREAD_STEALING	0x08	/* another vcore is taking the uthread */
+#define VC_SCP_NOVCCTX		0x10	/* vcore 0 cannot enter vcore context */
+
+/* vcore_preempt_data.racy_flags (user only) */
+#define VC_FPU_SAVED		0x01
+
+/*
+ * VCPD: per-vcore preemption data, one per vcore, in procdata at
+ * api.vcpd_offset + vcoreid * api.vcpd_size.
+ */
+struct vcore_preempt_data {
+	/* kernel -> user at preemption, unless VC_UTHREAD_STEALING */
+	struct vcore_fp_state preempt_fp;
+	/* kernel -> user: preempted while in vcore context */
+	struct vcore_user_ctx vcore_ctx;
+	/* kernel -> user: the interrupted uthread (notify or preempt) */
+	struct vcore_user_ctx uthread_ctx;
+	__u64 vcore_entry;	/* user -> kernel: where vcore context starts */
+	__u64 vcore_stack;	/* user -> kernel: transition stack top */
+	__u64 vcore_tls_desc;	/* user -> kernel: fs_base in vcore context */
+	__u32 flags;		/* VC_*, atomic on both sides */
+	__u32 racy_flags;	/* user only: VC_FPU_SAVED */
+	__u8 notif_disabled;	/* user -> kernel: "in vcore context" */
+	__u8 notif_pending;	/* kernel sets after posting, user clears */
+	__u8 resv0[6];
+	__u64 resv[19];
+	struct event_mbox ev_mbox_public;	/* kernel posts, any vcore reads */
+	struct event_mbox ev_mbox_private;	/* kernel posts, this vcore reads */
+	__u64 resv1[40];
+};
+
+/* ------------------------------------------------------------------ */
+/* procinfo (read-only to user space)                                   */
+/* ------------------------------------------------------------------ */
+
+/* procinfo.state */
+#define VCORE_PROC_RUNNABLE_S	1	/* opened, no vcore requested yet */
+#define VCORE_PROC_RUNNABLE_M	2	/* wants vcores, none granted */
+#define VCORE_PROC_RUNNING_M	3	/* at least one vcore online */
+#define VCORE_PROC_WAITING	4	/* no vcore online, none wanted */
+#define VCORE_PROC_DYING	5
+
+struct vcore_vcoremap_entry {
+	__u32 pcoreid;		/* valid when .valid */
+	__u32 valid;
+	__u32 nr_preempts_sent;
+	__u32 nr_preempts_done;
+	__u64 preempt_pending;	/* deadline in TSC ticks, 0 = none */
+	__u64 resv;
+};
+
+struct vcore_pcoremap_entry {
+	__u32 vcoreid;		/* valid when .valid */
+	__u32 valid;
+	__u32 managed;		/* 1 if the module grants this CPU */
+	__s32 numa_node;	/* -1 when unknown */
+	__u32 package_id;
+	__u32 core_id;
+	__u64 resv;
+};
+
+/*
+ * vcoremap, pcoremap and num_vcores change only inside a coremap_seq write
+ * section: the kernel makes coremap_seq odd, updates, then makes it even.
+ * Readers retry while it is odd or changed (a seqcount).
+ */
+struct vcore_procinfo {
+	__u32 pid;		/* the owning process (thread group id) */
+	__u32 state;		/* VCORE_PROC_* */
+	__u32 num_vcores;	/* vcores online */
+	__u32 max_vcores;	/* VCPDs in procdata */
+	__u32 nr_pcores;	/* valid entries in pcoremap (CPU ids) */
+	__u32 coremap_seq;
+	__u64 tsc_freq;		/* Hz; 0 when unknown */
+	__u64 resv[28];
+	struct vcore_vcoremap_entry vcoremap[VCORE_MAX_VCORES];
+	struct vcore_pcoremap_entry pcoremap[VCORE_MAX_PCORES];
+};
+
+/* ------------------------------------------------------------------ */
+/* procdata (read-write)                                                */
+/* ------------------------------------------------------------------ */
+
+#define VCORE_RES_CORES		0
+
+struct vcore_resource_req {
+	__u64 amt_wanted;	/* user -> kernel */
+	__u64 amt_wanted_min;	/* user -> kernel */
+	__u64 flags;		/* reserved, 0 */
+	__u64 resv;
+};
+
+/*
+ * The fixed header of procdata.  The VCPD array follows at api.vcpd_offset
+ * (4096 in this version), api.max_vcores entries of api.vcpd_size bytes.
+ */
+struct vcore_procdata {
+	struct vcore_resource_req res_req[VCORE_MAX_NUM_RESOURCES];
+	/* user -> kernel: ev_q address per kernel event type, 0 = none */
+	__u64 kernel_evts[VCORE_MAX_NR_EVENT];
+	__u64 resv[446];
+};
+
+/* ------------------------------------------------------------------ */
+/* ioctls                                                               */
+/* ------------------------------------------------------------------ */
+
+#define VCORE_IOC_MAGIC		0xB9
+
+/* api.features */
+#define VCORE_FEAT_EVENTS	(1ULL << 0)	/* arena, send paths, mboxes */
+#define VCORE_FEAT_VCORES	(1ULL << 1)	/* grant, notify, yield */
+#define VCORE_FEAT_PREEMPT	(1ULL << 2)	/* preemption and recovery */
+#define VCORE_FEAT_TOPOLOGY	(1ULL << 3)	/* pcoremap topology fields */
+#define VCORE_FEAT_TEST		(1ULL << 4)	/* test-only commands */
+
+/*
+ * VCORE_IOC_API: must be the first command on a new fd; exactly once.
+ * In: api = VCORE_API_VERSION, flags = 0, everything else 0.
+ * Out: what this module supports and where the regions are.
+ * ioctls[n / 64] bit (n % 64) is set when command number n is supported.
+ */
+struct vcore_api {
+	__u32 api;
+	__u32 flags;
+	__u64 features;
+	__u64 ioctls[2];
+	__u64 procinfo_offset;	/* mmap offsets and sizes */
+	__u64 procinfo_size;
+	__u64 procdata_offset;
+	__u64 procdata_size;
+	__u64 arena_offset;
+	__u64 arena_max_size;
+	__u32 vcpd_offset;	/* within procdata */
+	__u32 vcpd_size;
+	__u32 max_vcores;
+	__u32 max_nr_event;
+	__u32 nr_pcores;	/* CPUs the module manages */
+	__u32 fp_state_size;	/* XSAVE bytes saved at preemption */
+	__u64 resv[8];
+};
+
+/* VCORE_IOC_SETUP: once, after API; sizes the event arena. */
+struct vcore_setup {
+	__u64 arena_size;	/* page multiple, <= api.arena_max_size */
+	__u32 flags;		/* 0 */
+	__u32 resv0;
+	__u64 resv[4];
+};
+
+/* VCORE_IOC_SEND_EVENT: Akaros's send_event to one of our own ev_qs. */
+struct vcore_send_event {
+	__u64 ev_q;		/* address of an ev_q in the arena or procdata */
+	struct event_msg msg;
+	__u32 vcoreid;		/* the suggestion EVENT_VCORE_APPRO uses */
+	__u32 flags;		/* 0 */
+	__u64 resv[2];
+};
+
+/* VCORE_IOC_SELF_NOTIFY: post into a vcore's VCPD mbox and notify it. */
+#define VCORE_SELF_NOTIFY_PRIVATE	0x1
+
+struct vcore_self_notify {
+	__u32 vcoreid;
+	__u32 flags;		/* VCORE_SELF_NOTIFY_* */
+	struct event_msg msg;
+	__u64 resv[2];
+};
+
+/*
+ * VCORE_IOC_NOTIFY: send EV_USER_IPI to another MCP, to the ev_q in its
+ * kernel_evts[EV_USER_IPI].  The target is named by target_fd, an fd of the
+ * target's own /dev/vcore (e.g. received over SCM_RIGHTS), or, with
+ * target_fd = -1, by target_pid, which needs the same credentials as the
+ * target (as for ptrace-free signalling: same real or effective uid).
+ */
+struct vcore_notify {
+	__s32 target_fd;
+	__s32 target_pid;
+	struct event_msg msg;
+	__u64 resv[2];
+};
+
+/* VCORE_IOC_GET_STATS: per-process counters. */
+enum vcore_drop_reason {
+	VCORE_DROP_DYING,	/* the process is exiting */
+	VCORE_DROP_BAD_VCOREID,	/* vcoreid >= max_vcores */
+	VCORE_DROP_BAD_EVQ,	/* ev_q address outside the regions */
+	VCORE_DROP_BAD_MBOX,	/* mbox address outside the regions */
+	VCORE_DROP_BAD_MBOX_TYPE,	/* type not one of EV_MBOX_* */
+	VCORE_DROP_BAD_EV_TYPE,	/* ev_type >= VCORE_MAX_NR_EVENT */
+	VCORE_DROP_UCQ_NOT_READY,
+	VCORE_DROP_UCQ_CORRUPT,	/* index or page link outside the arena */
+	VCORE_DROP_UCQ_NOMEM,	/* no spare page and the arena is full */
+	VCORE_DROP_CEQ_CORRUPT,	/* bad array, ring size or operation */
+	VCORE_DROP_NO_VCORE,	/* no vcore in any list */
+	VCORE_DROP_NR,
+};
+
+#define VCORE_STATS_MAX_DROP	32
+
+struct vcore_stats {
+	__u64 sent;		/* events accepted for delivery */
+	__u64 posted[4];	/* indexed by EV_MBOX_*; [0] unused */
+	__u64 notifs;		/* notification IPIs sent */
+	__u64 indirs;		/* EV_EVENT messages sent */
+	__u64 spams;		/* messages that went through the fallback */
+	__u64 resv[8];
+	__u64 dropped[VCORE_STATS_MAX_DROP];	/* by enum vcore_drop_reason */
+};
+
+/*
+ * VCORE_IOC_VCORE_ATTACH: the calling thread becomes vcore vcoreid and
+ * waits, offline, until it is granted a pcore.
+ */
+struct vcore_attach {
+	__u32 vcoreid;
+	__u32 flags;		/* 0 */
+	__u64 resv[3];
+};
+
+/* VCORE_IOC_YIELD */
+#define VCORE_YIELD_BEING_NICE	0x1	/* only if a preemption is pending */
+
+struct vcore_yield {
+	__u32 flags;
+	__u32 resv0;
+	__u64 resv[3];
+};
+
+/* VCORE_IOC_CHANGE_VCORE: give our pcore to the preempted vcoreid. */
+struct vcore_change {
+	__u32 vcoreid;
+	__u32 enable_my_notif;
+	__u64 resv[3];
+};
+
+/* VCORE_IOC_PREEMPT (CAP_SYS_NICE): preempt one or all vcores of a target. */
+#define VCORE_PREEMPT_ALL	0x1	/* bulk preemption; vcoreid ignored */
+#define VCORE_PREEMPT_WARN	0x2	/* only warn: EV_PREEMPT_PENDING */
+
+struct vcore_preempt {
+	__s32 target_fd;	/* as in vcore_notify */
+	__s32 target_pid;
+	__u32 vcoreid;
+	__u32 flags;		/* VCORE_PREEMPT_* */
+	__u64 warn_ns;		/* deadline after the warning */
+	__u64 resv[2];
+};
+
+#define VCORE_IOC_NR_API		0x00
+#define VCORE_IOC_NR_SETUP		0x01
+#define VCORE_IOC_NR_SEND_EVENT		0x02
+#define VCORE_IOC_NR_SELF_NOTIFY	0x03
+#define VCORE_IOC_NR_NOTIFY		0x04
+#define VCORE_IOC_NR_GET_STATS		0x05
+#define VCORE_IOC_NR_VCORE_ATTACH	0x10
+#define VCORE_IOC_NR_POKE		0x11
+#define VCORE_IOC_NR_YIELD		0x12
+#define VCORE_IOC_NR_CHANGE_VCORE	0x13
+#define VCORE_IOC_NR_PREEMPT		0x14
+
+#define VCORE_IOC_API		_IOWR(VCORE_IOC_MAGIC, VCORE_IOC_NR_API, \
+				      struct vcore_api)
+#define VCORE_IOC_SETUP		_IOW(VCORE_IOC_MAGIC, VCORE_IOC_NR_SETUP, \
+				     struct vcore_setup)
+#define VCORE_IOC_SEND_EVENT	_IOW(VCORE_IOC_MAGIC, \
+				     VCORE_IOC_NR_SEND_EVENT, \
+				     struct vcore_send_event)
+#define VCORE_IOC_SELF_NOTIFY	_IOW(VCORE_IOC_MAGIC, \
+				     VCORE_IOC_NR_SELF_NOTIFY, \
+				     struct vcore_self_notify)
+#define VCORE_IOC_NOTIFY	_IOW(VCORE_IOC_MAGIC, VCORE_IOC_NR_NOTIFY, \
+				     struct vcore_notify)
+#define VCORE_IOC_GET_STATS	_IOR(VCORE_IOC_MAGIC, \
+				     VCORE_IOC_NR_GET_STATS, \
+				     struct vcore_stats)
+#define VCORE_IOC_VCORE_ATTACH	_IOW(VCORE_IOC_MAGIC, \
+				     VCORE_IOC_NR_VCORE_ATTACH, \
+				     struct vcore_attach)
+#define VCORE_IOC_POKE		_IO(VCORE_IOC_MAGIC, VCORE_IOC_NR_POKE)
+#define VCORE_IOC_YIELD		_IOW(VCORE_IOC_MAGIC, VCORE_IOC_NR_YIELD, \
+				     struct vcore_yield)
+#define VCORE_IOC_CHANGE_VCORE	_IOW(VCORE_IOC_MAGIC, \
+				     VCORE_IOC_NR_CHANGE_VCORE, \
+				     struct vcore_change)
+#define VCORE_IOC_PREEMPT	_IOW(VCORE_IOC_MAGIC, VCORE_IOC_NR_PREEMPT, \
+				     struct vcore_preempt)
+
+#endif /* _UAPI_LINUX_VCORE_H */
