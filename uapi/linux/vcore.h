@@ -115,7 +115,8 @@ struct ucq {
 	__u64 nr_extra_pgs;
 	__u32 prod_overflow;	/* kernel -> user: a new page is being linked */
 	__u32 ucq_ready;	/* user -> kernel: set last, after init */
-	__u64 resv[2];
+	__u64 u_lock;		/* user only: serialises consumers' page flips */
+	__u64 resv;
 };
 
 /* Bitmap: one bit per event type; the payload is lost. */
@@ -398,6 +399,20 @@ struct vcore_setup {
 	__u64 resv[4];
 };
 
+/*
+ * VCORE_IOC_ARENA_ALLOC / VCORE_IOC_ARENA_FREE: whole pages of the arena.
+ * The kernel owns the arena's page map because it takes UCQ pages from it
+ * too.  ALLOC returns the user address of nr_pages contiguous zeroed pages;
+ * FREE gives back pages that ALLOC (or a UCQ) handed out.  Both need the
+ * arena mapped (ENXIO otherwise).
+ */
+struct vcore_arena_alloc {
+	__u64 addr;		/* out for ALLOC, in for FREE */
+	__u32 nr_pages;
+	__u32 flags;		/* 0 */
+	__u64 resv[2];
+};
+
 /* VCORE_IOC_SEND_EVENT: Akaros's send_event to one of our own ev_qs. */
 struct vcore_send_event {
 	__u64 ev_q;		/* address of an ev_q in the arena or procdata */
@@ -504,6 +519,8 @@ struct vcore_preempt {
 #define VCORE_IOC_NR_SELF_NOTIFY	0x03
 #define VCORE_IOC_NR_NOTIFY		0x04
 #define VCORE_IOC_NR_GET_STATS		0x05
+#define VCORE_IOC_NR_ARENA_ALLOC	0x06
+#define VCORE_IOC_NR_ARENA_FREE		0x07
 #define VCORE_IOC_NR_VCORE_ATTACH	0x10
 #define VCORE_IOC_NR_POKE		0x11
 #define VCORE_IOC_NR_YIELD		0x12
@@ -525,6 +542,12 @@ struct vcore_preempt {
 #define VCORE_IOC_GET_STATS	_IOR(VCORE_IOC_MAGIC, \
 				     VCORE_IOC_NR_GET_STATS, \
 				     struct vcore_stats)
+#define VCORE_IOC_ARENA_ALLOC	_IOWR(VCORE_IOC_MAGIC, \
+				      VCORE_IOC_NR_ARENA_ALLOC, \
+				      struct vcore_arena_alloc)
+#define VCORE_IOC_ARENA_FREE	_IOW(VCORE_IOC_MAGIC, \
+				     VCORE_IOC_NR_ARENA_FREE, \
+				     struct vcore_arena_alloc)
 #define VCORE_IOC_VCORE_ATTACH	_IOW(VCORE_IOC_MAGIC, \
 				     VCORE_IOC_NR_VCORE_ATTACH, \
 				     struct vcore_attach)
