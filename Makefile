@@ -21,7 +21,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += $(WARN) -std=gnu11 -Iuapi -Ilibvcore -fno-strict-aliasing
 LIB_OBJS := $(B)/libvcore/dev.o
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
-SELFTESTS := vcore_dev_test vcore_module_test
+SELFTESTS := vcore_dev_test vcore_event_test vcore_module_test
 TOOLS := vcore-info
 
 .PHONY: all module lib selftests tools check demo setup checkpatch clean
@@ -88,7 +88,7 @@ $(CHECKPATCH):
 checkpatch: $(CHECKPATCH)
 	$(CHECKPATCH) --no-tree --terse --quiet --show-types -f \
 		$(filter-out kmod/%.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
-		uapi/linux/vcore.h uapi/vcore_abi_check.h
+		uapi/linux/vcore.h uapi/linux/vcore_test.h uapi/vcore_abi_check.h
 
 setup:
 	@tools/setup.sh

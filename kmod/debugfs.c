@@ -1,16 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * /sys/kernel/debug/vcore/live: how many MCPs and how many bytes of region
- * memory exist right now.  Tests read it to prove that nothing outlives its
- * process.
+ * memory exist right now; tests read it to prove that nothing outlives its
+ * process.  /sys/kernel/debug/vcore/<pid>/stats: that MCP's counters.
  */
 #include <linux/debugfs.h>
+#include <linux/pid.h>
 #include <linux/seq_file.h>
 
 #include "debugfs.h"
 #include "proc.h"
 
 static struct dentry *vcore_debugfs_dir;
+
+static const char *const drop_names[VCORE_DROP_NR] = {
+	[VCORE_DROP_DYING] = "dying",
+	[VCORE_DROP_BAD_VCOREID] = "bad_vcoreid",
+	[VCORE_DROP_BAD_EVQ] = "bad_evq",
+	[VCORE_DROP_BAD_MBOX] = "bad_mbox",
+	[VCORE_DROP_BAD_MBOX_TYPE] = "bad_mbox_type",
+	[VCORE_DROP_BAD_EV_TYPE] = "bad_ev_type",
+	[VCORE_DROP_UCQ_NOT_READY] = "ucq_not_ready",
+	[VCORE_DROP_UCQ_CORRUPT] = "ucq_corrupt",
+	[VCORE_DROP_UCQ_NOMEM] = "ucq_nomem",
+	[VCORE_DROP_CEQ_CORRUPT] = "ceq_corrupt",
+	[VCORE_DROP_NO_VCORE] = "no_vcore",
+};
 
 static int live_show(struct seq_file *m, void *unused)
 {
@@ -22,6 +37,28 @@ static int live_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(live);
 
+static int stats_show(struct seq_file *m, void *unused)
+{
+	struct vcore_proc *p = m->private;
+	struct mcp_stats *st = &p->mcp.stats;
+	unsigned int i;
+
+	seq_printf(m, "sent %lld\n", atomic64_read(&st->sent));
+	seq_printf(m, "posted_ucq %lld\nposted_bitmap %lld\nposted_ceq %lld\n",
+		   atomic64_read(&st->posted[EV_MBOX_UCQ]),
+		   atomic64_read(&st->posted[EV_MBOX_BITMAP]),
+		   atomic64_read(&st->posted[EV_MBOX_CEQ]));
+	seq_printf(m, "notifs %lld\nindirs %lld\nspams %lld\n",
+		   atomic64_read(&st->notifs), atomic64_read(&st->indirs),
+		   atomic64_read(&st->spams));
+	for (i = 0; i < VCORE_DROP_NR; i++)
+		seq_printf(m, "dropped_%s %lld\n", drop_names[i],
+			   atomic64_read(&st->dropped[i]));
+	seq_printf(m, "arena_pages_used %lu\n", READ_ONCE(p->mcp.arena.nr_used));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(stats);
+
 void vcore_debugfs_init(void)
 {
 	vcore_debugfs_dir = debugfs_create_dir("vcore", NULL);
@@ -31,4 +68,21 @@ void vcore_debugfs_init(void)
 void vcore_debugfs_exit(void)
 {
 	debugfs_remove_recursive(vcore_debugfs_dir);
+}
+
+/* The directory is removed when the owner releases the device. */
+struct dentry *vcore_debugfs_add(struct vcore_proc *p)
+{
+	char name[16];
+	struct dentry *d;
+
+	snprintf(name, sizeof(name), "%d", pid_nr(p->tgid));
+	d = debugfs_create_dir(name, vcore_debugfs_dir);
+	debugfs_create_file("stats", 0444, d, p, &stats_fops);
+	return d;
+}
+
+void vcore_debugfs_remove(struct dentry *d)
+{
+	debugfs_remove_recursive(d);
 }

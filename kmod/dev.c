@@ -36,8 +36,16 @@ static int vcore_open(struct inode *inode, struct file *file)
 
 static int vcore_release(struct inode *inode, struct file *file)
 {
-	vcore_proc_destroy(file->private_data);
+	vcore_proc_release(file->private_data);
 	return 0;
+}
+
+static const struct file_operations vcore_fops;
+
+/* The MCP behind an open /dev/vcore, or NULL for any other file. */
+struct vcore_proc *vcore_proc_from_file(struct file *file)
+{
+	return file->f_op == &vcore_fops ? file->private_data : NULL;
 }
 
 static const struct file_operations vcore_fops = {

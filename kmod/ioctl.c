@@ -3,34 +3,226 @@
  * ioctl dispatch.  Commands are looked up by number; a known number with
  * the wrong size or direction is -EINVAL, an unknown one -ENOTTY.  Every
  * command but VCORE_IOC_API needs the handshake first (-EBADFD) and must
- * come from the owning process (-EPERM).
+ * come from the owning process (-EPERM).  Reserved fields and unknown
+ * flags are -EINVAL.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vcore_test.h>
 
+#include "arena.h"
+#include "event.h"
 #include "ioctl.h"
 #include "mmap.h"
 #include "pcores.h"
 #include "proc.h"
+#include "test.h"
 
 struct vcore_cmd {
 	unsigned int cmd;
 	long (*fn)(struct vcore_proc *p, void __user *arg);
+	bool test;		/* only with test=1 */
 };
+
+#define resv_is_zero(s, f) \
+	(!memchr_inv(&(s)->f, 0, sizeof((s)->f)))
 
 static long vcore_ioc_api(struct vcore_proc *p, void __user *arg);
 
+static long vcore_ioc_setup(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_setup s;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	if (s.flags || s.resv0 || !resv_is_zero(&s, resv))
+		return -EINVAL;
+	return vcore_proc_setup_arena(p, s.arena_size);
+}
+
+static long vcore_ioc_arena_alloc(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_arena_alloc a;
+	void *k;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.addr || !a.nr_pages || !resv_is_zero(&a, resv))
+		return -EINVAL;
+	if (!READ_ONCE(p->mcp.arena.r.uaddr))
+		return -ENXIO;
+	a.addr = mcp_arena_alloc_pages(&p->mcp, a.nr_pages, &k);
+	if (!a.addr)
+		return -ENOMEM;
+	if (copy_to_user(arg, &a, sizeof(a))) {
+		mcp_arena_free_pages(&p->mcp, a.addr, a.nr_pages);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long vcore_ioc_arena_free(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_arena_alloc a;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || !resv_is_zero(&a, resv))
+		return -EINVAL;
+	return mcp_arena_free_pages(&p->mcp, a.addr, a.nr_pages);
+}
+
+static long vcore_ioc_send_event(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_send_event s;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	if (s.flags || !resv_is_zero(&s, resv))
+		return -EINVAL;
+	send_event(&p->mcp, s.ev_q, &s.msg, s.vcoreid);
+	return 0;
+}
+
+static long vcore_ioc_self_notify(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_self_notify s;
+
+	if (copy_from_user(&s, arg, sizeof(s)))
+		return -EFAULT;
+	if ((s.flags & ~VCORE_SELF_NOTIFY_PRIVATE) || !resv_is_zero(&s, resv))
+		return -EINVAL;
+	if (s.vcoreid >= p->mcp.max_vcores)
+		return -EINVAL;
+	post_vcore_event(&p->mcp, &s.msg, s.vcoreid,
+			 s.flags & VCORE_SELF_NOTIFY_PRIVATE ?
+			 EVENT_VCORE_PRIVATE : 0);
+	mcp_notify(&p->mcp, s.vcoreid);
+	return 0;
+}
+
+/* kill(2)'s rule: a matching real or effective uid, or CAP_KILL. */
+static bool may_notify(const struct cred *target)
+{
+	const struct cred *cred = current_cred();
+
+	return uid_eq(cred->euid, target->suid) ||
+	       uid_eq(cred->euid, target->uid) ||
+	       uid_eq(cred->uid, target->suid) ||
+	       uid_eq(cred->uid, target->uid) ||
+	       capable(CAP_KILL);
+}
+
+/* The MCP named by an fd of its device, or by pid with kill's rule. */
+static struct vcore_proc *notify_target(s32 fd, s32 pid, long *err)
+{
+	struct vcore_proc *t;
+	struct fd f;
+
+	if (fd >= 0) {
+		f = fdget(fd);
+		*err = -EBADF;
+		if (!f.file)
+			return NULL;
+		t = vcore_proc_from_file(f.file);
+		if (t)
+			kref_get(&t->ref);
+		fdput(f);
+		*err = -EINVAL;
+		return t;
+	}
+	*err = -EINVAL;
+	if (fd != -1 || pid <= 0)
+		return NULL;
+	t = vcore_proc_get_by_pid(pid);
+	*err = -ESRCH;
+	if (t && !may_notify(t->cred)) {
+		vcore_proc_put(t);
+		*err = -EPERM;
+		return NULL;
+	}
+	return t;
+}
+
+static long vcore_ioc_notify(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_notify n;
+	struct vcore_proc *t;
+	long err;
+
+	if (copy_from_user(&n, arg, sizeof(n)))
+		return -EFAULT;
+	if (!resv_is_zero(&n, resv) || n.msg.ev_type != EV_USER_IPI)
+		return -EINVAL;
+	t = notify_target(n.target_fd, n.target_pid, &err);
+	if (!t)
+		return err;
+	send_kernel_event(&t->mcp, &n.msg, 0);
+	vcore_proc_put(t);
+	return 0;
+}
+
+static long vcore_ioc_get_stats(struct vcore_proc *p, void __user *arg)
+{
+	struct mcp_stats *st = &p->mcp.stats;
+	struct vcore_stats s = { 0 };
+	unsigned int i;
+
+	s.sent = atomic64_read(&st->sent);
+	for (i = 0; i < ARRAY_SIZE(s.posted); i++)
+		s.posted[i] = atomic64_read(&st->posted[i]);
+	s.notifs = atomic64_read(&st->notifs);
+	s.indirs = atomic64_read(&st->indirs);
+	s.spams = atomic64_read(&st->spams);
+	for (i = 0; i < VCORE_DROP_NR; i++)
+		s.dropped[i] = atomic64_read(&st->dropped[i]);
+	return copy_to_user(arg, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
 static const struct vcore_cmd vcore_cmds[] = {
 	[VCORE_IOC_NR_API] = { VCORE_IOC_API, vcore_ioc_api },
+	[VCORE_IOC_NR_SETUP] = { VCORE_IOC_SETUP, vcore_ioc_setup },
+	[VCORE_IOC_NR_SEND_EVENT] = { VCORE_IOC_SEND_EVENT,
+				      vcore_ioc_send_event },
+	[VCORE_IOC_NR_SELF_NOTIFY] = { VCORE_IOC_SELF_NOTIFY,
+				       vcore_ioc_self_notify },
+	[VCORE_IOC_NR_NOTIFY] = { VCORE_IOC_NOTIFY, vcore_ioc_notify },
+	[VCORE_IOC_NR_GET_STATS] = { VCORE_IOC_GET_STATS,
+				     vcore_ioc_get_stats },
+	[VCORE_IOC_NR_ARENA_ALLOC] = { VCORE_IOC_ARENA_ALLOC,
+				       vcore_ioc_arena_alloc },
+	[VCORE_IOC_NR_ARENA_FREE] = { VCORE_IOC_ARENA_FREE,
+				      vcore_ioc_arena_free },
+	[VCORE_IOC_NR_TEST_ARRANGE] = { VCORE_IOC_TEST_ARRANGE,
+					vcore_test_arrange, true },
+	[VCORE_IOC_NR_TEST_KEVENT] = { VCORE_IOC_TEST_KEVENT,
+				       vcore_test_kevent, true },
+	[VCORE_IOC_NR_TEST_PRODUCE] = { VCORE_IOC_TEST_PRODUCE,
+					vcore_test_produce, true },
 };
+
+static const struct vcore_cmd *find_cmd(unsigned int nr)
+{
+	const struct vcore_cmd *c;
+
+	if (nr >= ARRAY_SIZE(vcore_cmds))
+		return NULL;
+	c = &vcore_cmds[nr];
+	if (!c->fn || (c->test && !vcore_test_enabled()))
+		return NULL;
+	return c;
+}
 
 static void supported_ioctls(__u64 mask[2])
 {
 	unsigned int nr;
 
 	for (nr = 0; nr < ARRAY_SIZE(vcore_cmds); nr++)
-		if (vcore_cmds[nr].fn)
+		if (find_cmd(nr))
 			mask[nr / 64] |= 1ULL << (nr % 64);
 }
 
@@ -52,17 +244,19 @@ static long vcore_ioc_api(struct vcore_proc *p, void __user *arg)
 	if (test_bit(VCORE_PROC_API_DONE, &p->flags))
 		return -EBUSY;
 
-	api.features = VCORE_FEAT_TOPOLOGY;
+	api.features = VCORE_FEAT_EVENTS | VCORE_FEAT_TOPOLOGY;
+	if (vcore_test_enabled())
+		api.features |= VCORE_FEAT_TEST;
 	supported_ioctls(api.ioctls);
 	api.procinfo_offset = VCORE_OFF_PROCINFO;
 	api.procinfo_size = p->procinfo_size;
 	api.procdata_offset = VCORE_OFF_PROCDATA;
-	api.procdata_size = p->procdata_size;
+	api.procdata_size = p->mcp.procdata.size;
 	api.arena_offset = VCORE_OFF_ARENA;
-	api.arena_max_size = 0;
+	api.arena_max_size = vcore_proc_arena_max();
 	api.vcpd_offset = sizeof(struct vcore_procdata);
 	api.vcpd_size = sizeof(struct vcore_preempt_data);
-	api.max_vcores = p->max_vcores;
+	api.max_vcores = p->mcp.max_vcores;
 	api.max_nr_event = VCORE_MAX_NR_EVENT;
 	api.nr_pcores = vcore_pcores_nr_managed();
 	api.fp_state_size = vcore_pcores_fp_state_size();
@@ -89,10 +283,10 @@ long vcore_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	const struct vcore_cmd *c;
 	unsigned int nr = _IOC_NR(cmd);
 
-	if (_IOC_TYPE(cmd) != VCORE_IOC_MAGIC || nr >= ARRAY_SIZE(vcore_cmds))
+	if (_IOC_TYPE(cmd) != VCORE_IOC_MAGIC)
 		return -ENOTTY;
-	c = &vcore_cmds[nr];
-	if (!c->fn)
+	c = find_cmd(nr);
+	if (!c)
 		return -ENOTTY;
 	if (cmd != c->cmd)
 		return -EINVAL;

@@ -10,6 +10,11 @@
  * procinfo can never become writable: VM_MAYWRITE is cleared, so mprotect
  * refuses.  Mappings are not inherited across fork (VM_DONTCOPY): the child
  * is a different process and gets its own MCP by opening the device.
+ *
+ * The first mapping of a whole procdata or arena region is the one whose
+ * addresses the kernel translates (see arena.c).  That mapping cannot be
+ * split or moved; unmapping it makes those addresses untranslatable until
+ * the region is mapped whole again.
  */
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -21,21 +26,27 @@
 
 struct region {
 	u64 offset;
-	size_t size;
+	u64 size;
 	void *kaddr;
+	u64 *uaddr;		/* where to record a whole mapping, or NULL */
 	bool read_only;
 };
 
 static bool find_region(struct vcore_proc *p, u64 offset, struct region *r)
 {
+	struct mcp *m = &p->mcp;
 	const struct region regions[] = {
-		{ VCORE_OFF_PROCINFO, p->procinfo_size, p->procinfo, true },
-		{ VCORE_OFF_PROCDATA, p->procdata_size, p->procdata, false },
+		{ VCORE_OFF_PROCINFO, p->procinfo_size, m->procinfo, NULL,
+		  true },
+		{ VCORE_OFF_PROCDATA, m->procdata.size, m->procdata.kaddr,
+		  &m->procdata.uaddr, false },
+		{ VCORE_OFF_ARENA, m->arena.r.size, m->arena.r.kaddr,
+		  &m->arena.r.uaddr, false },
 	};
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(regions); i++) {
-		if (offset >= regions[i].offset &&
+		if (regions[i].size && offset >= regions[i].offset &&
 		    offset - regions[i].offset < regions[i].size) {
 			*r = regions[i];
 			return true;
@@ -44,8 +55,35 @@ static bool find_region(struct vcore_proc *p, u64 offset, struct region *r)
 	return false;
 }
 
+static void translated_close(struct vm_area_struct *vma)
+{
+	struct vcore_proc *p = vma->vm_file->private_data;
+	u64 *uaddr = vma->vm_private_data;
+
+	/* a copy in a child (after MADV_DOFORK) is not the owner's mapping */
+	if (vma->vm_mm == p->mm)
+		cmpxchg(uaddr, (u64)vma->vm_start, 0);
+}
+
+static int translated_may_split(struct vm_area_struct *vma,
+				unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static int translated_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
+static const struct vm_operations_struct translated_vm_ops = {
+	.close		= translated_close,
+	.may_split	= translated_may_split,
+	.mremap		= translated_mremap,
+};
+
 /**
- * vcore_mmap() - map part of procinfo or procdata
+ * vcore_mmap() - map part of procinfo, procdata or the arena
  * @file: the open device
  * @vma: the new mapping; vm_pgoff selects the region
  *
@@ -59,6 +97,7 @@ int vcore_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	unsigned long len = vma->vm_end - vma->vm_start;
 	struct region r;
+	int ret;
 
 	if (!vcore_proc_is_owner(p))
 		return -EPERM;
@@ -66,16 +105,26 @@ int vcore_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EBADFD;
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	if (!find_region(p, offset, &r))
-		return -EINVAL;
-	if (len > r.size - (offset - r.offset))
-		return -EINVAL;
+	mutex_lock(&p->setup_lock);	/* the arena may be set up right now */
+	ret = -EINVAL;
+	if (!find_region(p, offset, &r) || len > r.size - (offset - r.offset))
+		goto out;
 	if (r.read_only) {
+		ret = -EPERM;
 		if (vma->vm_flags & VM_WRITE)
-			return -EPERM;
+			goto out;
 		vcore_vm_flags_clear(vma, VM_MAYWRITE);
 	}
 	vcore_vm_flags_set(vma, VM_DONTCOPY);
-	return remap_vmalloc_range(vma, r.kaddr,
-				   (offset - r.offset) >> PAGE_SHIFT);
+	ret = remap_vmalloc_range(vma, r.kaddr,
+				  (offset - r.offset) >> PAGE_SHIFT);
+	if (ret || !r.uaddr || offset != r.offset || len != r.size)
+		goto out;
+	if (cmpxchg(r.uaddr, 0, (u64)vma->vm_start) == 0) {
+		vma->vm_private_data = r.uaddr;
+		vma->vm_ops = &translated_vm_ops;
+	}
+out:
+	mutex_unlock(&p->setup_lock);
+	return ret;
 }

@@ -90,6 +90,18 @@ unsigned int vcore_pcores_nr_managed(void)
 	return min_t(unsigned int, cpumask_weight(&managed), VCORE_MAX_VCORES);
 }
 
+/* The k-th managed CPU, wrapping around. */
+unsigned int vcore_pcores_nth(unsigned int k)
+{
+	unsigned int cpu, i = 0;
+
+	k %= cpumask_weight(&managed);
+	for_each_cpu(cpu, &managed)
+		if (i++ == k)
+			return cpu;
+	return cpumask_first(&managed);
+}
+
 /* How many CPU ids procinfo's pcoremap describes. */
 unsigned int vcore_pcores_nr_ids(void)
 {

@@ -10,6 +10,7 @@ struct vcore_procinfo;
 int vcore_pcores_init(const char *cpulist);
 unsigned int vcore_pcores_nr_managed(void);
 unsigned int vcore_pcores_nr_ids(void);
+unsigned int vcore_pcores_nth(unsigned int k);
 unsigned int vcore_pcores_fp_state_size(void);
 void vcore_pcores_fill_procinfo(struct vcore_procinfo *pi);
 

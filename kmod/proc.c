@@ -8,18 +8,27 @@
  * pinned, so the key cannot be reused by another process while we hold it.
  */
 #include <linux/atomic.h>
+#include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
-#include <linux/sched/signal.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
+#include "arena.h"
+#include "debugfs.h"
 #include "pcores.h"
 #include "proc.h"
+#include "vcores.h"
+
+static unsigned int arena_max_mb = 64;
+module_param(arena_max_mb, uint, 0444);
+MODULE_PARM_DESC(arena_max_mb, "largest event arena a process may set up, MiB");
 
 static struct {
 	struct mutex lock;		/* protects list */
@@ -40,13 +49,17 @@ static size_t procdata_bytes(unsigned int max_vcores)
 			  sizeof(struct vcore_preempt_data));
 }
 
+static size_t region_bytes(struct vcore_proc *p)
+{
+	return p->procinfo_size + p->mcp.procdata.size + p->mcp.arena.r.size;
+}
+
 static void init_procinfo(struct vcore_proc *p)
 {
-	struct vcore_procinfo *pi = p->procinfo;
+	struct vcore_procinfo *pi = p->mcp.procinfo;
 
 	pi->pid = task_tgid_vnr(current);
-	pi->state = VCORE_PROC_RUNNABLE_S;
-	pi->max_vcores = p->max_vcores;
+	pi->max_vcores = p->mcp.max_vcores;
 	vcore_pcores_fill_procinfo(pi);
 }
 
@@ -66,13 +79,6 @@ static int registry_add(struct vcore_proc *p)
 	return 0;
 }
 
-static void registry_del(struct vcore_proc *p)
-{
-	mutex_lock(&registry.lock);
-	list_del(&p->node);
-	mutex_unlock(&registry.lock);
-}
-
 /**
  * vcore_proc_create() - make the calling process an MCP
  *
@@ -81,7 +87,10 @@ static void registry_del(struct vcore_proc *p)
  */
 struct vcore_proc *vcore_proc_create(void)
 {
+	unsigned int max_vcores = vcore_pcores_nr_managed();
+	struct mcp_vcore *vcores;
 	struct vcore_proc *p;
+	struct mcp *m;
 	int ret;
 
 	if (!current->mm)
@@ -89,61 +98,163 @@ struct vcore_proc *vcore_proc_create(void)
 	p = kzalloc(sizeof(*p), GFP_KERNEL);
 	if (!p)
 		return ERR_PTR(-ENOMEM);
-	p->max_vcores = vcore_pcores_nr_managed();
+	m = &p->mcp;
+	kref_init(&p->ref);
+	mutex_init(&p->setup_lock);
+	vc_lock_init(&m->ucq_lock);
 	p->procinfo_size = PAGE_ALIGN(sizeof(struct vcore_procinfo));
-	p->procdata_size = procdata_bytes(p->max_vcores);
+	m->procdata.size = procdata_bytes(max_vcores);
 
 	ret = -ENOMEM;
-	p->procinfo = vmalloc_user(p->procinfo_size);
-	if (!p->procinfo)
+	vcores = kcalloc(max_vcores, sizeof(*vcores), GFP_KERNEL);
+	if (!vcores)
 		goto err_free_proc;
-	p->procdata = vmalloc_user(p->procdata_size);
-	if (!p->procdata)
+	m->procinfo = vmalloc_user(p->procinfo_size);
+	if (!m->procinfo)
+		goto err_free_vcores;
+	m->procdata.kaddr = vmalloc_user(m->procdata.size);
+	if (!m->procdata.kaddr)
 		goto err_free_procinfo;
 
 	p->mm = current->mm;
 	mmgrab(p->mm);
 	p->tgid = get_pid(task_tgid(current));
+	p->cred = get_current_cred();
+	m->max_vcores = max_vcores;
 	init_procinfo(p);
+	mcp_vcores_init(m, vcores, max_vcores);
 
 	ret = registry_add(p);
 	if (ret)
 		goto err_put_owner;
+	p->debugfs = vcore_debugfs_add(p);
 	atomic_long_inc(&live_procs);
-	atomic_long_add(p->procinfo_size + p->procdata_size, &live_bytes);
+	atomic_long_add(region_bytes(p), &live_bytes);
 	return p;
 
 err_put_owner:
+	put_cred(p->cred);
 	put_pid(p->tgid);
 	mmdrop(p->mm);
-	vfree(p->procdata);
+	vfree(m->procdata.kaddr);
 err_free_procinfo:
-	vfree(p->procinfo);
+	vfree(m->procinfo);
+err_free_vcores:
+	kfree(vcores);
 err_free_proc:
 	kfree(p);
 	return ERR_PTR(ret);
 }
 
-/**
- * vcore_proc_destroy() - tear down an MCP once nothing refers to it
- * @p: the object; no mapping of its regions and no fd remain.
- */
-void vcore_proc_destroy(struct vcore_proc *p)
+static void vcore_proc_free(struct kref *ref)
 {
-	registry_del(p);
-	atomic_long_sub(p->procinfo_size + p->procdata_size, &live_bytes);
+	struct vcore_proc *p = container_of(ref, struct vcore_proc, ref);
+	struct mcp *m = &p->mcp;
+
+	atomic_long_sub(region_bytes(p), &live_bytes);
 	atomic_long_dec(&live_procs);
+	put_cred(p->cred);
 	put_pid(p->tgid);
 	mmdrop(p->mm);
-	vfree(p->procdata);
-	vfree(p->procinfo);
+	bitmap_free(m->arena.pagemap);
+	vfree(m->arena.r.kaddr);
+	vfree(m->procdata.kaddr);
+	vfree(m->procinfo);
+	kfree(m->vcores);
 	kfree(p);
+}
+
+/* Drop a reference; process context only (the last one vfree()s). */
+void vcore_proc_put(struct vcore_proc *p)
+{
+	kref_put(&p->ref, vcore_proc_free);
+}
+
+/**
+ * vcore_proc_release() - the owner's file is gone: no more events
+ * @p: the MCP; the caller's reference is dropped
+ */
+void vcore_proc_release(struct vcore_proc *p)
+{
+	mutex_lock(&registry.lock);
+	list_del(&p->node);
+	mutex_unlock(&registry.lock);
+	mcp_set_dying(&p->mcp);
+	vcore_debugfs_remove(p->debugfs);
+	vcore_proc_put(p);
+}
+
+/**
+ * vcore_proc_get_by_pid() - a reference on the MCP of process @nr
+ * @nr: a thread group id in the caller's pid namespace
+ *
+ * Return: the MCP, or NULL if that process has none.
+ */
+struct vcore_proc *vcore_proc_get_by_pid(pid_t nr)
+{
+	struct vcore_proc *p, *found = NULL;
+	struct pid *pid = find_get_pid(nr);
+
+	if (!pid)
+		return NULL;
+	mutex_lock(&registry.lock);
+	list_for_each_entry(p, &registry.list, node) {
+		if (p->tgid == pid) {
+			kref_get(&p->ref);
+			found = p;
+			break;
+		}
+	}
+	mutex_unlock(&registry.lock);
+	put_pid(pid);
+	return found;
 }
 
 /* Whether the calling thread belongs to the process that opened @p. */
 bool vcore_proc_is_owner(const struct vcore_proc *p)
 {
 	return current->mm == p->mm;
+}
+
+u64 vcore_proc_arena_max(void)
+{
+	return (u64)arena_max_mb << 20;
+}
+
+/**
+ * vcore_proc_setup_arena() - allocate the event arena, once
+ * @p: the MCP
+ * @size: bytes, a page multiple no larger than arena_max_mb
+ *
+ * Return: 0; -EINVAL for a bad size, -EBUSY if already set up, -ENOMEM.
+ */
+int vcore_proc_setup_arena(struct vcore_proc *p, u64 size)
+{
+	struct mcp_arena *a = &p->mcp.arena;
+	unsigned long *pagemap;
+	void *kaddr;
+	int ret = 0;
+
+	if (!size || size % PAGE_SIZE || size > vcore_proc_arena_max())
+		return -EINVAL;
+	mutex_lock(&p->setup_lock);
+	if (a->r.kaddr) {
+		ret = -EBUSY;
+		goto out;
+	}
+	kaddr = vmalloc_user(size);
+	pagemap = bitmap_zalloc(size / PAGE_SIZE, GFP_KERNEL);
+	if (!kaddr || !pagemap) {
+		vfree(kaddr);
+		bitmap_free(pagemap);
+		ret = -ENOMEM;
+		goto out;
+	}
+	mcp_arena_init(a, kaddr, size, pagemap);
+	atomic_long_add(size, &live_bytes);
+out:
+	mutex_unlock(&p->setup_lock);
+	return ret;
 }
 
 void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes)

@@ -3,10 +3,16 @@
 #ifndef _VCORE_PROC_H
 #define _VCORE_PROC_H
 
-#include <linux/types.h>
+#include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
 #include <linux/vcore.h>
 
+#include "mcp.h"
+
+struct dentry;
+struct file;
 struct mm_struct;
 struct pid;
 
@@ -14,24 +20,31 @@ struct pid;
 #define VCORE_PROC_API_DONE	0
 
 /*
- * One per process that opened /dev/vcore; lives until the last reference to
- * the open file goes away (close, and munmap of every region).
+ * One per process that opened /dev/vcore.  The open file holds a
+ * reference, and so does anyone sending to it from another process; the
+ * memory goes with the last reference.
  */
 struct vcore_proc {
+	struct kref ref;
 	struct list_head node;		/* in the registry, under its lock */
 	struct mm_struct *mm;		/* the owner's address space (grabbed) */
 	struct pid *tgid;		/* the owner (referenced) */
+	const struct cred *cred;	/* the opener's credentials */
 	unsigned long flags;		/* VCORE_PROC_* bits, atomic */
-	unsigned int max_vcores;
-	struct vcore_procinfo *procinfo;	/* vmalloc_user, read-only map */
+	struct mutex setup_lock;	/* serialises VCORE_IOC_SETUP */
 	size_t procinfo_size;
-	void *procdata;			/* vmalloc_user: header + VCPD array */
-	size_t procdata_size;
+	struct dentry *debugfs;
+	struct mcp mcp;
 };
 
 struct vcore_proc *vcore_proc_create(void);
-void vcore_proc_destroy(struct vcore_proc *p);
+void vcore_proc_release(struct vcore_proc *p);
+void vcore_proc_put(struct vcore_proc *p);
+struct vcore_proc *vcore_proc_get_by_pid(pid_t nr);
+struct vcore_proc *vcore_proc_from_file(struct file *file);
 bool vcore_proc_is_owner(const struct vcore_proc *p);
+int vcore_proc_setup_arena(struct vcore_proc *p, u64 size);
+u64 vcore_proc_arena_max(void);
 void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes);
 
 #endif /* _VCORE_PROC_H */

@@ -27,7 +27,7 @@ result() {
 
 header_compiles() {
 	local lang=$1 src=$out/hdr.$2
-	printf '#include <linux/vcore.h>\n#include "vcore_abi_check.h"\n#include "vcore.h"\nint main(void) { return 0; }\n' >"$src"
+	printf '#include <linux/vcore.h>\n#include <linux/vcore_test.h>\n#include "vcore_abi_check.h"\n#include "vcore.h"\nint main(void) { return 0; }\n' >"$src"
 	if [ "$lang" = c ]; then
 		${CC:-gcc} -std=c11 -pedantic -Wall -Wextra -Werror -Iuapi -Ilibvcore "$src" -o "$out/hdr-c"
 	else
@@ -62,13 +62,13 @@ echo "# VM tier: selftests in one boot"
 vmout=$(pwd)/$out/vm
 mkdir -p "$vmout"
 tools/vm/run --quiet --timeout "${VM_TIMEOUT:-1200}" --out "$vmout" \
-	--insmod kmod/vcore.ko --env VCORE_KO \
+	--insmod kmod/vcore.ko --insmod-args test=1 --env VCORE_KO \
 	-- env VCORE_KO="$(pwd)/kmod/vcore.ko" selftests/run.sh "$vmout/selftests"
 vmrc=$?
 
 vmtap=$out/vm.tap
 : >"$vmtap"
-for t in vcore_dev_test vcore_module_test; do
+for t in vcore_dev_test vcore_event_test vcore_module_test; do
 	f=$vmout/selftests/$t.tap
 	if [ -f "$f" ]; then
 		grep -E '^(not )?ok ' "$f" >>"$vmtap"

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test-only commands, enabled by the module parameter test=1: arrange the
+ * vcore lists, send kernel-originated events, and run kernel producers in
+ * process and hard-IRQ context.  Nothing here is reachable otherwise.
+ */
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vcore_test.h>
+
+#include "event.h"
+#include "pcores.h"
+#include "proc.h"
+#include "test.h"
+#include "vcores.h"
+
+static bool test;
+module_param(test, bool, 0444);
+MODULE_PARM_DESC(test, "enable the test-only commands");
+
+#define PRODUCE_MAX		64
+#define HRTIMER_BATCH		16
+#define HRTIMER_PERIOD_NS	(200 * NSEC_PER_USEC)
+
+bool vcore_test_enabled(void)
+{
+	return test;
+}
+
+long vcore_test_arrange(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_test_arrange *a;
+	u32 *pcoreid;
+	unsigned int i, k = 0;
+	long ret;
+
+	a = memdup_user(arg, sizeof(*a));
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	ret = -ENOMEM;
+	pcoreid = kcalloc(VCORE_MAX_VCORES, sizeof(*pcoreid), GFP_KERNEL);
+	if (!pcoreid)
+		goto out;
+	for (i = 0; i < p->mcp.max_vcores && i < VCORE_MAX_VCORES; i++) {
+		u16 v = a->order[i];
+
+		if (v < VCORE_MAX_VCORES && a->list_of[v] == VCORE_TEST_ONLINE)
+			pcoreid[v] = vcore_pcores_nth(k++);
+	}
+	ret = a->resv0 ? -EINVAL : mcp_arrange(&p->mcp, a->state, a->list_of,
+						a->order, pcoreid);
+	kfree(pcoreid);
+out:
+	kfree(a);
+	return ret;
+}
+
+long vcore_test_kevent(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_test_kevent k;
+
+	if (copy_from_user(&k, arg, sizeof(k)))
+		return -EFAULT;
+	switch (k.how) {
+	case VCORE_TEST_KEVENT:
+		send_kernel_event(&p->mcp, &k.msg, k.vcoreid);
+		return 0;
+	case VCORE_TEST_POSIX_SIGNAL:
+		send_posix_signal(&p->mcp, k.msg.ev_arg1);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+struct producer {
+	struct vcore_proc *p;
+	struct vcore_test_produce args;
+	unsigned int id;
+	u32 next;			/* next sequence number to send */
+	struct hrtimer timer;
+	struct completion done;
+};
+
+static void produce_one(struct producer *pr)
+{
+	struct event_msg msg = {
+		.ev_type = pr->args.ev_type,
+		.ev_arg2 = pr->id,
+		.ev_arg4 = pr->next++,
+	};
+
+	send_event(&pr->p->mcp, pr->args.ev_q, &msg, 0);
+}
+
+static enum hrtimer_restart produce_tick(struct hrtimer *t)
+{
+	struct producer *pr = container_of(t, struct producer, timer);
+	unsigned int i;
+
+	for (i = 0; i < HRTIMER_BATCH && pr->next < pr->args.nr_msgs; i++)
+		produce_one(pr);
+	if (pr->next >= pr->args.nr_msgs) {
+		complete(&pr->done);
+		return HRTIMER_NORESTART;
+	}
+	hrtimer_forward_now(t, ns_to_ktime(HRTIMER_PERIOD_NS));
+	return HRTIMER_RESTART;
+}
+
+static int produce_thread(void *data)
+{
+	struct producer *pr = data;
+
+	if (pr->args.mode == VCORE_TEST_PRODUCE_HRTIMER) {
+		hrtimer_init(&pr->timer, CLOCK_MONOTONIC,
+			     HRTIMER_MODE_REL_PINNED_HARD);
+		pr->timer.function = produce_tick;
+		hrtimer_start(&pr->timer, ns_to_ktime(HRTIMER_PERIOD_NS),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+		while (!kthread_should_stop() &&
+		       wait_for_completion_interruptible(&pr->done))
+			;
+		hrtimer_cancel(&pr->timer);
+	} else {
+		while (pr->next < pr->args.nr_msgs && !kthread_should_stop()) {
+			produce_one(pr);
+			if (!(pr->next % 1024))
+				cond_resched();
+		}
+		complete(&pr->done);
+	}
+	while (!kthread_should_stop())
+		schedule_timeout_interruptible(HZ / 100);
+	return 0;
+}
+
+long vcore_test_produce(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_test_produce args;
+	struct task_struct **tasks;
+	struct producer *prs;
+	unsigned int i, cpu;
+	long ret = 0;
+
+	if (copy_from_user(&args, arg, sizeof(args)))
+		return -EFAULT;
+	if (!args.nr_producers || args.nr_producers > PRODUCE_MAX ||
+	    args.mode > VCORE_TEST_PRODUCE_HRTIMER || args.resv0)
+		return -EINVAL;
+	prs = kcalloc(args.nr_producers, sizeof(*prs), GFP_KERNEL);
+	tasks = kcalloc(args.nr_producers, sizeof(*tasks), GFP_KERNEL);
+	if (!prs || !tasks) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	cpu = cpumask_first(cpu_online_mask);
+	for (i = 0; i < args.nr_producers; i++) {
+		prs[i].p = p;
+		prs[i].args = args;
+		prs[i].id = i;
+		init_completion(&prs[i].done);
+		tasks[i] = kthread_create(produce_thread, &prs[i],
+					  "vcore-prod/%u", i);
+		if (IS_ERR(tasks[i])) {
+			ret = PTR_ERR(tasks[i]);
+			tasks[i] = NULL;
+			break;
+		}
+		kthread_bind(tasks[i], cpu);
+		cpu = cpumask_next(cpu, cpu_online_mask);
+		if (cpu >= nr_cpu_ids)
+			cpu = cpumask_first(cpu_online_mask);
+	}
+	for (i = 0; i < args.nr_producers && tasks[i]; i++)
+		wake_up_process(tasks[i]);
+	for (i = 0; !ret && i < args.nr_producers; i++)
+		if (wait_for_completion_killable(&prs[i].done))
+			ret = -EINTR;
+	for (i = 0; i < args.nr_producers && tasks[i]; i++)
+		kthread_stop(tasks[i]);
+out:
+	kfree(tasks);
+	kfree(prs);
+	return ret;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Test-only commands (module parameter test=1). */
+#ifndef _VCORE_TEST_H
+#define _VCORE_TEST_H
+
+#include <linux/compiler_types.h>
+#include <linux/types.h>
+
+struct vcore_proc;
+
+bool vcore_test_enabled(void);
+long vcore_test_arrange(struct vcore_proc *p, void __user *arg);
+long vcore_test_kevent(struct vcore_proc *p, void __user *arg);
+long vcore_test_produce(struct vcore_proc *p, void __user *arg);
+
+#endif /* _VCORE_TEST_H */

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UCQ producer: an unbounded multi-producer queue of pages in user memory.
+ *
+ * An index is a page's user address ORed with a slot number.  Producers
+ * claim slots with a fetch-add on prod_idx; the one that runs past the end
+ * of a page links a new one under the MCP's ucq_lock (never a lock in user
+ * memory), and keeps the new page's slot 0 for its own message, so whoever
+ * does the fixing always gets to post.
+ *
+ * Ordering contract:
+ *
+ *   kernel (producer)                    user (consumer)
+ *   -----------------                    ---------------
+ *   link: old->cons_next_pg = new  (A)   at a page end: wait for
+ *   store-release prod_idx = new+1 (B)     cons_next_pg != 0 (pairs with A)
+ *   write the message, then              acquire-load slot.ready (pairs
+ *   store-release slot.ready = 1   (C)     with C), copy, clear ready
+ *
+ * B orders A and the zeroed page before any producer's fetch-add can see
+ * the new page; a producer that wins a slot by fetch-add reads prod_idx
+ * with a full barrier, so it writes only into a linked page.
+ *
+ * Every index and link is user-writable: each is translated (whole page,
+ * page-aligned) before use, and a bad one drops the message with
+ * VCORE_DROP_UCQ_CORRUPT.  prod_idx can also overflow its 12 slot bits when
+ * many producers pile onto a full page; prod_overflow sends latecomers to
+ * the lock instead of the fetch-add to keep that rare.
+ */
+#include "arena.h"
+#include "mbox.h"
+
+#define UCQ_PAGE_MASK	(~(u64)VCORE_UCQ_SLOT_MASK)
+
+static bool slot_is_good(u64 idx)
+{
+	return (idx & VCORE_UCQ_SLOT_MASK) < VCORE_UCQ_SLOTS_PER_PAGE;
+}
+
+static struct ucq_page *ucq_page_k(struct mcp *m, u64 idx)
+{
+	return mcp_translate(m, idx & UCQ_PAGE_MASK, VCORE_UCQ_PAGE_SIZE,
+			     VCORE_UCQ_PAGE_SIZE);
+}
+
+/* A fresh page for the queue: the spare if user space left one. */
+static int ucq_new_page(struct mcp *m, struct ucq *ucq, u64 *pg,
+			struct ucq_page **pg_k)
+{
+	void *k;
+
+	*pg = vc_xchg64(&ucq->spare_pg, 0);
+	if (*pg) {
+		*pg_k = ucq_page_k(m, *pg);
+		if (!*pg_k || (*pg & ~UCQ_PAGE_MASK))
+			return VCORE_DROP_UCQ_CORRUPT;
+		memset(*pg_k, 0, VCORE_UCQ_PAGE_SIZE);
+		return 0;
+	}
+	*pg = mcp_arena_alloc_pages(m, 1, &k);
+	if (!*pg)
+		return VCORE_DROP_UCQ_NOMEM;
+	*pg_k = k;
+	vc_inc64(&ucq->nr_extra_pgs);
+	return 0;
+}
+
+/* Get a slot, linking a new page if the current one is full. */
+static int __ucq_claim_or_link(struct mcp *m, struct ucq *ucq, u64 *slot)
+	__must_hold(&m->ucq_lock)
+{
+	struct ucq_page *old_k, *new_k;
+	u64 idx, new_pg;
+	int err;
+
+	vc_assert_held(&m->ucq_lock);
+	/* someone may have linked a page while we waited for the lock */
+	idx = vc_fetch_add64(&ucq->prod_idx, 1);
+	if (slot_is_good(idx)) {
+		*slot = idx;
+		return 0;
+	}
+	old_k = ucq_page_k(m, idx);
+	if (!old_k)
+		return VCORE_DROP_UCQ_CORRUPT;
+	err = ucq_new_page(m, ucq, &new_pg, &new_k);
+	if (err)
+		return err;
+	vc_store(&old_k->header.cons_next_pg, new_pg);		/* A */
+	vc_store_release(&ucq->prod_idx, new_pg + 1);		/* B */
+	*slot = new_pg;
+	return 0;
+}
+
+/**
+ * ucq_post() - post a message into a UCQ
+ * @m: the owning MCP
+ * @ucq: the kernel address of the UCQ
+ * @msg: the message
+ *
+ * Any context.  Return: 0, or the drop reason.
+ */
+int ucq_post(struct mcp *m, struct ucq *ucq, const struct event_msg *msg)
+{
+	struct ucq_page *pg;
+	struct ucq_msg_slot *s;
+	unsigned long flags;
+	u64 idx;
+	int err;
+
+	if (!vc_load_acquire(&ucq->ucq_ready))
+		return VCORE_DROP_UCQ_NOT_READY;
+	if (!vc_load(&ucq->prod_overflow)) {
+		idx = vc_fetch_add64(&ucq->prod_idx, 1);
+		if (slot_is_good(idx))
+			goto have_slot;
+		vc_store(&ucq->prod_overflow, 1);
+	}
+	vc_lock_irqsave(&m->ucq_lock, flags);
+	err = __ucq_claim_or_link(m, ucq, &idx);
+	vc_store(&ucq->prod_overflow, 0);
+	vc_unlock_irqrestore(&m->ucq_lock, flags);
+	if (err)
+		return err;
+have_slot:
+	pg = ucq_page_k(m, idx);
+	if (!pg)
+		return VCORE_DROP_UCQ_CORRUPT;
+	s = &pg->msgs[idx & VCORE_UCQ_SLOT_MASK];
+	s->ev_msg = *msg;
+	vc_store_release(&s->ready, 1);				/* C */
+	return 0;
+}
