@@ -20,11 +20,13 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 CFLAGS += $(WARN) -std=gnu11 -Iuapi -Ilibvcore -fno-strict-aliasing
 LIB_OBJS := $(B)/libvcore/dev.o
+LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
+	evbitmap.o mbox.o ev_handler.o event.o)
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_module_test
 TOOLS := vcore-info
 
-.PHONY: all module lib selftests tools check demo setup checkpatch clean
+.PHONY: all module lib selftests tools check demo setup checkpatch clean unit
 .DELETE_ON_ERROR:
 
 all: module lib selftests tools
@@ -49,6 +51,48 @@ $(B)/libvcore.a: $(LIB_OBJS)
 $(B)/libvcore.so: $(LIB_PIC_OBJS) libvcore/libvcore.map
 	$(CC) -shared -Wl,--version-script=libvcore/libvcore.map \
 		-Wl,-soname,libvcore.so.1 -o $@ $(LIB_PIC_OBJS)
+
+# Unit tests of libvcore's user-space side (libvcore/tests/): the library
+# against a fake arena and a simulated kernel producer, no module needed.
+# Built with ASan+UBSan, and again with TSan, both with delay injection
+# points compiled in (libvcore/internal.h).
+UNIT_TESTS := test_arena test_ucq test_ceq test_evbitmap test_event
+UNIT_OBJS := dev arena ucq ceq evbitmap mbox ev_handler event \
+	fake_arena kernel_sim inject
+UNIT_HDRS := libvcore/*.h libvcore/tests/*.h uapi/linux/vcore.h \
+	uapi/vcore_abi_check.h
+UNIT_CFLAGS := $(CFLAGS) -Ilibvcore/tests -pthread -DVCORE_INJECT_DELAYS
+UNIT_SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+UNIT_SAN_tsan := -fsanitize=thread
+UNIT_BINS := $(addprefix $(B)/unit/asan/,$(UNIT_TESTS)) \
+	$(addprefix $(B)/unit/tsan/,$(UNIT_TESTS))
+
+define unit_flavour
+$(B)/unit/$(1)/%.o: libvcore/%.c $(UNIT_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_$(1)) -c -o $$@ $$<
+$(B)/unit/$(1)/%.o: libvcore/tests/%.c $(UNIT_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_$(1)) -c -o $$@ $$<
+$(B)/unit/$(1)/test_%: $(B)/unit/$(1)/test_%.o \
+		$(addprefix $(B)/unit/$(1)/,$(addsuffix .o,$(UNIT_OBJS)))
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_$(1)) -o $$@ $$^
+endef
+$(eval $(call unit_flavour,asan))
+$(eval $(call unit_flavour,tsan))
+.PRECIOUS: $(B)/unit/asan/%.o $(B)/unit/tsan/%.o
+
+# The public headers compile as C11 (-pedantic) and as C++11.
+$(B)/unit/headers-c.o: libvcore/tests/headers.c $(UNIT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -pedantic $(WARN) -Iuapi -Ilibvcore -c -o $@ $<
+$(B)/unit/headers-cxx.o: libvcore/tests/headers.c $(UNIT_HDRS)
+	@mkdir -p $(@D)
+	$(CXX) -x c++ -std=c++11 $(WARN) -Iuapi -Ilibvcore -c -o $@ $<
+
+unit: $(UNIT_BINS) $(B)/unit/headers-c.o $(B)/unit/headers-cxx.o
+	@libvcore/tests/run-unit $(UNIT_BINS)
 
 # The kselftest headers come from Debian's linux-source-6.1 at build time.
 KSFT_HDRS := $(B)/kselftest/kselftest_harness.h $(B)/kselftest/kselftest.h

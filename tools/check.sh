@@ -56,6 +56,7 @@ result "checkpatch: kmod/ and uapi/ are clean" make -s checkpatch
 result "uapi headers compile as C11 (-pedantic)" header_compiles c c
 result "uapi headers compile as C++11" header_compiles cxx cc
 result "libvcore.so exports only its versioned API" exports_only_versioned_api
+result "libvcore unit tests (simulated kernel; ASan+UBSan, TSan)" make -s unit
 result "the VM log scanner finds every kind of kernel report" tools/vm/test-scan-log
 
 echo "# VM tier: selftests in one boot"

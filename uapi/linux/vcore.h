@@ -109,7 +109,11 @@ struct ucq_page {
 
 struct ucq {
 	__u64 prod_idx;		/* kernel (atomic) -> user: next slot to fill */
-	__u64 cons_idx;		/* user only (atomic): next slot to consume */
+	/*
+	 * user only (atomic): next slot to consume; libvcore keeps a page-flip
+	 * count in bits 48-63 so a stalled consumer cannot claim a stale slot
+	 */
+	__u64 cons_idx;
 	__u64 spare_pg;		/* user leaves a page, kernel takes it (xchg) */
 	/* kernel counts pages it took from the arena, user as it frees them */
 	__u64 nr_extra_pgs;

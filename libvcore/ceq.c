@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * CEQ consumer: Akaros's coalescing event queue, user side.
+ *
+ * A CEQ is a dense array of struct ceq_event, one per event id, and a ring
+ * of ids.  The kernel ORs or ADDs a message's ev_arg2 into the id's
+ * coalesce word and, if the id is not already posted (idx_posted), posts
+ * it to the ring; so N events of one id reach the consumer as one.  The
+ * ring is only an index over the array: when it is full the kernel sets
+ * ring_overflowed instead, and a consumer that finds the ring empty and the
+ * flag set recovers by scanning the array up to max_event_ever.
+ *
+ * The ring is managed with three counters (free-running, masked by
+ * ring_sz - 1): prod_idx, the next slot the kernel fills; cons_pvt_idx, the
+ * next slot a consumer may claim; cons_pub_idx, below which every slot has
+ * been consumed and reset to -1, so the kernel may reuse it.
+ *
+ * Ordering contract.  The kernel side is vcore.ko's CEQ producer; the
+ * letters name each barrier and its partner.
+ *
+ *   kernel (producer)                      user (consumers, this file)
+ *   -------------------------------------  ------------------------------------
+ *                                          ceq_init: arrays, ring of -1,
+ *                                              the fields;
+ *                                          [A] event_mbox_init_ceq() publishes
+ *                                              the mbox type with a release.
+ *   [B] acquire of the mbox type.  B pairs
+ *       A: the kernel sees the ceq whole.
+ *   atomic max into max_event_ever;
+ *   WRITE_ONCE(blob_data)
+ *   [C] fetch_or / fetch_add(coalesce),    [E] WRITE_ONCE(idx_posted, 0), then
+ *       then smp_mb__after_atomic()        [F] xchg(coalesce, 0).  C,D pair
+ *   [D] idx_posted set: stop, a consumer       with E,F (both sides fully
+ *       will look; else set it.  Two           ordered): either F takes the
+ *       producers may both set it and          kernel's value, or D sees 0 and
+ *       post the id twice: harmless, the       the kernel posts the id again.
+ *       second finds idx_posted clear.
+ *   claim a ring slot: READ_ONCE(prod_idx),
+ *   [G] smp_load_acquire(cons_pub_idx);    [H] ring[i] = -1, then
+ *       if prod - pub == ring_sz, or after     smp_store_release(cons_pub_idx,
+ *       10 failed CASes, overflow (K);         i + 1).  H pairs G: the kernel
+ *       else try_cmpxchg(prod_idx)             refills only slots reset.
+ *                                          [M] smp_load_acquire(cons_pvt_idx),
+ *                                              then smp_load_acquire(prod_idx),
+ *                                              then try_cmpxchg(cons_pvt_idx):
+ *                                              a slot is claimed only below a
+ *                                              prod_idx read after it.
+ *   [I] smp_store_release(&ring[slot],     [J] smp_load_acquire(&ring[i]),
+ *         id)                                  spinning while -1.  I pairs J.
+ *   [K] on overflow, after D:              [L] recovery, under u_lock, when the
+ *       smp_store_release(                     ring is empty: overflow_recovery
+ *         ring_overflowed, 1)                  = 1, then xchg(ring_overflowed,
+ *                                              0), then scan with E,F.  K pairs
+ *                                              L: a scan that misses D's
+ *                                              idx_posted leaves the flag set
+ *                                              again for the next scan.
+ *
+ * Synchronization table, in the style of liburcu's wfcqueue: may the row
+ * operation run concurrently with the column operation on one ceq?
+ * ("-": yes; "X": the caller must exclude them.)
+ *
+ *                   kernel post  get_ceq_msg  ceq_is_empty  ceq_init  cleanup
+ *   kernel post          -            -             -            X        X
+ *   get_ceq_msg          -            -             -            X        X
+ *   ceq_is_empty         -            -             -            X        X
+ *   ceq_init             X            X             X            X        X
+ *   ceq_cleanup          X            X             X            X        X
+ *
+ * Inside get_ceq_msg, ring claims are lock-free; recovery scans exclude
+ * each other through u_lock, which also guards overflow_recovery and
+ * last_recovered (ceq_is_empty reads them without it).
+ *
+ * Two departures from Akaros, both on the user side only: the consumer
+ * loads cons_pvt_idx before prod_idx (M; the other order can claim a slot
+ * no producer owns, from a stale prod_idx), and blob_data is left alone
+ * when consumed (clearing it races with the kernel's next blob).
+ *
+ * Waits that cannot be bounded here are on the kernel (a claimed ring
+ * slot being filled) or on other consumers (cons_pub_idx, u_lock); they
+ * spin with cpu_relax() and yield the CPU now and then (spin_relax()).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "arena.h"
+#include "ceq.h"
+#include "internal.h"
+
+static struct ceq_event *ceq_events(const struct ceq *ceq)
+{
+	return (struct ceq_event *)(uintptr_t)ceq->events;
+}
+
+static __s32 *ceq_ring(const struct ceq *ceq)
+{
+	return (__s32 *)(uintptr_t)ceq->ring;
+}
+
+int ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
+	     unsigned int ring_sz)
+{
+	struct ceq_event *events;
+	__s32 *ring;
+	int err;
+
+	if ((operation != CEQ_OR && operation != CEQ_ADD) || !nr_events ||
+	    nr_events > CEQ_MAX_EVENTS || !ring_sz ||
+	    ring_sz > CEQ_MAX_RING_SZ || ring_sz & (ring_sz - 1))
+		return -EINVAL;
+	events = vcore_arena_zalloc((size_t)nr_events * sizeof(*events));
+	if (!events)
+		return -errno;
+	ring = vcore_arena_zalloc((size_t)ring_sz * sizeof(*ring));
+	if (!ring) {
+		err = -errno;
+		goto err_free_events;
+	}
+	/* -1 marks a ring slot the kernel has not filled. */
+	memset(ring, 0xff, (size_t)ring_sz * sizeof(*ring));
+
+	memset(ceq, 0, sizeof(*ceq));
+	ceq->events = (uintptr_t)events;
+	ceq->ring = (uintptr_t)ring;
+	ceq->nr_events = nr_events;
+	ceq->ring_sz = ring_sz;
+	ceq->operation = operation;
+	return 0;
+
+err_free_events:
+	vcore_arena_free(events, (size_t)nr_events * sizeof(*events));
+	return err;
+}
+
+void ceq_cleanup(struct ceq *ceq)
+{
+	if (ceq->events)
+		vcore_arena_free(ceq_events(ceq),
+				 (size_t)ceq->nr_events * sizeof(struct ceq_event));
+	if (ceq->ring)
+		vcore_arena_free(ceq_ring(ceq),
+				 (size_t)ceq->ring_sz * sizeof(__s32));
+	memset(ceq, 0, sizeof(*ceq));
+}
+
+/* Claim the next ring slot and return the id in it, or -1 if none. */
+static __s32 ceq_get_ring_idx(struct ceq *ceq)
+{
+	__s32 *ring = ceq_ring(ceq);
+	__u32 mask = ceq->ring_sz - 1;
+	unsigned int spins = 0;
+	__u32 pvt;
+	__s32 id;
+
+	/* M: cons_pvt_idx, then prod_idx. */
+	pvt = smp_load_acquire(&ceq->cons_pvt_idx);
+	do {
+		inject_delay(INJ_CEQ_PVT_LOADED);
+		if (pvt == smp_load_acquire(&ceq->prod_idx))
+			return -1;
+		/* Lock-free: a failed CAS is another consumer's claim. */
+	} while (!try_cmpxchg(&ceq->cons_pvt_idx, &pvt, pvt + 1));
+
+	/* J, pairs with I: the producer that won slot pvt is filling it. */
+	while ((id = smp_load_acquire(&ring[pvt & mask])) == -1)
+		spin_relax(&spins);
+	WRITE_ONCE(ring[pvt & mask], -1);
+	inject_delay(INJ_CEQ_SLOT_TAKEN);
+	/* Slots are handed back in order: wait for the consumers before us. */
+	while (smp_load_acquire(&ceq->cons_pub_idx) != pvt)
+		spin_relax(&spins);
+	/* H, pairs with G. */
+	smp_store_release(&ceq->cons_pub_idx, pvt + 1);
+	return id;
+}
+
+/*
+ * Take what entry id has collected, if it is posted.  E then F: once
+ * idx_posted is clear, a new post puts the id in the ring again, so a
+ * value F misses is never stranded.
+ */
+static bool ceq_extract(struct ceq *ceq, __u32 id, struct event_msg *msg)
+{
+	struct ceq_event *ev = &ceq_events(ceq)[id];
+	__u64 coal;
+
+	if (!READ_ONCE(ev->idx_posted))
+		return false;
+	WRITE_ONCE(ev->idx_posted, 0);		/* E */
+	inject_delay(INJ_CEQ_UNPOSTED);
+	coal = xchg(&ev->coalesce, 0);		/* F: a full barrier */
+	memset(msg, 0, sizeof(*msg));
+	msg->ev_type = (__u16)id;
+	msg->ev_arg2 = (__u32)coal;
+	msg->ev_arg3 = READ_ONCE(ev->blob_data);
+	msg->ev_arg4 = coal;
+	return true;
+}
+
+/*
+ * The ring is empty but may have overflowed: scan the array.  One message
+ * per call; overflow_recovery and last_recovered let the next consumer
+ * carry on where this one stopped, so no posted id is skipped.
+ */
+static bool ceq_recover(struct ceq *ceq, struct event_msg *msg)
+{
+	__u32 nr_events = ceq->nr_events;
+	bool found = false;
+	__s64 max;
+
+	if (!smp_load_acquire(&ceq->ring_overflowed) &&
+	    !READ_ONCE(ceq->overflow_recovery))
+		return false;
+	u_spin_lock(&ceq->u_lock);
+	if (!ceq->overflow_recovery) {
+		WRITE_ONCE(ceq->last_recovered, 0);
+		/* Before the clear: ceq_is_empty never sees both at 0. */
+		WRITE_ONCE(ceq->overflow_recovery, 1);
+		/* L, pairs with K: clear, full barrier, then scan. */
+		xchg(&ceq->ring_overflowed, 0);
+		inject_delay(INJ_CEQ_RECOVERING);
+	}
+	max = READ_ONCE(ceq->max_event_ever);
+	if (max >= (__s64)nr_events)
+		max = (__s64)nr_events - 1;
+	for (__s64 i = ceq->last_recovered; i <= max; i++) {
+		WRITE_ONCE(ceq->last_recovered, (__u32)i + 1);
+		if (ceq_extract(ceq, (__u32)i, msg)) {
+			found = true;
+			break;
+		}
+	}
+	/*
+	 * Scanned to the end: anything posted since is in the ring, or set
+	 * ring_overflowed again and will be found by the next scan.
+	 */
+	if (!found)
+		WRITE_ONCE(ceq->overflow_recovery, 0);
+	u_spin_unlock(&ceq->u_lock);
+	return found;
+}
+
+bool get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
+{
+	__u32 nr_events = ceq->nr_events;
+	__s32 id;
+
+	if (!ceq->events)
+		return false;
+	/*
+	 * An id whose value another consumer (or a recovery scan) already
+	 * took is skipped.  The ring held at most ring_sz ids when we began,
+	 * so ring_sz tries reach every one of them; ids posted later are not
+	 * this call's to find (the kernel notifies again for them).
+	 */
+	for (__u32 tries = 0; tries < ceq->ring_sz; tries++) {
+		id = ceq_get_ring_idx(ceq);
+		if (id < 0)
+			return ceq_recover(ceq, msg);
+		if ((__u32)id < nr_events && ceq_extract(ceq, (__u32)id, msg))
+			return true;
+	}
+	return false;
+}
+
+bool ceq_is_empty(struct ceq *ceq)
+{
+	__u32 pvt = smp_load_acquire(&ceq->cons_pvt_idx);
+
+	if (pvt != smp_load_acquire(&ceq->prod_idx))
+		return false;
+	/* ring_overflowed, then overflow_recovery: the reverse of L. */
+	if (smp_load_acquire(&ceq->ring_overflowed))
+		return false;
+	return !READ_ONCE(ceq->overflow_recovery) &&
+	       !u_spin_is_locked(&ceq->u_lock);
+}

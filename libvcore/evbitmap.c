@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * Bitmap mbox consumer.
+ *
+ * The kernel sets bit ev_type and then check_bits; the payload is lost, so
+ * N posts of one type before the consumer looks arrive as one message.
+ * Consumers follow "check, signal, check again": clear check_bits first,
+ * then look for a bit, so that a bit set behind the look leaves check_bits
+ * set for the next one.  Bits are taken with an atomic test-and-clear, so
+ * concurrent consumers never return one bit twice (Akaros tests, then
+ * clears, and can).
+ *
+ * Ordering contract.  The kernel side is vcore.ko's bitmap producer.
+ *
+ *   kernel (producer)                      user (consumers, this file)
+ *   -------------------------------------  ------------------------------------
+ *   [A] fetch_or(&bitmap[w], bit)          [C] xchg(check_bits, 0): clear, and
+ *   [B] check_bits = 1, ordered after A        a full barrier before the look.
+ *       (smp_mb__after_atomic() or a
+ *       release store)
+ *                                          [D] fetch_and(&bitmap[w], ~bit): the
+ *                                              bit is ours if it was set.
+ *   B pairs with C: if C reads B's 1, the bit A set is seen by D; if B
+ *   lands after C, check_bits stays set and a later call finds the bit.
+ *
+ * Synchronization: the kernel's post, get_evbitmap_msg and
+ * evbitmap_is_empty may all run concurrently; evbitmap_init excludes
+ * everything.  Every loop here is bounded by the bitmap's size.
+ */
+#include <string.h>
+
+#include "evbitmap.h"
+#include "internal.h"
+
+void evbitmap_init(struct evbitmap *evbm)
+{
+	memset(evbm, 0, sizeof(*evbm));
+}
+
+void evbitmap_cleanup(struct evbitmap *evbm)
+{
+	(void)evbm;
+}
+
+bool evbitmap_is_empty(struct evbitmap *evbm)
+{
+	return !READ_ONCE(evbm->check_bits);
+}
+
+static bool evbm_all_clear(struct evbitmap *evbm)
+{
+	for (unsigned int w = 0; w < VCORE_EVBITMAP_WORDS; w++)
+		if (READ_ONCE(evbm->bitmap[w]))
+			return false;
+	return true;
+}
+
+/* D: test-and-clear the lowest set bit we can win. */
+static bool evbm_take_one(struct evbitmap *evbm, unsigned int *type)
+{
+	for (unsigned int w = 0; w < VCORE_EVBITMAP_WORDS; w++) {
+		__u64 seen = READ_ONCE(evbm->bitmap[w]);
+
+		/* Each pass drops one bit of seen: at most 64 passes. */
+		while (seen) {
+			unsigned int bit = (unsigned int)__builtin_ctzll(seen);
+			__u64 mask = 1ULL << bit;
+			__u64 old = fetch_and(&evbm->bitmap[w], ~mask);
+
+			seen &= ~mask;
+			if (!(old & mask))
+				continue;	/* another consumer won it */
+			/* The kernel bounds ev_type; a stray high bit is dropped. */
+			if (w * 64 + bit < VCORE_MAX_NR_EVENT) {
+				*type = w * 64 + bit;
+				return true;
+			}
+		}
+	}
+	inject_delay(INJ_EVBM_LOOKED);
+	return false;
+}
+
+bool get_evbitmap_msg(struct evbitmap *evbm, struct event_msg *msg)
+{
+	unsigned int type;
+
+	if (!smp_load_acquire(&evbm->check_bits))
+		return false;
+	xchg(&evbm->check_bits, 0);		/* C, pairs with B */
+	inject_delay(INJ_EVBM_CLEARED);
+	if (!evbm_take_one(evbm, &type))
+		return false;
+	/*
+	 * We took one of several: leave the signal up for the rest.  A
+	 * release, standing in for the kernel's B that C consumed: the next
+	 * consumer's C must see the bits we saw.
+	 */
+	if (!evbm_all_clear(evbm))
+		smp_store_release(&evbm->check_bits, 1);
+	memset(msg, 0, sizeof(*msg));
+	msg->ev_type = (__u16)type;
+	return true;
+}

@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * Event queues and event handling, user side.
+ *
+ * ev_qs live in the arena, where the kernel can reach them: a big ev_q
+ * (struct event_queue_big, 192 bytes) embeds its own mbox, a slim one (64
+ * bytes) points elsewhere or at nothing (ev_mbox 0: the target vcore's
+ * VCPD mbox, chosen by the kernel).  The arena's size classes tell the two
+ * apart when they are freed.
+ *
+ * Handling follows Akaros.  handle_events() is what a vcore runs on
+ * entering vcore context: it clears notif_pending and drains its VCPD
+ * mboxes.  Messages are dispatched to the handlers of their type; an
+ * EV_EVENT (INDIR) message names an ev_q to handle in turn.
+ *
+ * Ordering contract of the two flags user space clears (the kernel side is
+ * vcore.ko's send path):
+ *
+ *   kernel                                 user
+ *   -------------------------------------  ------------------------------------
+ *   post the message to the mbox           [B] smp_store_mb(notif_pending, 0),
+ *   [A] smp_wmb(); notif_pending = 1 (a        then drain private, public.
+ *       release), then maybe notify.  A        A pairs with B: either B's
+ *       pairs with B.                          exchange reads A's 1, and the
+ *                                              drain sees the message, or A
+ *                                              lands after B and the flag
+ *                                              stays set for a second look.
+ *   post the message to ev_q's mbox        [D] smp_store_mb(ev_alert_pending,
+ *   [C] xchg(ev_alert_pending, 1); if it       0), then handle the ev_q.  C
+ *       was 0, send EV_EVENT(ev_q).            pairs with D: either the
+ *                                              handling sees the message, or
+ *                                              C reads 0 and sends a new
+ *                                              INDIR.  A release would not
+ *                                              do for B or D: the drain's
+ *                                              loads could pass the clear.
+ */
+#include <errno.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "ev_handler.h"
+#include "internal.h"
+
+_Static_assert(sizeof(struct event_queue) != sizeof(struct event_queue_big),
+	       "put_eventq() tells ev_qs apart by size");
+
+struct event_queue *get_eventq_raw(void)
+{
+	struct event_queue_big *big = vcore_arena_zalloc(sizeof(*big));
+
+	if (!big)
+		return NULL;
+	big->ev_q.ev_mbox = (uintptr_t)&big->ev_imbox;
+	return &big->ev_q;
+}
+
+struct event_queue *get_eventq(unsigned int mbox_type)
+{
+	struct event_queue *ev_q = get_eventq_raw();
+	int err;
+
+	if (!ev_q)
+		return NULL;
+	err = event_mbox_init(event_q_mbox(ev_q), mbox_type);
+	if (err) {
+		put_eventq(ev_q);
+		errno = -err;
+		return NULL;
+	}
+	return ev_q;
+}
+
+struct event_queue *get_eventq_slim(void)
+{
+	return vcore_arena_zalloc(sizeof(struct event_queue));
+}
+
+struct event_queue *get_eventq_vcpd(unsigned int vcoreid,
+				    unsigned int ev_flags)
+{
+	struct event_queue *ev_q;
+
+	if (vcoreid >= VCORE_MAX_VCORES || ev_flags & ~EVENT_FLAGS_ALL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ev_q = get_eventq_slim();
+	if (!ev_q)
+		return NULL;
+	ev_q->ev_flags = ev_flags;
+	ev_q->ev_vcore = vcoreid;
+	return ev_q;
+}
+
+void put_eventq(struct event_queue *ev_q)
+{
+	size_t size;
+
+	if (!ev_q)
+		return;
+	size = vcore_arena_obj_size(ev_q);
+	if (size == sizeof(struct event_queue_big)) {
+		struct event_queue_big *big = (struct event_queue_big *)ev_q;
+
+		event_mbox_cleanup(&big->ev_imbox);
+	}
+	/* Not an arena object (size 0): vcore_arena_free() says so. */
+	vcore_arena_free(ev_q, size);
+}
+
+int register_kevent_q(const struct vcore_dev *dev, struct event_queue *ev_q,
+		      unsigned int ev_type)
+{
+	if (ev_type >= VCORE_MAX_NR_EVENT)
+		return -EINVAL;
+	/* The ev_q is complete before the kernel can find it. */
+	smp_store_release(&dev->procdata->kernel_evts[ev_type],
+			  (__u64)(uintptr_t)ev_q);
+	return 0;
+}
+
+struct event_queue *clear_kevent_q(const struct vcore_dev *dev,
+				   unsigned int ev_type)
+{
+	if (ev_type >= VCORE_MAX_NR_EVENT)
+		return NULL;
+	return (struct event_queue *)(uintptr_t)
+		xchg(&dev->procdata->kernel_evts[ev_type], 0);
+}
+
+int handle_one_mbox_msg(struct event_mbox *mbox)
+{
+	struct event_msg msg;
+
+	if (!extract_one_mbox_msg(mbox, &msg))
+		return 0;
+	vcore_run_ev_handlers(msg.ev_type, &msg);
+	return 1;
+}
+
+int handle_mbox(struct event_mbox *mbox)
+{
+	int n = 0;
+
+	/* Ends when the mbox is found empty: the producer bounds it. */
+	while (handle_one_mbox_msg(mbox))
+		n++;
+	return n;
+}
+
+int handle_event_q(struct event_queue *ev_q)
+{
+	handle_event_q_t handler;
+	struct event_mbox *mbox;
+
+	handler = (handle_event_q_t)(uintptr_t)READ_ONCE(ev_q->ev_handler);
+	if (handler) {
+		handler(ev_q);
+		return 0;
+	}
+	mbox = (struct event_mbox *)(uintptr_t)READ_ONCE(ev_q->ev_mbox);
+	if (!mbox)
+		return 0;
+	return handle_mbox(mbox);
+}
+
+void handle_ev_ev(struct event_msg *ev_msg, unsigned int ev_type, void *data)
+{
+	struct event_queue *ev_q;
+
+	(void)ev_type;
+	(void)data;
+	ev_q = (struct event_queue *)(uintptr_t)ev_msg->ev_arg3;
+	/* An EV_EVENT from a bitmap mbox carries no ev_q: nothing to do. */
+	if (!ev_q)
+		return;
+	/*
+	 * D, pairs with C.  Clear before handling, not after: the ev_q's
+	 * handler may not return (it may yield the vcore), and a message
+	 * posted behind our look must bring a new INDIR.
+	 */
+	smp_store_mb(ev_q->ev_alert_pending, 0);
+	inject_delay(INJ_EV_ALERT_CLEARED);
+	handle_event_q(ev_q);
+}
+
+static int vcpd_mbox_init(struct event_mbox *mbox)
+{
+	/* Already set up: leave it, the kernel may be posting to it. */
+	if (smp_load_acquire(&mbox->type))
+		return 0;
+	return event_mbox_init(mbox, EV_MBOX_UCQ);
+}
+
+static unsigned int nr_vcpds(const struct vcore_dev *dev)
+{
+	return dev->api.max_vcores < VCORE_MAX_VCORES ?
+	       dev->api.max_vcores : VCORE_MAX_VCORES;
+}
+
+int vcpd_mboxes_init(const struct vcore_dev *dev)
+{
+	unsigned int n = nr_vcpds(dev);
+	int err;
+
+	for (unsigned int v = 0; v < n; v++) {
+		struct vcore_preempt_data *vcpd = vcore_dev_vcpd(dev, v);
+
+		err = vcpd_mbox_init(&vcpd->ev_mbox_public);
+		if (err)
+			goto err_cleanup;
+		err = vcpd_mbox_init(&vcpd->ev_mbox_private);
+		if (err)
+			goto err_cleanup;
+	}
+	return 0;
+
+err_cleanup:
+	vcpd_mboxes_cleanup(dev);
+	return err;
+}
+
+void vcpd_mboxes_cleanup(const struct vcore_dev *dev)
+{
+	unsigned int n = nr_vcpds(dev);
+
+	for (unsigned int v = 0; v < n; v++) {
+		struct vcore_preempt_data *vcpd = vcore_dev_vcpd(dev, v);
+
+		event_mbox_cleanup(&vcpd->ev_mbox_public);
+		event_mbox_cleanup(&vcpd->ev_mbox_private);
+	}
+}
+
+int handle_events(const struct vcore_dev *dev, unsigned int vcoreid)
+{
+	struct vcore_preempt_data *vcpd = vcore_dev_vcpd(dev, vcoreid);
+	int n;
+
+	if (!vcpd)
+		return -EINVAL;
+	/* B, pairs with A: clear, full barrier, then look. */
+	smp_store_mb(vcpd->notif_pending, 0);
+	n = handle_mbox(&vcpd->ev_mbox_private);
+	n += handle_mbox(&vcpd->ev_mbox_public);
+	return n;
+}

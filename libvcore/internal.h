@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * libvcore internals shared by the mailbox and arena files: spin waiting,
+ * the consumers' spinlock, and functions that are not part of the API.
+ * Not installed.
+ */
+#ifndef _VCORE_INTERNAL_H
+#define _VCORE_INTERNAL_H
+
+#include <sched.h>
+#include <stddef.h>
+
+#include "barrier.h"
+
+#define VCORE_HIDDEN	__attribute__((visibility("hidden")))
+
+#define VCORE_PAGE_SIZE	4096UL
+#define VCORE_PAGE_MASK	(VCORE_PAGE_SIZE - 1)
+
+/*
+ * One step of a wait on another party.  A wait on the kernel (a slot's
+ * ready flag, a page link) or on a peer consumer (nr_cons, cons_pub_idx, a
+ * lock) cannot be bounded by the waiter: it ends when the other side makes
+ * progress.  So spin politely, and every SPIN_YIELD_EVERY steps give the
+ * CPU away, in case the party we wait for is a thread the Linux scheduler
+ * has descheduled (a vcore thread sharing a CPU, or a test's simulated
+ * kernel).  Akaros's cpu_relax_any() plays this role there.
+ */
+#define SPIN_YIELD_EVERY	128
+
+static inline void spin_relax(unsigned int *spins)
+{
+	cpu_relax();
+	if (++*spins % SPIN_YIELD_EVERY == 0)
+		sched_yield();
+}
+
+/*
+ * The consumers' lock (ucq.u_lock, ceq.u_lock): a test-and-test-and-set
+ * spinlock on a user-only word of either width.  Acquire on lock, release
+ * on unlock.  It is a plain spinlock: a holder that loses its pcore to a
+ * vcore preemption stalls the other consumers until it runs again (Akaros
+ * uses its PDR lock here).  Nor is it reentrant: a uthread that can be
+ * interrupted by a notification whose handlers take the same lock must
+ * disable notifications around the call, as Akaros's uthreads do when
+ * they extract messages.
+ */
+#define u_spin_lock(l)							\
+	do {								\
+		unsigned int __spins = 0;				\
+									\
+		while (READ_ONCE(*(l)) || xchg_acquire((l), 1))		\
+			spin_relax(&__spins);				\
+	} while (0)
+
+#define u_spin_unlock(l)	smp_store_release((l), 0)
+#define u_spin_is_locked(l)	(READ_ONCE(*(l)) != 0)
+
+/*
+ * Delay injection, as in rseq's selftests: numbered points inside the
+ * lock-free protocols where a test build (-DVCORE_INJECT_DELAYS) calls a
+ * hook the test harness provides, which may spin or yield to widen the
+ * race window there.  In the library proper they compile to nothing.
+ */
+enum vcore_inject_point {
+	INJ_UCQ_CONS_LOADED = 1,	/* between H's two loads */
+	INJ_UCQ_CHECKED,		/* found a slot to claim, no CAS yet */
+	INJ_UCQ_CLAIMED,		/* slot claimed, ready not yet seen */
+	INJ_UCQ_COPIED,			/* message copied, nr_cons not yet */
+	INJ_UCQ_FLIPPED,		/* cons_idx moved, old page not free */
+	INJ_CEQ_PVT_LOADED,		/* between M's two loads */
+	INJ_CEQ_SLOT_TAKEN,		/* ring entry read, pub not advanced */
+	INJ_CEQ_UNPOSTED,		/* between E and F */
+	INJ_CEQ_RECOVERING,		/* overflow cleared, scan not begun */
+	INJ_EVBM_CLEARED,		/* check_bits cleared, no look yet */
+	INJ_EVBM_LOOKED,		/* looked and found no bit */
+	INJ_EV_ALERT_CLEARED,		/* ev_alert_pending cleared */
+	INJ_NR_USER_POINTS,
+};
+
+#ifdef VCORE_INJECT_DELAYS
+void vcore_inject_delay(unsigned int point);
+#define inject_delay(point)	vcore_inject_delay(point)
+#else
+#define inject_delay(point)	do { } while (0)
+#endif
+
+/* The size class of a sub-page arena object, 0 if p is not one (arena.c). */
+VCORE_HIDDEN size_t vcore_arena_obj_size(const void *p);
+
+#endif /* _VCORE_INTERNAL_H */

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * Event mailboxes: one interface over the three kinds.
+ *
+ * The kernel finds an mbox through an ev_q (or a VCPD) and reads its type
+ * first: 0 means "not initialised", and the post is dropped.  So an mbox
+ * is built with type 0, and its type is published last with a release,
+ * which the kernel's load of the type pairs with (an acquire, or on x86
+ * a READ_ONCE() before its dependent loads); a UCQ is in addition gated
+ * by its own ucq_ready.  Cleanup unpublishes the type before freeing
+ * anything.
+ */
+#include <errno.h>
+
+#include "event.h"
+#include "internal.h"
+
+static int mbox_publish(struct event_mbox *mbox, unsigned int type)
+{
+	mbox->resv0 = 0;
+	/* Pairs with the kernel's acquire of the type (ceq.c: A, B). */
+	smp_store_release(&mbox->type, type);
+	return 0;
+}
+
+int event_mbox_init(struct event_mbox *mbox, unsigned int type)
+{
+	int err;
+
+	WRITE_ONCE(mbox->type, 0);
+	switch (type) {
+	case EV_MBOX_UCQ:
+		err = ucq_init(&mbox->ucq);
+		break;
+	case EV_MBOX_BITMAP:
+		evbitmap_init(&mbox->evbm);
+		err = 0;
+		break;
+	case EV_MBOX_CEQ:
+		err = ceq_init(&mbox->ceq, CEQ_OR, CEQ_DEFAULT_SZ,
+			       CEQ_DEFAULT_SZ);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (err)
+		return err;
+	return mbox_publish(mbox, type);
+}
+
+int event_mbox_init_ceq(struct event_mbox *mbox, __u8 operation,
+			unsigned int nr_events, unsigned int ring_sz)
+{
+	int err;
+
+	WRITE_ONCE(mbox->type, 0);
+	err = ceq_init(&mbox->ceq, operation, nr_events, ring_sz);
+	if (err)
+		return err;
+	return mbox_publish(mbox, EV_MBOX_CEQ);
+}
+
+void event_mbox_cleanup(struct event_mbox *mbox)
+{
+	switch (xchg(&mbox->type, 0)) {
+	case EV_MBOX_UCQ:
+		ucq_free(&mbox->ucq);
+		break;
+	case EV_MBOX_BITMAP:
+		evbitmap_cleanup(&mbox->evbm);
+		break;
+	case EV_MBOX_CEQ:
+		ceq_cleanup(&mbox->ceq);
+		break;
+	default:
+		break;
+	}
+}
+
+bool extract_one_mbox_msg(struct event_mbox *mbox, struct event_msg *msg)
+{
+	switch (smp_load_acquire(&mbox->type)) {
+	case EV_MBOX_UCQ:
+		return get_ucq_msg(&mbox->ucq, msg);
+	case EV_MBOX_BITMAP:
+		return get_evbitmap_msg(&mbox->evbm, msg);
+	case EV_MBOX_CEQ:
+		return get_ceq_msg(&mbox->ceq, msg);
+	default:
+		return false;
+	}
+}
+
+bool mbox_is_empty(struct event_mbox *mbox)
+{
+	switch (smp_load_acquire(&mbox->type)) {
+	case EV_MBOX_UCQ:
+		return ucq_is_empty(&mbox->ucq);
+	case EV_MBOX_BITMAP:
+		return evbitmap_is_empty(&mbox->evbm);
+	case EV_MBOX_CEQ:
+		return ceq_is_empty(&mbox->ceq);
+	default:
+		return true;
+	}
+}

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * UCQ consumer: Akaros's unbounded concurrent queue, user side.
+ *
+ * A UCQ is a chain of 4 KiB arena pages of VCORE_UCQ_SLOTS_PER_PAGE message
+ * slots.  prod_idx and cons_idx each hold "page address | slot number".
+ * Producers (the kernel, any CPU) claim slots with a fetch-add on prod_idx;
+ * the one that runs off the end of a page links the next page (the spare
+ * user space left, or a fresh arena page) and keeps slot 0 of it for
+ * itself.  Consumers (any number of threads) claim slots with a CAS on
+ * cons_idx, wait for the slot's ready flag, copy the message out and count
+ * it in the page's nr_cons.  The consumer that finds cons_idx at the end of
+ * a page flips it to the next page under u_lock, waits until every slot of
+ * the old page has been copied out, and recycles the old page as the spare.
+ *
+ * Ordering contract.  The kernel side is vcore.ko's UCQ producer; the
+ * letters name each barrier and its partner.
+ *
+ *   kernel (producer)                      user (consumers, this file)
+ *   -------------------------------------  ------------------------------------
+ *                                          ucq_init: pages, indices, spare;
+ *                                          [A] smp_store_release(ucq_ready, 1)
+ *   [B] smp_load_acquire(ucq_ready), drop
+ *       the message if 0.  B pairs A: an
+ *       initialised ucq is seen whole.
+ *   slot = fetch_add(prod_idx, 1)
+ *   past the end of a page, under its
+ *   per-process lock:
+ *   [C] new = xchg(spare_pg, 0), or a      page flip, under u_lock, once every
+ *       fresh arena page and               slot of the old page is consumed:
+ *       fetch_add(nr_extra_pgs, 1);        [D] reset old header, then
+ *       zero the new page                      xchg(spare_pg, old).  D pairs C:
+ *                                              the kernel takes a page no
+ *                                              consumer touches any more.
+ *   [E] smp_store_release(                 [F] smp_load_acquire(
+ *         &old->header.cons_next_pg, new)        &old->header.cons_next_pg),
+ *                                              spinning while 0.  E pairs F:
+ *                                              the zeroed page is seen.
+ *   [G] smp_store_release(prod_idx,        [H] smp_load_acquire(cons_idx), then
+ *         new | 1): slot 0 is its own.         READ_ONCE(prod_idx).  Loading
+ *       G orders the link before the new       cons before prod is what makes
+ *       index for the other producers.         "cons != prod" mean "a producer
+ *                                              owns slot cons"; H keeps it.
+ *   write the slot's ev_msg                claim: try_cmpxchg(cons_idx)
+ *   [I] smp_store_release(&slot->ready, 1) [J] smp_load_acquire(&slot->ready),
+ *                                              spinning while 0; copy ev_msg;
+ *                                              ready = 0.  I pairs J.
+ *                                          [K] fetch_add_release(nr_cons, 1)
+ *                                          [L] the flip's smp_load_acquire(
+ *                                              nr_cons) == SLOTS_PER_PAGE.
+ *                                              K pairs L: nobody still reads
+ *                                              the page that D hands back.
+ *
+ * Synchronization table, in the style of liburcu's wfcqueue: may the row
+ * operation run concurrently with the column operation on one ucq?
+ * ("-": yes; "X": the caller must exclude them.)
+ *
+ *                   kernel post  get_ucq_msg  ucq_is_empty  ucq_init  ucq_free
+ *   kernel post          -            -             -            X         X
+ *   get_ucq_msg          -            -             -            X         X
+ *   ucq_is_empty         -            -             -            X         X
+ *   ucq_init             X            X             X            X         X
+ *   ucq_free             X            X             X            X         X
+ *
+ * Inside get_ucq_msg, page flips exclude each other through u_lock; slot
+ * claims are lock-free (a failed CAS means another consumer claimed).
+ *
+ * The flip count.  cons_idx is user-only, and this file keeps a count of
+ * page flips in its bits 48..63 (arena addresses are below 2^48; the
+ * arena layer refuses anything else).  Pages are recycled, so without it
+ * a consumer that loaded cons_idx and then stalled while the queue went
+ * round its pages could later CAS successfully against the same
+ * page | slot value in a later life of that page, having checked
+ * emptiness against the old one: it would claim a slot no producer owns
+ * and spin until the kernel happened to post again.  With the count, such
+ * a stall must span 65536 flips (8.3 million messages).  Akaros has the
+ * same race and no count (tests/test_ucq.c stages it).  prod_idx is
+ * compared with the address bits only.
+ *
+ * Waits that cannot be bounded here are on the kernel (ready, the page
+ * link) or on another consumer (nr_cons, u_lock); they spin with
+ * cpu_relax() and yield the CPU now and then (spin_relax()).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "arena.h"
+#include "internal.h"
+#include "ucq.h"
+
+#define UCQ_SLOTS	VCORE_UCQ_SLOTS_PER_PAGE
+#define UCQ_FLIP_SHIFT	48
+#define UCQ_ADDR_MASK	((1ULL << UCQ_FLIP_SHIFT) - 1)
+
+/* page | slot, without the flip count: comparable with prod_idx. */
+static __u64 idx_pos(__u64 idx)
+{
+	return idx & UCQ_ADDR_MASK;
+}
+
+static struct ucq_page *idx_page(__u64 idx)
+{
+	return (struct ucq_page *)(uintptr_t)(idx_pos(idx) &
+					      ~(__u64)VCORE_UCQ_SLOT_MASK);
+}
+
+static unsigned int idx_slot(__u64 idx)
+{
+	return idx & VCORE_UCQ_SLOT_MASK;
+}
+
+static bool slot_is_good(__u64 idx)
+{
+	return idx_slot(idx) < UCQ_SLOTS;
+}
+
+static bool ucq_page_ok(const void *pg)
+{
+	uintptr_t a = (uintptr_t)pg;
+
+	return a && !(a & VCORE_PAGE_MASK) && a <= UCQ_ADDR_MASK;
+}
+
+int ucq_init_raw(struct ucq *ucq, void *pg1, void *pg2)
+{
+	if (!ucq_page_ok(pg1) || !ucq_page_ok(pg2) || pg1 == pg2)
+		return -EINVAL;
+	memset(pg1, 0, VCORE_PAGE_SIZE);
+	memset(pg2, 0, VCORE_PAGE_SIZE);
+	WRITE_ONCE(ucq->ucq_ready, 0);
+	/* Producer and consumer both start at slot 0: equal means empty. */
+	WRITE_ONCE(ucq->prod_idx, (__u64)(uintptr_t)pg1);
+	WRITE_ONCE(ucq->cons_idx, (__u64)(uintptr_t)pg1);
+	WRITE_ONCE(ucq->spare_pg, (__u64)(uintptr_t)pg2);
+	WRITE_ONCE(ucq->nr_extra_pgs, 0);
+	WRITE_ONCE(ucq->prod_overflow, 0);
+	WRITE_ONCE(ucq->u_lock, 0);
+	ucq->resv = 0;
+	/* A: pairs with the kernel's acquire of ucq_ready (B). */
+	smp_store_release(&ucq->ucq_ready, 1);
+	return 0;
+}
+
+int ucq_init(struct ucq *ucq)
+{
+	void *pg1, *pg2;
+	int err;
+
+	/* Two single pages: the kernel frees and links UCQ pages one by one. */
+	pg1 = vcore_arena_alloc_pages(1);
+	if (!pg1)
+		return -errno;
+	pg2 = vcore_arena_alloc_pages(1);
+	if (!pg2) {
+		err = -errno;
+		goto err_free_pg1;
+	}
+	err = ucq_init_raw(ucq, pg1, pg2);
+	if (err)
+		goto err_free_pg2;
+	return 0;
+
+err_free_pg2:
+	vcore_arena_free_pages(pg2, 1);
+err_free_pg1:
+	vcore_arena_free_pages(pg1, 1);
+	return err;
+}
+
+void ucq_free(struct ucq *ucq)
+{
+	struct ucq_page *pg;
+	__u64 spare, nr_pgs;
+
+	if (!READ_ONCE(ucq->ucq_ready))
+		return;
+	WRITE_ONCE(ucq->ucq_ready, 0);
+	/*
+	 * The ucq owns 2 + nr_extra_pgs pages: the chain from the consumer's
+	 * page to the producer's, and the spare.  The count bounds the walk.
+	 */
+	nr_pgs = 2 + READ_ONCE(ucq->nr_extra_pgs);
+	pg = idx_page(READ_ONCE(ucq->cons_idx));
+	for (__u64 n = 0; pg && n < nr_pgs; n++) {
+		struct ucq_page *next = (struct ucq_page *)(uintptr_t)
+			READ_ONCE(pg->header.cons_next_pg);
+
+		vcore_arena_free_pages(pg, 1);
+		pg = next;
+	}
+	spare = xchg(&ucq->spare_pg, 0);
+	if (spare)
+		vcore_arena_free_pages((void *)(uintptr_t)spare, 1);
+	memset(ucq, 0, sizeof(*ucq));
+}
+
+/*
+ * cons_idx was seen at the end of its page while prod_idx was elsewhere:
+ * move the consumers to the next page and recycle the old one.  Returns
+ * with cons_idx changed, by us or by whoever held u_lock before us.
+ */
+static void ucq_flip_page(struct ucq *ucq, __u64 seen)
+{
+	struct ucq_page *old = idx_page(seen);
+	unsigned int spins = 0;
+	__u64 next, spare, flips;
+
+	u_spin_lock(&ucq->u_lock);
+	/* Flipped while we waited: the caller re-checks the new index. */
+	if (READ_ONCE(ucq->cons_idx) != seen)
+		goto out_unlock;
+	/*
+	 * F, pairs with E.  prod_idx moved past this page's last slot, so a
+	 * producer is linking the next page; it does so without sleeping.
+	 */
+	while (!(next = smp_load_acquire(&old->header.cons_next_pg)))
+		spin_relax(&spins);
+	flips = ((seen >> UCQ_FLIP_SHIFT) + 1) << UCQ_FLIP_SHIFT;
+	/*
+	 * Nobody can CAS from seen (its slot is bad), so a store will do.
+	 * Release: a consumer that loads the new index (H) also sees the
+	 * kernel's zeroing of the page that F observed.
+	 */
+	smp_store_release(&ucq->cons_idx, flips | idx_pos(next));
+	inject_delay(INJ_UCQ_FLIPPED);
+
+	/* L, pairs with K: wait for the consumers still copying out. */
+	while (smp_load_acquire(&old->header.nr_cons) < UCQ_SLOTS)
+		spin_relax(&spins);
+	WRITE_ONCE(old->header.cons_next_pg, 0);
+	WRITE_ONCE(old->header.nr_cons, 0);
+	/*
+	 * D, pairs with C.  The old page becomes the spare.  If the kernel
+	 * has not taken the previous spare, that one is a page too many.
+	 */
+	spare = xchg(&ucq->spare_pg, (__u64)(uintptr_t)old);
+	if (spare) {
+		vcore_arena_free_pages((void *)(uintptr_t)spare, 1);
+		fetch_sub(&ucq->nr_extra_pgs, 1);
+	}
+out_unlock:
+	u_spin_unlock(&ucq->u_lock);
+}
+
+bool get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
+{
+	struct ucq_msg_slot *slot;
+	unsigned int spins = 0;
+	__u64 idx;
+
+	/* H: cons_idx before prod_idx. */
+	idx = smp_load_acquire(&ucq->cons_idx);
+	for (;;) {
+		inject_delay(INJ_UCQ_CONS_LOADED);
+		if (idx_pos(idx) == READ_ONCE(ucq->prod_idx))
+			return false;
+		if (!slot_is_good(idx)) {
+			ucq_flip_page(ucq, idx);
+			idx = smp_load_acquire(&ucq->cons_idx);
+			continue;
+		}
+		/*
+		 * Lock-free retry: a failed CAS means another consumer took
+		 * the slot; it reloads idx (fully ordered, so H still holds).
+		 */
+		inject_delay(INJ_UCQ_CHECKED);
+		if (try_cmpxchg(&ucq->cons_idx, &idx, idx + 1))
+			break;
+	}
+
+	inject_delay(INJ_UCQ_CLAIMED);
+	slot = &idx_page(idx)->msgs[idx_slot(idx)];
+	/* J, pairs with I: the producer that owns the slot is filling it. */
+	while (!smp_load_acquire(&slot->ready))
+		spin_relax(&spins);
+	*msg = slot->ev_msg;
+	WRITE_ONCE(slot->ready, 0);
+	inject_delay(INJ_UCQ_COPIED);
+	/* K, pairs with L: done with the page. */
+	fetch_add_release(&idx_page(idx)->header.nr_cons, 1);
+	return true;
+}
+
+bool ucq_is_empty(struct ucq *ucq)
+{
+	__u64 cons = smp_load_acquire(&ucq->cons_idx);
+
+	return idx_pos(cons) == READ_ONCE(ucq->prod_idx);
+}
