@@ -23,7 +23,8 @@ LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o)
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
-SELFTESTS := vcore_dev_test vcore_event_test vcore_module_test
+SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
+	vcore_module_test
 TOOLS := vcore-info
 
 .PHONY: all module lib selftests tools check demo setup checkpatch clean unit
@@ -112,6 +113,12 @@ selftests: $(addprefix $(B)/selftests/,$(SELFTESTS))
 $(B)/selftests/%: selftests/%.c selftests/*.h $(KSFT_HDRS) uapi/linux/vcore.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $<
+
+# libvcore against the real module
+$(B)/selftests/vcore_libvcore_test: selftests/vcore_libvcore_test.c \
+		selftests/*.h $(KSFT_HDRS) uapi/linux/*.h $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $< $(B)/libvcore.a
 
 tools: $(addprefix $(B)/tools/,$(TOOLS))
 

@@ -90,8 +90,9 @@ struct producer {
 
 static void produce_one(struct producer *pr)
 {
+	u16 nr_types = max_t(u16, pr->args.nr_types, 1);
 	struct event_msg msg = {
-		.ev_type = pr->args.ev_type,
+		.ev_type = pr->args.ev_type + pr->next % nr_types,
 		.ev_arg2 = pr->id,
 		.ev_arg4 = pr->next++,
 	};
@@ -124,10 +125,6 @@ static int produce_thread(void *data)
 		pr->timer.function = produce_tick;
 		hrtimer_start(&pr->timer, ns_to_ktime(HRTIMER_PERIOD_NS),
 			      HRTIMER_MODE_REL_PINNED_HARD);
-		while (!kthread_should_stop() &&
-		       wait_for_completion_interruptible(&pr->done))
-			;
-		hrtimer_cancel(&pr->timer);
 	} else {
 		while (pr->next < pr->args.nr_msgs && !kthread_should_stop()) {
 			produce_one(pr);
@@ -136,8 +133,11 @@ static int produce_thread(void *data)
 		}
 		complete(&pr->done);
 	}
+	/* done is the ioctl's to wait for; this thread only waits to stop */
 	while (!kthread_should_stop())
 		schedule_timeout_interruptible(HZ / 100);
+	if (pr->args.mode == VCORE_TEST_PRODUCE_HRTIMER)
+		hrtimer_cancel(&pr->timer);
 	return 0;
 }
 
@@ -152,7 +152,8 @@ long vcore_test_produce(struct vcore_proc *p, void __user *arg)
 	if (copy_from_user(&args, arg, sizeof(args)))
 		return -EFAULT;
 	if (!args.nr_producers || args.nr_producers > PRODUCE_MAX ||
-	    args.mode > VCORE_TEST_PRODUCE_HRTIMER || args.resv0)
+	    args.mode > VCORE_TEST_PRODUCE_HRTIMER ||
+	    args.ev_type + args.nr_types > U16_MAX + 1)
 		return -EINVAL;
 	prs = kcalloc(args.nr_producers, sizeof(*prs), GFP_KERNEL);
 	tasks = kcalloc(args.nr_producers, sizeof(*tasks), GFP_KERNEL);

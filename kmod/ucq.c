@@ -12,8 +12,10 @@
  *
  *   kernel (producer)                    user (consumer)
  *   -----------------                    ---------------
- *   link: old->cons_next_pg = new  (A)   at a page end: wait for
- *   store-release prod_idx = new+1 (B)     cons_next_pg != 0 (pairs with A)
+ *   zero the new page, then              at a page end: acquire-load
+ *   store-release                          cons_next_pg, waiting while 0
+ *     old->cons_next_pg = new      (A)     (pairs with A: sees the zeroing)
+ *   store-release prod_idx = new+1 (B)
  *   write the message, then              acquire-load slot.ready (pairs
  *   store-release slot.ready = 1   (C)     with C), copy, clear ready
  *
@@ -25,7 +27,8 @@
  * page-aligned) before use, and a bad one drops the message with
  * VCORE_DROP_UCQ_CORRUPT.  prod_idx can also overflow its 12 slot bits when
  * many producers pile onto a full page; prod_overflow sends latecomers to
- * the lock instead of the fetch-add to keep that rare.
+ * the lock instead of the fetch-add to keep that rare, and a claim that
+ * finds no page (arena full, no spare) puts prod_idx back at the page end.
  */
 #include "arena.h"
 #include "mbox.h"
@@ -84,9 +87,17 @@ static int __ucq_claim_or_link(struct mcp *m, struct ucq *ucq, u64 *slot)
 	if (!old_k)
 		return VCORE_DROP_UCQ_CORRUPT;
 	err = ucq_new_page(m, ucq, &new_pg, &new_k);
-	if (err)
+	if (err) {
+		/*
+		 * Give back the slots the failed claims took, or enough of
+		 * them would carry into the page bits and aim prod_idx at a
+		 * page that is not this queue's.
+		 */
+		vc_store(&ucq->prod_idx,
+			 (idx & UCQ_PAGE_MASK) | VCORE_UCQ_SLOTS_PER_PAGE);
 		return err;
-	vc_store(&old_k->header.cons_next_pg, new_pg);		/* A */
+	}
+	vc_store_release(&old_k->header.cons_next_pg, new_pg);	/* A */
 	vc_store_release(&ucq->prod_idx, new_pg + 1);		/* B */
 	*slot = new_pg;
 	return 0;

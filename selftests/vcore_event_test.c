@@ -885,9 +885,11 @@ static void *consume(void *arg)
 
 	while (c->got < want) {
 		if (!ucq_get(&r, &msg)) {
-			if (c->stop && !ucq_get(&r, &msg))
+			/* stop is set after the last post: one more look */
+			if (!c->stop)
+				continue;
+			if (!ucq_get(&r, &msg))
 				break;
-			continue;
 		}
 		c->got++;
 		if (msg.ev_arg2 >= c->nr_producers ||
@@ -930,12 +932,17 @@ static void produce(struct __test_metadata *_metadata, struct mcp *m,
 
 TEST_F_TIMEOUT(ev, ucq_kthread_producers_on_every_cpu, 600)
 {
-	produce(_metadata, &self->m, VCORE_TEST_PRODUCE_KTHREAD, 4, 100000);
+	produce(_metadata, &self->m, VCORE_TEST_PRODUCE_KTHREAD, 4, 25000);
 }
 
 TEST_F_TIMEOUT(ev, ucq_hardirq_producer_within_a_page, 60)
 {
 	produce(_metadata, &self->m, VCORE_TEST_PRODUCE_HRTIMER, 1, 100);
+}
+
+TEST_F_TIMEOUT(ev, ucq_hardirq_one_producer_across_pages, 120)
+{
+	produce(_metadata, &self->m, VCORE_TEST_PRODUCE_HRTIMER, 1, 2000);
 }
 
 TEST_HARNESS_MAIN

@@ -40,8 +40,9 @@ struct vcore_test_kevent {
  * Kernel producers: nr_producers kthreads, spread over the online CPUs,
  * each send nr_msgs messages through ev_q, from process context or (mode
  * HRTIMER) from a hard-IRQ hrtimer on its CPU.  Message i of producer p
- * has ev_type = ev_type, ev_arg2 = p, ev_arg4 = i.  Returns when all are
- * done (or -EINTR when the caller is killed, after stopping them).
+ * has ev_type = ev_type + i % nr_types (nr_types 0 counts as 1),
+ * ev_arg2 = p, ev_arg4 = i.  Returns when all are done (or -EINTR when the
+ * caller is killed, after stopping them).
  */
 #define VCORE_TEST_PRODUCE_KTHREAD	0
 #define VCORE_TEST_PRODUCE_HRTIMER	1
@@ -52,7 +53,7 @@ struct vcore_test_produce {
 	__u32 nr_msgs;
 	__u32 mode;
 	__u16 ev_type;
-	__u16 resv0;
+	__u16 nr_types;
 };
 
 #define VCORE_IOC_NR_TEST_ARRANGE	0x40
