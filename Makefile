@@ -146,3 +146,80 @@ demo: setup
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
 	rm -rf $(B)
+
+# ---------------------------------------------------------------------------
+# The portable core in user space (tools/testing/core/, see its README).
+#
+# make core-unit   unit tests of the core, ASan+UBSan
+# make coverage    the same with gcov; lcov branch coverage per core file
+# make core-stress kernel producers x libvcore's consumers, TSan, twice
+#                  (plain and with delay injection)
+# make fuzz        libFuzzer on send_event and the producers (FUZZ_TIME s)
+# make fuzz-check  the seed corpus, then a bounded fuzzing run
+# make model       spin models of the UCQ and of the notification
+#                  handshake, and their broken variants (must fail)
+#
+# The core is every kmod/*.c that includes nothing but quoted headers; each
+# compiles unchanged with the harness's env.h force-included ahead of
+# kmod/env.h (same include guard, so the kernel's one is skipped).
+CORE_DIR := tools/testing/core
+CORE_HASH := \#
+CORE_SRCS := $(sort $(shell grep -L '^$(CORE_HASH)include <' kmod/*.c))
+CORE_NAMES := $(notdir $(basename $(CORE_SRCS)))
+CORE_HDRS := $(wildcard kmod/*.h) $(CORE_DIR)/env.h $(wildcard $(CORE_DIR)/lib/*.h) \
+	uapi/linux/vcore.h
+CORE_HLIB := harness alloc hmcp reader
+CORE_UNIT := test_harness test_arena test_event test_ucq test_ceq \
+	test_evbitmap test_vcores
+CORE_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -fno-strict-aliasing \
+	-pthread -include $(CORE_DIR)/env.h -Iuapi -Ikmod -I$(CORE_DIR) \
+	-Ilibvcore/tests
+CORE_LDLIBS := -lurcu-memb
+CORE_SAN_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+CORE_SAN_cov := -O0 --coverage
+
+# core_flavour FLAVOUR: objects of the core and the harness library
+define core_flavour
+$(B)/core/$(1)/kmod/%.o: kmod/%.c $(CORE_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
+$(B)/core/$(1)/lib/%.o: $(CORE_DIR)/lib/%.c $(CORE_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
+endef
+# core_test FLAVOUR TEST: a unit test #includes the .c it tests, and links
+# the rest of the core and the harness
+define core_test
+$(B)/core/$(1)/$(2): $(CORE_DIR)/unit/$(2).c $(CORE_DIR)/unit/unit.h \
+		$(CORE_SRCS) $(CORE_HDRS) \
+		$(patsubst %,$(B)/core/$(1)/kmod/%.o,$(filter-out $(2:test_%=%),$(CORE_NAMES))) \
+		$(patsubst %,$(B)/core/$(1)/lib/%.o,$(CORE_HLIB))
+	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -o $$@ $$< \
+		$$(filter %.o,$$^) $(CORE_LDLIBS)
+endef
+$(foreach f,asan cov,$(eval $(call core_flavour,$(f))))
+$(foreach f,asan cov,$(foreach t,$(CORE_UNIT),$(eval $(call core_test,$(f),$(t)))))
+.PRECIOUS: $(B)/core/%.o
+
+core-unit: $(addprefix $(B)/core/asan/,$(CORE_UNIT))
+	@$(CORE_DIR)/run-tap $^
+
+# Branch coverage of the core by the unit tests (gcov + lcov).
+COV := $(B)/core/coverage
+coverage: $(addprefix $(B)/core/cov/,$(CORE_UNIT))
+	@rm -rf $(COV) && mkdir -p $(COV)
+	@find $(B)/core/cov -name '*.gcda' -delete
+	@$(CORE_DIR)/run-tap $^ >$(COV)/unit.tap || \
+		{ cat $(COV)/unit.tap; exit 1; }
+	@lcov -q --capture --directory $(B)/core/cov --rc lcov_branch_coverage=1 \
+		--output-file $(COV)/all.info 2>$(COV)/lcov.log
+	@lcov -q --extract $(COV)/all.info $(addprefix $(CURDIR)/,$(CORE_SRCS)) \
+		--rc lcov_branch_coverage=1 --output-file $(COV)/core.info \
+		2>>$(COV)/lcov.log
+	@genhtml -q --branch-coverage --output-directory $(COV)/html \
+		$(COV)/core.info >>$(COV)/lcov.log 2>&1
+	@$(CORE_DIR)/coverage-summary $(COV)/core.info
+	@echo "report: $(COV)/html/index.html"
+
+.PHONY: core-unit coverage
