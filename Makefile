@@ -178,13 +178,16 @@ CORE_LDLIBS := -lurcu-memb
 CORE_SAN_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 CORE_SAN_cov := -O0 --coverage
+CORE_SAN_tsan := -O1 -fsanitize=thread
 
 # core_flavour FLAVOUR: objects of the core and the harness library
 define core_flavour
 $(B)/core/$(1)/kmod/%.o: kmod/%.c $(CORE_HDRS)
 	@mkdir -p $$(@D)
+	@mkdir -p $$(@D)
 	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
 $(B)/core/$(1)/lib/%.o: $(CORE_DIR)/lib/%.c $(CORE_HDRS)
+	@mkdir -p $$(@D)
 	@mkdir -p $$(@D)
 	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
 endef
@@ -198,7 +201,7 @@ $(B)/core/$(1)/$(2): $(CORE_DIR)/unit/$(2).c $(CORE_DIR)/unit/unit.h \
 	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -o $$@ $$< \
 		$$(filter %.o,$$^) $(CORE_LDLIBS)
 endef
-$(foreach f,asan cov,$(eval $(call core_flavour,$(f))))
+$(foreach f,asan cov tsan,$(eval $(call core_flavour,$(f))))
 $(foreach f,asan cov,$(foreach t,$(CORE_UNIT),$(eval $(call core_test,$(f),$(t)))))
 .PRECIOUS: $(B)/core/%.o
 
@@ -222,4 +225,83 @@ coverage: $(addprefix $(B)/core/cov/,$(CORE_UNIT))
 	@$(CORE_DIR)/coverage-summary $(COV)/core.info
 	@echo "report: $(COV)/html/index.html"
 
-.PHONY: core-unit coverage
+# Stress: the core (kernel half) with libvcore's real consumers (user half,
+# built as the library is, with its delay injection points).
+CORE_LIBV := dev arena ucq ceq evbitmap mbox ev_handler event
+define core_stress
+$(B)/core/$(1)/libvcore/%.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h \
+		uapi/vcore_abi_check.h
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -pthread -DVCORE_INJECT_DELAYS $(CORE_SAN_$(1)) -c \
+		-o $$@ $$<
+$(B)/core/$(1)/stress_core.o: $(CORE_DIR)/stress/stress_core.c \
+		$(CORE_DIR)/stress/stress.h $(CORE_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
+$(B)/core/$(1)/stress_user.o: $(CORE_DIR)/stress/stress_user.c \
+		$(CORE_DIR)/stress/stress.h libvcore/*.h
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -pthread -DVCORE_INJECT_DELAYS $(CORE_SAN_$(1)) \
+		-I$(CORE_DIR)/stress -c -o $$@ $$<
+$(B)/core/$(1)/stress: $(B)/core/$(1)/stress_core.o \
+		$(B)/core/$(1)/stress_user.o \
+		$(patsubst %,$(B)/core/$(1)/kmod/%.o,$(CORE_NAMES)) \
+		$(patsubst %,$(B)/core/$(1)/lib/%.o,harness alloc hmcp) \
+		$(patsubst %,$(B)/core/$(1)/libvcore/%.o,$(CORE_LIBV))
+	$(CC) $(CORE_SAN_$(1)) -pthread -o $$@ $$^ $(CORE_LDLIBS)
+endef
+$(foreach f,asan tsan,$(eval $(call core_stress,$(f))))
+
+STRESS_TSAN := TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)"
+core-stress: $(B)/core/tsan/stress $(B)/core/asan/stress
+	$(STRESS_TSAN) $(B)/core/tsan/stress -p 2 -c 2 -n 100000
+	$(STRESS_TSAN) $(B)/core/tsan/stress -p 3 -c 2 -n 20000 -i 48
+	$(B)/core/asan/stress -p 2 -c 2 -n 200000
+
+# libFuzzer (clang) on send_event and the producers; see fuzz/fuzz_core.c.
+# make fuzz runs FUZZ_TIME seconds on a working copy of the seed corpus;
+# fuzz-check replays the seeds, then fuzzes FUZZ_CHECK_TIME seconds.
+FUZZ_CC := clang
+FUZZ_TIME ?= 300
+FUZZ_CHECK_TIME ?= 30
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := $(filter-out -Ilibvcore/tests,$(CORE_CFLAGS)) -O1 $(FUZZ_SAN)
+FUZZ_OBJS := $(patsubst %,$(B)/core/fuzz/kmod/%.o,$(CORE_NAMES)) \
+	$(patsubst %,$(B)/core/fuzz/lib/%.o,$(CORE_HLIB)) \
+	$(B)/core/fuzz/fuzz_core.o
+FUZZ_OPTS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+$(B)/core/fuzz/kmod/%.o: kmod/%.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(B)/core/fuzz/lib/%.o: $(CORE_DIR)/lib/%.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(B)/core/fuzz/fuzz_core.o: $(CORE_DIR)/fuzz/fuzz_core.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(B)/core/fuzz/fuzz_core: $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ \
+		$(CORE_LDLIBS)
+
+fuzz: $(B)/core/fuzz/fuzz_core
+	@mkdir -p $(B)/core/fuzz/corpus $(B)/core/fuzz/artifacts
+	cp -n $(CORE_DIR)/fuzz/corpus/* $(B)/core/fuzz/corpus/
+	$< $(FUZZ_OPTS) -max_total_time=$(FUZZ_TIME) \
+		-artifact_prefix=$(B)/core/fuzz/artifacts/ $(B)/core/fuzz/corpus
+
+fuzz-check: $(B)/core/fuzz/fuzz_core
+	@rm -rf $(B)/core/fuzz/check && mkdir -p $(B)/core/fuzz/check/corpus
+	$< $(FUZZ_OPTS) -runs=0 $(CORE_DIR)/fuzz/corpus
+	cp $(CORE_DIR)/fuzz/corpus/* $(B)/core/fuzz/check/corpus/
+	$< $(FUZZ_OPTS) -max_total_time=$(FUZZ_CHECK_TIME) -seed=$(or \
+		$(FUZZ_SEED),1) -artifact_prefix=$(B)/core/fuzz/check/ \
+		$(B)/core/fuzz/check/corpus
+
+# Model checks (spin): exhaustive for small sizes; each broken variant
+# must be caught, so that a check that can never fail would show.
+model:
+	@$(CORE_DIR)/model/run-model $(B)/core/model
+
+core-check: core-unit core-stress fuzz-check model
+
+.PHONY: core-unit coverage core-stress fuzz fuzz-check model core-check

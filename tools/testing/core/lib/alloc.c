@@ -29,7 +29,7 @@ static struct {
 	unsigned long fail_from;	/* attempts above this fail, 0 none */
 } st = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.head = { &st.head, &st.head },
+	.head = { .next = &st.head, .prev = &st.head },
 };
 
 /* Under the lock: does this attempt fail? */

@@ -39,9 +39,9 @@
 #define smp_store_release(p, v)						\
 	({ H_HOOK((p), H_STORE, "smp_store_release");			\
 	   __atomic_store_n((p), (v), __ATOMIC_RELEASE); })
-#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
-#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define smp_mb()		h_fence(__ATOMIC_SEQ_CST)
+#define smp_wmb()		h_fence(__ATOMIC_RELEASE)
+#define smp_rmb()		h_fence(__ATOMIC_ACQUIRE)
 
 /* Per-CPU state and preemption are plain per-thread variables here. */
 #define smp_processor_id()	0

@@ -166,6 +166,20 @@ void *h_u2k(struct h_mcp *h, u64 uaddr, u64 size)
 	return k;
 }
 
+void *h_u2k_rw(struct h_mcp *h, u64 uaddr, u64 size, u64 align)
+{
+	struct mcp *m = &h->m;
+	void *k;
+
+	if (uaddr & (align - 1))
+		return NULL;
+	k = in(h->arena_u, m->arena.r.kaddr, m->arena.r.size, uaddr, size);
+	if (!k)
+		k = in(h->procdata_u, m->procdata.kaddr, m->procdata.size,
+		       uaddr, size);
+	return k;
+}
+
 static u64 out(const void *k, void *kbase, u64 size, u64 ubase)
 {
 	const char *c = k, *b = kbase;

@@ -59,6 +59,8 @@ void h_remap(struct h_mcp *h, enum h_region r);
 
 /* User <-> kernel addresses by the harness's own arithmetic. */
 void *h_u2k(struct h_mcp *h, u64 uaddr, u64 size);
+/* The same for what user space may write: procdata and the arena only. */
+void *h_u2k_rw(struct h_mcp *h, u64 uaddr, u64 size, u64 align);
 u64 h_k2u(struct h_mcp *h, const void *k);
 
 /* A zeroed object in the arena, 64-byte aligned; aborts when full. */

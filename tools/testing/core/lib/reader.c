@@ -18,7 +18,8 @@ unsigned int h_reader_errors(void)
 
 static struct ucq_page *page_k(struct h_mcp *h, u64 idx)
 {
-	return h_u2k(h, idx & ~(u64)VCORE_UCQ_SLOT_MASK, VCORE_UCQ_PAGE_SIZE);
+	return h_u2k_rw(h, idx & ~(u64)VCORE_UCQ_SLOT_MASK, VCORE_UCQ_PAGE_SIZE,
+			PAGE_SIZE);
 }
 
 bool h_ucq_take(struct h_mcp *h, struct ucq *ucq, struct event_msg *msg)
@@ -26,8 +27,14 @@ bool h_ucq_take(struct h_mcp *h, struct ucq *ucq, struct event_msg *msg)
 	struct ucq_msg_slot *slot;
 	struct ucq_page *pg;
 	u64 idx = ucq->cons_idx, next;
+	unsigned int flips = 0;
 
-	for (;;) {
+	for (;; flips++) {
+		if (flips > 2) {
+			ERR("ucq at %#llx: a loop of empty pages\n",
+			    (unsigned long long)idx);
+			return false;
+		}
 		if (idx == ucq->prod_idx)
 			return false;
 		if ((idx & VCORE_UCQ_SLOT_MASK) < SLOTS)
@@ -106,22 +113,26 @@ static bool ceq_extract(struct ceq_event *ev, u32 id, struct event_msg *msg)
 
 bool h_ceq_take(struct h_mcp *h, struct ceq *ceq, struct event_msg *msg)
 {
-	struct ceq_event *evs = h_u2k(h, ceq->events, (u64)ceq->nr_events *
-				      sizeof(struct ceq_event));
-	__s32 *ring = h_u2k(h, ceq->ring, (u64)ceq->ring_sz * sizeof(__s32));
-	s32 id, i;
+	/* fields read once: the arrays may overlap the ceq itself */
+	u32 nr_events = ceq->nr_events, ring_sz = ceq->ring_sz, n;
+	s32 max = ceq->max_event_ever, id, i;
+	struct ceq_event *evs = h_u2k_rw(h, ceq->events, (u64)nr_events *
+					 sizeof(struct ceq_event), 8);
+	__s32 *ring = h_u2k_rw(h, ceq->ring, (u64)ring_sz * sizeof(__s32), 4);
 
-	if (!evs || !ring) {
+	if (!evs || !ring || !ring_sz) {
 		ERR("ceq arrays outside the arena\n");
 		return false;
 	}
-	while (ceq->cons_pvt_idx != ceq->prod_idx) {
-		u32 at = ceq->cons_pvt_idx++ & (ceq->ring_sz - 1);
+	for (n = 0; ceq->cons_pvt_idx != ceq->prod_idx && n < ring_sz; n++) {
+		u32 at = ceq->cons_pvt_idx++ & (ring_sz - 1);
 
+		if (at >= ring_sz)
+			break;		/* ring_sz not a power of two */
 		id = ring[at];
 		ring[at] = -1;
 		ceq->cons_pub_idx = ceq->cons_pvt_idx;
-		if (id < 0 || (u32)id >= ceq->nr_events) {
+		if (id < 0 || (u32)id >= nr_events) {
 			ERR("ceq ring slot %u holds %d\n", at, id);
 			continue;
 		}
@@ -130,7 +141,7 @@ bool h_ceq_take(struct h_mcp *h, struct ceq *ceq, struct event_msg *msg)
 	}
 	if (!ceq->ring_overflowed)
 		return false;
-	for (i = 0; i <= ceq->max_event_ever && (u32)i < ceq->nr_events; i++)
+	for (i = 0; i <= max && (u32)i < nr_events; i++)
 		if (ceq_extract(&evs[i], (u32)i, msg))
 			return true;
 	ceq->ring_overflowed = 0;
