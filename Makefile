@@ -153,3 +153,162 @@ demo: setup
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
 	rm -rf $(B)
+
+# ---------------------------------------------------------------------------
+# The portable core in user space (tools/testing/core/, see its README).
+#
+# make core-unit   unit tests of the core, ASan+UBSan
+# make coverage    the same with gcov; lcov branch coverage per core file
+# make core-stress kernel producers x libvcore's consumers, TSan, twice
+#                  (plain and with delay injection)
+# make fuzz        libFuzzer on send_event and the producers (FUZZ_TIME s)
+# make fuzz-check  the seed corpus, then a bounded fuzzing run
+# make model       spin models of the UCQ and of the notification
+#                  handshake, and their broken variants (must fail)
+#
+# The core is every kmod/*.c that includes nothing but quoted headers; each
+# compiles unchanged with the harness's env.h force-included ahead of
+# kmod/env.h (same include guard, so the kernel's one is skipped).
+CORE_DIR := tools/testing/core
+CORE_HASH := \#
+CORE_SRCS := $(sort $(shell grep -L '^$(CORE_HASH)include <' kmod/*.c))
+CORE_NAMES := $(notdir $(basename $(CORE_SRCS)))
+CORE_HDRS := $(wildcard kmod/*.h) $(CORE_DIR)/env.h $(wildcard $(CORE_DIR)/lib/*.h) \
+	uapi/linux/vcore.h
+CORE_HLIB := harness alloc hmcp reader
+CORE_UNIT := test_harness test_arena test_event test_ucq test_ceq \
+	test_evbitmap test_vcores
+CORE_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -fno-strict-aliasing \
+	-pthread -include $(CORE_DIR)/env.h -Iuapi -Ikmod -I$(CORE_DIR) \
+	-Ilibvcore/tests
+CORE_LDLIBS := -lurcu-memb
+CORE_SAN_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+CORE_SAN_cov := -O0 --coverage
+CORE_SAN_tsan := -O1 -fsanitize=thread
+
+# core_flavour FLAVOUR: objects of the core and the harness library
+define core_flavour
+$(B)/core/$(1)/kmod/%.o: kmod/%.c $(CORE_HDRS)
+	@mkdir -p $$(@D)
+	@mkdir -p $$(@D)
+	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
+$(B)/core/$(1)/lib/%.o: $(CORE_DIR)/lib/%.c $(CORE_HDRS)
+	@mkdir -p $$(@D)
+	@mkdir -p $$(@D)
+	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
+endef
+# core_test FLAVOUR TEST: a unit test #includes the .c it tests, and links
+# the rest of the core and the harness
+define core_test
+$(B)/core/$(1)/$(2): $(CORE_DIR)/unit/$(2).c $(CORE_DIR)/unit/unit.h \
+		$(CORE_SRCS) $(CORE_HDRS) \
+		$(patsubst %,$(B)/core/$(1)/kmod/%.o,$(filter-out $(2:test_%=%),$(CORE_NAMES))) \
+		$(patsubst %,$(B)/core/$(1)/lib/%.o,$(CORE_HLIB))
+	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -o $$@ $$< \
+		$$(filter %.o,$$^) $(CORE_LDLIBS)
+endef
+$(foreach f,asan cov tsan,$(eval $(call core_flavour,$(f))))
+$(foreach f,asan cov,$(foreach t,$(CORE_UNIT),$(eval $(call core_test,$(f),$(t)))))
+.PRECIOUS: $(B)/core/%.o
+
+core-unit: $(addprefix $(B)/core/asan/,$(CORE_UNIT))
+	@$(CORE_DIR)/run-tap $^
+
+# Branch coverage of the core by the unit tests (gcov + lcov).
+COV := $(B)/core/coverage
+coverage: $(addprefix $(B)/core/cov/,$(CORE_UNIT))
+	@rm -rf $(COV) && mkdir -p $(COV)
+	@find $(B)/core/cov -name '*.gcda' -delete
+	@$(CORE_DIR)/run-tap $^ >$(COV)/unit.tap || \
+		{ cat $(COV)/unit.tap; exit 1; }
+	@lcov -q --capture --directory $(B)/core/cov --rc lcov_branch_coverage=1 \
+		--output-file $(COV)/all.info 2>$(COV)/lcov.log
+	@lcov -q --extract $(COV)/all.info $(addprefix $(CURDIR)/,$(CORE_SRCS)) \
+		--rc lcov_branch_coverage=1 --output-file $(COV)/core.info \
+		2>>$(COV)/lcov.log
+	@genhtml -q --branch-coverage --output-directory $(COV)/html \
+		$(COV)/core.info >>$(COV)/lcov.log 2>&1
+	@$(CORE_DIR)/coverage-summary $(COV)/core.info
+	@echo "report: $(COV)/html/index.html"
+
+# Stress: the core (kernel half) with libvcore's real consumers (user half,
+# built as the library is, with its delay injection points).
+CORE_LIBV := dev arena ucq ceq evbitmap mbox ev_handler event
+define core_stress
+$(B)/core/$(1)/libvcore/%.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h \
+		uapi/vcore_abi_check.h
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -pthread -DVCORE_INJECT_DELAYS $(CORE_SAN_$(1)) -c \
+		-o $$@ $$<
+$(B)/core/$(1)/stress_core.o: $(CORE_DIR)/stress/stress_core.c \
+		$(CORE_DIR)/stress/stress.h $(CORE_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
+$(B)/core/$(1)/stress_user.o: $(CORE_DIR)/stress/stress_user.c \
+		$(CORE_DIR)/stress/stress.h libvcore/*.h
+	@mkdir -p $$(@D)
+	$(CC) $(CFLAGS) -pthread -DVCORE_INJECT_DELAYS $(CORE_SAN_$(1)) \
+		-I$(CORE_DIR)/stress -c -o $$@ $$<
+$(B)/core/$(1)/stress: $(B)/core/$(1)/stress_core.o \
+		$(B)/core/$(1)/stress_user.o \
+		$(patsubst %,$(B)/core/$(1)/kmod/%.o,$(CORE_NAMES)) \
+		$(patsubst %,$(B)/core/$(1)/lib/%.o,harness alloc hmcp) \
+		$(patsubst %,$(B)/core/$(1)/libvcore/%.o,$(CORE_LIBV))
+	$(CC) $(CORE_SAN_$(1)) -pthread -o $$@ $$^ $(CORE_LDLIBS)
+endef
+$(foreach f,asan tsan,$(eval $(call core_stress,$(f))))
+
+STRESS_TSAN := TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)"
+core-stress: $(B)/core/tsan/stress $(B)/core/asan/stress
+	$(STRESS_TSAN) $(B)/core/tsan/stress -p 2 -c 2 -n 100000
+	$(STRESS_TSAN) $(B)/core/tsan/stress -p 3 -c 2 -n 20000 -i 48
+	$(B)/core/asan/stress -p 2 -c 2 -n 200000
+
+# libFuzzer (clang) on send_event and the producers; see fuzz/fuzz_core.c.
+# make fuzz runs FUZZ_TIME seconds on a working copy of the seed corpus;
+# fuzz-check replays the seeds, then fuzzes FUZZ_CHECK_TIME seconds.
+FUZZ_CC := clang
+FUZZ_TIME ?= 300
+FUZZ_CHECK_TIME ?= 30
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := $(filter-out -Ilibvcore/tests,$(CORE_CFLAGS)) -O1 $(FUZZ_SAN)
+FUZZ_OBJS := $(patsubst %,$(B)/core/fuzz/kmod/%.o,$(CORE_NAMES)) \
+	$(patsubst %,$(B)/core/fuzz/lib/%.o,$(CORE_HLIB)) \
+	$(B)/core/fuzz/fuzz_core.o
+FUZZ_OPTS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+$(B)/core/fuzz/kmod/%.o: kmod/%.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(B)/core/fuzz/lib/%.o: $(CORE_DIR)/lib/%.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(B)/core/fuzz/fuzz_core.o: $(CORE_DIR)/fuzz/fuzz_core.c $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(B)/core/fuzz/fuzz_core: $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -pthread -o $@ $^ \
+		$(CORE_LDLIBS)
+
+fuzz: $(B)/core/fuzz/fuzz_core
+	@mkdir -p $(B)/core/fuzz/corpus $(B)/core/fuzz/artifacts
+	cp -n $(CORE_DIR)/fuzz/corpus/* $(B)/core/fuzz/corpus/
+	$< $(FUZZ_OPTS) -max_total_time=$(FUZZ_TIME) \
+		-artifact_prefix=$(B)/core/fuzz/artifacts/ $(B)/core/fuzz/corpus
+
+fuzz-check: $(B)/core/fuzz/fuzz_core
+	@rm -rf $(B)/core/fuzz/check && mkdir -p $(B)/core/fuzz/check/corpus
+	$< $(FUZZ_OPTS) -runs=0 $(CORE_DIR)/fuzz/corpus
+	cp $(CORE_DIR)/fuzz/corpus/* $(B)/core/fuzz/check/corpus/
+	$< $(FUZZ_OPTS) -max_total_time=$(FUZZ_CHECK_TIME) -seed=$(or \
+		$(FUZZ_SEED),1) -artifact_prefix=$(B)/core/fuzz/check/ \
+		$(B)/core/fuzz/check/corpus
+
+# Model checks (spin): exhaustive for small sizes; each broken variant
+# must be caught, so that a check that can never fail would show.
+model:
+	@$(CORE_DIR)/model/run-model $(B)/core/model
+
+core-check: core-unit core-stress fuzz-check model
+
+.PHONY: core-unit coverage core-stress fuzz fuzz-check model core-check

@@ -58,6 +58,10 @@ result "uapi headers compile as C++11" header_compiles cxx cc
 result "libvcore.so exports only its versioned API" exports_only_versioned_api
 result "libvcore unit tests (simulated kernel; ASan+UBSan, TSan)" make -s unit
 result "the VM log scanner finds every kind of kernel report" tools/vm/test-scan-log
+result "core unit tests in user space (ASan+UBSan)" make -s core-unit
+result "core stress: kernel producers x libvcore consumers (TSan, delays)" make -s core-stress
+result "core fuzz: seed corpus, then a bounded libFuzzer run" make -s fuzz-check
+result "core model check (spin): UCQ, notification handshake, broken variants" make -s model
 
 echo "# VM tier: selftests in one boot"
 vmout=$(pwd)/$out/vm

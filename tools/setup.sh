@@ -7,6 +7,7 @@ packages=(
 	build-essential g++ perl xz-utils
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio kmod
+	liburcu-dev clang llvm libclang-rt-14-dev lcov spin python3
 )
 
 missing=()

@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The vcore lists and the process state (kmod/vcores.c). */
+#include "vcores.c"
+
+#include "unit.h"
+
+static char buf[64];
+
+static const char *list(int which)
+{
+	return h_list_str(H, which, buf, sizeof(buf));
+}
+
+static int arrange(unsigned int state, const u8 *list_of, const u16 *order)
+{
+	u32 pcoreid[VCORE_MAX_VCORES] = { 0 };
+
+	for (unsigned int i = 0; i < H->m.max_vcores; i++)
+		pcoreid[i] = i;
+	return mcp_arrange(&H->m, state, list_of, order, pcoreid);
+}
+
+TEST(a_new_mcp_has_every_vcore_inactive_in_id_order)
+{
+	setup();
+	expect_str(list(MCP_INACTIVE), "0,1,2,3");
+	expect_str(list(MCP_ONLINE), "");
+	expect_str(list(MCP_BULK_PREEMPTED), "");
+	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_S);
+	expect_eq(H->m.num_vcores, 0);
+	expect_eq(H->m.procinfo->state, VCORE_PROC_RUNNABLE_S);
+	expect_eq(H->m.procinfo->coremap_seq, 2);
+	teardown();
+}
+
+TEST(arrange_rejects_bad_input_and_changes_nothing)
+{
+	u8 list_of[NR_VC] = { 0, 1, 2, 2 };
+	u16 order[NR_VC] = { 0, 1, 2, 3 };
+	u32 seq;
+
+	setup();
+	seq = H->m.procinfo->coremap_seq;
+	expect_eq(arrange(0, list_of, order), -EINVAL);
+	expect_eq(arrange(VCORE_PROC_DYING, list_of, order), -EINVAL);
+	expect_eq(arrange(99, list_of, order), -EINVAL);
+	order[3] = NR_VC;				/* out of range */
+	expect_eq(arrange(VCORE_PROC_RUNNING_M, list_of, order), -EINVAL);
+	order[3] = 2;					/* duplicate */
+	expect_eq(arrange(VCORE_PROC_RUNNING_M, list_of, order), -EINVAL);
+	order[3] = 3;
+	list_of[3] = MCP_INACTIVE + 1;			/* no such list */
+	expect_eq(arrange(VCORE_PROC_RUNNING_M, list_of, order), -EINVAL);
+	expect_str(list(MCP_INACTIVE), "0,1,2,3");
+	expect_eq(H->m.procinfo->coremap_seq, seq);
+	list_of[3] = MCP_INACTIVE;
+	expect_eq(arrange(VCORE_PROC_RUNNING_M, list_of, order), 0);
+	expect_eq(H->m.procinfo->coremap_seq, seq + 2);
+	teardown();
+}
+
+TEST(arrange_sets_lists_maps_and_procinfo)
+{
+	struct vcore_procinfo *pi;
+
+	setup();
+	pi = H->m.procinfo;
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:3,1 B:0 I:2");
+	expect_str(list(MCP_ONLINE), "3,1");
+	expect_str(list(MCP_BULK_PREEMPTED), "0");
+	expect_str(list(MCP_INACTIVE), "2");
+	expect_eq(H->m.num_vcores, 2);
+	expect(H->m.vcores[3].mapped && H->m.vcores[1].mapped);
+	expect(!H->m.vcores[0].mapped && !H->m.vcores[2].mapped);
+	expect_eq(pi->num_vcores, 2);
+	expect_eq(pi->state, VCORE_PROC_RUNNING_M);
+	expect(pi->vcoremap[3].valid && pi->vcoremap[3].pcoreid == 0);
+	expect(pi->vcoremap[1].valid && pi->vcoremap[1].pcoreid == 1);
+	expect(pi->pcoremap[0].valid && pi->pcoremap[0].vcoreid == 3);
+	expect(pi->pcoremap[1].valid && pi->pcoremap[1].vcoreid == 1);
+	expect(!pi->pcoremap[2].valid && !pi->vcoremap[0].valid);
+	/* everything off again: the maps are cleared */
+	h_arrange(H, VCORE_PROC_WAITING, "I:0,1,2,3");
+	expect(!pi->pcoremap[0].valid && !pi->pcoremap[1].valid);
+	expect(!pi->vcoremap[3].valid);
+	expect_eq(pi->num_vcores, 0);
+	expect_eq(mcp_list_first(&H->m.online), NULL);
+	expect_eq(mcp_list_first(&H->m.inactive), &H->m.vcores[0]);
+	teardown();
+}
+
+TEST(pcores_past_procinfos_map_are_not_published)
+{
+	struct h_opts o = { .max_vcores = 4, .nr_pcores = 2 };
+	u8 list_of[4] = { MCP_ONLINE, MCP_ONLINE, MCP_INACTIVE, MCP_INACTIVE };
+	u16 order[4] = { 0, 1, 2, 3 };
+	u32 pcoreid[4] = { 1, 7, 0, 0 };
+
+	setup_opts(&o);
+	expect_eq(mcp_arrange(&H->m, VCORE_PROC_RUNNING_M, list_of, order,
+			      pcoreid), 0);
+	expect(H->m.procinfo->pcoremap[1].valid);
+	expect_eq(H->m.procinfo->pcoremap[1].vcoreid, 0);
+	expect(H->m.procinfo->vcoremap[1].valid);
+	expect_eq(H->m.procinfo->vcoremap[1].pcoreid, 7);
+	expect(!H->m.procinfo->pcoremap[7].valid);
+	expect(!H->m.procinfo->pcoremap[0].valid);
+	teardown();
+}
+
+TEST(wakeup_moves_only_waiting_to_runnable_m)
+{
+	u32 seq;
+
+	setup();
+	seq = H->m.procinfo->coremap_seq;
+	mcp_wakeup(&H->m);				/* RUNNABLE_S */
+	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_S);
+	expect_eq(H->m.procinfo->coremap_seq, seq);
+	h_arrange(H, VCORE_PROC_WAITING, "I:0,1,2,3");
+	seq = H->m.procinfo->coremap_seq;
+	mcp_wakeup(&H->m);
+	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_M);
+	expect_eq(H->m.procinfo->state, VCORE_PROC_RUNNABLE_M);
+	expect_eq(H->m.procinfo->coremap_seq, seq + 2);
+	mcp_wakeup(&H->m);				/* harmless again */
+	expect_eq(H->m.procinfo->coremap_seq, seq + 2);
+	teardown();
+}
+
+TEST(dying_is_published)
+{
+	setup();
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0 I:1,2,3");
+	mcp_set_dying(&H->m);
+	expect_eq(H->m.state, VCORE_PROC_DYING);
+	expect_eq(H->m.procinfo->state, VCORE_PROC_DYING);
+	mcp_wakeup(&H->m);
+	expect_eq(H->m.state, VCORE_PROC_DYING);
+	teardown();
+}
+
+TEST(max_vcores_of_one_and_of_the_limit)
+{
+	struct h_opts o = { .max_vcores = 1 };
+
+	setup_opts(&o);
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0");
+	expect_eq(H->m.num_vcores, 1);
+	teardown();
+	o.max_vcores = VCORE_MAX_VCORES;
+	setup_opts(&o);
+	expect_eq(h_list_count(&H->m.inactive, 1000), VCORE_MAX_VCORES);
+	expect_eq(H->m.vcores[VCORE_MAX_VCORES - 1].id, VCORE_MAX_VCORES - 1);
+	teardown();
+}
+
+int main(void)
+{
+	tap_start(60);
+	RUN(a_new_mcp_has_every_vcore_inactive_in_id_order);
+	RUN(arrange_rejects_bad_input_and_changes_nothing);
+	RUN(arrange_sets_lists_maps_and_procinfo);
+	RUN(pcores_past_procinfos_map_are_not_published);
+	RUN(wakeup_moves_only_waiting_to_runnable_m);
+	RUN(dying_is_published);
+	RUN(max_vcores_of_one_and_of_the_limit);
+	return tap_done();
+}
