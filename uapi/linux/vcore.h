@@ -480,15 +480,50 @@ struct vcore_stats {
 
 /*
  * VCORE_IOC_VCORE_ATTACH: the calling thread becomes vcore vcoreid and
- * waits, offline, until it is granted a pcore.
+ * waits in the kernel, offline, until the vcore is granted a pcore.  The
+ * vcore's VCPD must name its vcore_entry and a 16-byte aligned
+ * vcore_stack first.  The command does not return on a grant: the thread,
+ * now pinned to the pcore, continues at vcore_entry (see below).  It
+ * returns only with an error: EINVAL (bad vcoreid, entry or stack),
+ * EBUSY (vcoreid already has a thread, or this thread is a vcore),
+ * EPERM (not the owner), ESRCH (the process is dying), EINTR (a fatal
+ * signal).
+ *
+ * Entering vcore_entry, always with notif_disabled set by the kernel and
+ * rsp = vcore_stack:
+ *   rdi = vcoreid
+ *   rsi = VCORE_ENTRY_START   a fresh start: granted, or restarted after a
+ *                             yield or after a preemption in uthread
+ *                             context (uthread_ctx then holds that uthread,
+ *                             FP state in preempt_fp, VC_PREEMPTED was
+ *                             cleared and VC_CAN_RCV_MSG set)
+ *         VCORE_ENTRY_NOTIFY  a notification: uthread_ctx (type HW) holds
+ *                             the interrupted general registers, rip,
+ *                             rflags and fs_base; FP/SIMD state is still
+ *                             live in the registers and must be saved
+ *                             before it is touched
+ *         VCORE_ENTRY_RESUME  restarted after a preemption in vcore
+ *                             context: vcore_ctx (type HW) and preempt_fp
+ *                             hold it; user space resumes it
+ * Every other register is unspecified.
  */
+#define VCORE_ENTRY_START	0
+#define VCORE_ENTRY_NOTIFY	1
+#define VCORE_ENTRY_RESUME	2
+
 struct vcore_attach {
 	__u32 vcoreid;
 	__u32 flags;		/* 0 */
 	__u64 resv[3];
 };
 
-/* VCORE_IOC_YIELD */
+/*
+ * VCORE_IOC_YIELD: a vcore gives its pcore back and waits offline, to be
+ * restarted at vcore_entry (VCORE_ENTRY_START) when granted again; the
+ * last vcore out makes the process WAITING.  Returns only when it does not
+ * yield: EAGAIN (notif_pending is set, or BEING_NICE and no preemption is
+ * pending), EPERM (the caller is not an online vcore), EINTR, ESRCH.
+ */
 #define VCORE_YIELD_BEING_NICE	0x1	/* only if a preemption is pending */
 
 struct vcore_yield {
@@ -504,7 +539,19 @@ struct vcore_change {
 	__u64 resv[3];
 };
 
-/* VCORE_IOC_PREEMPT (CAP_SYS_NICE): preempt one or all vcores of a target. */
+/*
+ * VCORE_IOC_POKE: (any thread of the owner) grant attached, offline vcores
+ * free managed pcores until res_req[VCORE_RES_CORES].amt_wanted vcores are
+ * online; bulk-preempted vcores first, then the inactive list's order.
+ * Returns the number of vcores online.  EPERM (not the owner).
+ */
+
+/*
+ * VCORE_IOC_PREEMPT (CAP_SYS_NICE): preempt one or all vcores of a target.
+ * A preempted vcore saves its context in its VCPD and waits offline; its
+ * pcore is free for others, and the target gets it back on its next grant
+ * (POKE, or a WAKEUP event while WAITING).  EPERM, ESRCH, EINVAL, EBADF.
+ */
 #define VCORE_PREEMPT_ALL	0x1	/* bulk preemption; vcoreid ignored */
 #define VCORE_PREEMPT_WARN	0x2	/* only warn: EV_PREEMPT_PENDING */
 
