@@ -24,7 +24,7 @@ LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o)
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
-	vcore_module_test
+	vcore_vcore_test vcore_module_test
 TOOLS := vcore-info
 
 .PHONY: all module lib selftests tools check demo setup checkpatch clean unit

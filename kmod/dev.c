@@ -71,6 +71,9 @@ static int __init vcore_init(void)
 	ret = vcore_pcores_init(cpus);
 	if (ret)
 		return ret;
+	ret = vcore_procs_init();
+	if (ret)
+		return ret;
 	vcore_debugfs_init();
 	ret = misc_register(&vcore_miscdev);
 	if (ret)
@@ -81,6 +84,7 @@ static int __init vcore_init(void)
 
 err_debugfs:
 	vcore_debugfs_exit();
+	vcore_procs_exit();
 	return ret;
 }
 
@@ -88,6 +92,7 @@ static void __exit vcore_exit(void)
 {
 	misc_deregister(&vcore_miscdev);
 	vcore_debugfs_exit();
+	vcore_procs_exit();
 }
 
 module_init(vcore_init);

@@ -72,6 +72,11 @@ static inline void vc_or32(__u32 *p, u32 v)
 	atomic_or(v, (atomic_t *)p);
 }
 
+static inline void vc_and32(__u32 *p, u32 v)
+{
+	atomic_and(v, (atomic_t *)p);
+}
+
 static inline void vc_inc64(__u64 *p)
 {
 	atomic64_inc((atomic64_t *)p);
@@ -103,5 +108,16 @@ static inline void vc_max_s32(__s32 *p, s32 v)
 	pr_warn_ratelimited("vcore: " fmt, ##__VA_ARGS__)
 
 #define VC_PAGE_SIZE			PAGE_SIZE
+
+/*
+ * What the core asks of the Linux side (kmod/vcore_run.c): interrupt an
+ * online vcore into vcore context, and grant pcores to a process that
+ * just left WAITING.  Both may be called from any context.
+ */
+struct mcp;
+void vcore_notify_ipi(struct mcp *m, u32 vcoreid);
+void vcore_wakeup_grant(struct mcp *m);
+#define vc_notify_ipi(m, vcoreid)	vcore_notify_ipi((m), (vcoreid))
+#define vc_wakeup_grant(m)		vcore_wakeup_grant(m)
 
 #endif /* _VCORE_ENV_H */

@@ -105,8 +105,8 @@ static bool post_vc_msg(struct mcp *m, u32 vcoreid, struct event_mbox *mbox,
  * @vcoreid: a valid vcore id
  *
  * Sets notif_pending; a vcore that has notifications enabled and is mapped
- * would be interrupted into vcore context.  That is counted in
- * stats.notifs.
+ * is interrupted into vcore context (counted in stats.notifs).  The
+ * receiving side checks notif_disabled and the mapping again.
  */
 void mcp_notify(struct mcp *m, u32 vcoreid)
 {
@@ -120,8 +120,10 @@ void mcp_notify(struct mcp *m, u32 vcoreid)
 	vc_mb();
 	if (vc_load(&vcpd->notif_disabled))
 		return;
-	if (mcp_vcore_is_mapped(m, vcoreid))
+	if (mcp_vcore_is_mapped(m, vcoreid)) {
 		atomic64_inc(&m->stats.notifs);
+		vc_notify_ipi(m, vcoreid);
+	}
 }
 
 static void try_notify(struct mcp *m, u32 vcoreid, u32 flags)
@@ -357,7 +359,8 @@ void send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 wakeup:
 	if ((flags & EVENT_WAKEUP) &&
 	    READ_ONCE(m->state) == VCORE_PROC_WAITING)
-		mcp_wakeup(m);
+		if (mcp_wakeup(m))
+			vc_wakeup_grant(m);
 }
 
 /**

@@ -21,6 +21,7 @@
 #include "pcores.h"
 #include "proc.h"
 #include "test.h"
+#include "vcore_run.h"
 
 struct vcore_cmd {
 	unsigned int cmd;
@@ -105,49 +106,6 @@ static long vcore_ioc_self_notify(struct vcore_proc *p, void __user *arg)
 	return 0;
 }
 
-/* kill(2)'s rule: a matching real or effective uid, or CAP_KILL. */
-static bool may_notify(const struct cred *target)
-{
-	const struct cred *cred = current_cred();
-
-	return uid_eq(cred->euid, target->suid) ||
-	       uid_eq(cred->euid, target->uid) ||
-	       uid_eq(cred->uid, target->suid) ||
-	       uid_eq(cred->uid, target->uid) ||
-	       capable(CAP_KILL);
-}
-
-/* The MCP named by an fd of its device, or by pid with kill's rule. */
-static struct vcore_proc *notify_target(s32 fd, s32 pid, long *err)
-{
-	struct vcore_proc *t;
-	struct fd f;
-
-	if (fd >= 0) {
-		f = fdget(fd);
-		*err = -EBADF;
-		if (!f.file)
-			return NULL;
-		t = vcore_proc_from_file(f.file);
-		if (t)
-			kref_get(&t->ref);
-		fdput(f);
-		*err = -EINVAL;
-		return t;
-	}
-	*err = -EINVAL;
-	if (fd != -1 || pid <= 0)
-		return NULL;
-	t = vcore_proc_get_by_pid(pid);
-	*err = -ESRCH;
-	if (t && !may_notify(t->cred)) {
-		vcore_proc_put(t);
-		*err = -EPERM;
-		return NULL;
-	}
-	return t;
-}
-
 static long vcore_ioc_notify(struct vcore_proc *p, void __user *arg)
 {
 	struct vcore_notify n;
@@ -158,7 +116,7 @@ static long vcore_ioc_notify(struct vcore_proc *p, void __user *arg)
 		return -EFAULT;
 	if (!resv_is_zero(&n, resv) || n.msg.ev_type != EV_USER_IPI)
 		return -EINVAL;
-	t = notify_target(n.target_fd, n.target_pid, &err);
+	t = vcore_target(n.target_fd, n.target_pid, &err);
 	if (!t)
 		return err;
 	send_kernel_event(&t->mcp, &n.msg, 0);
@@ -197,6 +155,11 @@ static const struct vcore_cmd vcore_cmds[] = {
 				       vcore_ioc_arena_alloc },
 	[VCORE_IOC_NR_ARENA_FREE] = { VCORE_IOC_ARENA_FREE,
 				      vcore_ioc_arena_free },
+	[VCORE_IOC_NR_VCORE_ATTACH] = { VCORE_IOC_VCORE_ATTACH,
+					vcore_ioc_attach },
+	[VCORE_IOC_NR_POKE] = { VCORE_IOC_POKE, vcore_ioc_poke },
+	[VCORE_IOC_NR_YIELD] = { VCORE_IOC_YIELD, vcore_ioc_yield },
+	[VCORE_IOC_NR_PREEMPT] = { VCORE_IOC_PREEMPT, vcore_ioc_preempt },
 	[VCORE_IOC_NR_TEST_ARRANGE] = { VCORE_IOC_TEST_ARRANGE,
 					vcore_test_arrange, true },
 	[VCORE_IOC_NR_TEST_KEVENT] = { VCORE_IOC_TEST_KEVENT,
@@ -244,7 +207,8 @@ static long vcore_ioc_api(struct vcore_proc *p, void __user *arg)
 	if (test_bit(VCORE_PROC_API_DONE, &p->flags))
 		return -EBUSY;
 
-	api.features = VCORE_FEAT_EVENTS | VCORE_FEAT_TOPOLOGY;
+	api.features = VCORE_FEAT_EVENTS | VCORE_FEAT_TOPOLOGY |
+		       VCORE_FEAT_VCORES | VCORE_FEAT_PREEMPT;
 	if (vcore_test_enabled())
 		api.features |= VCORE_FEAT_TEST;
 	supported_ioctls(api.ioctls);

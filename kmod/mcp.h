@@ -15,6 +15,8 @@ struct mcp_vcore {
 	unsigned int id;
 	unsigned int pcoreid;	/* valid while mapped */
 	bool mapped;		/* written under mcp.lock, peeked without */
+	bool attached;		/* a thread plays it; mcp.lock */
+	bool resume_vcore_ctx;	/* preempted in vcore context; mcp.lock */
 };
 
 /* A region of module-owned memory and where its owner mapped it. */

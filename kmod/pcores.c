@@ -10,6 +10,7 @@
 #include <linux/elf.h>
 #include <linux/regset.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/topology.h>
 #include <linux/vcore.h>
 #ifdef CONFIG_X86
@@ -20,6 +21,10 @@
 
 static struct cpumask managed;
 static unsigned int fp_state_size;
+
+/* Who holds each managed pcore: an opaque owner (the MCP), or NULL. */
+static DEFINE_SPINLOCK(owners_lock);
+static const void *owner[VCORE_MAX_PCORES];
 
 /* Bytes of the XSAVE regset, as ptrace and a preemption would save it. */
 static unsigned int xstate_regset_size(void)
@@ -133,4 +138,54 @@ void vcore_pcores_fill_procinfo(struct vcore_procinfo *pi)
 			e->core_id = topology_core_id(cpu);
 		}
 	}
+}
+
+/**
+ * vcore_pcores_claim() - take a free managed pcore for @who
+ * @who: the new owner
+ *
+ * Any context.  Return: the CPU, or -1 if none is free.
+ */
+int vcore_pcores_claim(const void *who)
+{
+	unsigned long flags;
+	unsigned int cpu;
+	int ret = -1;
+
+	spin_lock_irqsave(&owners_lock, flags);
+	for_each_cpu(cpu, &managed) {
+		if (!owner[cpu]) {
+			owner[cpu] = who;
+			ret = cpu;
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&owners_lock, flags);
+	return ret;
+}
+
+/* Give back @cpu if @who holds it.  Any context. */
+void vcore_pcores_release(unsigned int cpu, const void *who)
+{
+	unsigned long flags;
+
+	if (cpu >= VCORE_MAX_PCORES)
+		return;
+	spin_lock_irqsave(&owners_lock, flags);
+	if (owner[cpu] == who)
+		owner[cpu] = NULL;
+	spin_unlock_irqrestore(&owners_lock, flags);
+}
+
+/* Give back every pcore @who holds. */
+void vcore_pcores_release_all(const void *who)
+{
+	unsigned long flags;
+	unsigned int cpu;
+
+	spin_lock_irqsave(&owners_lock, flags);
+	for (cpu = 0; cpu < VCORE_MAX_PCORES; cpu++)
+		if (owner[cpu] == who)
+			owner[cpu] = NULL;
+	spin_unlock_irqrestore(&owners_lock, flags);
 }

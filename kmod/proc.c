@@ -8,8 +8,10 @@
  * pinned, so the key cannot be reused by another process while we hold it.
  */
 #include <linux/atomic.h>
+#include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/err.h>
+#include <linux/file.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -19,6 +21,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "arena.h"
 #include "debugfs.h"
@@ -37,6 +40,9 @@ static struct {
 	.lock = __MUTEX_INITIALIZER(registry.lock),
 	.list = LIST_HEAD_INIT(registry.list),
 };
+
+/* Frees MCPs whose last reference went in atomic context. */
+static struct workqueue_struct *free_wq;
 
 /* What is alive right now, for leak checks through debugfs. */
 static atomic_long_t live_procs;
@@ -106,6 +112,9 @@ struct vcore_proc *vcore_proc_create(void)
 	m->procdata.size = procdata_bytes(max_vcores);
 
 	ret = -ENOMEM;
+	p->vt = kcalloc(max_vcores, sizeof(*p->vt), GFP_KERNEL);
+	if (!p->vt)
+		goto err_free_proc;
 	vcores = kcalloc(max_vcores, sizeof(*vcores), GFP_KERNEL);
 	if (!vcores)
 		goto err_free_proc;
@@ -123,6 +132,7 @@ struct vcore_proc *vcore_proc_create(void)
 	m->max_vcores = max_vcores;
 	init_procinfo(p);
 	mcp_vcores_init(m, vcores, max_vcores);
+	vcore_threads_init(p);
 
 	ret = registry_add(p);
 	if (ret)
@@ -142,6 +152,7 @@ err_free_procinfo:
 err_free_vcores:
 	kfree(vcores);
 err_free_proc:
+	kfree(p->vt);
 	kfree(p);
 	return ERR_PTR(ret);
 }
@@ -156,11 +167,13 @@ static void vcore_proc_free(struct kref *ref)
 	put_cred(p->cred);
 	put_pid(p->tgid);
 	mmdrop(p->mm);
+	vcore_threads_free(p);
 	bitmap_free(m->arena.pagemap);
 	vfree(m->arena.r.kaddr);
 	vfree(m->procdata.kaddr);
 	vfree(m->procinfo);
 	kfree(m->vcores);
+	kfree(p->vt);
 	kfree(p);
 }
 
@@ -168,6 +181,37 @@ static void vcore_proc_free(struct kref *ref)
 void vcore_proc_put(struct vcore_proc *p)
 {
 	kref_put(&p->ref, vcore_proc_free);
+}
+
+static void vcore_proc_free_work(struct work_struct *w)
+{
+	vcore_proc_free(&container_of(w, struct vcore_proc, free_work)->ref);
+}
+
+static void vcore_proc_free_later(struct kref *ref)
+{
+	struct vcore_proc *p = container_of(ref, struct vcore_proc, ref);
+
+	INIT_WORK(&p->free_work, vcore_proc_free_work);
+	queue_work(free_wq, &p->free_work);
+}
+
+/* Drop a reference from any context; a last one is freed by a worker. */
+void vcore_proc_put_any(struct vcore_proc *p)
+{
+	kref_put(&p->ref, vcore_proc_free_later);
+}
+
+int vcore_procs_init(void)
+{
+	free_wq = alloc_workqueue("vcore_free", 0, 0);
+	return free_wq ? 0 : -ENOMEM;
+}
+
+/* Every MCP is gone (the module is unused): wait for deferred frees. */
+void vcore_procs_exit(void)
+{
+	destroy_workqueue(free_wq);
 }
 
 /**
@@ -180,8 +224,27 @@ void vcore_proc_release(struct vcore_proc *p)
 	list_del(&p->node);
 	mutex_unlock(&registry.lock);
 	mcp_set_dying(&p->mcp);
+	vcore_threads_release(p);
+	vcore_regrant_others(p);
 	vcore_debugfs_remove(p->debugfs);
 	vcore_proc_put(p);
+}
+
+/**
+ * vcore_regrant_others() - hand free pcores to the MCPs that want them
+ * @except: skip this one (it just gave its pcore up); may be NULL
+ *
+ * Process context.
+ */
+void vcore_regrant_others(struct vcore_proc *except)
+{
+	struct vcore_proc *p;
+
+	mutex_lock(&registry.lock);
+	list_for_each_entry(p, &registry.list, node)
+		if (p != except)
+			vcore_grant(p);
+	mutex_unlock(&registry.lock);
 }
 
 /**
@@ -261,4 +324,54 @@ void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes)
 {
 	*nr_procs = atomic_long_read(&live_procs);
 	*nr_bytes = atomic_long_read(&live_bytes);
+}
+
+/* kill(2)'s rule: a matching real or effective uid, or CAP_KILL. */
+static bool may_signal(const struct cred *target)
+{
+	const struct cred *cred = current_cred();
+
+	return uid_eq(cred->euid, target->suid) ||
+	       uid_eq(cred->euid, target->uid) ||
+	       uid_eq(cred->uid, target->suid) ||
+	       uid_eq(cred->uid, target->uid) ||
+	       capable(CAP_KILL);
+}
+
+/**
+ * vcore_target() - the MCP another process names, with a reference
+ * @fd: an fd of the target's own /dev/vcore, or -1
+ * @pid: with @fd = -1, the target's pid; the caller needs kill(2)'s rights
+ * @err: set on failure: -EBADF, -EINVAL, -ESRCH or -EPERM
+ *
+ * Return: the MCP, or NULL.
+ */
+struct vcore_proc *vcore_target(s32 fd, s32 pid, long *err)
+{
+	struct vcore_proc *t;
+	struct fd f;
+
+	if (fd >= 0) {
+		f = fdget(fd);
+		*err = -EBADF;
+		if (!f.file)
+			return NULL;
+		t = vcore_proc_from_file(f.file);
+		if (t)
+			kref_get(&t->ref);
+		fdput(f);
+		*err = -EINVAL;
+		return t;
+	}
+	*err = -EINVAL;
+	if (fd != -1 || pid <= 0)
+		return NULL;
+	t = vcore_proc_get_by_pid(pid);
+	*err = -ESRCH;
+	if (t && !may_signal(t->cred)) {
+		vcore_proc_put(t);
+		*err = -EPERM;
+		return NULL;
+	}
+	return t;
 }

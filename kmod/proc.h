@@ -8,8 +8,10 @@
 #include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/vcore.h>
+#include <linux/workqueue.h>
 
 #include "mcp.h"
+#include "vcore_run.h"
 
 struct dentry;
 struct file;
@@ -34,12 +36,19 @@ struct vcore_proc {
 	struct mutex setup_lock;	/* serialises VCORE_IOC_SETUP */
 	size_t procinfo_size;
 	struct dentry *debugfs;
+	struct work_struct free_work;	/* a last put in atomic context */
+	struct vcore_thread *vt;	/* [mcp.max_vcores] */
 	struct mcp mcp;
 };
 
 struct vcore_proc *vcore_proc_create(void);
 void vcore_proc_release(struct vcore_proc *p);
 void vcore_proc_put(struct vcore_proc *p);
+void vcore_proc_put_any(struct vcore_proc *p);
+struct vcore_proc *vcore_target(s32 fd, s32 pid, long *err);
+void vcore_regrant_others(struct vcore_proc *except);
+int vcore_procs_init(void);
+void vcore_procs_exit(void);
 struct vcore_proc *vcore_proc_get_by_pid(pid_t nr);
 struct vcore_proc *vcore_proc_from_file(struct file *file);
 bool vcore_proc_is_owner(const struct vcore_proc *p);

@@ -140,17 +140,220 @@ int mcp_arrange(struct mcp *m, unsigned int state, const u8 *list_of,
 	return 0;
 }
 
-/* WAITING -> RUNNABLE_M; harmless in any other state. */
-void mcp_wakeup(struct mcp *m)
+/* WAITING -> RUNNABLE_M; harmless in any other state.  True if it woke. */
+bool mcp_wakeup(struct mcp *m)
 {
 	unsigned long flags;
+	bool woke = false;
 
 	vc_lock_irqsave(&m->lock, flags);
 	if (m->state == VCORE_PROC_WAITING) {
 		WRITE_ONCE(m->state, VCORE_PROC_RUNNABLE_M);
 		__mcp_publish(m);
+		woke = true;
 	}
 	vc_unlock_irqrestore(&m->lock, flags);
+	return woke;
+}
+
+/**
+ * mcp_attach_vcore() - a thread will play vcore @vcoreid
+ * @m: the MCP
+ * @vcoreid: checked against max_vcores
+ *
+ * Return: 0, -EINVAL for a bad id, -EBUSY if it already has a thread,
+ * -ESRCH if the process is dying.
+ */
+int mcp_attach_vcore(struct mcp *m, u32 vcoreid)
+{
+	unsigned long flags;
+	int ret = 0;
+
+	if (vcoreid >= m->max_vcores)
+		return -EINVAL;
+	vc_lock_irqsave(&m->lock, flags);
+	if (m->state == VCORE_PROC_DYING)
+		ret = -ESRCH;
+	else if (m->vcores[vcoreid].attached)
+		ret = -EBUSY;
+	else
+		m->vcores[vcoreid].attached = true;
+	vc_unlock_irqrestore(&m->lock, flags);
+	return ret;
+}
+
+/* How many more vcores the process asks for (procdata's res_req). */
+unsigned int mcp_vcores_wanted(struct mcp *m)
+{
+	u64 want = vc_load(&mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted);
+	unsigned int online = READ_ONCE(m->num_vcores);
+
+	if (READ_ONCE(m->state) == VCORE_PROC_DYING ||
+	    READ_ONCE(m->state) == VCORE_PROC_WAITING)
+		return 0;
+	if (want > m->max_vcores)
+		want = m->max_vcores;
+	return want > online ? want - online : 0;
+}
+
+static struct mcp_vcore *first_attached(struct list_head *l)
+{
+	struct mcp_vcore *vc;
+
+	list_for_each_entry(vc, l, list)
+		if (vc->attached)
+			return vc;
+	return NULL;
+}
+
+/**
+ * mcp_grant_vcore() - put an offline vcore on pcore @pcoreid
+ * @m: the MCP
+ * @pcoreid: the CPU granted
+ *
+ * Akaros's order: the bulk-preempted list first, then the inactive list,
+ * each from its head; only vcores with a thread qualify.  The vcore joins
+ * the online list's tail, mapped; the process is RUNNING_M.  Its VCPD
+ * gets VC_CAN_RCV_MSG and loses VC_PREEMPTED.
+ *
+ * Return: the vcore, or NULL if none can run (nothing changed).
+ */
+struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)
+{
+	struct vcore_preempt_data *vcpd;
+	struct mcp_vcore *vc;
+	unsigned long flags;
+
+	vc_lock_irqsave(&m->lock, flags);
+	if (m->state == VCORE_PROC_DYING || m->state == VCORE_PROC_WAITING) {
+		vc_unlock_irqrestore(&m->lock, flags);
+		return NULL;
+	}
+	vc = first_attached(&m->bulk_preempted);
+	if (!vc)
+		vc = first_attached(&m->inactive);
+	if (!vc) {
+		vc_unlock_irqrestore(&m->lock, flags);
+		return NULL;
+	}
+	list_del_rcu(&vc->list);
+	list_add_tail_rcu(&vc->list, &m->online);
+	vc->pcoreid = pcoreid;
+	WRITE_ONCE(vc->mapped, true);
+	m->num_vcores++;
+	WRITE_ONCE(m->state, VCORE_PROC_RUNNING_M);
+	vcpd = mcp_vcpd(m, vc->id);
+	vc_and32(&vcpd->flags, ~(u32)VC_PREEMPTED);
+	vc_or32(&vcpd->flags, VC_CAN_RCV_MSG);
+	__mcp_publish(m);
+	vc_unlock_irqrestore(&m->lock, flags);
+	return vc;
+}
+
+/* Online -> the head of @to, unmapped; the last one out sets @last_state. */
+static void __unmap_vcore(struct mcp *m, struct mcp_vcore *vc,
+			  struct list_head *to, unsigned int last_state)
+	__must_hold(&m->lock)
+{
+	list_del_rcu(&vc->list);
+	list_add_rcu(&vc->list, to);
+	WRITE_ONCE(vc->mapped, false);
+	m->num_vcores--;
+	if (!m->num_vcores && m->state != VCORE_PROC_DYING)
+		WRITE_ONCE(m->state, last_state);
+	__mcp_publish(m);
+}
+
+/**
+ * mcp_yield_vcore() - Akaros's yield: online vcore @vcoreid goes inactive
+ * @m: the MCP
+ * @vcoreid: an online vcore
+ * @being_nice: only yield if a preemption is pending
+ *
+ * Refused while the vcore's notif_pending is set: it is checked before
+ * and again after leaving the online list (a message posted to us in
+ * between may have gone through the fallback, which only considers online
+ * vcores); on the second check the vcore goes back.  The last vcore out
+ * makes the process WAITING.
+ *
+ * Return: 0, -EAGAIN (not yielded), -EPERM (not online).
+ */
+int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice)
+{
+	struct vcore_preempt_data *vcpd;
+	struct mcp_vcore *vc;
+	unsigned long flags;
+
+	if (vcoreid >= m->max_vcores)
+		return -EPERM;
+	vc = &m->vcores[vcoreid];
+	vcpd = mcp_vcpd(m, vcoreid);
+	vc_lock_irqsave(&m->lock, flags);
+	if (!vc->mapped) {
+		vc_unlock_irqrestore(&m->lock, flags);
+		return -EPERM;
+	}
+	if (being_nice &&
+	    !vc_load(&m->procinfo->vcoremap[vcoreid].preempt_pending)) {
+		vc_unlock_irqrestore(&m->lock, flags);
+		return -EAGAIN;
+	}
+	if (vc_load(&vcpd->notif_pending)) {
+		vc_unlock_irqrestore(&m->lock, flags);
+		return -EAGAIN;
+	}
+	__unmap_vcore(m, vc, &m->inactive, VCORE_PROC_WAITING);
+	/* off the online list before the second look: pairs with mcp_notify */
+	vc_mb();
+	if (vc_load(&vcpd->notif_pending)) {
+		list_del_rcu(&vc->list);
+		list_add_tail_rcu(&vc->list, &m->online);
+		WRITE_ONCE(vc->mapped, true);
+		m->num_vcores++;
+		WRITE_ONCE(m->state, m->state == VCORE_PROC_DYING ?
+			   VCORE_PROC_DYING : VCORE_PROC_RUNNING_M);
+		__mcp_publish(m);
+		vc_unlock_irqrestore(&m->lock, flags);
+		return -EAGAIN;
+	}
+	vc_store(&m->procinfo->vcoremap[vcoreid].preempt_pending, 0);
+	vc_unlock_irqrestore(&m->lock, flags);
+	return 0;
+}
+
+/**
+ * mcp_preempt_vcore() - take online vcore @vcoreid's pcore
+ * @m: the MCP
+ * @vcoreid: an online vcore
+ * @bulk: part of a preemption of every vcore
+ *
+ * The vcore goes to the head of the inactive list, or of the
+ * bulk-preempted list for a bulk preemption; the process is RUNNABLE_M
+ * when none is left online.  The caller has saved its context and set
+ * VC_PREEMPTED.
+ *
+ * Return: 0, or -EPERM if it was not online.
+ */
+int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk)
+{
+	struct mcp_vcore *vc;
+	unsigned long flags;
+
+	if (vcoreid >= m->max_vcores)
+		return -EPERM;
+	vc = &m->vcores[vcoreid];
+	vc_lock_irqsave(&m->lock, flags);
+	if (!vc->mapped) {
+		vc_unlock_irqrestore(&m->lock, flags);
+		return -EPERM;
+	}
+	vc_store(&m->procinfo->vcoremap[vcoreid].preempt_pending, 0);
+	vc_store(&m->procinfo->vcoremap[vcoreid].nr_preempts_done,
+		 m->procinfo->vcoremap[vcoreid].nr_preempts_done + 1);
+	__unmap_vcore(m, vc, bulk ? &m->bulk_preempted : &m->inactive,
+		      VCORE_PROC_RUNNABLE_M);
+	vc_unlock_irqrestore(&m->lock, flags);
+	return 0;
 }
 
 /* From here on every event is dropped. */

@@ -16,8 +16,13 @@ void mcp_vcores_init(struct mcp *m, struct mcp_vcore *vcores,
 		     unsigned int max_vcores);
 int mcp_arrange(struct mcp *m, unsigned int state, const u8 *list_of,
 		const u16 *order, const u32 *pcoreid);
-void mcp_wakeup(struct mcp *m);
+bool mcp_wakeup(struct mcp *m);
 void mcp_set_dying(struct mcp *m);
+int mcp_attach_vcore(struct mcp *m, u32 vcoreid);
+struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid);
+int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice);
+int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk);
+unsigned int mcp_vcores_wanted(struct mcp *m);
 
 static inline bool mcp_vcore_is_mapped(struct mcp *m, u32 vcoreid)
 {

@@ -73,7 +73,7 @@ vmrc=$?
 
 vmtap=$out/vm.tap
 : >"$vmtap"
-for t in vcore_dev_test vcore_event_test vcore_libvcore_test vcore_module_test; do
+for t in vcore_dev_test vcore_event_test vcore_libvcore_test vcore_vcore_test vcore_module_test; do
 	f=$vmout/selftests/$t.tap
 	if [ -f "$f" ]; then
 		grep -E '^(not )?ok ' "$f" >>"$vmtap"

@@ -134,6 +134,11 @@ static inline void h_or32(__u32 *p, u32 v)
 	__atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }
 
+static inline void h_and32(__u32 *p, u32 v)
+{
+	__atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
+}
+
 #define vc_fetch_add64(p, v)						\
 	({ H_HOOK((p), H_RMW, "vc_fetch_add64"); h_fetch_add64((p), (v)); })
 #define vc_add64(p, v)							\
@@ -148,6 +153,8 @@ static inline void h_or32(__u32 *p, u32 v)
 	({ H_HOOK((p), H_RMW, "vc_cas32"); h_cas32((p), (o), (n)); })
 #define vc_or32(p, v)							\
 	({ H_HOOK((p), H_RMW, "vc_or32"); h_or32((p), (v)); })
+#define vc_and32(p, v)							\
+	({ H_HOOK((p), H_RMW, "vc_and32"); h_and32((p), (v)); })
 #define vc_inc64(p)							\
 	({ H_HOOK((p), H_RMW, "vc_inc64"); (void)h_fetch_add64((p), 1); })
 
@@ -194,6 +201,15 @@ static inline void h_max_s32(struct h_site *site, __s32 *p, s32 v)
 
 #define vc_warn_ratelimited(fmt, ...)					\
 	pr_warn_ratelimited("vcore: " fmt, ##__VA_ARGS__)
+
+/* The Linux side's hooks (IPI, grant on wakeup): counted, nothing more. */
+extern unsigned long h_notify_ipis, h_wakeup_grants;
+#define vc_notify_ipi(m, vcoreid)					\
+	((void)(m), (void)(vcoreid),					\
+	 (void)__atomic_fetch_add(&h_notify_ipis, 1, __ATOMIC_RELAXED))
+#define vc_wakeup_grant(m)						\
+	((void)(m),							\
+	 (void)__atomic_fetch_add(&h_wakeup_grants, 1, __ATOMIC_RELAXED))
 
 #define VC_PAGE_SIZE			4096UL
 #define PAGE_SIZE			VC_PAGE_SIZE

@@ -54,6 +54,7 @@ static unsigned int inject_rate;
 static unsigned long inject_count;
 static struct h_site *sites;
 static unsigned long warnings;
+unsigned long h_notify_ipis, h_wakeup_grants;
 static bool quiet;
 
 static unsigned int rnd(void)

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Vcores that run: the threads that play them, pcore grants, notification
+ * IPIs and the redirect into vcore context, yield and preemption.
+ *
+ * A vcore thread is in one of two places.  Offline, it sleeps in the
+ * kernel (in ATTACH, in YIELD, or in the preemption task work) until a
+ * grant names its pcore.  Online, it is pinned to that pcore and runs user
+ * code.  It always leaves the kernel through vcore_enter(), which rewrites
+ * the thread's saved user registers so that the return to user space lands
+ * in vcore_entry on the transition stack.
+ *
+ * A notification is an async IPI to the vcore's pcore.  The handler queues
+ * task work on the vcore's thread (TWA_RESUME), which runs on the thread's
+ * next return to user space: at once if the IPI interrupted user mode,
+ * after the syscall if the thread was in one.  The work looks again: the
+ * vcore must still be mapped and notif_disabled clear (mcp_notify() set
+ * notif_pending before it read notif_disabled, and user space clears
+ * notif_disabled before it reads notif_pending, so one of the two sides
+ * sees the other).  It saves the user registers into uthread_ctx, sets
+ * notif_disabled and enters vcore_entry.  FP/SIMD state stays live.
+ * A preemption takes the same path with a request bit; its work saves the
+ * context and the FP state into the VCPD, gives up the pcore and sleeps.
+ *
+ * At most one IPI and one task work per vcore are in flight (VT_IPI_BUSY,
+ * VT_WORK_QUEUED); a second request finds one pending, and the pending one
+ * reads the shared state when it runs.  Each holds a reference on the MCP.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/cpumask.h>
+#include <linux/elf.h>
+#include <linux/regset.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/sched/task_stack.h>
+#include <linux/smp.h>
+#include <linux/task_work.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <asm/msr.h>
+#include <linux/ptrace.h>
+#include <asm/tsc.h>
+
+#include "event.h"
+#include "pcores.h"
+#include "proc.h"
+#include "vcore_run.h"
+#include "vcores.h"
+
+static void vcore_work_fn(struct callback_head *cb);
+
+void vcore_threads_init(struct vcore_proc *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->mcp.max_vcores; i++) {
+		struct vcore_thread *vt = &p->vt[i];
+
+		vt->p = p;
+		vt->id = i;
+		vt->grant_cpu = -1;
+		init_waitqueue_head(&vt->wq);
+		init_task_work(&vt->work, vcore_work_fn);
+	}
+}
+
+static bool proc_dying(struct vcore_proc *p)
+{
+	return READ_ONCE(p->mcp.state) == VCORE_PROC_DYING;
+}
+
+/* The vcore the calling thread plays, or NULL. */
+static struct vcore_thread *current_vt(struct vcore_proc *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->mcp.max_vcores; i++)
+		if (READ_ONCE(p->vt[i].task) == current)
+			return &p->vt[i];
+	return NULL;
+}
+
+/**
+ * vcore_grant() - give free pcores to @p's offline vcores, as many as it
+ * asks for
+ * @p: the MCP
+ *
+ * Any context.  Return: how many vcores were granted.
+ */
+unsigned int vcore_grant(struct vcore_proc *p)
+{
+	struct mcp_vcore *vc;
+	unsigned int n = 0;
+	int cpu;
+
+	while (mcp_vcores_wanted(&p->mcp)) {
+		cpu = vcore_pcores_claim(p);
+		if (cpu < 0)
+			break;
+		vc = mcp_grant_vcore(&p->mcp, cpu);
+		if (!vc) {
+			vcore_pcores_release(cpu, p);
+			break;
+		}
+		/* pairs with the wait in vcore_wait_and_enter() */
+		smp_store_release(&p->vt[vc->id].grant_cpu, cpu);
+		wake_up(&p->vt[vc->id].wq);
+		n++;
+	}
+	return n;
+}
+
+void vcore_wakeup_grant(struct mcp *m)
+{
+	vcore_grant(container_of(m, struct vcore_proc, mcp));
+}
+
+/* Give back the pcore @vt held, unless a new grant has already come. */
+static void vcore_drop_pcore(struct vcore_thread *vt, int cpu)
+{
+	cmpxchg(&vt->grant_cpu, cpu, -1);
+	vcore_pcores_release(cpu, vt->p);
+}
+
+static bool user_addr_ok(u64 a)
+{
+	return a && a < TASK_SIZE_MAX;
+}
+
+/*
+ * Leave for vcore_entry: the registers the return to user space restores
+ * are rewritten.  The entry and stack are read once from the VCPD; bad
+ * ones (user space changed them since ATTACH) cost the thread a SIGSEGV.
+ */
+static void vcore_enter(struct vcore_thread *vt, struct pt_regs *regs,
+			unsigned int why)
+{
+	struct vcore_preempt_data *vcpd = mcp_vcpd(&vt->p->mcp, vt->id);
+	u64 entry = vc_load(&vcpd->vcore_entry);
+	u64 stack = vc_load(&vcpd->vcore_stack);
+
+	vc_store(&vcpd->notif_disabled, 1);
+	if (!user_addr_ok(entry) || !user_addr_ok(stack) || stack % 16) {
+		pr_warn_ratelimited("pid %d vcore %u: bad vcore_entry or vcore_stack\n",
+				    task_tgid_vnr(current), vt->id);
+		force_sig(SIGSEGV);
+		return;
+	}
+	regs->ip = entry;
+	regs->sp = stack;
+	regs->di = vt->id;
+	regs->si = why;
+	regs->ax = 0;
+	regs->flags &= ~X86_EFLAGS_TF;
+}
+
+static int granted_cpu(struct vcore_thread *vt)
+{
+	/* pairs with the release in vcore_grant(): the grant is complete */
+	return smp_load_acquire(&vt->grant_cpu);
+}
+
+/*
+ * Sleep offline until a grant names a pcore (or the process dies), then
+ * move there and enter vcore context.  Return: 0 entered, -ESRCH (dying),
+ * -EINTR (fatal signal).
+ */
+static int vcore_wait_and_enter(struct vcore_thread *vt, struct pt_regs *regs)
+{
+	struct vcore_proc *p = vt->p;
+	struct mcp_vcore *vc = &p->mcp.vcores[vt->id];
+	unsigned long flags;
+	bool resume;
+	int cpu;
+
+	/* acquire: pairs with vcore_grant()'s release of grant_cpu */
+	if (wait_event_killable(vt->wq, granted_cpu(vt) >= 0 || proc_dying(p)))
+		return -EINTR;
+	cpu = granted_cpu(vt);
+	if (cpu < 0)
+		return -ESRCH;
+	set_cpus_allowed_ptr(current, cpumask_of(cpu));
+	vc_lock_irqsave(&p->mcp.lock, flags);
+	resume = vc->resume_vcore_ctx;
+	vc->resume_vcore_ctx = false;
+	vc_unlock_irqrestore(&p->mcp.lock, flags);
+	vcore_enter(vt, regs, resume ? VCORE_ENTRY_RESUME : VCORE_ENTRY_START);
+	return 0;
+}
+
+/* The user registers, as struct vcore_user_ctx (type HW). */
+static void save_user_ctx(struct vcore_user_ctx *c, struct pt_regs *regs)
+{
+	u64 fsbase;
+
+	rdmsrl(MSR_FS_BASE, fsbase);
+	c->flags = 0;
+	c->rax = regs->ax;
+	c->rbx = regs->bx;
+	c->rcx = regs->cx;
+	c->rdx = regs->dx;
+	c->rsi = regs->si;
+	c->rdi = regs->di;
+	c->rbp = regs->bp;
+	c->rsp = regs->sp;
+	c->r8 = regs->r8;
+	c->r9 = regs->r9;
+	c->r10 = regs->r10;
+	c->r11 = regs->r11;
+	c->r12 = regs->r12;
+	c->r13 = regs->r13;
+	c->r14 = regs->r14;
+	c->r15 = regs->r15;
+	c->rip = regs->ip;
+	c->rflags = regs->flags;
+	c->fs_base = fsbase;
+	c->gs_base = 0;
+	c->cs = regs->cs;
+	c->ss = regs->ss;
+	vc_store_release(&c->type, VCORE_CTX_HW);
+}
+
+/* The calling thread's XSAVE image, as ptrace would read it. */
+static void save_fp_state(struct vcore_preempt_data *vcpd)
+{
+	const struct user_regset_view *view = task_user_regset_view(current);
+	unsigned int i, size = vcore_pcores_fp_state_size();
+
+	if (!size)
+		return;
+	for (i = 0; i < view->n; i++) {
+		if (view->regsets[i].core_note_type == NT_X86_XSTATE) {
+			regset_get(current, &view->regsets[i], size,
+				   vcpd->preempt_fp.xsave);
+			return;
+		}
+	}
+}
+
+static void vcore_notify_self(struct vcore_thread *vt, struct pt_regs *regs)
+{
+	struct mcp *m = &vt->p->mcp;
+	struct vcore_preempt_data *vcpd = mcp_vcpd(m, vt->id);
+
+	if (!mcp_vcore_is_mapped(m, vt->id) || vc_load(&vcpd->notif_disabled))
+		return;
+	save_user_ctx(&vcpd->uthread_ctx, regs);
+	vcore_enter(vt, regs, VCORE_ENTRY_NOTIFY);
+}
+
+static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
+			       bool bulk)
+{
+	struct vcore_proc *p = vt->p;
+	struct mcp *m = &p->mcp;
+	struct vcore_preempt_data *vcpd = mcp_vcpd(m, vt->id);
+	struct event_msg msg = { .ev_type = EV_VCORE_PREEMPT,
+				 .ev_arg2 = vt->id };
+	bool in_vcore_ctx = vc_load(&vcpd->notif_disabled);
+	int cpu = READ_ONCE(vt->grant_cpu);
+	unsigned long flags;
+
+	if (!mcp_vcore_is_mapped(m, vt->id) || cpu < 0) {
+		vc_and32(&vcpd->flags, ~(u32)VC_K_LOCK);
+		return;
+	}
+	save_user_ctx(in_vcore_ctx ? &vcpd->vcore_ctx : &vcpd->uthread_ctx,
+		      regs);
+	if (!(vc_load(&vcpd->flags) & VC_UTHREAD_STEALING))
+		save_fp_state(vcpd);
+	vc_lock_irqsave(&m->lock, flags);
+	m->vcores[vt->id].resume_vcore_ctx = in_vcore_ctx;
+	vc_unlock_irqrestore(&m->lock, flags);
+	vc_or32(&vcpd->flags, VC_PREEMPTED);
+	vc_and32(&vcpd->flags, ~(u32)VC_K_LOCK);
+	if (mcp_preempt_vcore(m, vt->id, bulk))
+		return;
+	vcore_drop_pcore(vt, cpu);
+	if (READ_ONCE(m->num_vcores))
+		send_kernel_event(m, &msg, 0);
+	vcore_regrant_others(p);
+	vcore_wait_and_enter(vt, regs);
+}
+
+static void vcore_work_fn(struct callback_head *cb)
+{
+	struct vcore_thread *vt = container_of(cb, struct vcore_thread, work);
+	struct vcore_proc *p = vt->p;
+	struct pt_regs *regs = current_pt_regs();
+
+	clear_bit(VT_WORK_QUEUED, &vt->bits);
+	/* a request after this point queues the work again */
+	smp_mb__after_atomic();
+	if (current == READ_ONCE(vt->task) && !(current->flags & PF_EXITING) &&
+	    user_mode(regs) && !proc_dying(p)) {
+		if (test_and_clear_bit(VT_PREEMPT, &vt->bits))
+			vcore_preempt_self(vt, regs,
+					   test_and_clear_bit(VT_PREEMPT_BULK,
+							      &vt->bits));
+		else
+			vcore_notify_self(vt, regs);
+	}
+	vcore_proc_put(p);
+}
+
+/* On the vcore's pcore, in hard IRQ: have its thread look. */
+static void vcore_ipi_fn(void *info)
+{
+	struct vcore_thread *vt = info;
+	struct vcore_proc *p = vt->p;
+	struct task_struct *task = READ_ONCE(vt->task);
+
+	if (task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits)) {
+		kref_get(&p->ref);
+		if (task_work_add(task, &vt->work, TWA_RESUME)) {
+			clear_bit(VT_WORK_QUEUED, &vt->bits);
+			vcore_proc_put_any(p);
+		}
+	}
+	/* the last touch of vt: after this the MCP may go */
+	clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
+	vcore_proc_put_any(p);
+}
+
+static void vcore_kick(struct vcore_thread *vt)
+{
+	struct vcore_proc *p = vt->p;
+	int cpu = READ_ONCE(vt->grant_cpu);
+
+	if (cpu < 0 || !READ_ONCE(vt->task))
+		return;
+	if (test_and_set_bit_lock(VT_IPI_BUSY, &vt->bits))
+		return;
+	kref_get(&p->ref);
+	INIT_CSD(&vt->csd, vcore_ipi_fn, vt);
+	if (smp_call_function_single_async(cpu, &vt->csd)) {
+		clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
+		vcore_proc_put_any(p);
+	}
+}
+
+/* From mcp_notify(), any context: interrupt an online vcore. */
+void vcore_notify_ipi(struct mcp *m, u32 vcoreid)
+{
+	struct vcore_proc *p = container_of(m, struct vcore_proc, mcp);
+
+	vcore_kick(&p->vt[vcoreid]);
+}
+
+long vcore_ioc_attach(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_preempt_data *vcpd;
+	struct vcore_attach a;
+	struct vcore_thread *vt;
+	u64 entry, stack;
+	long ret;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || memchr_inv(a.resv, 0, sizeof(a.resv)) ||
+	    a.vcoreid >= p->mcp.max_vcores)
+		return -EINVAL;
+	if (current_vt(p))
+		return -EBUSY;
+	vcpd = mcp_vcpd(&p->mcp, a.vcoreid);
+	entry = vc_load(&vcpd->vcore_entry);
+	stack = vc_load(&vcpd->vcore_stack);
+	if (!user_addr_ok(entry) || !user_addr_ok(stack) || stack % 16)
+		return -EINVAL;
+	ret = mcp_attach_vcore(&p->mcp, a.vcoreid);
+	if (ret)
+		return ret;
+	vt = &p->vt[a.vcoreid];
+	get_task_struct(current);
+	WRITE_ONCE(vt->task, current);
+	vcore_grant(p);
+	return vcore_wait_and_enter(vt, current_pt_regs());
+}
+
+long vcore_ioc_poke(struct vcore_proc *p, void __user *arg)
+{
+	vcore_grant(p);
+	return READ_ONCE(p->mcp.num_vcores);
+}
+
+long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_thread *vt = current_vt(p);
+	struct vcore_yield y;
+	long ret;
+	int cpu;
+
+	if (copy_from_user(&y, arg, sizeof(y)))
+		return -EFAULT;
+	if ((y.flags & ~VCORE_YIELD_BEING_NICE) || y.resv0 ||
+	    memchr_inv(y.resv, 0, sizeof(y.resv)))
+		return -EINVAL;
+	if (!vt)
+		return -EPERM;
+	cpu = READ_ONCE(vt->grant_cpu);
+	ret = mcp_yield_vcore(&p->mcp, vt->id,
+			      y.flags & VCORE_YIELD_BEING_NICE);
+	if (ret)
+		return ret;
+	vcore_drop_pcore(vt, cpu);
+	vcore_regrant_others(p);
+	return vcore_wait_and_enter(vt, current_pt_regs());
+}
+
+/* Ask one online vcore to preempt itself, or warn it first. */
+static bool preempt_one(struct vcore_proc *t, u32 vcoreid, u32 flags,
+			u64 warn_ns)
+{
+	struct mcp *m = &t->mcp;
+	struct vcore_thread *vt = &t->vt[vcoreid];
+	struct vcore_vcoremap_entry *e = &m->procinfo->vcoremap[vcoreid];
+	struct vcore_preempt_data *vcpd = mcp_vcpd(m, vcoreid);
+
+	if (!mcp_vcore_is_mapped(m, vcoreid))
+		return false;
+	if (flags & VCORE_PREEMPT_WARN) {
+		struct event_msg msg = { .ev_type = EV_PREEMPT_PENDING,
+					 .ev_arg1 = vcoreid };
+		u64 ticks = mul_u64_u32_div(warn_ns, tsc_khz, USEC_PER_SEC);
+
+		vc_store(&e->preempt_pending, (rdtsc() + ticks) | 1);
+		send_kernel_event(m, &msg, vcoreid);
+		return true;
+	}
+	vc_store(&e->nr_preempts_sent, e->nr_preempts_sent + 1);
+	vc_or32(&vcpd->flags, VC_K_LOCK);
+	if (flags & VCORE_PREEMPT_ALL)
+		set_bit(VT_PREEMPT_BULK, &vt->bits);
+	set_bit(VT_PREEMPT, &vt->bits);
+	vcore_kick(vt);
+	return true;
+}
+
+long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_preempt r;
+	struct vcore_proc *t;
+	unsigned int v;
+	long err, n = 0;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if ((r.flags & ~(VCORE_PREEMPT_ALL | VCORE_PREEMPT_WARN)) ||
+	    memchr_inv(r.resv, 0, sizeof(r.resv)))
+		return -EINVAL;
+	if (!capable(CAP_SYS_NICE))
+		return -EPERM;
+	t = vcore_target(r.target_fd, r.target_pid, &err);
+	if (!t)
+		return err;
+	if (r.flags & VCORE_PREEMPT_ALL) {
+		for (v = 0; v < t->mcp.max_vcores; v++)
+			n += preempt_one(t, v, r.flags, r.warn_ns);
+		err = n;
+	} else if (r.vcoreid < t->mcp.max_vcores) {
+		err = preempt_one(t, r.vcoreid, r.flags, r.warn_ns);
+	} else {
+		err = -EINVAL;
+	}
+	vcore_proc_put(t);
+	return err;
+}
+
+/* The MCP is going: wake every offline vcore thread so it leaves. */
+void vcore_threads_release(struct vcore_proc *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->mcp.max_vcores; i++)
+		wake_up(&p->vt[i].wq);
+	vcore_pcores_release_all(p);
+}
+
+void vcore_threads_free(struct vcore_proc *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->mcp.max_vcores; i++)
+		if (p->vt[i].task)
+			put_task_struct(p->vt[i].task);
+}

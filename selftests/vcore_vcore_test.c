@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Vcores that run, driven directly through the ioctls (no library): grants
+ * start threads at vcore_entry on their pcores, notifications interrupt a
+ * spinning vcore into vcore_entry with its registers saved, yield and
+ * WAITING and the wakeup, preemption with the context and FP state in the
+ * VCPD, and exit with vcores online.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <linux/vcore_test.h>
+
+#include "kselftest_harness.h"
+#include "vcore_test_util.h"
+
+#define STACK_SZ	(64 * 1024)
+#define PAT(n)		(0x5a5a000000000000ULL | ((__u64)(n) << 8) | (n))
+
+/* One process's view, shared with its vcore threads through globals. */
+static struct {
+	int fd;
+	struct vcore_api api;
+	struct vcore_procinfo *pi;
+	void *pd;
+	volatile int mode;		/* what vcore_entry does */
+	volatile int stop;
+	volatile unsigned long entries[VCORE_MAX_VCORES][3];
+	volatile int last_cpu[VCORE_MAX_VCORES];
+	volatile unsigned long notified_ok, notified_bad;
+	volatile int yield_ret[VCORE_MAX_VCORES];
+	volatile int yield_tries, yield_vcore;
+} g;
+
+enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING };
+
+static struct vcore_preempt_data *vcpd(unsigned int v)
+{
+	return (void *)((char *)g.pd + g.api.vcpd_offset + v * g.api.vcpd_size);
+}
+
+/*
+ * vt_spin: enable notifications and spin with known values in every
+ * callee-saved and scratch register and in xmm0-15, until g.stop.  A
+ * notification or preemption interrupts it; the saved context must hold
+ * these values.
+ */
+void vt_spin(volatile int *stop, __u8 *notif_disabled);
+__asm__(
+	".text\n"
+	".globl vt_spin\n"
+	"vt_spin:\n"
+	"	push %rbx; push %rbp; push %r12; push %r13; push %r14; push %r15\n"
+	"	mov $0x5a5a000000000303, %rax; movq %rax, %xmm3\n"
+	"	mov $0x5a5a000000000707, %rax; movq %rax, %xmm7\n"
+	"	mov $0x5a5a000000000f0f, %rax; movq %rax, %xmm15\n"
+	"	mov $0x5a5a000000000303, %rbx\n"
+	"	mov $0x5a5a000000000505, %rbp\n"
+	"	mov $0x5a5a000000000c0c, %r12\n"
+	"	mov $0x5a5a000000000d0d, %r13\n"
+	"	mov $0x5a5a000000000e0e, %r14\n"
+	"	mov $0x5a5a000000000f0f, %r15\n"
+	"	movb $0, (%rsi)\n"		/* notifications on */
+	"	mfence\n"
+	"1:	pause\n"
+	"	cmpl $0, (%rdi)\n"
+	"	je 1b\n"
+	"	movb $1, (%rsi)\n"
+	"	pop %r15; pop %r14; pop %r13; pop %r12; pop %rbp; pop %rbx\n"
+	"	ret\n");
+
+static bool ctx_is_spin(const struct vcore_user_ctx *c)
+{
+	return c->type == VCORE_CTX_HW && c->rbx == PAT(3) &&
+	       c->rbp == PAT(5) && c->r12 == PAT(12) && c->r13 == PAT(13) &&
+	       c->r14 == PAT(14) && c->r15 == PAT(15);
+}
+
+void vt_entry_c(unsigned long vcoreid, unsigned long why);
+
+/* The kernel starts us with rsp = vcore_stack (16-aligned). */
+void vt_entry(void);
+__asm__(
+	".text\n"
+	".globl vt_entry\n"
+	"vt_entry:\n"
+	"	and $-16, %rsp\n"
+	"	call vt_entry_c\n"
+	"	ud2\n");
+
+void vt_entry_c(unsigned long vcoreid, unsigned long why)
+{
+	struct vcore_preempt_data *d = vcpd(vcoreid);
+
+	if (vcoreid >= VCORE_MAX_VCORES || why > 2)
+		abort();
+	g.entries[vcoreid][why]++;
+	g.last_cpu[vcoreid] = sched_getcpu();
+	if (why == VCORE_ENTRY_NOTIFY) {
+		if (ctx_is_spin(&d->uthread_ctx))
+			g.notified_ok++;
+		else
+			g.notified_bad++;
+	}
+	for (;;) {
+		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
+		if (g.mode == MODE_YIELD) {
+			struct vcore_yield y = { 0 };
+			struct vcore_procdata *pd = g.pd;
+
+			__atomic_fetch_sub(&pd->res_req[VCORE_RES_CORES].amt_wanted,
+					   1, __ATOMIC_SEQ_CST);
+			g.yield_ret[vcoreid] = vt_ioctl(g.fd, VCORE_IOC_YIELD, &y);
+			/* refused (EAGAIN): want the core back and go again */
+			__atomic_fetch_add(&pd->res_req[VCORE_RES_CORES].amt_wanted,
+					   1, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		if (g.mode == MODE_YIELD_PENDING && !g.yield_tries) {
+			struct vcore_yield y = { 0 };
+
+			d->notif_pending = 1;
+			g.yield_vcore = vcoreid;
+			g.yield_ret[vcoreid] = vt_ioctl(g.fd, VCORE_IOC_YIELD, &y);
+			g.yield_tries++;
+			continue;
+		}
+		vt_spin(&g.stop, &d->notif_disabled);
+		while (g.stop)
+			sched_yield();
+	}
+}
+
+static void *vcore_thread(void *arg)
+{
+	struct vcore_attach a = { .vcoreid = (uintptr_t)arg };
+
+	/* returns only on failure */
+	return (void *)(intptr_t)vt_ioctl(g.fd, VCORE_IOC_VCORE_ATTACH, &a);
+}
+
+/* Open, map, set up every VCPD's entry and stack, start the threads. */
+static int vt_setup(unsigned int nr_threads)
+{
+	unsigned int v;
+
+	g.fd = vt_open();
+	if (g.fd < 0 || vt_handshake(g.fd, &g.api))
+		return -1;
+	g.pi = mmap(NULL, g.api.procinfo_size, PROT_READ, MAP_SHARED, g.fd,
+		    g.api.procinfo_offset);
+	g.pd = mmap(NULL, g.api.procdata_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, g.fd, g.api.procdata_offset);
+	if (g.pi == MAP_FAILED || g.pd == MAP_FAILED)
+		return -1;
+	for (v = 0; v < nr_threads && v < g.api.max_vcores; v++) {
+		char *stack = aligned_alloc(64, STACK_SZ);
+		pthread_t t;
+
+		if (!stack)
+			return -1;
+		vcpd(v)->vcore_entry = (uintptr_t)vt_entry;
+		vcpd(v)->vcore_stack = (uintptr_t)(stack + STACK_SZ);
+		if (pthread_create(&t, NULL, vcore_thread, (void *)(uintptr_t)v))
+			return -1;
+		pthread_detach(t);
+	}
+	return 0;
+}
+
+static int want(unsigned int n)
+{
+	struct vcore_procdata *pd = g.pd;
+
+	__atomic_store_n(&pd->res_req[VCORE_RES_CORES].amt_wanted, n,
+			 __ATOMIC_SEQ_CST);
+	return ioctl(g.fd, VCORE_IOC_POKE);
+}
+
+static unsigned long total_entries(unsigned int why)
+{
+	unsigned long n = 0;
+	unsigned int v;
+
+	for (v = 0; v < VCORE_MAX_VCORES; v++)
+		n += g.entries[v][why];
+	return n;
+}
+
+/* Wait up to ~10 s for cond. */
+#define WAIT_FOR(cond) ({						\
+	int __i;							\
+	for (__i = 0; __i < 10000 && !(cond); __i++)			\
+		usleep(1000);						\
+	(cond);								\
+})
+
+FIXTURE(vc) {
+	unsigned int nv;
+};
+
+FIXTURE_SETUP(vc)
+{
+	if (access(VCORE_DEV, F_OK))
+		SKIP(return, "module not loaded");
+	memset(&g, 0, sizeof(g));
+	ASSERT_EQ(0, vt_setup(VCORE_MAX_VCORES));
+	self->nv = g.api.max_vcores;
+	ASSERT_NE(0, g.api.features & VCORE_FEAT_VCORES);
+}
+
+FIXTURE_TEARDOWN(vc)
+{
+}
+
+TEST_F(vc, grants_start_vcores_on_their_pcores)
+{
+	unsigned int v, n = self->nv, online;
+	__u32 seq;
+
+	EXPECT_EQ(VCORE_PROC_RUNNABLE_S, g.pi->state);
+	EXPECT_EQ(0, want(0));
+	usleep(100000);
+	EXPECT_EQ(0, total_entries(VCORE_ENTRY_START));
+	online = want(n);
+	/* the threads may not all be attached yet: poke until they are */
+	ASSERT_TRUE(WAIT_FOR((online = want(n)) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	do {
+		seq = __atomic_load_n(&g.pi->coremap_seq, __ATOMIC_ACQUIRE);
+		EXPECT_EQ(n, g.pi->num_vcores);
+		EXPECT_EQ(VCORE_PROC_RUNNING_M, g.pi->state);
+		for (v = 0; v < n; v++) {
+			__u32 pc = g.pi->vcoremap[v].pcoreid;
+
+			EXPECT_EQ(1, g.pi->vcoremap[v].valid);
+			EXPECT_EQ(1, g.pi->pcoremap[pc].managed);
+			EXPECT_EQ(v, g.pi->pcoremap[pc].vcoreid);
+			EXPECT_EQ((int)pc, g.last_cpu[v]);
+			EXPECT_EQ(1, vcpd(v)->flags & VC_CAN_RCV_MSG ? 1 : 0);
+		}
+	} while (seq & 1 || seq != g.pi->coremap_seq);
+	/* no more pcores to give */
+	EXPECT_EQ(n, want(n + 1));
+}
+
+TEST_F(vc, notification_enters_vcore_entry_with_the_context_saved)
+{
+	unsigned int n = self->nv, i, v;
+	struct vcore_self_notify s = { .msg = { .ev_type = 7 } };
+	unsigned long sent = 0;
+
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	for (i = 0; i < 200; i++) {
+		v = i % n;
+		/* wait until vcore v spins with notifications enabled */
+		ASSERT_TRUE(WAIT_FOR(!vcpd(v)->notif_disabled));
+		s.vcoreid = v;
+		ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
+		sent++;
+		ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_NOTIFY) ==
+				     sent));
+	}
+	EXPECT_EQ(sent, g.notified_ok);
+	EXPECT_EQ(0, g.notified_bad);
+	/* notifications disabled: pending is set, no entry */
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(vcpd(0)->notif_disabled));
+	usleep(10000);
+	s.vcoreid = 0;
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
+	usleep(100000);
+	EXPECT_EQ(sent, total_entries(VCORE_ENTRY_NOTIFY));
+	EXPECT_EQ(1, vcpd(0)->notif_pending);
+}
+
+TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
+{
+	unsigned int n = self->nv;
+	struct vcore_procdata *pd = g.pd;
+	struct vcore_test_kevent k = {
+		.msg = { .ev_type = 9 },
+	};
+	struct event_queue *q;
+	struct event_mbox *mb;
+	struct vcore_setup su = { .arena_size = 1 << 20 };
+	void *arena;
+
+	/* every vcore yields as soon as it starts, lowering amt_wanted */
+	g.mode = MODE_YIELD;
+	want(n);
+	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) >= n &&
+			     g.pi->num_vcores == 0 &&
+			     g.pi->state == VCORE_PROC_WAITING));
+	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
+	EXPECT_EQ(0, pd->res_req[VCORE_RES_CORES].amt_wanted);
+	/* WAITING: a poke grants nothing */
+	pd->res_req[VCORE_RES_CORES].amt_wanted = 1;
+	EXPECT_EQ(0, ioctl(g.fd, VCORE_IOC_POKE));
+	/* an EVENT_WAKEUP kernel event brings one vcore back */
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
+	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     g.fd, g.api.arena_offset);
+	ASSERT_NE(MAP_FAILED, arena);
+	q = arena;
+	mb = (struct event_mbox *)((char *)arena + 4096);
+	mb->type = EV_MBOX_BITMAP;
+	q->ev_flags = EVENT_WAKEUP;
+	q->ev_mbox = (uintptr_t)mb;
+	pd->kernel_evts[9] = (uintptr_t)q;
+	if (!(g.api.features & VCORE_FEAT_TEST))
+		SKIP(return, "needs test=1 for kernel events");
+	g.mode = MODE_SPIN;
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_TEST_KEVENT, &k));
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 1 &&
+			     total_entries(VCORE_ENTRY_START) > n));
+	EXPECT_EQ(VCORE_PROC_RUNNING_M, g.pi->state);
+	EXPECT_NE(0, mb->evbm.check_bits);
+}
+
+TEST_F(vc, yield_is_refused_while_notif_pending)
+{
+	g.mode = MODE_YIELD_PENDING;
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.yield_tries > 0));
+	EXPECT_EQ(-EAGAIN, g.yield_ret[g.yield_vcore]);
+	EXPECT_EQ(1, g.pi->num_vcores);
+	EXPECT_EQ(VCORE_PROC_RUNNING_M, g.pi->state);
+}
+
+TEST_F(vc, preemption_saves_the_context_and_fp_state)
+{
+	unsigned int n = self->nv, v;
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid() };
+	struct vcore_preempt_data *d;
+	__u64 xmm7;
+
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	for (v = 0; v < n; v++)
+		ASSERT_TRUE(WAIT_FOR(!vcpd(v)->notif_disabled));
+	r.vcoreid = 0;
+	ASSERT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == n - 1));
+	d = vcpd(0);
+	EXPECT_NE(0, d->flags & VC_PREEMPTED);
+	EXPECT_EQ(0, d->flags & VC_K_LOCK);
+	EXPECT_EQ(0, g.pi->vcoremap[0].valid);
+	EXPECT_EQ(1, g.pi->vcoremap[0].nr_preempts_sent);
+	EXPECT_EQ(1, g.pi->vcoremap[0].nr_preempts_done);
+	/* preempted with notifications enabled: uthread_ctx, and the FP */
+	EXPECT_TRUE(ctx_is_spin(&d->uthread_ctx));
+	if (g.api.fp_state_size) {
+		memcpy(&xmm7, d->preempt_fp.xsave + 160 + 7 * 16, 8);
+		EXPECT_EQ(PAT(7), xmm7);
+	}
+	/* the pcore is free: the next grant restarts vcore 0 fresh */
+	EXPECT_EQ(n, want(n));
+	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) == n + 1));
+	EXPECT_EQ(0, vcpd(0)->flags & VC_PREEMPTED);
+	EXPECT_NE(0, vcpd(0)->flags & VC_CAN_RCV_MSG);
+	/* bulk: every vcore goes, onto the bulk-preempted list */
+	r.flags = VCORE_PREEMPT_ALL;
+	for (v = 0; v < n; v++)
+		ASSERT_TRUE(WAIT_FOR(!vcpd(v)->notif_disabled));
+	EXPECT_EQ(n, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0));
+	EXPECT_EQ(VCORE_PROC_RUNNABLE_M, g.pi->state);
+	EXPECT_EQ(n, want(n));
+	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) == 2 * n + 1));
+}
+
+TEST_F(vc, preemption_in_vcore_context_resumes_it)
+{
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid() };
+	unsigned int v;
+
+	g.stop = 1;		/* the vcore stays in vcore context */
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1 &&
+			     total_entries(VCORE_ENTRY_START) == 1));
+	for (v = 0; !g.pi->vcoremap[v].valid; v++)
+		ASSERT_LT(v, self->nv);
+	EXPECT_EQ(1, vcpd(v)->notif_disabled);
+	r.vcoreid = v;
+	ASSERT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0));
+	EXPECT_EQ(VCORE_CTX_HW, vcpd(v)->vcore_ctx.type);
+	EXPECT_EQ(0, vcpd(v)->uthread_ctx.type);
+	EXPECT_EQ(1, want(1));
+	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_RESUME) == 1));
+}
+
+TEST_F(vc, preempt_needs_cap_sys_nice_and_a_target)
+{
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = 0 };
+
+	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	r.target_pid = 0x7ffffff0;
+	EXPECT_EQ(-ESRCH, vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	r.target_pid = getpid();
+	r.vcoreid = self->nv;
+	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	r.vcoreid = 0;
+	r.flags = 0x80;
+	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+}
+
+TEST(attach_checks_its_arguments)
+{
+	struct vcore_attach a = { .vcoreid = 0 };
+	struct vcore_yield y = { 0 };
+	char *stack = aligned_alloc(64, STACK_SZ);
+	pthread_t t;
+
+	if (access(VCORE_DEV, F_OK))
+		SKIP(return, "module not loaded");
+	memset(&g, 0, sizeof(g));
+	ASSERT_EQ(0, vt_setup(0));
+	ASSERT_NE(NULL, stack);
+	/* no entry yet, then a misaligned stack */
+	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_VCORE_ATTACH, &a));
+	vcpd(0)->vcore_entry = (uintptr_t)vt_entry;
+	vcpd(0)->vcore_stack = (uintptr_t)(stack + STACK_SZ - 8);
+	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_VCORE_ATTACH, &a));
+	vcpd(0)->vcore_stack = (uintptr_t)(stack + STACK_SZ);
+	a.flags = 1;
+	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_VCORE_ATTACH, &a));
+	a.flags = 0;
+	a.vcoreid = g.api.max_vcores;
+	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_VCORE_ATTACH, &a));
+	/* a thread takes vcore 0; once it runs, vcore 0 is taken */
+	ASSERT_EQ(0, pthread_create(&t, NULL, vcore_thread, (void *)0));
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.entries[0][0] == 1));
+	a.vcoreid = 0;
+	EXPECT_EQ(-EBUSY, vt_ioctl(g.fd, VCORE_IOC_VCORE_ATTACH, &a));
+	/* this thread is no vcore */
+	EXPECT_EQ(-EPERM, vt_ioctl(g.fd, VCORE_IOC_YIELD, &y));
+	y.flags = 0x10;
+	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_YIELD, &y));
+}
+
+/* Exit (and kill -9) with every vcore online and notifications flying. */
+TEST(exit_with_vcores_online_frees_everything)
+{
+	long procs0, bytes0, procs, bytes;
+	int i, status;
+
+	if (access(VCORE_DEV, F_OK))
+		SKIP(return, "module not loaded");
+	ASSERT_EQ(0, vt_read_live(&procs0, &bytes0));
+	for (i = 0; i < 20; i++) {
+		pid_t child = fork();
+
+		ASSERT_GE(child, 0);
+		if (!child) {
+			struct vcore_self_notify s = { 0 };
+			unsigned int n;
+
+			memset(&g, 0, sizeof(g));
+			if (vt_setup(VCORE_MAX_VCORES))
+				_exit(1);
+			n = g.api.max_vcores;
+			while (want(n) < (int)n)
+				usleep(1000);
+			for (;;) {
+				s.vcoreid = (s.vcoreid + 1) % n;
+				vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s);
+				if (i % 2)
+					_exit(0);
+			}
+		}
+		if (!(i % 2)) {
+			usleep(20000);
+			kill(child, SIGKILL);
+		}
+		ASSERT_EQ(child, waitpid(child, &status, 0));
+		if (i % 2)
+			EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	}
+	ASSERT_TRUE(WAIT_FOR(!vt_read_live(&procs, &bytes) &&
+			     procs == procs0 && bytes == bytes0));
+}
+
+TEST_HARNESS_MAIN
