@@ -130,7 +130,7 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 			continue;
 		}
 		vt_spin(&g.stop, &d->notif_disabled);
-		while (g.stop)
+		while (g.stop && g.mode == MODE_SPIN)
 			sched_yield();
 	}
 }
@@ -291,12 +291,14 @@ TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
 	struct vcore_setup su = { .arena_size = 1 << 20 };
 	void *arena;
 
-	/* every vcore yields as soon as it starts, lowering amt_wanted */
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	/* out of the spin, and every vcore yields, lowering amt_wanted */
 	g.mode = MODE_YIELD;
-	want(n);
-	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) >= n &&
-			     g.pi->num_vcores == 0 &&
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0 &&
 			     g.pi->state == VCORE_PROC_WAITING));
+	g.stop = 0;
 	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
 	EXPECT_EQ(0, pd->res_req[VCORE_RES_CORES].amt_wanted);
 	/* WAITING: a poke grants nothing */
