@@ -10,6 +10,7 @@
 #include <linux/elf.h>
 #include <linux/regset.h>
 #include <linux/sched.h>
+#include <linux/jiffies.h>
 #include <linux/spinlock.h>
 #include <linux/topology.h>
 #include <linux/vcore.h>
@@ -22,9 +23,23 @@
 static struct cpumask managed;
 static unsigned int fp_state_size;
 
-/* Who holds each managed pcore: an opaque owner (the MCP), or NULL. */
+/*
+ * Who holds each managed pcore: an opaque owner (the MCP), or NULL.  A
+ * free pcore may be reserved for a while for the owner it was taken
+ * from another for (the provisioning policy's hand-off).
+ */
+#define RESERVE_JIFFIES	(HZ / 10)
 static DEFINE_SPINLOCK(owners_lock);
 static const void *owner[VCORE_MAX_PCORES];
+static const void *reserved_for[VCORE_MAX_PCORES];
+static unsigned long reserved_until[VCORE_MAX_PCORES];
+
+static bool claimable(unsigned int cpu, const void *who)
+{
+	return !owner[cpu] &&
+	       (!reserved_for[cpu] || reserved_for[cpu] == who ||
+		time_after(jiffies, reserved_until[cpu]));
+}
 
 /* Bytes of the XSAVE regset, as ptrace and a preemption would save it. */
 static unsigned int xstate_regset_size(void)
@@ -153,27 +168,44 @@ int vcore_pcores_claim(const void *who)
 	int ret = -1;
 
 	spin_lock_irqsave(&owners_lock, flags);
+	/* a pcore kept for us first, then any */
 	for_each_cpu(cpu, &managed) {
-		if (!owner[cpu]) {
-			owner[cpu] = who;
+		if (!owner[cpu] && reserved_for[cpu] == who) {
 			ret = cpu;
 			break;
 		}
+	}
+	if (ret < 0)
+		for_each_cpu(cpu, &managed) {
+			if (claimable(cpu, who)) {
+				ret = cpu;
+				break;
+			}
+		}
+	if (ret >= 0) {
+		owner[ret] = who;
+		reserved_for[ret] = NULL;
 	}
 	spin_unlock_irqrestore(&owners_lock, flags);
 	return ret;
 }
 
-/* Give back @cpu if @who holds it.  Any context. */
-void vcore_pcores_release(unsigned int cpu, const void *who)
+/*
+ * Give back @cpu if @who holds it, kept for @next (if not NULL) for a
+ * tenth of a second.  Any context.
+ */
+void vcore_pcores_release(unsigned int cpu, const void *who, const void *next)
 {
 	unsigned long flags;
 
 	if (cpu >= VCORE_MAX_PCORES)
 		return;
 	spin_lock_irqsave(&owners_lock, flags);
-	if (owner[cpu] == who)
+	if (owner[cpu] == who) {
 		owner[cpu] = NULL;
+		reserved_for[cpu] = next;
+		reserved_until[cpu] = jiffies + RESERVE_JIFFIES;
+	}
 	spin_unlock_irqrestore(&owners_lock, flags);
 }
 
@@ -184,8 +216,11 @@ void vcore_pcores_release_all(const void *who)
 	unsigned int cpu;
 
 	spin_lock_irqsave(&owners_lock, flags);
-	for (cpu = 0; cpu < VCORE_MAX_PCORES; cpu++)
+	for (cpu = 0; cpu < VCORE_MAX_PCORES; cpu++) {
 		if (owner[cpu] == who)
 			owner[cpu] = NULL;
+		if (reserved_for[cpu] == who)
+			reserved_for[cpu] = NULL;
+	}
 	spin_unlock_irqrestore(&owners_lock, flags);
 }

@@ -14,7 +14,8 @@ unsigned int vcore_pcores_nth(unsigned int k);
 unsigned int vcore_pcores_fp_state_size(void);
 void vcore_pcores_fill_procinfo(struct vcore_procinfo *pi);
 int vcore_pcores_claim(const void *who);
-void vcore_pcores_release(unsigned int cpu, const void *who);
+void vcore_pcores_release(unsigned int cpu, const void *who,
+			  const void *next);
 void vcore_pcores_release_all(const void *who);
 
 #endif /* _VCORE_PCORES_H */

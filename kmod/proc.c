@@ -231,6 +231,30 @@ void vcore_proc_release(struct vcore_proc *p)
 }
 
 /**
+ * vcore_rebalance() - take a pcore from an MCP above its fair share
+ * @p: an MCP that wants more vcores than it has
+ *
+ * Process context.  The share is the managed pcores divided evenly among
+ * the MCPs that want vcores (rounded up).
+ */
+void vcore_rebalance(struct vcore_proc *p)
+{
+	unsigned int wanting = 0, share, nr = vcore_pcores_nr_managed();
+	struct vcore_proc *q;
+
+	mutex_lock(&registry.lock);
+	list_for_each_entry(q, &registry.list, node)
+		wanting += q == p || READ_ONCE(q->mcp.num_vcores) ||
+			   mcp_vcores_wanted(&q->mcp);
+	share = DIV_ROUND_UP(nr, max(wanting, 1U));
+	if (READ_ONCE(p->mcp.num_vcores) < share)
+		list_for_each_entry(q, &registry.list, node)
+			if (vcore_rebalance_one(p, q, share))
+				break;
+	mutex_unlock(&registry.lock);
+}
+
+/**
  * vcore_regrant_others() - hand free pcores to the MCPs that want them
  * @except: skip this one (it just gave its pcore up); may be NULL
  *

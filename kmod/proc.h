@@ -47,6 +47,7 @@ void vcore_proc_put(struct vcore_proc *p);
 void vcore_proc_put_any(struct vcore_proc *p);
 struct vcore_proc *vcore_target(s32 fd, s32 pid, long *err);
 void vcore_regrant_others(struct vcore_proc *except);
+void vcore_rebalance(struct vcore_proc *p);
 int vcore_procs_init(void);
 void vcore_procs_exit(void);
 struct vcore_proc *vcore_proc_get_by_pid(pid_t nr);

@@ -102,7 +102,7 @@ unsigned int vcore_grant(struct vcore_proc *p)
 			break;
 		vc = mcp_grant_vcore(&p->mcp, cpu);
 		if (!vc) {
-			vcore_pcores_release(cpu, p);
+			vcore_pcores_release(cpu, p, NULL);
 			break;
 		}
 		/* pairs with the wait in vcore_wait_and_enter() */
@@ -118,11 +118,14 @@ void vcore_wakeup_grant(struct mcp *m)
 	vcore_grant(container_of(m, struct vcore_proc, mcp));
 }
 
-/* Give back the pcore @vt held, unless a new grant has already come. */
+/*
+ * Give back the pcore @vt held (kept for the MCP a policy preemption took
+ * it for), unless a new grant has already come.
+ */
 static void vcore_drop_pcore(struct vcore_thread *vt, int cpu)
 {
 	cmpxchg(&vt->grant_cpu, cpu, -1);
-	vcore_pcores_release(cpu, vt->p);
+	vcore_pcores_release(cpu, vt->p, xchg(&vt->handoff, NULL));
 }
 
 static bool user_addr_ok(u64 a)
@@ -380,10 +383,44 @@ long vcore_ioc_attach(struct vcore_proc *p, void __user *arg)
 	return vcore_wait_and_enter(vt, current_pt_regs());
 }
 
+static bool preempt_one(struct vcore_proc *t, u32 vcoreid, u32 flags,
+			u64 warn_ns);
+
 long vcore_ioc_poke(struct vcore_proc *p, void __user *arg)
 {
 	vcore_grant(p);
+	if (mcp_vcores_wanted(&p->mcp))
+		vcore_rebalance(p);
 	return READ_ONCE(p->mcp.num_vcores);
+}
+
+/*
+ * The provisioning policy, for @p that wants more vcores than it got:
+ * the managed pcores are shared evenly among the MCPs that want any.  An
+ * MCP holding more than its share loses one vcore (preempted with a
+ * warning-free preemption); the pcore goes to whoever asks next, @p when
+ * it pokes again or at once through vcore_regrant_others().
+ *
+ * Return: whether a preemption was started.
+ */
+bool vcore_rebalance_one(struct vcore_proc *p, struct vcore_proc *victim,
+			 unsigned int share)
+{
+	struct mcp *m = &victim->mcp;
+	unsigned int v;
+
+	if (victim == p || READ_ONCE(m->num_vcores) <= share)
+		return false;
+	for (v = m->max_vcores; v-- > 0;) {
+		struct vcore_preempt_data *vcpd = mcp_vcpd(m, v);
+
+		if (!mcp_vcore_is_mapped(m, v) ||
+		    (vc_load(&vcpd->flags) & VC_K_LOCK))
+			continue;
+		WRITE_ONCE(victim->vt[v].handoff, p);
+		return preempt_one(victim, v, 0, 0);
+	}
+	return false;
 }
 
 long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)

@@ -23,6 +23,8 @@ struct vcore_thread {
 	struct task_struct *task;	/* set once at ATTACH, referenced */
 	int grant_cpu;			/* the pcore, or -1 while offline */
 	unsigned long bits;		/* VT_*, atomic */
+	/* who the pcore goes to after a policy preemption; compared only */
+	struct vcore_proc *handoff;
 	wait_queue_head_t wq;		/* the offline thread sleeps here */
 	call_single_data_t csd;
 	struct callback_head work;
@@ -32,6 +34,8 @@ void vcore_threads_init(struct vcore_proc *p);
 void vcore_threads_release(struct vcore_proc *p);
 void vcore_threads_free(struct vcore_proc *p);
 unsigned int vcore_grant(struct vcore_proc *p);
+bool vcore_rebalance_one(struct vcore_proc *p, struct vcore_proc *victim,
+			 unsigned int share);
 long vcore_ioc_attach(struct vcore_proc *p, void __user *arg);
 long vcore_ioc_poke(struct vcore_proc *p, void __user *arg);
 long vcore_ioc_yield(struct vcore_proc *p, void __user *arg);

@@ -396,6 +396,45 @@ TEST_F(vc, preemption_in_vcore_context_resumes_it)
 	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_RESUME) == 1));
 }
 
+/* Two MCPs want every pcore: each ends up with its share. */
+TEST_F(vc, two_processes_share_the_pcores)
+{
+	unsigned int n = self->nv, share = (n + 1) / 2;
+	volatile unsigned int *other = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned int mine;
+	pid_t child;
+	int status;
+
+	ASSERT_NE(MAP_FAILED, other);
+	if (n < 2)
+		SKIP(return, "needs two managed pcores");
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (!child) {
+		memset(&g, 0, sizeof(g));
+		if (vt_setup(VCORE_MAX_VCORES))
+			_exit(1);
+		for (;;) {
+			*other = want(g.api.max_vcores);
+			usleep(2000);
+		}
+	}
+	/* the other one takes everything first, then gives up its excess */
+	ASSERT_TRUE(WAIT_FOR(*other == n));
+	ASSERT_TRUE(WAIT_FOR(want(n) >= (int)(n / 2) &&
+			     *other >= n / 2 && want(n) + *other == n));
+	usleep(200000);
+	/* stable: each keeps at least half, and neither takes the rest */
+	mine = want(n);
+	EXPECT_GE(mine, n / 2);
+	EXPECT_LE(mine, share);
+	EXPECT_EQ(n, mine + *other);
+	kill(child, SIGKILL);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_TRUE(WAIT_FOR(want(n) == n));
+}
+
 TEST_F(vc, preempt_needs_cap_sys_nice_and_a_target)
 {
 	struct vcore_preempt r = { .target_fd = -1, .target_pid = 0 };
