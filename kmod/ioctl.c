@@ -159,6 +159,8 @@ static const struct vcore_cmd vcore_cmds[] = {
 					vcore_ioc_attach },
 	[VCORE_IOC_NR_POKE] = { VCORE_IOC_POKE, vcore_ioc_poke },
 	[VCORE_IOC_NR_YIELD] = { VCORE_IOC_YIELD, vcore_ioc_yield },
+	[VCORE_IOC_NR_CHANGE_VCORE] = { VCORE_IOC_CHANGE_VCORE,
+					vcore_ioc_change_vcore },
 	[VCORE_IOC_NR_PREEMPT] = { VCORE_IOC_PREEMPT, vcore_ioc_preempt },
 	[VCORE_IOC_NR_TEST_ARRANGE] = { VCORE_IOC_TEST_ARRANGE,
 					vcore_test_arrange, true },

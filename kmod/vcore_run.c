@@ -447,6 +447,58 @@ long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)
 	return vcore_wait_and_enter(vt, current_pt_regs());
 }
 
+/*
+ * Akaros's change_to_vcore: the calling vcore (in vcore context) gives its
+ * pcore to offline vcore target and waits offline itself, its context
+ * saved as if preempted: in vcore_ctx (resumed with VCORE_ENTRY_RESUME),
+ * or with enable_my_notif in uthread_ctx (restarted fresh, for the 2LS to
+ * pop).  The target hears EV_CHECK_MSGS, or EV_VCORE_PREEMPT with
+ * enable_my_notif, about the caller in its private mbox.  The saved
+ * context returns 0 from this command.
+ */
+long vcore_ioc_change_vcore(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_thread *vt = current_vt(p);
+	struct pt_regs *regs = current_pt_regs();
+	struct mcp *m = &p->mcp;
+	struct vcore_preempt_data *vcpd;
+	struct event_msg msg = { 0 };
+	struct vcore_change c;
+	unsigned long flags;
+	bool as_uthread;
+	int cpu;
+
+	if (copy_from_user(&c, arg, sizeof(c)))
+		return -EFAULT;
+	if (c.enable_my_notif > 1 || memchr_inv(c.resv, 0, sizeof(c.resv)))
+		return -EINVAL;
+	if (!vt || !mcp_vcore_is_mapped(m, vt->id))
+		return -EPERM;
+	vcpd = mcp_vcpd(m, vt->id);
+	if (!vc_load(&vcpd->notif_disabled))
+		return -EINVAL;
+	as_uthread = c.enable_my_notif;
+	cpu = mcp_change_vcore(m, vt->id, c.vcoreid);
+	if (cpu < 0)
+		return cpu;
+	save_user_ctx(as_uthread ? &vcpd->uthread_ctx : &vcpd->vcore_ctx,
+		      regs);
+	(as_uthread ? &vcpd->uthread_ctx : &vcpd->vcore_ctx)->rax = 0;
+	save_fp_state(vcpd);
+	vc_lock_irqsave(&m->lock, flags);
+	m->vcores[vt->id].resume_vcore_ctx = !as_uthread;
+	vc_unlock_irqrestore(&m->lock, flags);
+
+	msg.ev_type = as_uthread ? EV_VCORE_PREEMPT : EV_CHECK_MSGS;
+	msg.ev_arg2 = vt->id;
+	post_vcore_event(m, &msg, c.vcoreid, EVENT_VCORE_PRIVATE);
+	cmpxchg(&vt->grant_cpu, cpu, -1);
+	/* release: as vcore_grant()'s, pairs with granted_cpu() */
+	smp_store_release(&p->vt[c.vcoreid].grant_cpu, cpu);
+	wake_up(&p->vt[c.vcoreid].wq);
+	return vcore_wait_and_enter(vt, regs);
+}
+
 /* Ask one online vcore to preempt itself, or warn it first. */
 static bool preempt_one(struct vcore_proc *t, u32 vcoreid, u32 flags,
 			u64 warn_ns)

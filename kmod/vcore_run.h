@@ -39,6 +39,7 @@ bool vcore_rebalance_one(struct vcore_proc *p, struct vcore_proc *victim,
 long vcore_ioc_attach(struct vcore_proc *p, void __user *arg);
 long vcore_ioc_poke(struct vcore_proc *p, void __user *arg);
 long vcore_ioc_yield(struct vcore_proc *p, void __user *arg);
+long vcore_ioc_change_vcore(struct vcore_proc *p, void __user *arg);
 long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg);
 
 #endif /* _VCORE_VCORE_RUN_H */

@@ -366,3 +366,59 @@ void mcp_set_dying(struct mcp *m)
 	__mcp_publish(m);
 	vc_unlock_irqrestore(&m->lock, flags);
 }
+
+/**
+ * mcp_change_vcore() - online vcore @caller hands its pcore to @target
+ * @m: the MCP
+ * @caller: an online vcore
+ * @target: an offline vcore with a thread
+ *
+ * The caller goes to the head of the inactive list with VC_PREEMPTED set;
+ * the target joins the online list on the caller's pcore, restarting as a
+ * granted vcore does.
+ *
+ * Return: the pcore; -EINVAL (bad or same target, or no thread), -EBUSY
+ * (target mapped), -EAGAIN (not RUNNING_M, or the caller is being
+ * preempted), -EPERM (caller not online).
+ */
+int mcp_change_vcore(struct mcp *m, u32 caller, u32 target)
+{
+	struct mcp_vcore *vc, *vt;
+	unsigned long flags;
+	int ret;
+
+	if (caller >= m->max_vcores || target >= m->max_vcores ||
+	    caller == target)
+		return -EINVAL;
+	vc = &m->vcores[caller];
+	vt = &m->vcores[target];
+	vc_lock_irqsave(&m->lock, flags);
+	if (!vc->mapped)
+		ret = -EPERM;
+	else if (vt->mapped)
+		ret = -EBUSY;
+	else if (!vt->attached)
+		ret = -EINVAL;
+	else if (m->state != VCORE_PROC_RUNNING_M ||
+		 (vc_load(&mcp_vcpd(m, caller)->flags) & VC_K_LOCK))
+		ret = -EAGAIN;
+	else
+		ret = vc->pcoreid;
+	if (ret < 0) {
+		vc_unlock_irqrestore(&m->lock, flags);
+		return ret;
+	}
+	list_del_rcu(&vc->list);
+	list_add_rcu(&vc->list, &m->inactive);
+	WRITE_ONCE(vc->mapped, false);
+	vc_or32(&mcp_vcpd(m, caller)->flags, VC_PREEMPTED);
+	list_del_rcu(&vt->list);
+	list_add_tail_rcu(&vt->list, &m->online);
+	vt->pcoreid = ret;
+	WRITE_ONCE(vt->mapped, true);
+	vc_and32(&mcp_vcpd(m, target)->flags, ~(u32)VC_PREEMPTED);
+	vc_or32(&mcp_vcpd(m, target)->flags, VC_CAN_RCV_MSG);
+	__mcp_publish(m);
+	vc_unlock_irqrestore(&m->lock, flags);
+	return ret;
+}

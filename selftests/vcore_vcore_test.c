@@ -34,9 +34,10 @@ static struct {
 	volatile unsigned long notified_ok, notified_bad;
 	volatile int yield_ret[VCORE_MAX_VCORES];
 	volatile int yield_tries, yield_vcore;
+	volatile int changer, change_to, change_ret[3];
 } g;
 
-enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING };
+enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE };
 
 static struct vcore_preempt_data *vcpd(unsigned int v)
 {
@@ -92,6 +93,30 @@ __asm__(
 	"	call vt_entry_c\n"
 	"	ud2\n");
 
+/* In vcore context: the refusals, then hand our pcore to an offline vcore. */
+static void change_from_here(unsigned int me)
+{
+	struct vcore_change c = { 0 };
+	unsigned int v, busy = me, idle = me;
+
+	for (v = 0; v < g.api.max_vcores; v++) {
+		if (v == me)
+			continue;
+		if (g.pi->vcoremap[v].valid)
+			busy = v;
+		else
+			idle = v;
+	}
+	c.vcoreid = busy;
+	g.change_ret[0] = vt_ioctl(g.fd, VCORE_IOC_CHANGE_VCORE, &c);
+	c.vcoreid = idle;
+	vcpd(me)->notif_disabled = 0;
+	g.change_ret[1] = vt_ioctl(g.fd, VCORE_IOC_CHANGE_VCORE, &c);
+	vcpd(me)->notif_disabled = 1;
+	g.change_to = idle;
+	g.change_ret[2] = vt_ioctl(g.fd, VCORE_IOC_CHANGE_VCORE, &c);
+}
+
 void vt_entry_c(unsigned long vcoreid, unsigned long why)
 {
 	struct vcore_preempt_data *d = vcpd(vcoreid);
@@ -118,6 +143,14 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 			/* refused (EAGAIN): want the core back and go again */
 			__atomic_fetch_add(&pd->res_req[VCORE_RES_CORES].amt_wanted,
 					   1, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		if (g.mode == MODE_CHANGE) {
+			if (__sync_bool_compare_and_swap(&g.changer, -1,
+							 (int)vcoreid))
+				change_from_here(vcoreid);
+			while (g.mode == MODE_CHANGE)
+				sched_yield();
 			continue;
 		}
 		if (g.mode == MODE_YIELD_PENDING && !g.yield_tries) {
@@ -433,6 +466,40 @@ TEST_F(vc, two_processes_share_the_pcores)
 	kill(child, SIGKILL);
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	ASSERT_TRUE(WAIT_FOR(want(n) == n));
+}
+
+TEST_F(vc, change_vcore_hands_the_pcore_over)
+{
+	unsigned int n = self->nv, me, to;
+	__u32 pcore;
+
+	if (n < 3)
+		SKIP(return, "needs three managed pcores");
+	ASSERT_TRUE(WAIT_FOR(want(2) == 2 &&
+			     total_entries(VCORE_ENTRY_START) == 2));
+	g.changer = -1;
+	g.change_to = -1;
+	g.change_ret[2] = 1;
+	g.mode = MODE_CHANGE;
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(g.change_to >= 0));
+	me = g.changer;
+	to = g.change_to;
+	pcore = g.pi->vcoremap[me].pcoreid;
+	ASSERT_TRUE(WAIT_FOR(g.entries[to][VCORE_ENTRY_START] == 1));
+	EXPECT_EQ(-EBUSY, g.change_ret[0]);
+	EXPECT_EQ(-EINVAL, g.change_ret[1]);
+	EXPECT_EQ(1, g.change_ret[2]);		/* did not return */
+	EXPECT_EQ(2, g.pi->num_vcores);
+	EXPECT_EQ(0, g.pi->vcoremap[me].valid);
+	EXPECT_EQ(1, g.pi->vcoremap[to].valid);
+	EXPECT_EQ(pcore, g.pi->vcoremap[to].pcoreid);
+	EXPECT_EQ((int)pcore, g.last_cpu[to]);
+	EXPECT_NE(0, vcpd(me)->flags & VC_PREEMPTED);
+	EXPECT_EQ(VCORE_CTX_HW, vcpd(me)->vcore_ctx.type);
+	EXPECT_EQ(0, vcpd(me)->vcore_ctx.rax);
+	g.mode = MODE_SPIN;
+	g.stop = 0;
 }
 
 TEST_F(vc, preempt_needs_cap_sys_nice_and_a_target)

@@ -532,7 +532,17 @@ struct vcore_yield {
 	__u64 resv[3];
 };
 
-/* VCORE_IOC_CHANGE_VCORE: give our pcore to the preempted vcoreid. */
+/*
+ * VCORE_IOC_CHANGE_VCORE: a vcore in vcore context gives its pcore to the
+ * offline vcoreid and waits offline itself, VC_PREEMPTED, its context
+ * saved (returning 0 when resumed): in vcore_ctx (VCORE_ENTRY_RESUME), or
+ * with enable_my_notif in uthread_ctx (VCORE_ENTRY_START, for user space
+ * to pop).  The target gets EV_CHECK_MSGS (EV_VCORE_PREEMPT with
+ * enable_my_notif), ev_arg2 = the caller, in its private mbox.  EINVAL
+ * (bad target or one without a thread, or the caller's notifications
+ * enabled), EBUSY (target online), EAGAIN (not RUNNING_M, or the caller
+ * is being preempted), EPERM (the caller is not an online vcore).
+ */
 struct vcore_change {
 	__u32 vcoreid;
 	__u32 enable_my_notif;
