@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/vcore_test.h>
 
@@ -35,9 +36,11 @@ static struct {
 	volatile int yield_ret[VCORE_MAX_VCORES];
 	volatile int yield_tries, yield_vcore;
 	volatile int changer, change_to, change_ret[3];
+	volatile int sleeping, nice_eagain;
 } g;
 
-enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE };
+enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE, MODE_SLEEP,
+       MODE_NICE };
 
 static struct vcore_preempt_data *vcpd(unsigned int v)
 {
@@ -151,6 +154,27 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 				change_from_here(vcoreid);
 			while (g.mode == MODE_CHANGE)
 				sched_yield();
+			continue;
+		}
+		if (g.mode == MODE_SLEEP) {
+			struct timespec ts = { .tv_nsec = 300 * 1000 * 1000 };
+
+			/* a notification now waits for the syscall's end */
+			__atomic_store_n(&d->notif_disabled, 0, __ATOMIC_SEQ_CST);
+			g.sleeping = 1;
+			syscall(SYS_nanosleep, &ts, NULL);
+			d->notif_disabled = 1;
+			g.sleeping = 2;
+			while (g.mode == MODE_SLEEP)
+				sched_yield();
+			continue;
+		}
+		if (g.mode == MODE_NICE) {
+			struct vcore_yield y = { .flags = VCORE_YIELD_BEING_NICE };
+
+			if (vt_ioctl(g.fd, VCORE_IOC_YIELD, &y) == -EAGAIN)
+				g.nice_eagain++;
+			usleep(1000);
 			continue;
 		}
 		if (g.mode == MODE_YIELD_PENDING && !g.yield_tries) {
@@ -500,6 +524,49 @@ TEST_F(vc, change_vcore_hands_the_pcore_over)
 	EXPECT_EQ(0, vcpd(me)->vcore_ctx.rax);
 	g.mode = MODE_SPIN;
 	g.stop = 0;
+}
+
+TEST_F(vc, notification_to_a_vcore_in_a_syscall_waits_for_its_return)
+{
+	struct vcore_self_notify s = { 0 };
+	unsigned int v;
+
+	g.mode = MODE_SLEEP;
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.sleeping == 1));
+	for (v = 0; !g.pi->vcoremap[v].valid; v++)
+		ASSERT_LT(v, self->nv);
+	s.vcoreid = v;
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
+	usleep(50000);
+	EXPECT_EQ(1, g.sleeping);		/* still in nanosleep */
+	EXPECT_EQ(0, g.entries[v][VCORE_ENTRY_NOTIFY]);
+	/* on the way out of the syscall: nanosleep's 0 is in the context */
+	ASSERT_TRUE(WAIT_FOR(g.entries[v][VCORE_ENTRY_NOTIFY] == 1));
+	EXPECT_EQ(1, g.sleeping);
+	EXPECT_EQ(VCORE_CTX_HW, vcpd(v)->uthread_ctx.type);
+	EXPECT_EQ(0, vcpd(v)->uthread_ctx.rax);
+	g.mode = MODE_SPIN;
+}
+
+TEST_F(vc, warned_preemption_lets_a_nice_yield_through)
+{
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid(),
+				   .flags = VCORE_PREEMPT_WARN,
+				   .warn_ns = 1000000000 };
+	unsigned int v;
+
+	g.mode = MODE_NICE;
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.nice_eagain > 2));
+	for (v = 0; !g.pi->vcoremap[v].valid; v++)
+		ASSERT_LT(v, self->nv);
+	EXPECT_EQ(0, g.pi->vcoremap[v].preempt_pending);
+	EXPECT_EQ(1, g.pi->num_vcores);
+	r.vcoreid = v;
+	ASSERT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0));
+	EXPECT_EQ(0, g.pi->vcoremap[v].preempt_pending);
+	EXPECT_EQ(0, g.pi->vcoremap[v].nr_preempts_done);
+	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
 }
 
 TEST_F(vc, preempt_needs_cap_sys_nice_and_a_target)
