@@ -120,4 +120,15 @@ void vcore_wakeup_grant(struct mcp *m);
 #define vc_notify_ipi(m, vcoreid)	vcore_notify_ipi((m), (vcoreid))
 #define vc_wakeup_grant(m)		vcore_wakeup_grant(m)
 
+/* Tracepoints (kmod/trace.c); each costs a call and a static branch. */
+void vcore_trace_send(struct mcp *m, u64 ev_q, const struct event_msg *msg,
+		      u32 vcoreid);
+void vcore_trace_post(struct mcp *m, u32 mbox_type,
+		      const struct event_msg *msg);
+void vcore_trace_wakeup(struct mcp *m);
+#define vc_trace_send(m, ev_q, msg, vcoreid) \
+	vcore_trace_send((m), (ev_q), (msg), (vcoreid))
+#define vc_trace_post(m, type, msg)	vcore_trace_post((m), (type), (msg))
+#define vc_trace_wakeup(m)		vcore_trace_wakeup(m)
+
 #endif /* _VCORE_ENV_H */

@@ -81,6 +81,7 @@ bool mbox_post(struct mcp *m, struct event_mbox *mbox,
 		return false;
 	}
 	atomic64_inc(&m->stats.posted[type]);
+	vc_trace_post(m, type, msg);
 	return true;
 }
 
@@ -319,6 +320,7 @@ void send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 	u64 mbox_u;
 	u32 flags;
 
+	vc_trace_send(m, ev_q, msg, vcoreid);
 	if (READ_ONCE(m->state) == VCORE_PROC_DYING) {
 		mcp_drop(m, VCORE_DROP_DYING);
 		return;
@@ -359,8 +361,10 @@ void send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 wakeup:
 	if ((flags & EVENT_WAKEUP) &&
 	    READ_ONCE(m->state) == VCORE_PROC_WAITING)
-		if (mcp_wakeup(m))
+		if (mcp_wakeup(m)) {
+			vc_trace_wakeup(m);
 			vc_wakeup_grant(m);
+		}
 }
 
 /**

@@ -48,6 +48,7 @@
 #include "pcores.h"
 #include "proc.h"
 #include "vcore_run.h"
+#include "trace.h"
 #include "vcores.h"
 
 static void vcore_work_fn(struct callback_head *cb);
@@ -65,6 +66,11 @@ void vcore_threads_init(struct vcore_proc *p)
 		init_waitqueue_head(&vt->wq);
 		init_task_work(&vt->work, vcore_work_fn);
 	}
+}
+
+static u32 m_pid(struct vcore_proc *p)
+{
+	return p->mcp.procinfo->pid;
 }
 
 static bool proc_dying(struct vcore_proc *p)
@@ -105,6 +111,7 @@ unsigned int vcore_grant(struct vcore_proc *p)
 			vcore_pcores_release(cpu, p, NULL);
 			break;
 		}
+		trace_vcore_grant(m_pid(p), vc->id, cpu);
 		/* pairs with the wait in vcore_wait_and_enter() */
 		smp_store_release(&p->vt[vc->id].grant_cpu, cpu);
 		wake_up(&p->vt[vc->id].wq);
@@ -251,6 +258,7 @@ static void vcore_notify_self(struct vcore_thread *vt, struct pt_regs *regs)
 	if (!mcp_vcore_is_mapped(m, vt->id) || vc_load(&vcpd->notif_disabled))
 		return;
 	save_user_ctx(&vcpd->uthread_ctx, regs);
+	trace_vcore_notify(m_pid(vt->p), vt->id, smp_processor_id());
 	vcore_enter(vt, regs, VCORE_ENTRY_NOTIFY);
 }
 
@@ -281,6 +289,7 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	vc_and32(&vcpd->flags, ~(u32)VC_K_LOCK);
 	if (mcp_preempt_vcore(m, vt->id, bulk))
 		return;
+	trace_vcore_preempt(m_pid(p), vt->id, cpu);
 	vcore_drop_pcore(vt, cpu);
 	if (READ_ONCE(m->num_vcores))
 		send_kernel_event(m, &msg, 0);
@@ -338,6 +347,7 @@ static void vcore_kick(struct vcore_thread *vt)
 	if (test_and_set_bit_lock(VT_IPI_BUSY, &vt->bits))
 		return;
 	kref_get(&p->ref);
+	trace_vcore_ipi(m_pid(p), vt->id, cpu);
 	INIT_CSD(&vt->csd, vcore_ipi_fn, vt);
 	if (smp_call_function_single_async(cpu, &vt->csd)) {
 		clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
@@ -442,6 +452,7 @@ long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)
 			      y.flags & VCORE_YIELD_BEING_NICE);
 	if (ret)
 		return ret;
+	trace_vcore_yield(m_pid(p), vt->id, cpu);
 	vcore_drop_pcore(vt, cpu);
 	vcore_regrant_others(p);
 	return vcore_wait_and_enter(vt, current_pt_regs());

@@ -569,6 +569,58 @@ TEST_F(vc, warned_preemption_lets_a_nice_yield_through)
 	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
 }
 
+static int tracefs_write(const char *file, const char *what)
+{
+	char path[256];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, what, strlen(what));
+	close(fd);
+	return n == (int)strlen(what) ? 0 : -1;
+}
+
+TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
+{
+	struct vcore_self_notify s = { 0 };
+	struct vcore_send_event se = { .ev_q = 0 };
+	static char buf[1 << 20];
+	char pidstr[32];
+	unsigned int v;
+	ssize_t n;
+	int fd;
+
+	if (tracefs_write("events/vcore/enable", "1"))
+		SKIP(return, "no tracefs");
+	ASSERT_EQ(0, tracefs_write("trace", ""));
+	ASSERT_EQ(0, tracefs_write("tracing_on", "1"));
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1 &&
+			     total_entries(VCORE_ENTRY_START) == 1));
+	for (v = 0; !g.pi->vcoremap[v].valid; v++)
+		ASSERT_LT(v, self->nv);
+	ASSERT_TRUE(WAIT_FOR(!vcpd(v)->notif_disabled));
+	s.vcoreid = v;
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
+	ASSERT_TRUE(WAIT_FOR(g.entries[v][VCORE_ENTRY_NOTIFY] == 1));
+	vt_ioctl(g.fd, VCORE_IOC_SEND_EVENT, &se);
+	ASSERT_EQ(0, tracefs_write("events/vcore/enable", "0"));
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	ASSERT_GE(fd, 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	ASSERT_GT(n, 0);
+	buf[n] = 0;
+	snprintf(pidstr, sizeof(pidstr), "pid=%d ", getpid());
+	EXPECT_NE(NULL, strstr(buf, "vcore_grant: "));
+	EXPECT_NE(NULL, strstr(buf, "vcore_ipi: "));
+	EXPECT_NE(NULL, strstr(buf, "vcore_notify: "));
+	EXPECT_NE(NULL, strstr(buf, "vcore_send: "));
+	EXPECT_NE(NULL, strstr(buf, pidstr));
+}
+
 TEST_F(vc, preempt_needs_cap_sys_nice_and_a_target)
 {
 	struct vcore_preempt r = { .target_fd = -1, .target_pid = 0 };

@@ -211,6 +211,12 @@ extern unsigned long h_notify_ipis, h_wakeup_grants;
 	((void)(m),							\
 	 (void)__atomic_fetch_add(&h_wakeup_grants, 1, __ATOMIC_RELAXED))
 
+/* Tracepoints: nothing to fire in user space. */
+#define vc_trace_send(m, ev_q, msg, vcoreid)				\
+	((void)(m), (void)(ev_q), (void)(msg), (void)(vcoreid))
+#define vc_trace_post(m, type, msg)	((void)(m), (void)(type), (void)(msg))
+#define vc_trace_wakeup(m)		((void)(m))
+
 #define VC_PAGE_SIZE			4096UL
 #define PAGE_SIZE			VC_PAGE_SIZE
 #define PAGE_ALIGN(x)			(((x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
