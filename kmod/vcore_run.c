@@ -24,13 +24,19 @@
  *
  * At most one IPI and one task work per vcore are in flight (VT_IPI_BUSY,
  * VT_WORK_QUEUED); a second request finds one pending, and the pending one
- * reads the shared state when it runs.  Each holds a reference on the MCP.
+ * reads the shared state when it runs.  Each holds a reference on the MCP
+ * and one on the module: a task work runs only when its thread next
+ * returns to user space (or exits), and until then the module cannot go.
+ * The IPI handler drops its module reference with interrupts off, which
+ * the module loader's RCU grace period covers; the task work drops its
+ * own as its very last step.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/cpumask.h>
 #include <linux/elf.h>
+#include <linux/module.h>
 #include <linux/regset.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -316,6 +322,7 @@ static void vcore_work_fn(struct callback_head *cb)
 			vcore_notify_self(vt, regs);
 	}
 	vcore_proc_put(p);
+	module_put(THIS_MODULE);
 }
 
 /* On the vcore's pcore, in hard IRQ: have its thread look. */
@@ -327,14 +334,17 @@ static void vcore_ipi_fn(void *info)
 
 	if (task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits)) {
 		kref_get(&p->ref);
+		__module_get(THIS_MODULE);
 		if (task_work_add(task, &vt->work, TWA_RESUME)) {
 			clear_bit(VT_WORK_QUEUED, &vt->bits);
+			module_put(THIS_MODULE);
 			vcore_proc_put_any(p);
 		}
 	}
 	/* the last touch of vt: after this the MCP may go */
 	clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
 	vcore_proc_put_any(p);
+	module_put(THIS_MODULE);
 }
 
 static void vcore_kick(struct vcore_thread *vt)
@@ -347,11 +357,13 @@ static void vcore_kick(struct vcore_thread *vt)
 	if (test_and_set_bit_lock(VT_IPI_BUSY, &vt->bits))
 		return;
 	kref_get(&p->ref);
+	__module_get(THIS_MODULE);
 	trace_vcore_ipi(m_pid(p), vt->id, cpu);
 	INIT_CSD(&vt->csd, vcore_ipi_fn, vt);
 	if (smp_call_function_single_async(cpu, &vt->csd)) {
 		clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
 		vcore_proc_put_any(p);
+		module_put(THIS_MODULE);
 	}
 }
 

@@ -37,6 +37,7 @@ static struct {
 	volatile int yield_tries, yield_vcore;
 	volatile int changer, change_to, change_ret[3];
 	volatile int sleeping, nice_eagain;
+	int attaching;
 } g;
 
 enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE, MODE_SLEEP,
@@ -196,6 +197,8 @@ static void *vcore_thread(void *arg)
 {
 	struct vcore_attach a = { .vcoreid = (uintptr_t)arg };
 
+	__atomic_fetch_add(&g.attaching, 1, __ATOMIC_SEQ_CST);
+
 	/* returns only on failure */
 	return (void *)(intptr_t)vt_ioctl(g.fd, VCORE_IOC_VCORE_ATTACH, &a);
 }
@@ -267,6 +270,13 @@ FIXTURE_SETUP(vc)
 	memset(&g, 0, sizeof(g));
 	ASSERT_EQ(0, vt_setup(VCORE_MAX_VCORES));
 	self->nv = g.api.max_vcores;
+	/*
+	 * Every vcore's thread in ATTACH before a test starts: one attaching
+	 * later would be granted what a test expects to stay free.
+	 */
+	ASSERT_TRUE(WAIT_FOR(__atomic_load_n(&g.attaching, __ATOMIC_SEQ_CST) ==
+			     (int)self->nv));
+	usleep(100000);
 	ASSERT_NE(0, g.api.features & VCORE_FEAT_VCORES);
 }
 
