@@ -10,8 +10,9 @@
  * itself.  Consumers (any number of threads) claim slots with a CAS on
  * cons_idx, wait for the slot's ready flag, copy the message out and count
  * it in the page's nr_cons.  The consumer that finds cons_idx at the end of
- * a page flips it to the next page under u_lock, waits until every slot of
- * the old page has been copied out, and recycles the old page as the spare.
+ * a page flips it to the next page under u_lock, once the producers have
+ * moved there, waits until every slot of the old page has been copied out,
+ * and recycles the old page as the spare.
  *
  * Ordering contract.  The kernel side is vcore.ko's UCQ producer; the
  * letters name each barrier and its partner.
@@ -32,14 +33,23 @@
  *       zero the new page                      xchg(spare_pg, old).  D pairs C:
  *                                              the kernel takes a page no
  *                                              consumer touches any more.
- *   [E] smp_store_release(                 [F] smp_load_acquire(
- *         &old->header.cons_next_pg, new)        &old->header.cons_next_pg),
- *                                              spinning while 0.  E pairs F:
+ *   [E] smp_store_release(                 page flip, under u_lock, once
+ *         &old->header.cons_next_pg, new)      cons_idx is at the page end:
+ *   [G] smp_store_release(prod_idx,        [M] smp_load_acquire(prod_idx),
+ *         new | 1): slot 0 is its own.         spinning while it is on the old
+ *       G orders the link before the new       page; back at the page end, a
+ *       index, for the other producers         claim found no page: give up.
+ *       and for M.                             M pairs G: cons_idx does not
+ *                                              pass prod_idx (see below).
+ *                                          [F] smp_load_acquire(
+ *                                                &old->header.cons_next_pg),
+ *                                              spinning while 0 (set before G,
+ *                                              so never after M).  E pairs F:
  *                                              the zeroed page is seen.
- *   [G] smp_store_release(prod_idx,        [H] smp_load_acquire(cons_idx), then
- *         new | 1): slot 0 is its own.         READ_ONCE(prod_idx).  Loading
- *       G orders the link before the new       cons before prod is what makes
- *       index for the other producers.         "cons != prod" mean "a producer
+ *                                          [H] smp_load_acquire(cons_idx), then
+ *                                              READ_ONCE(prod_idx).  Loading
+ *                                              cons before prod is what makes
+ *                                              "cons != prod" mean "a producer
  *                                              owns slot cons"; H keeps it.
  *   write the slot's ev_msg                claim: try_cmpxchg(cons_idx)
  *   [I] smp_store_release(&slot->ready, 1) [J] smp_load_acquire(&slot->ready),
@@ -65,6 +75,20 @@
  * Inside get_ucq_msg, page flips exclude each other through u_lock; slot
  * claims are lock-free (a failed CAS means another consumer claimed).
  *
+ * Consumers do not pass the producers.  "cons != prod" means "a producer
+ * owns slot cons" only while cons_idx never runs ahead of prod_idx.  The
+ * kernel links the next page (E) before it moves prod_idx there (G), so a
+ * flip that followed the link alone would put cons_idx on the new page
+ * while prod_idx still pointed past the end of the old one: a consumer
+ * would take slot 0 (the linking producer's own), the next would take
+ * slot 1, which no producer owns, and wait there until the kernel posted
+ * again; or, having taken the page to its end, flip and wait under u_lock
+ * for a link that only a later post brings.  So the flip waits for
+ * prod_idx to leave the old page (M) before it moves cons_idx.  And a
+ * producer whose claim finds no page (no spare, arena full) puts prod_idx
+ * back at the page end: the flip that was waiting for it gives up, and the
+ * caller finds the queue empty.
+ *
  * The flip count.  cons_idx is user-only, and this file keeps a count of
  * page flips in its bits 48..63 (arena addresses are below 2^48; the
  * arena layer refuses anything else).  Pages are recycled, so without it
@@ -77,9 +101,10 @@
  * same race and no count (tests/test_ucq.c stages it).  prod_idx is
  * compared with the address bits only.
  *
- * Waits that cannot be bounded here are on the kernel (ready, the page
- * link) or on another consumer (nr_cons, u_lock); they spin with
- * cpu_relax() and yield the CPU now and then (spin_relax()).
+ * Waits that cannot be bounded here are on the kernel (ready, prod_idx
+ * leaving a full page, the page link) or on another consumer (nr_cons,
+ * u_lock); they spin with cpu_relax() and yield the CPU now and then
+ * (spin_relax()).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -198,22 +223,32 @@ void ucq_free(struct ucq *ucq)
 /*
  * cons_idx was seen at the end of its page while prod_idx was elsewhere:
  * move the consumers to the next page and recycle the old one.  Returns
- * with cons_idx changed, by us or by whoever held u_lock before us.
+ * with cons_idx changed, by us or by whoever held u_lock before us, or
+ * with prod_idx given back to seen (the queue is empty).
  */
 static void ucq_flip_page(struct ucq *ucq, __u64 seen)
 {
 	struct ucq_page *old = idx_page(seen);
 	unsigned int spins = 0;
-	__u64 next, spare, flips;
+	__u64 prod, next, spare, flips;
 
 	u_spin_lock(&ucq->u_lock);
 	/* Flipped while we waited: the caller re-checks the new index. */
 	if (READ_ONCE(ucq->cons_idx) != seen)
 		goto out_unlock;
 	/*
-	 * F, pairs with E.  prod_idx moved past this page's last slot, so a
+	 * M, pairs with G.  prod_idx moved past this page's last slot, so a
 	 * producer is linking the next page; it does so without sleeping.
+	 * Until it has moved prod_idx there too, a consumer on the new page
+	 * could claim a slot no producer owns.  prod_idx back at the page
+	 * end: the claim found no page and gave its slots back.
 	 */
+	while (idx_page(prod = smp_load_acquire(&ucq->prod_idx)) == old) {
+		if (prod == idx_pos(seen))
+			goto out_unlock;
+		spin_relax(&spins);
+	}
+	/* F, pairs with E: the link was stored before G, which M saw. */
 	while (!(next = smp_load_acquire(&old->header.cons_next_pg)))
 		spin_relax(&spins);
 	flips = ((seen >> UCQ_FLIP_SHIFT) + 1) << UCQ_FLIP_SHIFT;

@@ -204,6 +204,144 @@ TEST(a_consumer_stalled_across_page_recycling_claims_nothing)
 	ucq_free(&ucq);
 }
 
+/*
+ * The kernel links the next page (E) before it moves prod_idx onto it
+ * (G).  A flip that waits for the link alone lets the consumers onto the
+ * new page while prod_idx still points past the end of the old one, and
+ * there "cons != prod" no longer says that a producer owns slot cons: one
+ * consumer takes slot 0 (the linking producer's), the next takes slot 1,
+ * which nobody owns, and waits there until the kernel posts again (or,
+ * the page taken to its end, flips and waits under u_lock for a link
+ * that needs yet another post).  Here the linking producer stalls between
+ * E and G with one message in flight: no consumer may move onto the new
+ * page before prod_idx does, and once the producer goes on, one consumer
+ * gets the message and the other finds the queue empty.
+ */
+#define POS(idx)	((idx) & ((1ULL << 48) - 1))
+
+struct racer {
+	pthread_t t;
+	bool got;
+	unsigned int done;
+	struct event_msg m;
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+
+	r->got = get_ucq_msg(&ucq, &r->m);
+	smp_store_release(&r->done, 1);
+	return NULL;
+}
+
+static void *post_one(void *arg)
+{
+	if (sim_ucq_post(&ucq, arg))
+		diag("post_one: the post failed");
+	return NULL;
+}
+
+/* Wait up to secs for cond; true if it came. */
+#define wait_until(cond, secs)						\
+	({								\
+		double __t0 = now_s();					\
+									\
+		while (!(cond) && now_s() - __t0 < (secs))		\
+			sched_yield();					\
+		(cond);							\
+	})
+
+/* Post SLOTS messages and take them: cons_idx == prod_idx, at a page end. */
+static __u64 drain_to_page_end(unsigned int producer)
+{
+	struct event_msg m = make_msg(producer, 0);
+
+	for (unsigned int i = 0; i < SLOTS; i++) {
+		expect_eq(sim_ucq_post(&ucq, &m), 0);
+		expect(get_ucq_msg(&ucq, &m));
+	}
+	expect_eq(POS(ucq.cons_idx), ucq.prod_idx);
+	expect_eq(ucq.cons_idx & VCORE_UCQ_SLOT_MASK, SLOTS);
+	return ucq.cons_idx;
+}
+
+/* Join a racer, posting to free one that waits on a slot nobody owns. */
+static void join_racer(struct racer *r, struct event_msg *m)
+{
+	if (!wait_until(smp_load_acquire(&r->done), 2)) {
+		diag("a consumer is still waiting; posting to free it");
+		expect_eq(sim_ucq_post(&ucq, m), 0);
+	}
+	pthread_join(r->t, NULL);
+}
+
+TEST(consumers_wait_for_prod_idx_to_reach_a_linked_page)
+{
+	struct event_msg m = make_msg(3, 1);
+	struct racer r[2] = { 0 };
+	pthread_t poster;
+	bool done[2];
+	__u64 end, next;
+
+	expect_eq(ucq_init(&ucq), 0);
+	end = drain_to_page_end(3);
+	next = ucq.spare_pg;		/* the page the post will link */
+	inject_stall_once(INJ_K_UCQ_LINKED);
+	pthread_create(&poster, NULL, post_one, &m);
+	inject_wait_stalled();		/* linked; prod_idx not moved */
+	/* Two claims past the end: the fast path's, then the locked one. */
+	expect_eq(ucq.prod_idx, POS(end) + 2);
+	pthread_create(&r[0].t, NULL, racer_main, &r[0]);
+	/* The first consumer is in the flip, or already past it. */
+	wait_until(READ_ONCE(ucq.u_lock) || READ_ONCE(ucq.cons_idx) != end, 2);
+	pthread_create(&r[1].t, NULL, racer_main, &r[1]);
+	/* Time for both to run ahead, as far as they would: slot 2 of next. */
+	wait_until(POS(READ_ONCE(ucq.cons_idx)) == next + 2, 0.5);
+	/* Nobody is on the new page before prod_idx is. */
+	expect_eq(READ_ONCE(ucq.cons_idx), end);
+	inject_release();
+	pthread_join(poster, NULL);
+	for (unsigned int i = 0; i < 2; i++)
+		done[i] = wait_until(smp_load_acquire(&r[i].done), 2);
+	expect(done[0] && done[1]);
+	for (unsigned int i = 0; i < 2; i++)
+		join_racer(&r[i], &m);
+	expect_eq(r[0].got + r[1].got, 1);
+	expect(r[r[1].got].got && msg_ok(&r[r[1].got].m) &&
+	       r[r[1].got].m.ev_arg2 == 1);
+	expect(ucq_is_empty(&ucq));
+	ucq_free(&ucq);
+}
+
+/*
+ * A claim that finds no page (no spare, arena full) gives its slots back:
+ * prod_idx returns to the end of the page.  A consumer that saw prod_idx
+ * past the end and went to flip must then report the queue empty, not
+ * wait under u_lock for a link that only a later post will bring.  The
+ * test plays the failed claim on prod_idx.
+ */
+TEST(a_flip_gives_up_when_a_failed_claim_gives_its_slots_back)
+{
+	struct event_msg m = make_msg(3, 2);
+	struct racer r = { 0 };
+	__u64 end;
+
+	expect_eq(ucq_init(&ucq), 0);
+	end = drain_to_page_end(3);
+	fetch_add(&ucq.prod_idx, 1);		/* a claim past the end */
+	pthread_create(&r.t, NULL, racer_main, &r);
+	expect(wait_until(READ_ONCE(ucq.u_lock), 2));	/* in the flip */
+	WRITE_ONCE(ucq.prod_idx, POS(end));	/* no page: given back */
+	expect(wait_until(smp_load_acquire(&r.done), 2));
+	join_racer(&r, &m);
+	expect(!r.got);
+	if (!r.got)
+		expect_eq(READ_ONCE(ucq.cons_idx), end);
+	expect(ucq_is_empty(&ucq));
+	ucq_free(&ucq);
+}
+
 /* ---- many threads ---------------------------------------------------- */
 
 /*
@@ -429,6 +567,8 @@ int main(int argc, char **argv)
 	RUN(bursts_of_1_5000_1000_in_order_across_pages);
 	RUN(free_returns_every_page_of_a_long_chain);
 	RUN(a_consumer_stalled_across_page_recycling_claims_nothing);
+	RUN(consumers_wait_for_prod_idx_to_reach_a_linked_page);
+	RUN(a_flip_gives_up_when_a_failed_claim_gives_its_slots_back);
 	RUN(four_producers_two_consumers_every_message_exactly_once);
 	RUN(four_producers_one_consumer_keeps_per_producer_order);
 	RUN(four_producers_four_consumers_every_message_exactly_once);

@@ -8,21 +8,30 @@
  * NPROD producers post NMSG messages each; pages hold SLOTS slots; the
  * arena has NPAGES pages.  The producer claims with a fetch-add, and the
  * one that runs off a page links a new page (the spare, else a fresh one)
- * under ucq_lock and keeps its slot 0.  NCONS consumers claim with a CAS
- * on cons_idx (a flip count, a page, a slot), wait for ready, copy, count
- * the page consumed; the one that finds cons_idx at a page end flips to
- * the next page under u_lock, waits until every slot of the old page is
- * consumed, and recycles it as the spare (freeing an extra one).
+ * under ucq_lock and keeps its slot 0; one that finds no page (no spare,
+ * arena full) drops its message and gives the slots back (prod_idx back
+ * to the page end).  NCONS consumers claim with a CAS on cons_idx (a flip
+ * count, a page, a slot), wait for ready, copy, count the page consumed;
+ * the one that finds cons_idx at a page end flips to the next page under
+ * u_lock once prod_idx has left the page (giving up if prod_idx is back at
+ * the page end), waits until every slot of the old page is consumed, and
+ * recycles it as the spare (freeing an extra one).
  *
- * Checked: every message is received exactly once (or dropped for want
- * of a page, counted), each consumer sees each producer's messages in
- * order, a message read is the one written to that slot, and everything
- * terminates (no deadlock: spin's invalid end states).
+ * Checked: a slot a consumer claims is one a producer owns, every message
+ * is received exactly once (or dropped for want of a page, counted), each
+ * consumer sees each producer's messages in order, a message read is the
+ * one written to that slot, and everything terminates (no deadlock:
+ * spin's invalid end states).
  *
  * Broken variants (must fail):
  *   BROKEN_FLIP_RECHECK  the flip does not re-check cons_idx under u_lock
  *   BROKEN_FLIP_NOWAIT   the flip recycles the page without waiting for
  *                        the consumers still copying out of it
+ *   BROKEN_FLIP_ON_LINK  the flip follows the page link alone, without
+ *                        waiting for prod_idx to leave the page (consumers
+ *                        run ahead of prod_idx onto the new page)
+ *   BROKEN_FLIP_NO_GIVEUP  the flip waits for prod_idx to leave the page
+ *                        even when a failed claim has given it back
  */
 #ifndef NPROD
 #define NPROD	2
@@ -46,6 +55,7 @@ byte nr_cons[NPAGES + 1];
 bool ready[(NPAGES + 1) * SLOTS];
 byte slot_msg[(NPAGES + 1) * SLOTS];	/* producer * NMSG + seq, + 1 */
 bool in_use[NPAGES + 1];		/* the arena's page map */
+bool owned[(NPAGES + 1) * SLOTS];	/* a producer claimed the slot */
 
 byte prod_pg, prod_sl;			/* prod_idx */
 byte cons_fl, cons_pg, cons_sl;		/* cons_idx: flips, page, slot */
@@ -63,7 +73,8 @@ inline zero_page(pg) {
 		k = 0;
 		do
 		:: k < SLOTS -> ready[pg * SLOTS + k] = 0;
-			slot_msg[pg * SLOTS + k] = 0; k++
+			slot_msg[pg * SLOTS + k] = 0;
+			owned[pg * SLOTS + k] = 0; k++
 		:: else -> break
 		od
 	}
@@ -78,7 +89,13 @@ proctype producer(byte id)
 	:: else ->
 		if
 		:: !prod_overflow ->
-			d_step { pg = prod_pg; sl = prod_sl; prod_sl++ };
+			d_step {
+				pg = prod_pg; sl = prod_sl; prod_sl++;
+				if
+				:: sl < SLOTS -> owned[pg * SLOTS + sl] = 1
+				:: else -> skip
+				fi
+			};
 			if
 			:: sl < SLOTS -> goto have_slot
 			:: else -> prod_overflow = 1
@@ -86,7 +103,13 @@ proctype producer(byte id)
 		:: else -> skip
 		fi;
 		lock(ucq_lock);
-		d_step { pg = prod_pg; sl = prod_sl; prod_sl++ };
+		d_step {
+			pg = prod_pg; sl = prod_sl; prod_sl++;
+			if
+			:: sl < SLOTS -> owned[pg * SLOTS + sl] = 1
+			:: else -> skip
+			fi
+		};
 		if
 		:: sl < SLOTS -> skip
 		:: else ->
@@ -106,12 +129,15 @@ proctype producer(byte id)
 			fi;
 			if
 			:: newpg == 0 ->	/* VCORE_DROP_UCQ_NOMEM */
+				/* give the slots back: the page end */
+				d_step { prod_pg = pg; prod_sl = SLOTS };
 				dropped++; prod_overflow = 0; ucq_lock = 0;
 				seq++;
 				goto next_msg
 			:: else -> skip
 			fi;
 			zero_page(newpg);
+			owned[newpg * SLOTS] = 1;		/* slot 0: ours */
 			next_pg[pg] = newpg;			/* A */
 			d_step { prod_pg = newpg; prod_sl = 1 };	/* B */
 			pg = newpg; sl = 0
@@ -161,6 +187,17 @@ get:	skip;
 			:: else -> skip
 			fi;
 #endif
+#ifndef BROKEN_FLIP_ON_LINK
+			/* M: wait for prod_idx to leave the page */
+			if
+#ifndef BROKEN_FLIP_NO_GIVEUP
+			:: d_step { prod_pg == pg && prod_sl == SLOTS } ->
+				/* a claim found no page: given back, empty */
+				u_lock = 0; goto get
+#endif
+			:: prod_pg != pg -> skip
+			fi;
+#endif
 			next_pg[pg] != 0;			/* F */
 			nxt = next_pg[pg];
 			d_step { cons_fl = fl + 1; cons_pg = nxt; cons_sl = 0 };
@@ -181,7 +218,9 @@ get:	skip;
 			d_step {
 				if
 				:: cons_fl == fl && cons_pg == pg &&
-				   cons_sl == sl -> cons_sl = sl + 1; got = 1
+				   cons_sl == sl -> cons_sl = sl + 1; got = 1;
+					/* "cons != prod": a producer owns it */
+					assert(owned[pg * SLOTS + sl])
 				:: else -> fl = cons_fl; pg = cons_pg;
 					sl = cons_sl; got = 0
 				fi
