@@ -13,9 +13,12 @@
  *   kernel (producer)                    user (consumer)
  *   -----------------                    ---------------
  *   zero the new page, then              at a page end: acquire-load
- *   store-release                          cons_next_pg, waiting while 0
- *     old->cons_next_pg = new      (A)     (pairs with A: sees the zeroing)
- *   store-release prod_idx = new+1 (B)
+ *   store-release                          prod_idx, waiting until it has
+ *     old->cons_next_pg = new      (A)     left the page (pairs with B;
+ *   store-release prod_idx = new+1 (B)     giving up if a failed claim put
+ *                                          it back at the page end), then
+ *                                          acquire-load cons_next_pg
+ *                                          (pairs with A: sees the zeroing)
  *   write the message, then              acquire-load slot.ready (pairs
  *   store-release slot.ready = 1   (C)     with C), copy, clear ready
  *
