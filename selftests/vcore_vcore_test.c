@@ -681,7 +681,10 @@ TEST(attach_checks_its_arguments)
 	EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_YIELD, &y));
 }
 
-/* Exit (and kill -9) with every vcore online and notifications flying. */
+/*
+ * Exit (and kill -9) with every vcore online, notifications and
+ * preemptions in flight.
+ */
 TEST(exit_with_vcores_online_frees_everything)
 {
 	long procs0, bytes0, procs, bytes;
@@ -705,8 +708,16 @@ TEST(exit_with_vcores_online_frees_everything)
 			while (want(n) < (int)n)
 				usleep(1000);
 			for (;;) {
+				struct vcore_preempt r = {
+					.target_fd = -1, .target_pid = getpid(),
+					.vcoreid = s.vcoreid,
+				};
+
 				s.vcoreid = (s.vcoreid + 1) % n;
 				vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s);
+				/* preemptions in flight, and grants back */
+				ioctl(g.fd, VCORE_IOC_PREEMPT, &r);
+				want(n);
 				if (i % 2)
 					_exit(0);
 			}
