@@ -312,3 +312,23 @@ model:
 core-check: core-unit core-stress fuzz-check model
 
 .PHONY: core-unit coverage core-stress fuzz fuzz-check model core-check
+
+# --- test tiers, separately -------------------------------------------------
+# make check-quick   the user-space tier and the stock-kernel VM tier
+# make check-debug   the debug-kernel tier only (tools/debug-kernel.sh)
+# make compile-6.12  build the module against Linux 6.12 (tools/compile-6.12.sh)
+# make test-debug-kernel  check that the debug kernel reports each kind of
+#                    bug the debug tier relies on (tools/vm/test-debug-kernel)
+.PHONY: check-quick check-debug compile-6.12 test-debug-kernel
+
+check-quick: setup
+	@tools/check.sh user vm
+
+check-debug: setup
+	@tools/check.sh debug
+
+compile-6.12: setup
+	@tools/compile-6.12.sh
+
+test-debug-kernel: setup
+	@tools/vm/test-debug-kernel

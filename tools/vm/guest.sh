@@ -9,6 +9,7 @@
 #   OUTDIR/cmd.log      output of the insmods and of COMMAND
 #   OUTDIR/dmesg.txt    the kernel log after COMMAND
 #   OUTDIR/kmemleak.txt kmemleak report (only if the kernel has kmemleak)
+#   OUTDIR/kmemleak.status  "scanned", or why not (kmemleak kernels only)
 #   OUTDIR/.vm/status   "cmd RC" | "insmod RC PATH" | "setup MESSAGE"
 OUT=$1
 VM=$OUT/.vm
@@ -25,13 +26,23 @@ uptime_at_least() { # SECONDS: sleep until the guest has been up that long
     [ "$up" -ge "$1" ] || sleep $(($1 - up))
 }
 
+# kmemleak reports an object only if it is older than 5 s and its contents
+# did not change since the previous scan; a scan is the first look at an
+# object (checksum 0 before), so a leak of anything but zeroes shows up only
+# on the second scan after it happened.  Scan twice.
+kmemleak_scan() {
+    echo scan >$kmemleak 2>/dev/null && echo scan >$kmemleak 2>/dev/null
+}
+
 finish() { # STATUS-LINE
     dmesg >"$OUT/dmesg.txt" 2>&1 || true
     if [ -w $kmemleak ]; then
-        # kmemleak only reports objects older than 5 s.
         sleep 6
-        echo scan >$kmemleak 2>/dev/null
-        cat $kmemleak >"$OUT/kmemleak.txt" 2>/dev/null
+        if kmemleak_scan && cat $kmemleak >"$OUT/kmemleak.txt" 2>/dev/null; then
+            echo "scanned" >"$OUT/kmemleak.status"
+        else
+            echo "scan failed (kmemleak disabled?)" >"$OUT/kmemleak.status"
+        fi
     fi
     echo "$1" >"$VM/status"
     sync
@@ -50,7 +61,7 @@ hostname vcore-vm 2>/dev/null
 # kmemleak kernels: forget boot-time leak suspects; report only new ones.
 if [ -w $kmemleak ]; then
     uptime_at_least 8
-    echo scan >$kmemleak 2>/dev/null
+    kmemleak_scan
     echo clear >$kmemleak 2>/dev/null
 fi
 
