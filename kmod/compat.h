@@ -26,11 +26,4 @@ static inline void vcore_vm_flags_clear(struct vm_area_struct *vma,
 }
 #endif
 
-/* 6.12 made struct fd opaque: its file is fd_file(f), no longer f.file. */
-#ifdef VCORE_HAVE_FD_FILE
-#define vcore_fd_file(f)	fd_file(f)
-#else
-#define vcore_fd_file(f)	((f).file)
-#endif
-
 #endif /* _VCORE_COMPAT_H */

@@ -373,17 +373,17 @@ static bool may_signal(const struct cred *target)
 struct vcore_proc *vcore_target(s32 fd, s32 pid, long *err)
 {
 	struct vcore_proc *t;
-	struct fd f;
+	struct file *f;
 
 	if (fd >= 0) {
-		f = fdget(fd);
+		f = fget(fd);
 		*err = -EBADF;
-		if (!f.file)
+		if (!f)
 			return NULL;
-		t = vcore_proc_from_file(f.file);
+		t = vcore_proc_from_file(f);
 		if (t)
 			kref_get(&t->ref);
-		fdput(f);
+		fput(f);
 		*err = -EINVAL;
 		return t;
 	}

@@ -264,7 +264,7 @@ static void vcore_notify_self(struct vcore_thread *vt, struct pt_regs *regs)
 	if (!mcp_vcore_is_mapped(m, vt->id) || vc_load(&vcpd->notif_disabled))
 		return;
 	save_user_ctx(&vcpd->uthread_ctx, regs);
-	trace_vcore_notify(m_pid(vt->p), vt->id, smp_processor_id());
+	trace_vcore_notify(m_pid(vt->p), vt->id, raw_smp_processor_id());
 	vcore_enter(vt, regs, VCORE_ENTRY_NOTIFY);
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -30,6 +31,19 @@ static inline int vt_handshake(int fd, struct vcore_api *api)
 	memset(api, 0, sizeof(*api));
 	api->api = VCORE_API_VERSION;
 	return vt_ioctl(fd, VCORE_IOC_API, api);
+}
+
+/*
+ * How much longer than usual tests wait for something to happen (the
+ * debug kernel under QEMU is several times slower): VCORE_TEST_TIME_SCALE,
+ * default 1.
+ */
+static inline unsigned int vt_time_scale(void)
+{
+	const char *s = getenv("VCORE_TEST_TIME_SCALE");
+	int n = s ? atoi(s) : 1;
+
+	return n > 0 && n <= 100 ? n : 1;
 }
 
 /* Live MCPs and region bytes from debugfs; -1 if it cannot be read. */

@@ -158,7 +158,10 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 			continue;
 		}
 		if (g.mode == MODE_SLEEP) {
-			struct timespec ts = { .tv_nsec = 300 * 1000 * 1000 };
+			struct timespec ts = {
+				.tv_sec = vt_time_scale(),
+				.tv_nsec = 300 * 1000 * 1000,
+			};
 
 			/* a notification now waits for the syscall's end */
 			__atomic_store_n(&d->notif_disabled, 0, __ATOMIC_SEQ_CST);
@@ -251,10 +254,10 @@ static unsigned long total_entries(unsigned int why)
 	return n;
 }
 
-/* Wait up to ~10 s for cond. */
+/* Wait up to ~10 s (times vt_time_scale()) for cond. */
 #define WAIT_FOR(cond) ({						\
-	int __i;							\
-	for (__i = 0; __i < 10000 && !(cond); __i++)			\
+	unsigned int __i, __n = 10000 * vt_time_scale();		\
+	for (__i = 0; __i < __n && !(cond); __i++)			\
 		usleep(1000);						\
 	(cond);								\
 })

@@ -154,8 +154,10 @@ case $cmd in
 		out=$(cd "$out" && pwd -P)
 		cd "$repo"
 		exec tools/vm/run --kernel "$vmlinuz" --modules-dir none --append "${boot_args[*]}" \
-			--out "$out" --insmod "$ko" --insmod-args test=1 --env VCORE_KO "$@" \
-			-- env VCORE_KO="$ko" selftests/run.sh "$out/selftests" ;;
+			--out "$out" --insmod "$ko" --insmod-args test=1 --env VCORE_KO \
+			--env VCORE_TEST_TIME_SCALE "$@" \
+			-- env VCORE_KO="$ko" VCORE_TEST_TIME_SCALE="${VCORE_TEST_TIME_SCALE:-5}" \
+			selftests/run.sh "$out/selftests" ;;
 	-h|--help|help)
 		sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" ;;
 	*)
