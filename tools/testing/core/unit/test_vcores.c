@@ -155,6 +155,166 @@ TEST(max_vcores_of_one_and_of_the_limit)
 	teardown();
 }
 
+static void wants(u64 n)
+{
+	mcp_procdata(&H->m)->res_req[VCORE_RES_CORES].amt_wanted = n;
+}
+
+static u32 vflags(u32 v)
+{
+	return mcp_vcpd(&H->m, v)->flags;
+}
+
+TEST(attach_checks_the_id_twice_and_dying)
+{
+	setup();
+	expect_eq(mcp_attach_vcore(&H->m, NR_VC), -EINVAL);
+	expect_eq(mcp_attach_vcore(&H->m, 1), 0);
+	expect_eq(mcp_attach_vcore(&H->m, 1), -EBUSY);
+	mcp_set_dying(&H->m);
+	expect_eq(mcp_attach_vcore(&H->m, 2), -ESRCH);
+	teardown();
+}
+
+TEST(wanted_is_amt_wanted_less_online_capped_and_zero_when_waiting)
+{
+	setup();
+	wants(3);
+	expect_eq(mcp_vcores_wanted(&H->m), 3);
+	wants(1000);
+	expect_eq(mcp_vcores_wanted(&H->m), NR_VC);
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0 I:1,2,3");
+	expect_eq(mcp_vcores_wanted(&H->m), NR_VC - 1);
+	h_arrange(H, VCORE_PROC_WAITING, "I:0,1,2,3");
+	expect_eq(mcp_vcores_wanted(&H->m), 0);
+	mcp_set_dying(&H->m);
+	expect_eq(mcp_vcores_wanted(&H->m), 0);
+	teardown();
+}
+
+TEST(grant_takes_bulk_preempted_then_inactive_with_a_thread)
+{
+	struct mcp_vcore *vc;
+
+	setup();
+	h_arrange(H, VCORE_PROC_RUNNABLE_M, "B:2,3 I:0,1");
+	mcp_vcpd(&H->m, 3)->flags = VC_PREEMPTED;
+	expect_eq(mcp_grant_vcore(&H->m, 5), NULL);	/* no thread yet */
+	mcp_attach_vcore(&H->m, 3);
+	mcp_attach_vcore(&H->m, 1);
+	vc = mcp_grant_vcore(&H->m, 5);
+	expect_eq(vc, &H->m.vcores[3]);			/* 2 has no thread */
+	expect_eq(vc->pcoreid, 5);
+	expect(vc->mapped);
+	expect_eq(vflags(3) & (VC_PREEMPTED | VC_CAN_RCV_MSG), VC_CAN_RCV_MSG);
+	expect_eq(H->m.state, VCORE_PROC_RUNNING_M);
+	expect_eq(H->m.procinfo->vcoremap[3].pcoreid, 5);
+	expect_eq(mcp_grant_vcore(&H->m, 6), &H->m.vcores[1]);
+	expect_str(list(MCP_ONLINE), "3,1");
+	expect_eq(mcp_grant_vcore(&H->m, 7), NULL);
+	expect_eq(H->m.num_vcores, 2);
+	h_arrange(H, VCORE_PROC_WAITING, "I:0,1,2,3");
+	expect_eq(mcp_grant_vcore(&H->m, 7), NULL);	/* not while WAITING */
+	teardown();
+}
+
+TEST(yield_refuses_pending_and_the_last_out_waits)
+{
+	struct vcore_procinfo *pi;
+
+	setup();
+	pi = H->m.procinfo;
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0,1 I:2,3");
+	expect_eq(mcp_yield_vcore(&H->m, 2, false), -EPERM);	/* offline */
+	expect_eq(mcp_yield_vcore(&H->m, NR_VC, false), -EPERM);
+	mcp_vcpd(&H->m, 0)->notif_pending = 1;
+	expect_eq(mcp_yield_vcore(&H->m, 0, false), -EAGAIN);
+	expect_str(list(MCP_ONLINE), "0,1");
+	mcp_vcpd(&H->m, 0)->notif_pending = 0;
+	expect_eq(mcp_yield_vcore(&H->m, 0, true), -EAGAIN);	/* nice */
+	pi->vcoremap[0].preempt_pending = 99;
+	expect_eq(mcp_yield_vcore(&H->m, 0, true), 0);
+	expect_eq(pi->vcoremap[0].preempt_pending, 0);
+	expect_str(list(MCP_INACTIVE), "0,2,3");
+	expect_eq(H->m.state, VCORE_PROC_RUNNING_M);
+	expect_eq(mcp_yield_vcore(&H->m, 1, false), 0);
+	expect_eq(H->m.state, VCORE_PROC_WAITING);
+	expect_eq(pi->state, VCORE_PROC_WAITING);
+	expect_eq(pi->num_vcores, 0);
+	teardown();
+}
+
+/* A message lands (notif_pending) between the two looks of a yield. */
+static void set_pending(void *arg, const volatile void *addr,
+			unsigned int kind)
+{
+	(void)addr;
+	(void)kind;
+	*(__u8 *)arg = 1;
+}
+
+TEST(yield_goes_back_online_if_a_message_came_while_leaving)
+{
+	setup();
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:1 I:0,2,3");
+	h_watch(&mcp_vcpd(&H->m, 1)->notif_pending, 1, H_LOAD, 1, 1,
+		set_pending, &mcp_vcpd(&H->m, 1)->notif_pending);
+	expect_eq(mcp_yield_vcore(&H->m, 1, false), -EAGAIN);
+	h_watch_clear();
+	expect_str(list(MCP_ONLINE), "1");
+	expect(H->m.vcores[1].mapped);
+	expect_eq(H->m.num_vcores, 1);
+	expect_eq(H->m.state, VCORE_PROC_RUNNING_M);
+	expect_eq(H->m.procinfo->vcoremap[1].valid, 1);
+	teardown();
+}
+
+TEST(preempt_one_goes_inactive_all_go_bulk)
+{
+	struct vcore_procinfo *pi;
+
+	setup();
+	pi = H->m.procinfo;
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0,1,2 I:3");
+	expect_eq(mcp_preempt_vcore(&H->m, 3, false), -EPERM);
+	expect_eq(mcp_preempt_vcore(&H->m, NR_VC, false), -EPERM);
+	expect_eq(mcp_preempt_vcore(&H->m, 1, false), 0);
+	expect_str(list(MCP_INACTIVE), "1,3");
+	expect_eq(pi->vcoremap[1].nr_preempts_done, 1);
+	expect_eq(mcp_preempt_vcore(&H->m, 0, true), 0);
+	expect_eq(mcp_preempt_vcore(&H->m, 2, true), 0);
+	expect_str(list(MCP_BULK_PREEMPTED), "2,0");
+	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_M);
+	expect_eq(pi->num_vcores, 0);
+	teardown();
+}
+
+TEST(change_vcore_swaps_online_and_keeps_the_pcore)
+{
+	setup();
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0,1 I:2,3");
+	mcp_attach_vcore(&H->m, 2);
+	expect_eq(mcp_change_vcore(&H->m, 0, 0), -EINVAL);
+	expect_eq(mcp_change_vcore(&H->m, 0, NR_VC), -EINVAL);
+	expect_eq(mcp_change_vcore(&H->m, 2, 3), -EPERM);	/* offline */
+	expect_eq(mcp_change_vcore(&H->m, 0, 1), -EBUSY);
+	expect_eq(mcp_change_vcore(&H->m, 0, 3), -EINVAL);	/* no thread */
+	mcp_vcpd(&H->m, 0)->flags = VC_K_LOCK;
+	expect_eq(mcp_change_vcore(&H->m, 0, 2), -EAGAIN);
+	mcp_vcpd(&H->m, 0)->flags = 0;
+	mcp_vcpd(&H->m, 2)->flags = VC_PREEMPTED;
+	expect_eq(mcp_change_vcore(&H->m, 0, 2), (int)H->m.vcores[0].pcoreid);
+	expect_str(list(MCP_ONLINE), "1,2");
+	expect_str(list(MCP_INACTIVE), "0,3");
+	expect_eq(H->m.vcores[2].pcoreid, 0);
+	expect_eq(vflags(0) & VC_PREEMPTED, VC_PREEMPTED);
+	expect_eq(vflags(2) & (VC_PREEMPTED | VC_CAN_RCV_MSG), VC_CAN_RCV_MSG);
+	expect_eq(H->m.num_vcores, 2);
+	h_arrange(H, VCORE_PROC_RUNNABLE_M, "O:0 I:1,2,3");
+	expect_eq(mcp_change_vcore(&H->m, 0, 2), -EAGAIN);	/* state */
+	teardown();
+}
+
 int main(void)
 {
 	tap_start(60);
@@ -165,5 +325,12 @@ int main(void)
 	RUN(wakeup_moves_only_waiting_to_runnable_m);
 	RUN(dying_is_published);
 	RUN(max_vcores_of_one_and_of_the_limit);
+	RUN(attach_checks_the_id_twice_and_dying);
+	RUN(wanted_is_amt_wanted_less_online_capped_and_zero_when_waiting);
+	RUN(grant_takes_bulk_preempted_then_inactive_with_a_thread);
+	RUN(yield_refuses_pending_and_the_last_out_waits);
+	RUN(yield_goes_back_online_if_a_message_came_while_leaving);
+	RUN(preempt_one_goes_inactive_all_go_bulk);
+	RUN(change_vcore_swaps_online_and_keeps_the_pcore);
 	return tap_done();
 }
