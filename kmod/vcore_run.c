@@ -203,8 +203,23 @@ static int vcore_wait_and_enter(struct vcore_thread *vt, struct pt_regs *regs)
 	resume = vc->resume_vcore_ctx;
 	vc->resume_vcore_ctx = false;
 	vc_unlock_irqrestore(&p->mcp.lock, flags);
-	vcore_enter(vt, regs, resume ? VCORE_ENTRY_RESUME : VCORE_ENTRY_START);
+	/*
+	 * Stopped in vcore context: carry on where it was, as Akaros does.
+	 * The saved user registers are still this thread's, and so is its
+	 * FP state, so nothing in the VCPD is needed (or overwritten before
+	 * anyone could take it, should it be preempted again at once).
+	 */
+	if (!resume)
+		vcore_enter(vt, regs, VCORE_ENTRY_START);
 	return 0;
+}
+
+/* Gone offline by itself: a preemption asked for meanwhile is moot. */
+static void vcore_forget_preemption(struct vcore_thread *vt)
+{
+	clear_bit(VT_PREEMPT, &vt->bits);
+	clear_bit(VT_PREEMPT_BULK, &vt->bits);
+	vc_and32(&mcp_vcpd(&vt->p->mcp, vt->id)->flags, ~(u32)VC_K_LOCK);
 }
 
 /* The user registers, as struct vcore_user_ctx (type HW). */
@@ -286,7 +301,8 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	}
 	save_user_ctx(in_vcore_ctx ? &vcpd->vcore_ctx : &vcpd->uthread_ctx,
 		      regs);
-	if (!(vc_load(&vcpd->flags) & VC_UTHREAD_STEALING))
+	/* a vcore-context stop keeps its FP state: it resumes in place */
+	if (!in_vcore_ctx && !(vc_load(&vcpd->flags) & VC_UTHREAD_STEALING))
 		save_fp_state(vcpd);
 	vc_lock_irqsave(&m->lock, flags);
 	m->vcores[vt->id].resume_vcore_ctx = in_vcore_ctx;
@@ -465,6 +481,7 @@ long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)
 	if (ret)
 		return ret;
 	trace_vcore_yield(m_pid(p), vt->id, cpu);
+	vcore_forget_preemption(vt);
 	vcore_drop_pcore(vt, cpu);
 	vcore_regrant_others(p);
 	return vcore_wait_and_enter(vt, current_pt_regs());
@@ -507,7 +524,9 @@ long vcore_ioc_change_vcore(struct vcore_proc *p, void __user *arg)
 	save_user_ctx(as_uthread ? &vcpd->uthread_ctx : &vcpd->vcore_ctx,
 		      regs);
 	(as_uthread ? &vcpd->uthread_ctx : &vcpd->vcore_ctx)->rax = 0;
-	save_fp_state(vcpd);
+	if (as_uthread && !(vc_load(&vcpd->flags) & VC_UTHREAD_STEALING))
+		save_fp_state(vcpd);
+	vcore_forget_preemption(vt);
 	vc_lock_irqsave(&m->lock, flags);
 	m->vcores[vt->id].resume_vcore_ctx = !as_uthread;
 	vc_unlock_irqrestore(&m->lock, flags);

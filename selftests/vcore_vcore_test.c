@@ -38,6 +38,7 @@ static struct {
 	volatile int changer, change_to, change_ret[3];
 	volatile int sleeping, nice_eagain;
 	int attaching;
+	volatile unsigned long vc_loops[VCORE_MAX_VCORES];
 } g;
 
 enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE, MODE_SLEEP,
@@ -191,8 +192,10 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 			continue;
 		}
 		vt_spin(&g.stop, &d->notif_disabled);
-		while (g.stop && g.mode == MODE_SPIN)
+		while (g.stop && g.mode == MODE_SPIN) {
+			g.vc_loops[vcoreid]++;
 			sched_yield();
+		}
 	}
 }
 
@@ -447,9 +450,10 @@ TEST_F(vc, preemption_saves_the_context_and_fp_state)
 	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) == 2 * n + 1));
 }
 
-TEST_F(vc, preemption_in_vcore_context_resumes_it)
+TEST_F(vc, preemption_in_vcore_context_continues_in_place)
 {
 	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid() };
+	unsigned long loops;
 	unsigned int v;
 
 	g.stop = 1;		/* the vcore stays in vcore context */
@@ -463,8 +467,14 @@ TEST_F(vc, preemption_in_vcore_context_resumes_it)
 	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0));
 	EXPECT_EQ(VCORE_CTX_HW, vcpd(v)->vcore_ctx.type);
 	EXPECT_EQ(0, vcpd(v)->uthread_ctx.type);
+	loops = g.vc_loops[v];
+	usleep(50000);
+	EXPECT_EQ(loops, g.vc_loops[v]);	/* stopped */
+	/* granted again, it carries on in its loop: no new entry */
 	ASSERT_TRUE(WAIT_FOR(want(1) == 1));
-	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_RESUME) == 1));
+	ASSERT_TRUE(WAIT_FOR(g.vc_loops[v] > loops));
+	EXPECT_EQ(1, total_entries(VCORE_ENTRY_START));
+	EXPECT_EQ(0, total_entries(VCORE_ENTRY_RESUME));
 }
 
 /* Two MCPs want every pcore: each ends up with its share. */

@@ -264,7 +264,10 @@ struct vcore_fp_state {
  * api.vcpd_offset + vcoreid * api.vcpd_size.
  */
 struct vcore_preempt_data {
-	/* kernel -> user at preemption, unless VC_UTHREAD_STEALING */
+	/*
+	 * kernel -> user at a preemption in uthread context (and at a
+	 * change_vcore with enable_my_notif), unless VC_UTHREAD_STEALING
+	 */
 	struct vcore_fp_state preempt_fp;
 	/* kernel -> user: preempted while in vcore context */
 	struct vcore_user_ctx vcore_ctx;
@@ -502,9 +505,11 @@ struct vcore_stats {
  *                             rflags and fs_base; FP/SIMD state is still
  *                             live in the registers and must be saved
  *                             before it is touched
- *         VCORE_ENTRY_RESUME  restarted after a preemption in vcore
- *                             context: vcore_ctx (type HW) and preempt_fp
- *                             hold it; user space resumes it
+ *         VCORE_ENTRY_RESUME  reserved: a vcore preempted in vcore context
+ *                             is not restarted here but continues where it
+ *                             stopped, every register and its FP state
+ *                             intact (vcore_ctx holds a copy of the general
+ *                             registers, for inspection only)
  * Every other register is unspecified.
  */
 #define VCORE_ENTRY_START	0
@@ -534,10 +539,11 @@ struct vcore_yield {
 
 /*
  * VCORE_IOC_CHANGE_VCORE: a vcore in vcore context gives its pcore to the
- * offline vcoreid and waits offline itself, VC_PREEMPTED, its context
- * saved (returning 0 when resumed): in vcore_ctx (VCORE_ENTRY_RESUME), or
- * with enable_my_notif in uthread_ctx (VCORE_ENTRY_START, for user space
- * to pop).  The target gets EV_CHECK_MSGS (EV_VCORE_PREEMPT with
+ * offline vcoreid and waits offline itself, VC_PREEMPTED.  When it runs
+ * again the command returns 0 where it was called; with enable_my_notif
+ * it instead restarts at vcore_entry (VCORE_ENTRY_START) with that return
+ * point in uthread_ctx and its FP state in preempt_fp, for user space to
+ * pop.  The target gets EV_CHECK_MSGS (EV_VCORE_PREEMPT with
  * enable_my_notif), ev_arg2 = the caller, in its private mbox.  EINVAL
  * (bad target or one without a thread, or the caller's notifications
  * enabled), EBUSY (target online), EAGAIN (not RUNNING_M, or the caller
