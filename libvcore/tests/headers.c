@@ -9,6 +9,7 @@
 #include "evbitmap.h"
 #include "ucq.h"
 #include "vcore.h"
+#include "vcore_ctx.h"
 #include "vcore_export.h"
 
 /* Take the address of a few, so the declarations are really used. */
@@ -22,4 +23,6 @@ const any_fn headers_used[] = {
 	(any_fn)&get_evbitmap_msg,
 	(any_fn)&handle_event_q,
 	(any_fn)&register_ev_handler,
+	(any_fn)&pop_user_ctx,
+	(any_fn)&vcore_lib_init,
 };
