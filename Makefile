@@ -22,7 +22,8 @@ CFLAGS += $(WARN) -std=gnu11 -Iuapi -Ilibvcore -fno-strict-aliasing
 LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o)
-LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o)
+LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
+	uth_sync.o)
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_vcore_test vcore_module_test
@@ -99,13 +100,14 @@ $(eval $(call unit_flavour,asan))
 $(eval $(call unit_flavour,tsan))
 .PRECIOUS: $(B)/unit/asan/%.o $(B)/unit/tsan/%.o
 
-# Vcore context and the pop, against a fake kernel that plays
+# Vcore context, the pop and uthreads, against a fake kernel that plays
 # vcore.ko in user space (libvcore/tests/fake_kernel.c: seccomp traps the
 # device's ioctls, signals stand in for notification IPIs).  ASan+UBSan
 # only: ThreadSanitizer follows neither user-level stack switches nor a
 # signal handler that rewrites the interrupted context.
-UNIT_VCORE_TESTS := test_vcore_ctx test_pop_race
-UNIT_VCORE_OBJS := vcore_lib vcore_entry fake_kernel regs_torture
+UNIT_VCORE_TESTS := test_vcore_ctx test_pop_race test_uthread
+UNIT_VCORE_OBJS := vcore_lib vcore_entry uthread uth_sync fake_kernel \
+	regs_torture
 UNIT_BINS += $(addprefix $(B)/unit/asan/,$(UNIT_VCORE_TESTS))
 define unit_vcore_test
 $(B)/unit/asan/$(1): $(B)/unit/asan/$(1).o \

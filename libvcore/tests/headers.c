@@ -8,6 +8,7 @@
 #include "event.h"
 #include "evbitmap.h"
 #include "ucq.h"
+#include "uthread.h"
 #include "vcore.h"
 #include "vcore_ctx.h"
 #include "vcore_export.h"
@@ -25,4 +26,6 @@ const any_fn headers_used[] = {
 	(any_fn)&register_ev_handler,
 	(any_fn)&pop_user_ctx,
 	(any_fn)&vcore_lib_init,
+	(any_fn)&uthread_create,
+	(any_fn)&uth_blockon_evqs_arr,
 };
