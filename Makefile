@@ -169,6 +169,18 @@ $(B)/selftests/vcore_libvcore_test: selftests/vcore_libvcore_test.c \
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $< $(B)/libvcore.a
 
+# libvcore's vcore context and uthreads against the module, in the VM:
+# notifications, then preemptions (libvcore/tests/vm_smoke.c).
+$(B)/tests/vm_smoke: libvcore/tests/vm_smoke.c libvcore/tests/regs_torture.S \
+		$(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $^
+
+.PHONY: vm-smoke
+vm-smoke: module $(B)/tests/vm_smoke
+	tools/vm/run --quiet --timeout 600 --insmod kmod/vcore.ko -- \
+		$(B)/tests/vm_smoke 8 1 preempt
+
 tools: $(addprefix $(B)/tools/,$(TOOLS))
 
 $(B)/tools/%: tools/%.c $(B)/libvcore.a
