@@ -22,6 +22,8 @@ CFLAGS += $(WARN) -std=gnu11 -Iuapi -Ilibvcore -fno-strict-aliasing
 LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o)
+LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
+	uth_sync.o)
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_vcore_test vcore_module_test
@@ -43,6 +45,14 @@ $(B)/libvcore/%.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h uapi/vcore_abi_c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(B)/libvcore/%.pic.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h uapi/vcore_abi_check.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(B)/libvcore/%.o: libvcore/%.S libvcore/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libvcore/%.pic.o: libvcore/%.S libvcore/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
 
@@ -76,6 +86,12 @@ $(B)/unit/$(1)/%.o: libvcore/%.c $(UNIT_HDRS)
 $(B)/unit/$(1)/%.o: libvcore/tests/%.c $(UNIT_HDRS)
 	@mkdir -p $$(@D)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_$(1)) -c -o $$@ $$<
+$(B)/unit/$(1)/%.o: libvcore/%.S $(UNIT_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(UNIT_CFLAGS) -c -o $$@ $$<
+$(B)/unit/$(1)/%.o: libvcore/tests/%.S $(UNIT_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(UNIT_CFLAGS) -c -o $$@ $$<
 $(B)/unit/$(1)/test_%: $(B)/unit/$(1)/test_%.o \
 		$(addprefix $(B)/unit/$(1)/,$(addsuffix .o,$(UNIT_OBJS)))
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_$(1)) -o $$@ $$^
@@ -83,6 +99,39 @@ endef
 $(eval $(call unit_flavour,asan))
 $(eval $(call unit_flavour,tsan))
 .PRECIOUS: $(B)/unit/asan/%.o $(B)/unit/tsan/%.o
+
+# Vcore context, the pop and uthreads, against a fake kernel that plays
+# vcore.ko in user space (libvcore/tests/fake_kernel.c: seccomp traps the
+# device's ioctls, signals stand in for notification IPIs).  ASan+UBSan
+# only: ThreadSanitizer follows neither user-level stack switches nor a
+# signal handler that rewrites the interrupted context.
+UNIT_VCORE_TESTS := test_vcore_ctx test_pop_race test_uthread
+UNIT_VCORE_OBJS := vcore_lib vcore_entry uthread uth_sync fake_kernel \
+	regs_torture
+UNIT_BINS += $(addprefix $(B)/unit/asan/,$(UNIT_VCORE_TESTS))
+define unit_vcore_test
+$(B)/unit/asan/$(1): $(B)/unit/asan/$(1).o \
+		$(addprefix $(B)/unit/asan/,$(addsuffix .o,$(UNIT_OBJS) \
+		$(UNIT_VCORE_OBJS)))
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $$@ $$^
+endef
+$(foreach t,$(UNIT_VCORE_TESTS),$(eval $(call unit_vcore_test,$(t))))
+# Negative controls: the pop race test against a pop built without its
+# barrier (U2) or without its look at notif_pending (U3) must fail.
+UNIT_POP_BROKEN := no_mb no_check
+UNIT_BINS += $(addprefix $(B)/unit/asan/test_pop_race_,$(UNIT_POP_BROKEN))
+$(B)/unit/asan/vcore_entry_no_mb.o: libvcore/vcore_entry.S $(UNIT_HDRS)
+	$(CC) $(UNIT_CFLAGS) -DVCORE_BROKEN_POP_NO_MB -c -o $@ $<
+$(B)/unit/asan/vcore_entry_no_check.o: libvcore/vcore_entry.S $(UNIT_HDRS)
+	$(CC) $(UNIT_CFLAGS) -DVCORE_BROKEN_POP_NO_CHECK -c -o $@ $<
+$(B)/unit/asan/test_pop_race_broken.o: libvcore/tests/test_pop_race.c \
+		$(UNIT_HDRS)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -DBROKEN -c -o $@ $<
+$(B)/unit/asan/test_pop_race_no_%: $(B)/unit/asan/test_pop_race_broken.o \
+		$(B)/unit/asan/vcore_entry_no_%.o \
+		$(addprefix $(B)/unit/asan/,$(addsuffix .o,$(UNIT_OBJS) \
+		$(filter-out vcore_entry,$(UNIT_VCORE_OBJS))))
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $@ $^
 
 # The public headers compile as C11 (-pedantic) and as C++11.
 $(B)/unit/headers-c.o: libvcore/tests/headers.c $(UNIT_HDRS)
@@ -119,6 +168,18 @@ $(B)/selftests/vcore_libvcore_test: selftests/vcore_libvcore_test.c \
 		selftests/*.h $(KSFT_HDRS) uapi/linux/*.h $(B)/libvcore.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $< $(B)/libvcore.a
+
+# libvcore's vcore context and uthreads against the module, in the VM:
+# notifications, then preemptions (libvcore/tests/vm_smoke.c).
+$(B)/tests/vm_smoke: libvcore/tests/vm_smoke.c libvcore/tests/regs_torture.S \
+		$(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $^
+
+.PHONY: vm-smoke
+vm-smoke: module $(B)/tests/vm_smoke
+	tools/vm/run --quiet --timeout 600 --insmod kmod/vcore.ko -- \
+		$(B)/tests/vm_smoke 8 1 preempt
 
 tools: $(addprefix $(B)/tools/,$(TOOLS))
 

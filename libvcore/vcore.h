@@ -4,6 +4,8 @@
  *
  * vcore_dev_open() opens /dev/vcore, does the API handshake and maps
  * procinfo and procdata; everything else in the library builds on it.
+ * vcore_ctx.h has vcore context (entry, notifications, yield, the pop of
+ * a saved context), uthread.h the uthreads built on it.
  */
 #ifndef _VCORE_H
 #define _VCORE_H

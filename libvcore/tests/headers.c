@@ -8,7 +8,9 @@
 #include "event.h"
 #include "evbitmap.h"
 #include "ucq.h"
+#include "uthread.h"
 #include "vcore.h"
+#include "vcore_ctx.h"
 #include "vcore_export.h"
 
 /* Take the address of a few, so the declarations are really used. */
@@ -22,4 +24,8 @@ const any_fn headers_used[] = {
 	(any_fn)&get_evbitmap_msg,
 	(any_fn)&handle_event_q,
 	(any_fn)&register_ev_handler,
+	(any_fn)&pop_user_ctx,
+	(any_fn)&vcore_lib_init,
+	(any_fn)&uthread_create,
+	(any_fn)&uth_blockon_evqs_arr,
 };

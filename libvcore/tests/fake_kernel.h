@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * A fake vcore.ko for the vcore-context tests: the kernel's side of vcore
+ * grants, notifications, yield and preemption, played in user space so
+ * that libvcore's real entry, pop and uthread code runs unchanged.
+ *
+ *   device     a fake struct vcore_dev: procinfo and procdata are plain
+ *              memory, the fd is /dev/null dup'ed to FAKE_KERNEL_FD.
+ *   ioctls     a seccomp filter traps every ioctl on that fd; the SIGSYS
+ *              handler does what the module would (ATTACH, POKE, YIELD,
+ *              SELF_NOTIFY) and, like the module's return to user space,
+ *              rewrites the trapped thread's registers to enter
+ *              vcore_entry on its transition stack.
+ *   notify     a signal (FAKE_SIG_NOTIFY) stands in for the IPI; its
+ *              handler does the module's task work: if the vcore is mapped
+ *              and notif_disabled is clear, copy the interrupted general
+ *              registers, rip, rflags and fs_base into uthread_ctx (type
+ *              HW), set notif_disabled, and return into vcore_entry with
+ *              rdi = vcoreid, rsi = VCORE_ENTRY_NOTIFY, rsp = vcore_stack.
+ *              The FP state stays live: sigreturn restores what the
+ *              interrupted code had.
+ *   preempt    fake_preempt() signals the vcore (FAKE_SIG_PREEMPT); the
+ *              handler saves the context into vcore_ctx or uthread_ctx
+ *              (by notif_disabled) and the interrupted FP state, from the
+ *              signal frame's XSAVE image, into preempt_fp (unless
+ *              VC_UTHREAD_STEALING), sets VC_PREEMPTED, goes offline and
+ *              waits for a grant; it restarts with RESUME (vcore context)
+ *              or START.  Two rules here go beyond kmod as it stands, and
+ *              are what libvcore needs from it (vcore_entry.S): a vcore
+ *              context save leaves a vcore_ctx whose type is still
+ *              VCORE_CTX_HW alone (a RESUME has not taken it yet), and
+ *              the FP save sets VC_FPU_SAVED in racy_flags and is skipped
+ *              while that is still set (the entry has not taken
+ *              preempt_fp yet).  With VCORE_FAKE_UNPROTECTED=1 in the
+ *              environment the fake saves over them as kmod does today,
+ *              and the preemption tests fail (a vcore preempted again
+ *              before its entry took the slots loses its context).
+ *
+ *   change     CHANGE_VCORE as the module's: the caller's context goes to
+ *              vcore_ctx (returning 0), the target gets its pcore and
+ *              EV_CHECK_MSGS about it.  A test that clears the command's
+ *              bit in dev->api.ioctls gets ENOTTY, as from a module
+ *              without it.
+ *
+ * Signal handlers run on a per-vcore alternate stack, so the fake writes
+ * nothing on the stacks the library uses (the module writes none either).
+ */
+#ifndef _VCORE_TEST_FAKE_KERNEL_H
+#define _VCORE_TEST_FAKE_KERNEL_H
+
+#include <stdbool.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "event.h"
+#include "vcore.h"
+
+#define FAKE_KERNEL_FD		900
+#define FAKE_SIG_NOTIFY		SIGUSR1
+#define FAKE_SIG_PREEMPT	SIGUSR2
+
+struct fake_stats {
+	unsigned long ipis;		/* notifications signalled */
+	unsigned long notified;		/* ... that entered vcore_entry */
+	unsigned long ignored;		/* ... that found notifs disabled */
+	unsigned long self_notifies;	/* SELF_NOTIFY ioctls */
+	unsigned long yields;		/* YIELDs that went offline */
+	unsigned long yields_refused;
+	unsigned long grants;
+	unsigned long pokes;
+	unsigned long preempts;
+	unsigned long changes;		/* CHANGE_VCORE */
+	unsigned long resumes;		/* restarts with RESUME */
+};
+
+/*
+ * Set up dev as a device with nr_vcores vcores and nr_pcores pcores to
+ * grant (at most that many vcores online at once), and install the
+ * traps.  Once per process, before any thread is created.  The fake
+ * arena must be set up first (fake_arena.h).  0 or -errno.
+ */
+int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
+		     unsigned int nr_pcores);
+
+/* mcp_notify(): set notif_pending, barrier, IPI if enabled and mapped. */
+void fake_notify(unsigned int vcoreid);
+
+/* post_vc_msg() to vcoreid's public or private mbox, then fake_notify(). */
+int fake_send_vc_msg(unsigned int vcoreid, bool priv,
+		     const struct event_msg *msg);
+
+/*
+ * send_event() reduced: post msg to ev_q's mbox; with EVENT_INDIR (and
+ * the throttle open) send EV_EVENT(ev_q) to ev_vcore's public mbox, or
+ * with EVENT_SPAM_INDIR through the module's fallback (ev_vcore if it has
+ * VC_CAN_RCV_MSG, an online vcore, else ev_vcore, granted: the WAKEUP),
+ * and notify.
+ */
+int fake_send_event(struct event_queue *ev_q, const struct event_msg *msg);
+
+/*
+ * Preempt an online vcore and wait until it is offline with its context
+ * saved, then send EV_VCORE_PREEMPT (ev_arg2 = vcoreid) to the other
+ * vcores' public mboxes if any is online (with notification).  Returns 0,
+ * or -1 if the vcore was not online.
+ */
+int fake_preempt(unsigned int vcoreid);
+
+/* Online vcores now, and whether vcoreid is online. */
+unsigned int fake_online(void);
+bool fake_vcore_online(unsigned int vcoreid);
+
+/* The thread that plays vcoreid (0 before it attached). */
+pid_t fake_vcore_tid(unsigned int vcoreid);
+
+/* The vcore the calling thread plays, or -1. */
+int fake_current_vcore(void);
+
+void fake_get_stats(struct fake_stats *st);
+
+#endif /* _VCORE_TEST_FAKE_KERNEL_H */

@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * Uthreads on three fake vcores: create, yield, join (from a uthread and
+ * from a plain thread), mutex, condition variable, blocking on two ev_qs
+ * fed by the fake kernel, all while a thread keeps notifying the vcores;
+ * uthreads keep every register across notifications; a uthread on a
+ * preempted vcore is stolen by another vcore and goes on, registers
+ * intact.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "barrier.h"
+#include "event.h"
+#include "fake_arena.h"
+#include "fake_kernel.h"
+#include "tap.h"
+#include "uthread.h"
+#include "vcore_ctx.h"
+
+unsigned long regs_torture(unsigned long rounds, unsigned long spin,
+			   unsigned long mode, unsigned long *badmask);
+
+#define NR_VCORES	3
+
+static struct vcore_dev dev;
+
+/* ---- the notifier: a kernel thread that keeps notifying vcores -------- */
+
+static unsigned int notifier_on, notifier_quit;
+static unsigned long notifier_sent;
+
+static void *notifier(void *arg)
+{
+	struct event_msg msg = { .ev_type = EV_FREE_APPLE_PIE };
+	unsigned long x = 0x2545f4914f6cdd1dUL;
+
+	(void)arg;
+	while (!READ_ONCE(notifier_quit)) {
+		unsigned int v;
+
+		if (!READ_ONCE(notifier_on)) {
+			usleep(1000);
+			continue;
+		}
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = (unsigned int)(x % NR_VCORES);
+		if (fake_vcore_online(v) && !fake_send_vc_msg(v, false, &msg))
+			notifier_sent++;
+		usleep(20);
+	}
+	return NULL;
+}
+
+/* Which vcores ran uthreads: a bit per vcore. */
+static unsigned int vcores_seen;
+
+static void seen(void)
+{
+	unsigned int v = vcore_id();
+
+	if (v < 32)
+		fetch_or(&vcores_seen, 1U << v);
+}
+
+/* ---- create, yield, join --------------------------------------------- */
+
+#define NR_YIELDERS	16
+#define NR_YIELDS	200
+
+static unsigned long yields_done[NR_YIELDERS];
+static unsigned int bad_ctx;
+
+static void *yielder(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+	double t0 = now_s();
+
+	/*
+	 * At least NR_YIELDS, and until two vcores have run some (the
+	 * Linux scheduler decides when the other vcore threads run).
+	 */
+	for (int k = 0; k < NR_YIELDS ||
+	     (__builtin_popcount(READ_ONCE(vcores_seen)) < 2 &&
+	      now_s() - t0 < 5.0); k++) {
+		if (in_vcore_context() || uthread_self() == NULL)
+			bad_ctx++;
+		seen();
+		yields_done[i]++;
+		uthread_yield();
+	}
+	return (void *)(i * 2 + 1);
+}
+
+TEST(uthreads_yield_and_join_across_vcores)
+{
+	struct uthread *u[NR_YIELDERS];
+	void *ret;
+
+	WRITE_ONCE(vcores_seen, 0);
+	for (uintptr_t i = 0; i < NR_YIELDERS; i++) {
+		u[i] = uthread_create(yielder, (void *)i);
+		expect(u[i] != NULL);
+	}
+	for (uintptr_t i = 0; i < NR_YIELDERS; i++) {
+		expect_eq(uthread_join(u[i], &ret), 0);
+		expect(ret == (void *)(i * 2 + 1));
+		expect(yields_done[i] >= NR_YIELDS);
+	}
+	expect_eq(bad_ctx, 0);
+	diag("vcores that ran uthreads: %#x", READ_ONCE(vcores_seen));
+	expect(__builtin_popcount(READ_ONCE(vcores_seen)) >= 2);
+}
+
+/* A uthread joins others: it blocks, and the exit wakes it. */
+static void *child(void *arg)
+{
+	for (int k = 0; k < 10; k++)
+		uthread_yield();
+	return arg;
+}
+
+static void *parent(void *arg)
+{
+	struct uthread *c[8];
+	uintptr_t sum = 0;
+	void *r;
+
+	(void)arg;
+	for (uintptr_t i = 0; i < 8; i++)
+		c[i] = uthread_create(child, (void *)(i + 1));
+	for (int i = 0; i < 8; i++) {
+		if (uthread_join(c[i], &r))
+			return NULL;
+		sum += (uintptr_t)r;
+	}
+	return (void *)sum;
+}
+
+TEST(a_uthread_joins_uthreads)
+{
+	struct uthread *p = uthread_create(parent, NULL);
+	void *r;
+
+	expect_eq(uthread_join(p, &r), 0);
+	expect(r == (void *)36);
+}
+
+/* ---- mutex ------------------------------------------------------------ */
+
+#define NR_LOCKERS	8
+#define NR_LOCKS	400
+
+static struct uth_mutex mtx = UTH_MUTEX_INIT;
+static unsigned long counter, trylocks;
+
+static void *locker(void *arg)
+{
+	(void)arg;
+	for (int k = 0; k < NR_LOCKS; k++) {
+		unsigned long c;
+
+		if (k % 16 == 0 && uth_mutex_trylock(&mtx))
+			trylocks++;
+		else
+			uth_mutex_lock(&mtx);
+		c = counter;
+		/* hold it across a switch now and then */
+		if (k % 4 == 0)
+			uthread_yield();
+		counter = c + 1;
+		uth_mutex_unlock(&mtx);
+		if (k % 3 == 0)
+			uthread_yield();
+	}
+	return NULL;
+}
+
+TEST(a_mutex_serialises_uthreads_on_several_vcores)
+{
+	struct uthread *u[NR_LOCKERS];
+
+	counter = 0;
+	WRITE_ONCE(notifier_on, 1);
+	for (int i = 0; i < NR_LOCKERS; i++)
+		u[i] = uthread_create(locker, NULL);
+	for (int i = 0; i < NR_LOCKERS; i++)
+		expect_eq(uthread_join(u[i], NULL), 0);
+	WRITE_ONCE(notifier_on, 0);
+	expect_eq(counter, NR_LOCKERS * NR_LOCKS);
+	diag("%lu by trylock", trylocks);
+}
+
+/* ---- condition variable ------------------------------------------------ */
+
+#define NR_PROD		3
+#define NR_CONS		3
+#define NR_ITEMS	300	/* per producer */
+#define RING		4
+
+static struct uth_mutex ring_mtx = UTH_MUTEX_INIT;
+static struct uth_cond_var not_full = UTH_COND_VAR_INIT;
+static struct uth_cond_var not_empty = UTH_COND_VAR_INIT;
+static unsigned long ring[RING], ring_head, ring_tail;
+static unsigned long consumed_sum, consumed_nr;
+static unsigned int producers_left;
+
+static void *producer(void *arg)
+{
+	uintptr_t p = (uintptr_t)arg;
+
+	for (unsigned long k = 1; k <= NR_ITEMS; k++) {
+		uth_mutex_lock(&ring_mtx);
+		while (ring_head - ring_tail == RING)
+			uth_cond_var_wait(&not_full, &ring_mtx);
+		ring[ring_head++ % RING] = p * 1000000 + k;
+		uth_cond_var_signal(&not_empty);
+		uth_mutex_unlock(&ring_mtx);
+	}
+	uth_mutex_lock(&ring_mtx);
+	if (!--producers_left)
+		uth_cond_var_broadcast(&not_empty);
+	uth_mutex_unlock(&ring_mtx);
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	(void)arg;
+	uth_mutex_lock(&ring_mtx);
+	for (;;) {
+		while (ring_head == ring_tail && producers_left)
+			uth_cond_var_wait(&not_empty, &ring_mtx);
+		if (ring_head == ring_tail)
+			break;
+		consumed_sum += ring[ring_tail++ % RING];
+		consumed_nr++;
+		uth_cond_var_signal(&not_full);
+		if (consumed_nr % 7 == 0) {
+			uth_mutex_unlock(&ring_mtx);
+			uthread_yield();
+			uth_mutex_lock(&ring_mtx);
+		}
+	}
+	uth_mutex_unlock(&ring_mtx);
+	return NULL;
+}
+
+TEST(condition_variables_pass_every_item_once)
+{
+	struct uthread *u[NR_PROD + NR_CONS];
+	unsigned long want = 0;
+
+	producers_left = NR_PROD;
+	WRITE_ONCE(notifier_on, 1);
+	for (uintptr_t i = 0; i < NR_CONS; i++)
+		u[i] = uthread_create(consumer, NULL);
+	for (uintptr_t i = 0; i < NR_PROD; i++)
+		u[NR_CONS + i] = uthread_create(producer, (void *)(i + 1));
+	for (int i = 0; i < NR_PROD + NR_CONS; i++)
+		expect_eq(uthread_join(u[i], NULL), 0);
+	WRITE_ONCE(notifier_on, 0);
+	for (unsigned long p = 1; p <= NR_PROD; p++)
+		want += p * 1000000 * NR_ITEMS + NR_ITEMS * (NR_ITEMS + 1) / 2;
+	expect_eq(consumed_nr, NR_PROD * NR_ITEMS);
+	expect_eq(consumed_sum, want);
+}
+
+/* ---- blocking on ev_qs ------------------------------------------------- */
+
+#define NR_EV_MSGS	2000
+
+static struct event_queue *evq[2];
+static unsigned long got[2], order_bad;
+
+static void *evq_waiter(void *arg)
+{
+	struct event_msg msg;
+	unsigned long next[2] = { 1, 1 };
+
+	(void)arg;
+	while (got[0] + got[1] < NR_EV_MSGS) {
+		int i = uth_blockon_evqs_arr(&msg, evq, 2);
+
+		if (i < 0)
+			return NULL;
+		if (msg.ev_arg3 != next[i])
+			order_bad++;
+		next[i] = msg.ev_arg3 + 1;
+		got[i]++;
+	}
+	return NULL;
+}
+
+TEST(a_uthread_blocks_on_two_ev_qs_until_either_has_a_message)
+{
+	struct uthread *u;
+	unsigned long seq[2] = { 0, 0 }, x = 1234567;
+
+	for (int i = 0; i < 2; i++) {
+		evq[i] = get_eventq(EV_MBOX_UCQ);
+		expect(evq[i] != NULL);
+		evq[i]->ev_vcore = (__u32)i;
+		evq[i]->ev_flags = EVENT_WAKEUP;
+		expect_eq(evq_attach_wakeup_ctlr(evq[i]), 0);
+		expect(evq[i]->ev_flags & EVENT_INDIR);
+	}
+	u = uthread_create(evq_waiter, NULL);
+	for (int k = 0; k < NR_EV_MSGS; k++) {
+		struct event_msg m = { .ev_type = EV_USER_IPI };
+		int i;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		i = (int)(x & 1);
+		m.ev_arg3 = ++seq[i];
+		expect_eq(fake_send_event(evq[i], &m), 0);
+		/* now and then let the waiter catch up and sleep */
+		if (x % 8 == 0)
+			usleep(100);
+	}
+	expect_eq(uthread_join(u, NULL), 0);
+	expect_eq(got[0], seq[0]);
+	expect_eq(got[1], seq[1]);
+	expect_eq(order_bad, 0);
+	for (int i = 0; i < 2; i++) {
+		evq_remove_wakeup_ctlr(evq[i]);
+		put_eventq(evq[i]);
+	}
+}
+
+/* ---- registers, notifications and preemption -------------------------- */
+
+#define NR_TORTURERS	4
+
+static unsigned long torture_bad, torture_mask, torture_rounds;
+static unsigned int torture_stop;
+
+static void *torturer(void *arg)
+{
+	unsigned long mask = 0, mode = (uintptr_t)arg;
+
+	while (!READ_ONCE(torture_stop)) {
+		fetch_add(&torture_bad, regs_torture(50, 2000, mode, &mask));
+		fetch_add(&torture_rounds, 50);
+		seen();
+		uthread_yield();
+	}
+	fetch_or(&torture_mask, mask);
+	return NULL;
+}
+
+static unsigned long vector_mode(void)
+{
+	unsigned int lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & 0xe6) == 0xe6 && __builtin_cpu_supports("avx512f"))
+		return 2;
+	return (lo & 6) == 6 && __builtin_cpu_supports("avx") ? 1 : 0;
+}
+
+static void run_torturers(double secs, bool preempt, unsigned long *preempts)
+{
+	struct uthread *u[NR_TORTURERS];
+	double t0 = now_s();
+	unsigned int v = 0;
+
+	torture_stop = 0;
+	torture_bad = torture_mask = torture_rounds = 0;
+	for (int i = 0; i < NR_TORTURERS; i++)
+		u[i] = uthread_create(torturer, (void *)vector_mode());
+	WRITE_ONCE(notifier_on, 1);
+	while (now_s() - t0 < secs) {
+		if (preempt) {
+			v = (v + 1) % NR_VCORES;
+			if (!fake_preempt(v))
+				(*preempts)++;
+			usleep(2000);
+			/* the kernel grants it again on the next poke */
+			vcore_request_more(0);
+		} else {
+			usleep(10000);
+		}
+	}
+	WRITE_ONCE(torture_stop, 1);
+	for (int i = 0; i < NR_TORTURERS; i++)
+		expect_eq(uthread_join(u[i], NULL), 0);
+	WRITE_ONCE(notifier_on, 0);
+}
+
+TEST(uthreads_keep_their_registers_across_notifications)
+{
+	struct fake_stats st0, st;
+
+	fake_get_stats(&st0);
+	run_torturers(1.0, false, NULL);
+	fake_get_stats(&st);
+	diag("%lu rounds, %lu bad (%#lx), %lu notifications entered",
+	     torture_rounds, torture_bad, torture_mask,
+	     st.notified - st0.notified);
+	expect_eq(torture_bad, 0);
+	expect(torture_rounds > 0);
+	expect(st.notified - st0.notified > 0);
+}
+
+static void preempt_run(const char *what, struct uthread_stats *d)
+{
+	struct uthread_stats us0, us;
+	unsigned long preempts = 0;
+
+	uthread_get_stats(&us0);
+	run_torturers(1.5, true, &preempts);
+	uthread_get_stats(&us);
+	d->steals = us.steals - us0.steals;
+	d->changes = us.changes - us0.changes;
+	d->change_fallbacks = us.change_fallbacks - us0.change_fallbacks;
+	diag("%s: %lu preemptions: %lu uthreads stolen, %lu mboxes drained, "
+	     "%lu CHANGE_VCORE, %lu fallbacks (asked for vcores instead); "
+	     "%lu rounds, %lu bad (%#lx)", what, preempts, d->steals,
+	     us.remote_drains - us0.remote_drains, d->changes,
+	     d->change_fallbacks, torture_rounds, torture_bad, torture_mask);
+	expect_eq(torture_bad, 0);
+	expect(preempts > 0);
+	expect(d->steals > 0);
+}
+
+TEST(a_preempted_vcores_uthread_is_stolen_and_goes_on)
+{
+	struct uthread_stats d;
+
+	preempt_run("with CHANGE_VCORE", &d);
+	/* a few may still fall back: not while our own uthread is stolen */
+	expect(d.changes > 0);
+}
+
+TEST(without_change_vcore_recovery_asks_for_vcores)
+{
+	__u64 bit = 1ULL << VCORE_IOC_NR_CHANGE_VCORE;
+	struct uthread_stats d;
+
+	dev.api.ioctls[0] &= ~bit;
+	preempt_run("without CHANGE_VCORE", &d);
+	dev.api.ioctls[0] |= bit;
+	expect_eq(d.changes, 0);
+	expect(d.change_fallbacks > 0);
+}
+
+int main(void)
+{
+	struct uthread_stats us;
+	struct fake_stats st;
+	pthread_t nt;
+	int err;
+
+	tap_start(150);
+	err = fake_arena_init(1024);
+	if (!err)
+		err = fake_kernel_init(&dev, NR_VCORES, NR_VCORES);
+	if (!err)
+		err = uthread_lib_init(&dev);
+	if (!err)
+		err = -pthread_create(&nt, NULL, notifier, NULL);
+	if (err) {
+		printf("Bail out! setup: %d\n", err);
+		return 1;
+	}
+	RUN(uthreads_yield_and_join_across_vcores);
+	RUN(a_uthread_joins_uthreads);
+	RUN(a_mutex_serialises_uthreads_on_several_vcores);
+	RUN(condition_variables_pass_every_item_once);
+	RUN(a_uthread_blocks_on_two_ev_qs_until_either_has_a_message);
+	RUN(uthreads_keep_their_registers_across_notifications);
+	RUN(a_preempted_vcores_uthread_is_stolen_and_goes_on);
+	RUN(without_change_vcore_recovery_asks_for_vcores);
+	WRITE_ONCE(notifier_quit, 1);
+	pthread_join(nt, NULL);
+	uthread_get_stats(&us);
+	fake_get_stats(&st);
+	diag("uthreads: %lu created, %lu exited; vcores: %lu yields, %lu "
+	     "kicks, %lu requests; kernel: %lu grants, %lu notifications "
+	     "(%lu entered, %lu found notifs off), %lu SELF_NOTIFY",
+	     us.created, us.exited, us.vcore_yields, us.kicks, us.requests,
+	     st.grants, st.ipis, st.notified, st.ignored, st.self_notifies);
+	return tap_done();
+}

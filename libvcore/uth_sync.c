@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * Uthread synchronisation: mutexes, condition variables, and blocking on
+ * ev_qs.  Each is a wait list under a pdr_lock, taken with notifications
+ * disabled; a uthread blocks with uthread_block(), whose callback, run in
+ * vcore context once the uthread is saved, queues it and drops the lock,
+ * so that a waker never finds a waiter that is not yet saved.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "uthread.h"
+#include "uthread_internal.h"
+
+/* ---- Wait lists, mutexes, condition variables ------------------------ */
+
+void uth_mutex_init(struct uth_mutex *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static void mutex_block_cb(struct uthread *self, void *arg)
+{
+	struct uth_mutex *m = arg;
+
+	wl_push(&m->wait_head, &m->wait_tail, self);
+	pdr_unlock(&m->lock);
+}
+
+void uth_mutex_lock(struct uth_mutex *m)
+{
+	uth_disable_notifs();
+	pdr_lock(&m->lock);
+	if (!m->locked) {
+		m->locked = 1;
+		pdr_unlock(&m->lock);
+		uth_enable_notifs();
+		return;
+	}
+	/* unlock hands the mutex over: we own it when we run again */
+	uthread_block(mutex_block_cb, m);
+}
+
+bool uth_mutex_trylock(struct uth_mutex *m)
+{
+	bool got = false;
+
+	uth_disable_notifs();
+	pdr_lock(&m->lock);
+	if (!m->locked) {
+		m->locked = 1;
+		got = true;
+	}
+	pdr_unlock(&m->lock);
+	uth_enable_notifs();
+	return got;
+}
+
+/* Any context, notifications off. */
+static void __mutex_unlock(struct uth_mutex *m)
+{
+	struct uthread *w;
+
+	pdr_lock(&m->lock);
+	w = wl_pop(&m->wait_head, &m->wait_tail);
+	if (!w)
+		m->locked = 0;
+	pdr_unlock(&m->lock);
+	if (w)
+		uthread_runnable(w);
+}
+
+void uth_mutex_unlock(struct uth_mutex *m)
+{
+	uth_disable_notifs();
+	__mutex_unlock(m);
+	uth_enable_notifs();
+}
+
+void uth_cond_var_init(struct uth_cond_var *cv)
+{
+	memset(cv, 0, sizeof(*cv));
+}
+
+struct cv_wait {
+	struct uth_cond_var *cv;
+	struct uth_mutex *m;
+};
+
+static void cv_block_cb(struct uthread *self, void *arg)
+{
+	struct cv_wait *cw = arg;
+	struct uth_cond_var *cv = cw->cv;
+	struct uth_mutex *m = cw->m;
+
+	/* cw is on self's stack: done with it before self can run again */
+	wl_push(&cv->wait_head, &cv->wait_tail, self);
+	pdr_unlock(&cv->lock);
+	__mutex_unlock(m);
+}
+
+void uth_cond_var_wait(struct uth_cond_var *cv, struct uth_mutex *m)
+{
+	struct cv_wait cw = { cv, m };
+
+	uth_disable_notifs();
+	pdr_lock(&cv->lock);
+	uthread_block(cv_block_cb, &cw);
+	uth_mutex_lock(m);
+}
+
+void uth_cond_var_signal(struct uth_cond_var *cv)
+{
+	struct uthread *w;
+
+	uth_disable_notifs();
+	pdr_lock(&cv->lock);
+	w = wl_pop(&cv->wait_head, &cv->wait_tail);
+	pdr_unlock(&cv->lock);
+	if (w)
+		uthread_runnable(w);
+	uth_enable_notifs();
+}
+
+void uth_cond_var_broadcast(struct uth_cond_var *cv)
+{
+	struct uthread *head, *w;
+
+	uth_disable_notifs();
+	pdr_lock(&cv->lock);
+	head = cv->wait_head;
+	cv->wait_head = cv->wait_tail = NULL;
+	pdr_unlock(&cv->lock);
+	while ((w = head)) {
+		head = w->next;
+		uthread_runnable(w);
+	}
+	uth_enable_notifs();
+}
+
+/* ---- Blocking on ev_qs ----------------------------------------------- */
+
+/*
+ * A waiter is linked into the controller of each ev_q it waits on.  The
+ * handshake with the kernel's INDIR:
+ *
+ *   waiter                              kernel, then a vcore's handler
+ *   ----------------------------------  ---------------------------------
+ *   [W1] link into every controller     [K1] post the message, then (if
+ *   [W2] smp_mb(), every mbox empty?         ev_alert_pending was clear)
+ *        else take a message                 EV_EVENT(ev_q) to a vcore
+ *   [W3] block: state WAITING ->        [H1] handle_ev_ev() clears
+ *        SLEEPING under the waiter's         ev_alert_pending, calls the
+ *        lock, unless already WOKEN          ev_q's handler:
+ *                                       [H2] every linked waiter: WOKEN,
+ *                                            runnable if it was SLEEPING
+ *
+ *   A message posted before W1 is seen at W2 (or its INDIR, handled
+ *   after W1, wakes us); one posted after W2's look finds
+ *   ev_alert_pending clear (H1 cleared it before any handling) or an
+ *   INDIR still pending, and H2 then runs after W1.  W3 and H2 agree
+ *   through the waiter's lock.
+ */
+struct evq_waiter {
+	unsigned int lock;
+	int state;
+	struct uthread *u;
+};
+
+#define W_WAITING	0
+#define W_SLEEPING	1
+#define W_WOKEN		2
+
+struct evq_link {
+	struct evq_link *next;
+	struct evq_waiter *w;
+};
+
+struct evq_wait_ctlr {
+	unsigned int lock;
+	struct evq_link *links;
+};
+
+static void evq_wake(struct evq_waiter *w)
+{
+	bool run;
+
+	pdr_lock(&w->lock);
+	run = w->state == W_SLEEPING;
+	w->state = W_WOKEN;
+	pdr_unlock(&w->lock);
+	if (run)
+		uthread_runnable(w->u);
+}
+
+static void evq_wakeup_handler(struct event_queue *ev_q)
+{
+	struct evq_wait_ctlr *c = (void *)(uintptr_t)READ_ONCE(ev_q->ev_udata);
+
+	if (!c)
+		return;
+	pdr_lock(&c->lock);					/* H2 */
+	for (struct evq_link *l = c->links; l; l = l->next)
+		evq_wake(l->w);
+	pdr_unlock(&c->lock);
+}
+
+int evq_attach_wakeup_ctlr(struct event_queue *ev_q)
+{
+	struct evq_wait_ctlr *c;
+
+	if (READ_ONCE(ev_q->ev_handler))
+		return -EBUSY;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	event_q_set_handler(ev_q, evq_wakeup_handler, c);
+	fetch_or(&ev_q->ev_flags, (__u32)(EVENT_INDIR | EVENT_SPAM_INDIR |
+					  EVENT_IPI | EVENT_WAKEUP));
+	return 0;
+}
+
+void evq_remove_wakeup_ctlr(struct event_queue *ev_q)
+{
+	void *c = (void *)(uintptr_t)READ_ONCE(ev_q->ev_udata);
+
+	WRITE_ONCE(ev_q->ev_handler, 0);
+	WRITE_ONCE(ev_q->ev_udata, 0);
+	free(c);
+}
+
+static void evq_block_cb(struct uthread *self, void *arg)
+{
+	struct evq_waiter *w = arg;
+	bool woken;
+
+	(void)self;
+	pdr_lock(&w->lock);					/* W3 */
+	woken = w->state == W_WOKEN;
+	if (!woken)
+		w->state = W_SLEEPING;
+	pdr_unlock(&w->lock);
+	if (woken)
+		uthread_runnable(w->u);
+}
+
+static struct evq_wait_ctlr *ctlr_of(struct event_queue *ev_q)
+{
+	return (struct evq_wait_ctlr *)(uintptr_t)READ_ONCE(ev_q->ev_udata);
+}
+
+static void evq_links(struct event_queue **evqs, struct evq_link *links,
+		      size_t nr, bool add)
+{
+	for (size_t i = 0; i < nr; i++) {
+		struct evq_wait_ctlr *c = ctlr_of(evqs[i]);
+		struct evq_link **p;
+
+		pdr_lock(&c->lock);
+		if (add) {
+			links[i].next = c->links;
+			c->links = &links[i];
+		} else {
+			for (p = &c->links; *p && *p != &links[i];
+			     p = &(*p)->next)
+				;
+			if (*p)
+				*p = links[i].next;
+		}
+		pdr_unlock(&c->lock);
+	}
+}
+
+int uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
+			 size_t nr)
+{
+	struct uthread *self = uthread_self();
+	struct evq_link links[nr ? nr : 1];
+	struct evq_waiter w;
+	bool any;
+
+	if (!nr || !self)
+		return -EINVAL;
+	for (size_t i = 0; i < nr; i++)
+		if (!ctlr_of(evqs[i]))
+			return -EINVAL;
+	for (;;) {
+		/* consumers spin on their locks: no notification inside */
+		uth_disable_notifs();
+		for (size_t i = 0; i < nr; i++) {
+			if (extract_one_mbox_msg(event_q_mbox(evqs[i]), msg)) {
+				uth_enable_notifs();
+				return (int)i;
+			}
+		}
+		w.lock = 0;
+		w.state = W_WAITING;
+		w.u = self;
+		for (size_t i = 0; i < nr; i++)
+			links[i].w = &w;
+		evq_links(evqs, links, nr, true);		/* W1 */
+		smp_mb();					/* W2 */
+		any = false;
+		for (size_t i = 0; i < nr; i++)
+			any |= !mbox_is_empty(event_q_mbox(evqs[i]));
+		if (any)
+			uth_enable_notifs();
+		else
+			uthread_block(evq_block_cb, &w);	/* W3 */
+		uth_disable_notifs();
+		evq_links(evqs, links, nr, false);
+		uth_enable_notifs();
+	}
+}

@@ -1,0 +1,803 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * The uthread layer: scheduler entry, run queue, blocking, creation and
+ * exit, preemption recovery.  Mutexes, condition variables and blocking
+ * on ev_qs are in uth_sync.c.
+ *
+ * Who touches what:
+ *
+ *   state                     who                        rule
+ *   ------------------------  -------------------------  -------------------
+ *   current_uthread (TLS)     its vcore; a stealer        the stealer holds
+ *                             through uvcs[].cur          VC_UTHREAD_STEALING
+ *                                                         on the (preempted)
+ *                                                         vcore
+ *   uthread ctx, fp           the uthread's vcore while   whoever runs or
+ *                             it runs or blocks; the      steals it
+ *                             stealer
+ *   uthread flags             the uthread itself (DONT_   atomic RMW
+ *                             MIGRATE), vcore context
+ *   run queue, wait lists,    anyone                      their pdr_lock,
+ *   u->state/joiner/detached                             notifs disabled
+ *   uvcs[].yielding,          the vcore; enqueuers        xchg (full barrier)
+ *   nr_yielding
+ *
+ * A lock here is held only with notifications disabled (in vcore context,
+ * or by a uthread between uth_disable_notifs() and uth_enable_notifs()),
+ * so no notification can take its holder off the CPU and lead the same
+ * vcore to the lock again.  Preemption still can: a waiter that sees the
+ * holder's vcore preempted recovers it (see recover_vcore()).
+ *
+ * Lost wakeup of an idle vcore.  A vcore with nothing to run marks itself
+ * yielding, looks at the run queue again, and yields its pcore; an
+ * enqueuer makes the uthread visible, then looks for yielding vcores:
+ *
+ *   idle vcore                           uthread_runnable()
+ *   -----------------------------------  -----------------------------------
+ *   [Y1] xchg(yielding, 1)               [R1] queue the uthread (lock)
+ *   [Y2] run queue empty? else run it    [R2] smp_mb()
+ *   [Y3] vcore_yield(): the kernel       [R3] for each yielding vcore:
+ *        refuses while notif_pending          xchg(yielding, 0) was 1:
+ *                                             VCORE_IOC_SELF_NOTIFY to it
+ *                                        [R4] more vcores if too few
+ *
+ *   Y1-Y2 against R1-R3 (store buffering): the vcore sees the uthread, or
+ *   the enqueuer sees the mark and notifies the vcore, whose yield the
+ *   kernel then refuses (notif_pending), or which is already offline, and
+ *   R4's POKE grants it again (its pcore is free).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "event.h"
+#include "uthread.h"
+#include "vcore_ctx.h"
+#include "uthread_internal.h"
+#include "vcore_ctx_internal.h"
+
+#define UTH_STACK_SIZE		(256UL * 1024)
+#define UTH_IDLE_SPINS		2000	/* look at the run queue, then yield */
+#define PDR_CHECK_EVERY		1024	/* spins between holder checks */
+
+/* Per vcore. */
+struct uth_vcore {
+	struct uthread **cur;		/* &current_uthread of its thread */
+	unsigned int yielding;		/* Y1 */
+};
+
+static __thread struct uthread *current_uthread
+	__attribute__((tls_model("initial-exec")));
+
+static struct vcore_dev *dev;
+static struct uth_vcore *uvcs;
+static unsigned int nr_uvcs;
+static unsigned int nr_yielding;
+static unsigned int nr_busy;		/* vcores with a current uthread */
+
+static struct {
+	unsigned int lock;
+	unsigned int nr;
+	struct uthread *head, *tail;
+} runq;
+
+static struct uthread_stats stats;
+#define STAT_INC(f)	fetch_add(&stats.f, 1)
+
+static void change_to_vcore(unsigned int rem);
+
+/* ---- errno across a switch ------------------------------------------- */
+
+/*
+ * errno is per vcore thread, and __errno_location() is a const function
+ * whose result the compiler may keep across a switch; out of line, these
+ * look it up on the thread that runs them.
+ */
+static __attribute__((noinline)) int errno_get(void)
+{
+	return errno;
+}
+
+static __attribute__((noinline)) void errno_set(int e)
+{
+	errno = e;
+}
+
+/* ---- Locks ----------------------------------------------------------- */
+
+/*
+ * A spinlock that knows its holder: the word holds the holder's vcore id
+ * plus one, or NONVC for a thread that is no vcore.  A holder has
+ * notifications off, so a preempted holder waits in vcore_ctx; a waiter
+ * that finds it so gives it its pcore (or, not being a vcore, asks for
+ * one), or it could spin until the kernel happens to grant that vcore
+ * again.  Notifications must be off.
+ */
+#define PDR_NONVC	0xffffffffU
+
+static unsigned int pdr_me(void)
+{
+	unsigned int v = vcore_id();
+
+	return v < nr_uvcs ? v + 1 : PDR_NONVC;
+}
+
+void pdr_lock(unsigned int *l)
+{
+	unsigned int me = pdr_me(), spins = 0;
+
+	for (;;) {
+		unsigned int old = READ_ONCE(*l);
+
+		if (!old) {
+			if (try_cmpxchg(l, &old, me))
+				return;
+			continue;
+		}
+		if (++spins % PDR_CHECK_EVERY == 0 && old != PDR_NONVC &&
+		    vcore_is_preempted(old - 1)) {
+			if (me != PDR_NONVC)
+				change_to_vcore(old - 1);
+			else
+				vcore_request_more(1);
+		}
+		spin_relax(&spins);
+	}
+}
+
+void pdr_unlock(unsigned int *l)
+{
+	smp_store_release(l, 0);
+}
+
+/* ---- Notifications, uthread side ------------------------------------- */
+
+struct uthread *uthread_self(void)
+{
+	return current_uthread;
+}
+
+void uth_disable_notifs(void)
+{
+	struct uthread *u;
+
+	if (in_vcore_context())
+		return;
+	u = current_uthread;
+	if (u) {
+		if (u->notif_depth++)
+			return;
+		/*
+		 * Not movable first: a notification between here and the
+		 * disable resumes us on this vcore (the scheduler runs the
+		 * interrupted uthread again), and a stealer leaves us alone,
+		 * so the vcore id read below stays ours.
+		 */
+		fetch_or(&u->flags, UTH_DONT_MIGRATE);
+	}
+	disable_notifs(vcore_id());
+}
+
+void uth_enable_notifs(void)
+{
+	struct uthread *u;
+	unsigned int v;
+
+	if (in_vcore_context())
+		return;
+	u = current_uthread;
+	if (u && u->notif_depth && --u->notif_depth)
+		return;
+	v = vcore_id();
+	if (u)
+		fetch_and(&u->flags, ~(unsigned int)UTH_DONT_MIGRATE);
+	/* From here we may move; v is only used as enable_notifs() allows. */
+	enable_notifs(v);
+}
+
+/* ---- Run queue and vcore requests ------------------------------------ */
+
+static struct uthread *runq_pop(void)
+{
+	struct uthread *u;
+
+	if (!READ_ONCE(runq.nr))
+		return NULL;
+	pdr_lock(&runq.lock);
+	u = runq.head;
+	if (u) {
+		runq.head = u->next;
+		if (!runq.head)
+			runq.tail = NULL;
+		WRITE_ONCE(runq.nr, runq.nr - 1);
+	}
+	pdr_unlock(&runq.lock);
+	return u;
+}
+
+static void runq_push(struct uthread *u)
+{
+	u->next = NULL;
+	pdr_lock(&runq.lock);
+	if (runq.tail)
+		runq.tail->next = u;
+	else
+		runq.head = u;
+	runq.tail = u;
+	WRITE_ONCE(runq.nr, runq.nr + 1);
+	pdr_unlock(&runq.lock);
+}
+
+/* R3: tell every vcore that is about to yield that there is work. */
+static bool kick_yielding(void)
+{
+	bool kicked = false;
+
+	for (unsigned int v = 0; v < nr_uvcs; v++) {
+		if (!READ_ONCE(uvcs[v].yielding) || !xchg(&uvcs[v].yielding, 0))
+			continue;
+		fetch_sub(&nr_yielding, 1);
+		STAT_INC(kicks);
+		vcore_self_notify(v, NULL, true);
+		kicked = true;
+	}
+	return kicked;
+}
+
+/*
+ * R4: want as many vcores as are busy plus runnable uthreads; poke the
+ * kernel when that raised amt_wanted (an idle vcore's yield lowers it) or
+ * a yielding vcore was kicked (it may be offline already).  A standing
+ * request is the kernel's to meet as pcores come free.
+ */
+static void want_vcores(bool kicked)
+{
+	__u64 *amt = &dev->procdata->res_req[VCORE_RES_CORES].amt_wanted;
+	__u64 want = (__u64)READ_ONCE(nr_busy) + READ_ONCE(runq.nr);
+	__u64 old = READ_ONCE(*amt);
+	bool raised = false;
+
+	if (want > nr_uvcs)
+		want = nr_uvcs;
+	while (old < want && !(raised = try_cmpxchg(amt, &old, want)))
+		;
+	if (!raised && !kicked)
+		return;
+	STAT_INC(requests);
+	/* the ioctl is a full barrier; POKE reads amt_wanted after it */
+	ioctl(dev->fd, VCORE_IOC_POKE);
+}
+
+void uthread_runnable(struct uthread *u)
+{
+	bool kicked = false;
+
+	uth_disable_notifs();
+	runq_push(u);					/* R1 */
+	smp_mb();					/* R2 */
+	if (READ_ONCE(nr_yielding))
+		kicked = kick_yielding();		/* R3 */
+	want_vcores(kicked);				/* R4 */
+	uth_enable_notifs();
+}
+
+/* ---- The scheduler (vcore context) ----------------------------------- */
+
+static void set_current(struct uthread *u)
+{
+	struct uthread *old = current_uthread;
+
+	current_uthread = u;
+	if (!old && u)
+		fetch_add(&nr_busy, 1);
+	else if (old && !u)
+		fetch_sub(&nr_busy, 1);
+}
+
+static __attribute__((__noreturn__)) void run_uthread(struct uthread *u)
+{
+	set_current(u);
+	u->notif_depth = 0;
+	pop_user_ctx(&u->ctx, u->fp);
+}
+
+static void clear_yielding(unsigned int v)
+{
+	if (READ_ONCE(uvcs[v].yielding) && xchg(&uvcs[v].yielding, 0))
+		fetch_sub(&nr_yielding, 1);
+}
+
+/*
+ * An offline vcore that was preempted (or gave its pcore away with
+ * CHANGE_VCORE) while running a uthread that could not be stolen holds
+ * work no one else can do.  Before we give up our pcore for lack of work,
+ * it gets it.  A preempted vcore without a uthread is left to the kernel:
+ * handing pcores back and forth between idle vcores helps no one.
+ */
+static bool run_stranded(unsigned int v)
+{
+	for (unsigned int r = 0; r < nr_uvcs; r++) {
+		struct uthread **cur = smp_load_acquire(&uvcs[r].cur);
+
+		if (r == v || !cur || !READ_ONCE(*cur) ||
+		    !vcore_is_preempted(r) || vcore_is_mapped(r))
+			continue;
+		change_to_vcore(r);
+		return true;
+	}
+	return false;
+}
+
+static __attribute__((__noreturn__)) void schedule(unsigned int v)
+{
+	struct uthread *u;
+
+	for (;;) {
+		for (unsigned int i = 0; i < UTH_IDLE_SPINS; i++) {
+			u = runq_pop();
+			if (u)
+				run_uthread(u);
+			cpu_relax();
+		}
+		if (handle_events(dev, v) > 0 || run_stranded(v))
+			continue;
+		xchg(&uvcs[v].yielding, 1);		/* Y1 */
+		fetch_add(&nr_yielding, 1);
+		u = runq_pop();				/* Y2 */
+		if (u) {
+			clear_yielding(v);
+			run_uthread(u);
+		}
+		STAT_INC(vcore_yields);
+		vcore_yield(false);			/* Y3 */
+		/* refused: a notification is pending, or events came */
+		clear_yielding(v);
+		handle_events(dev, v);
+	}
+}
+
+/* The FP state and context of a uthread preempted on this vcore. */
+static void take_preempted(struct vcore_preempt_data *vcpd,
+			   unsigned int v, struct uthread *u)
+{
+	u->ctx = vcpd->uthread_ctx;
+	vcore_fp_from_preempt(v, u->fp);
+}
+
+/* Leave a uthread that someone is stealing from us alone. */
+static void wait_for_stealer(unsigned int v, struct vcore_preempt_data *vcpd)
+{
+	unsigned int spins = 0;
+
+	while (READ_ONCE(vcpd->flags) & VC_UTHREAD_STEALING) {
+		/*
+		 * The stealer may be preempted in turn, with the message
+		 * about it in our public mbox: keep handling messages.
+		 */
+		if (++spins % PDR_CHECK_EVERY == 0)
+			handle_events(dev, v);
+		cpu_relax();
+	}
+}
+
+/* Akaros's preemption warning: hand our uthread on, then yield nicely. */
+static void check_preempt_pending(unsigned int v)
+{
+	struct uthread *u = current_uthread;
+
+	if (!READ_ONCE(dev->kprocinfo->vcoremap[v].preempt_pending))
+		return;
+	if (u && !(READ_ONCE(u->flags) & UTH_DONT_MIGRATE)) {
+		set_current(NULL);
+		uthread_runnable(u);
+	}
+	if (!current_uthread)
+		vcore_yield(true);
+}
+
+static void uth_vcore_entry(void)
+{
+	unsigned int v = vcore_id();
+	struct vcore_preempt_data *vcpd = vcpd_of(v);
+	struct uthread *u;
+
+	if (!uvcs[v].cur)
+		smp_store_release(&uvcs[v].cur, &current_uthread);
+	clear_yielding(v);
+	if (current_uthread) {
+		if (vcore_entry_reason() == VCORE_ENTRY_NOTIFY) {
+			/* its FP state is in u->fp already (the pop said so) */
+			current_uthread->ctx = vcpd->uthread_ctx;
+		} else {
+			/* restarted after a preemption in it, unless stolen */
+			wait_for_stealer(v, vcpd);
+			u = current_uthread;
+			if (u)
+				take_preempted(vcpd, v, u);
+		}
+	}
+	handle_events(dev, v);
+	check_preempt_pending(v);
+	if (current_uthread)
+		pop_user_ctx(&current_uthread->ctx, current_uthread->fp);
+	schedule(v);
+}
+
+/* ---- Leaving a uthread for vcore context ----------------------------- */
+
+static void __uthread_block_vc(void *arg)
+{
+	struct uthread *u = arg;
+
+	fetch_and(&u->flags, ~(unsigned int)UTH_DONT_MIGRATE);
+	set_current(NULL);
+	/* u may run elsewhere as soon as the callback makes it runnable */
+	u->block_cb(u, u->block_arg);
+	schedule(vcore_id());
+}
+
+void uthread_block(void (*cb)(struct uthread *, void *), void *arg)
+{
+	struct uthread *u = current_uthread;
+	int err = errno_get();
+
+	uth_disable_notifs();
+	u->block_cb = cb;
+	u->block_arg = arg;
+	vcore_save_ctx_and_call(&u->ctx, __uthread_block_vc, u);
+	/* running again, perhaps on another vcore, notifications enabled */
+	errno_set(err);
+}
+
+static void yield_cb(struct uthread *u, void *arg)
+{
+	(void)arg;
+	uthread_runnable(u);
+}
+
+void uthread_yield(void)
+{
+	uthread_block(yield_cb, NULL);
+}
+
+/* ---- Creation, exit, join -------------------------------------------- */
+
+static void uthread_free(struct uthread *u)
+{
+	vcore_san_unpoison(u->map, u->map_len);
+	munmap(u->map, u->map_len);
+	vcore_fp_free(u->fp);
+	free(u);
+}
+
+static void uthread_start(void)
+{
+	struct uthread *u = current_uthread;
+
+	uthread_exit(u->fn(u->arg));
+}
+
+struct uthread *uthread_create(void *(*fn)(void *), void *arg)
+{
+	size_t pg = VCORE_PAGE_SIZE;
+	struct uthread *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		goto err;
+	u->fp = vcore_fp_alloc();
+	if (!u->fp)
+		goto err_free_u;
+	u->map_len = pg + UTH_STACK_SIZE;
+	u->map = mmap(NULL, u->map_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (u->map == MAP_FAILED)
+		goto err_free_fp;
+	if (mprotect(u->map, pg, PROT_NONE))
+		goto err_unmap;
+	/* a new mapping may sit where a dead stack's shadow was */
+	vcore_san_unpoison(u->map, u->map_len);
+	u->fn = fn;
+	u->arg = arg;
+	vcore_init_sw_ctx(&u->ctx, uthread_start, u->map + u->map_len);
+	STAT_INC(created);
+	uthread_runnable(u);
+	return u;
+
+err_unmap:
+	munmap(u->map, u->map_len);
+err_free_fp:
+	vcore_fp_free(u->fp);
+err_free_u:
+	free(u);
+err:
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void __uthread_exit_vc(void *arg)
+{
+	struct uthread *u = arg, *joiner;
+	bool detached;
+
+	set_current(NULL);
+	STAT_INC(exited);
+	pdr_lock(&u->lock);
+	joiner = u->joiner;
+	detached = u->detached;
+	smp_store_release(&u->state, UTH_EXITED);
+	pdr_unlock(&u->lock);
+	/* a polling joiner may free u from here on */
+	if (detached)
+		uthread_free(u);
+	else if (joiner)
+		uthread_runnable(joiner);
+	schedule(vcore_id());
+}
+
+void uthread_exit(void *retval)
+{
+	struct uthread *u = current_uthread;
+
+	u->retval = retval;
+	uth_disable_notifs();
+	vcore_save_ctx_and_call(NULL, __uthread_exit_vc, u);
+	__builtin_unreachable();
+}
+
+static void join_cb(struct uthread *self, void *arg)
+{
+	struct uthread *u = arg;
+
+	(void)self;
+	/* the exit path takes the lock: it now sees us as the joiner */
+	pdr_unlock(&u->lock);
+}
+
+int uthread_join(struct uthread *u, void **retval)
+{
+	struct uthread *self = uthread_self();
+
+	if (self) {
+		uth_disable_notifs();
+		pdr_lock(&u->lock);
+		if (u->detached || u->joiner) {
+			pdr_unlock(&u->lock);
+			uth_enable_notifs();
+			return -EINVAL;
+		}
+		if (u->state != UTH_EXITED) {
+			u->joiner = self;
+			uthread_block(join_cb, u);
+		} else {
+			pdr_unlock(&u->lock);
+			uth_enable_notifs();
+		}
+	} else {
+		struct timespec ts = { .tv_nsec = 50000 };
+
+		if (READ_ONCE(u->detached))
+			return -EINVAL;
+		while (smp_load_acquire(&u->state) != UTH_EXITED)
+			nanosleep(&ts, NULL);
+		/* the exit path's unlock is its last touch of u */
+		uth_disable_notifs();
+		pdr_lock(&u->lock);
+		pdr_unlock(&u->lock);
+		uth_enable_notifs();
+	}
+	if (retval)
+		*retval = u->retval;
+	uthread_free(u);
+	return 0;
+}
+
+int uthread_detach(struct uthread *u)
+{
+	bool exited;
+
+	uth_disable_notifs();
+	pdr_lock(&u->lock);
+	if (u->detached || u->joiner) {
+		pdr_unlock(&u->lock);
+		uth_enable_notifs();
+		return -EINVAL;
+	}
+	exited = u->state == UTH_EXITED;
+	u->detached = true;
+	pdr_unlock(&u->lock);
+	uth_enable_notifs();
+	if (exited)
+		uthread_free(u);
+	return 0;
+}
+
+/* ---- Preemption recovery (vcore context) ----------------------------- */
+
+/*
+ * Give our pcore to rem, preempted in vcore context (or with a uthread
+ * that cannot move).  The kernel tells rem about us.  Without the command
+ * (or with the kernel refusing for now), ask for one more vcore: the
+ * kernel grants preempted vcores first.
+ */
+static void change_to_vcore(unsigned int rem)
+{
+	struct vcore_preempt_data *vcpd = vcpd_of(vcore_id());
+	int err = -EAGAIN;
+
+	/*
+	 * Not while someone steals our old uthread: the change saves our FP
+	 * state over the preempt_fp the stealer is copying.
+	 */
+	if (vcpd && !(READ_ONCE(vcpd->flags) & VC_UTHREAD_STEALING))
+		err = vcore_change_to(rem);
+
+	if (!err) {
+		STAT_INC(changes);
+		return;
+	}
+	if (err == -EBUSY)		/* it runs again already */
+		return;
+	STAT_INC(change_fallbacks);
+	vcore_request_more(1);
+}
+
+/* Drain rem's public mbox on its behalf. */
+static void handle_vcpd_mbox(unsigned int rem)
+{
+	struct vcore_preempt_data *rvcpd = vcpd_of(rem);
+
+	if (!rvcpd || rem == vcore_id())
+		return;
+	STAT_INC(remote_drains);
+	handle_mbox(&rvcpd->ev_mbox_public);
+}
+
+/* Steal rem's uthread if it has one; true if rem needs changing to. */
+static bool steal_uthread(unsigned int rem, struct vcore_preempt_data *rvcpd)
+{
+	struct uthread **cur, *u = NULL;
+	bool pinned = false;
+
+	if (fetch_or(&rvcpd->flags, (__u32)VC_UTHREAD_STEALING) &
+	    VC_UTHREAD_STEALING)
+		return false;		/* someone else steals, and drains */
+	/* the RMW is a full barrier: look again, it may run by now */
+	if ((READ_ONCE(rvcpd->flags) & VC_PREEMPTED) &&
+	    !READ_ONCE(rvcpd->notif_disabled)) {
+		cur = smp_load_acquire(&uvcs[rem].cur);
+		u = cur ? READ_ONCE(*cur) : NULL;
+		if (u && (READ_ONCE(u->flags) & UTH_DONT_MIGRATE)) {
+			pinned = true;
+			u = NULL;
+		} else if (u) {
+			WRITE_ONCE(*cur, NULL);
+			fetch_sub(&nr_busy, 1);
+			take_preempted(rvcpd, rem, u);
+			STAT_INC(steals);
+		}
+	}
+	/* full barrier: the copies and *cur before rem may look */
+	fetch_and(&rvcpd->flags, ~(__u32)VC_UTHREAD_STEALING);
+	if (u)
+		uthread_runnable(u);
+	return pinned;
+}
+
+static void recover_vcore(unsigned int rem)
+{
+	struct vcore_preempt_data *rvcpd = vcpd_of(rem);
+	struct event_msg check = { .ev_type = EV_CHECK_MSGS, .ev_arg2 = rem };
+	unsigned int me = vcore_id(), spins = 0;
+
+	if (!rvcpd || rem == me || me >= nr_uvcs)
+		return;
+	/*
+	 * The kernel is still saving it: its flags are not final.  Only
+	 * while it is mapped: a preemption asked of a vcore that went
+	 * offline by itself keeps VC_K_LOCK until that vcore runs again.
+	 */
+	while ((READ_ONCE(rvcpd->flags) & VC_K_LOCK) && vcore_is_mapped(rem))
+		spin_relax(&spins);
+	if (!(READ_ONCE(rvcpd->flags) & VC_PREEMPTED))
+		return;
+	if (READ_ONCE(rvcpd->notif_disabled) || steal_uthread(rem, rvcpd)) {
+		change_to_vcore(rem);
+		return;
+	}
+	/* rem no longer promises to look at its public mbox: we do */
+	fetch_and(&rvcpd->flags, ~(__u32)VC_CAN_RCV_MSG);
+	/* in case we do not get to the end of it (a handler blocks us) */
+	vcore_self_notify(me, &check, true);
+	handle_vcpd_mbox(rem);
+}
+
+static void handle_vc_preempt(struct event_msg *msg, unsigned int type,
+			      void *data)
+{
+	(void)type;
+	(void)data;
+	if (in_vcore_context())
+		recover_vcore(msg->ev_arg2);
+}
+
+static void handle_check_msgs(struct event_msg *msg, unsigned int type,
+			      void *data)
+{
+	(void)type;
+	(void)data;
+	handle_vcpd_mbox(msg->ev_arg2);
+}
+
+/* ---- Setup ------------------------------------------------------------ */
+
+void uthread_get_stats(struct uthread_stats *st)
+{
+	st->created = READ_ONCE(stats.created);
+	st->exited = READ_ONCE(stats.exited);
+	st->steals = READ_ONCE(stats.steals);
+	st->changes = READ_ONCE(stats.changes);
+	st->change_fallbacks = READ_ONCE(stats.change_fallbacks);
+	st->remote_drains = READ_ONCE(stats.remote_drains);
+	st->vcore_yields = READ_ONCE(stats.vcore_yields);
+	st->kicks = READ_ONCE(stats.kicks);
+	st->requests = READ_ONCE(stats.requests);
+}
+
+/*
+ * The kernel's messages about vcores: spammed to public mboxes of vcores
+ * that run (and a WAITING process is woken), the preemption warning to
+ * the vcore concerned.
+ */
+static int kevent_qs_init(struct vcore_dev *d)
+{
+	struct event_queue *vq = get_eventq_slim(), *pq = get_eventq_slim();
+	int err;
+
+	if (!vq || !pq) {
+		put_eventq(vq);
+		put_eventq(pq);
+		return -ENOMEM;
+	}
+	vq->ev_flags = EVENT_IPI | EVENT_SPAM_PUBLIC | EVENT_VCORE_MUST_RUN |
+		       EVENT_WAKEUP;
+	pq->ev_flags = EVENT_IPI | EVENT_VCORE_APPRO | EVENT_VCORE_PRIVATE;
+	err = register_kevent_q(d, vq, EV_VCORE_PREEMPT);
+	if (!err)
+		err = register_kevent_q(d, vq, EV_CHECK_MSGS);
+	if (!err)
+		err = register_kevent_q(d, pq, EV_PREEMPT_PENDING);
+	return err;
+}
+
+int uthread_lib_init(struct vcore_dev *d)
+{
+	unsigned int n = d->api.max_vcores;
+	int err;
+
+	if (dev)
+		return -EBUSY;
+	if (n > VCORE_MAX_VCORES)
+		n = VCORE_MAX_VCORES;
+	uvcs = calloc(n ? n : 1, sizeof(*uvcs));
+	if (!uvcs)
+		return -ENOMEM;
+	nr_uvcs = n;
+	dev = d;
+	err = vcpd_mboxes_init(d);
+	if (!err)
+		err = register_ev_handler(EV_VCORE_PREEMPT, handle_vc_preempt,
+					  NULL);
+	if (!err)
+		err = register_ev_handler(EV_CHECK_MSGS, handle_check_msgs,
+					  NULL);
+	if (!err)
+		err = kevent_qs_init(d);
+	if (!err)
+		err = vcore_lib_init(d, uth_vcore_entry);
+	return err;
+}

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * Uthreads: user-level threads scheduled by the vcores, after Akaros's
+ * parlib uthread layer.
+ *
+ * uthread_lib_init() sets up the vcore layer (vcore_ctx.h) with a
+ * scheduler as its entry: on every START or NOTIFY entry a vcore takes
+ * its interrupted uthread's context from the VCPD, handles its events,
+ * then runs that uthread again (a notification does not reschedule) or,
+ * if it has none, the next runnable one from one FIFO run queue per
+ * process; with nothing to run it yields its pcore.  A uthread runs on its
+ * own mmap'd stack with a guard page; it may be interrupted at any
+ * instruction by a notification and resumes with every register intact.
+ * It may move to another vcore whenever it blocks or yields, and when a
+ * vcore that was preempted while running it is recovered by another.
+ *
+ * TLS: uthreads have none of their own.  A uthread uses the TLS of the
+ * vcore thread it runs on (libvcore never switches fs_base), so a
+ * __thread variable, errno included, is per vcore, not per uthread, and
+ * may change under a uthread that moves.  libvcore keeps errno across
+ * its own blocking calls; user code must not keep the address of a TLS
+ * object across a call that may block, or across code that runs with
+ * notifications enabled if another vcore may steal it.
+ *
+ * Preemption recovery follows Akaros: on EV_VCORE_PREEMPT for vcore r, a
+ * vcore that finds r preempted in vcore context gives r its pcore
+ * (VCORE_IOC_CHANGE_VCORE; without that command, it asks for more vcores
+ * instead, so that the kernel grants r again); otherwise it steals r's
+ * uthread (VC_UTHREAD_STEALING, then the context from uthread_ctx and the
+ * FP state from preempt_fp) unless the uthread cannot move, and then stops
+ * r receiving messages (VC_CAN_RCV_MSG) and drains r's public mbox,
+ * having first sent itself EV_CHECK_MSGS about r.
+ *
+ * Locks: the run queue, mutexes, condition variables and wait
+ * controllers are spinlocks held with notifications disabled; a waiter
+ * that finds the holder's vcore preempted does the recovery above for it.
+ *
+ * Errors: int functions return 0 or a negative errno.
+ */
+#ifndef _VCORE_UTHREAD_H
+#define _VCORE_UTHREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <linux/vcore.h>
+
+#include "vcore.h"
+#include "vcore_export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uthread;
+
+/*
+ * Set up event mailboxes for every VCPD (the event arena must be set up),
+ * the preemption handlers and their kernel event queues, and the vcore
+ * layer with the uthread scheduler as its entry.  Vcores are requested as
+ * uthreads become runnable.  Once per process.
+ */
+int uthread_lib_init(struct vcore_dev *dev) VCORE_SYM(uthread_lib_init);
+
+/*
+ * A new uthread that runs fn(arg) and exits with its return value; it is
+ * runnable at once.  NULL with errno ENOMEM.  Any thread may create.
+ */
+struct uthread *uthread_create(void *(*fn)(void *), void *arg)
+	VCORE_SYM(uthread_create);
+
+/* The calling uthread, or NULL outside one (in vcore context, too). */
+struct uthread *uthread_self(void) VCORE_SYM(uthread_self);
+
+/* Go to the back of the run queue. */
+void uthread_yield(void) VCORE_SYM(uthread_yield);
+
+/*
+ * Leave the CPU and block: once the caller's context is saved, cb(self,
+ * arg) runs in vcore context and makes sure that someone will pass self to
+ * uthread_runnable() (typically it queues self on a wait list and drops
+ * the list's lock).  Returns when the uthread runs again, with
+ * notifications enabled whatever the caller's uth_disable_notifs() depth.
+ */
+void uthread_block(void (*cb)(struct uthread *self, void *arg), void *arg)
+	VCORE_SYM(uthread_block);
+
+/* Make a blocked (or new) uthread runnable; from any thread or context. */
+void uthread_runnable(struct uthread *u) VCORE_SYM(uthread_runnable);
+
+/* End the calling uthread; uthread_join() gets retval. */
+void uthread_exit(void *retval)
+	VCORE_SYM(uthread_exit) __attribute__((__noreturn__));
+
+/*
+ * Wait for u to exit, take its return value and free it.  From a uthread
+ * the caller blocks; from any other thread it polls.  -EINVAL if u is
+ * detached.
+ */
+int uthread_join(struct uthread *u, void **retval) VCORE_SYM(uthread_join);
+
+/* Free u when it exits; it may not be joined.  -EINVAL if already. */
+int uthread_detach(struct uthread *u) VCORE_SYM(uthread_detach);
+
+/*
+ * Notifications off and on for the calling uthread, nestable.  While off,
+ * the uthread stays on its vcore (it is marked as one that cannot move)
+ * and is not interrupted.  In vcore context and outside vcores they do
+ * nothing.
+ */
+void uth_disable_notifs(void) VCORE_SYM(uth_disable_notifs);
+void uth_enable_notifs(void) VCORE_SYM(uth_enable_notifs);
+
+/* A blocking mutex (FIFO hand-off) and a condition variable. */
+struct uth_mutex {
+	unsigned int lock;		/* the spinlock guarding the rest */
+	unsigned int locked;
+	struct uthread *wait_head, *wait_tail;
+};
+
+struct uth_cond_var {
+	unsigned int lock;
+	unsigned int resv;
+	struct uthread *wait_head, *wait_tail;
+};
+
+#define UTH_MUTEX_INIT		{ 0, 0, 0, 0 }
+#define UTH_COND_VAR_INIT	{ 0, 0, 0, 0 }
+
+void uth_mutex_init(struct uth_mutex *m) VCORE_SYM(uth_mutex_init);
+void uth_mutex_lock(struct uth_mutex *m) VCORE_SYM(uth_mutex_lock);
+bool uth_mutex_trylock(struct uth_mutex *m) VCORE_SYM(uth_mutex_trylock);
+void uth_mutex_unlock(struct uth_mutex *m) VCORE_SYM(uth_mutex_unlock);
+
+void uth_cond_var_init(struct uth_cond_var *cv) VCORE_SYM(uth_cond_var_init);
+/* Unlock m, sleep until signalled, lock m again.  m must be held. */
+void uth_cond_var_wait(struct uth_cond_var *cv, struct uth_mutex *m)
+	VCORE_SYM(uth_cond_var_wait);
+void uth_cond_var_signal(struct uth_cond_var *cv)
+	VCORE_SYM(uth_cond_var_signal);
+void uth_cond_var_broadcast(struct uth_cond_var *cv)
+	VCORE_SYM(uth_cond_var_broadcast);
+
+/*
+ * Blocking on event queues.  evq_attach_wakeup_ctlr() makes ev_q's own
+ * handler (ev_handler, ev_udata) wake the uthreads blocked on it, and sets
+ * EVENT_INDIR, EVENT_SPAM_INDIR, EVENT_IPI and EVENT_WAKEUP in its flags:
+ * the kernel then tells a vcore that will look (through the fallback, and
+ * waking the process if every vcore has yielded) that the ev_q has
+ * messages, and that vcore's handle_events() wakes the waiters.  The
+ * ev_q's mbox is left to the waiters.  -ENOMEM, -EBUSY (it has a handler).
+ * evq_remove_wakeup_ctlr() undoes it; nobody may be blocked on ev_q.
+ */
+int evq_attach_wakeup_ctlr(struct event_queue *ev_q)
+	VCORE_SYM(evq_attach_wakeup_ctlr);
+void evq_remove_wakeup_ctlr(struct event_queue *ev_q)
+	VCORE_SYM(evq_remove_wakeup_ctlr);
+
+/*
+ * Take a message from one of the nr ev_qs (each with a wakeup controller),
+ * blocking the calling uthread until one has a message.  Returns the
+ * index of the ev_q it came from; -EINVAL (nr 0, or not a uthread).
+ */
+int uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
+			 size_t nr) VCORE_SYM(uth_blockon_evqs_arr);
+
+/* What the uthread layer has done so far, for tests and tools. */
+struct uthread_stats {
+	unsigned long created;
+	unsigned long exited;
+	unsigned long steals;		/* uthreads taken from preempted vcores */
+	unsigned long changes;		/* CHANGE_VCORE to a preempted vcore */
+	unsigned long change_fallbacks;	/* ... refused: asked for vcores */
+	unsigned long remote_drains;	/* other vcores' public mboxes drained */
+	unsigned long vcore_yields;	/* idle vcores that yielded their pcore */
+	unsigned long kicks;		/* yielding vcores told of new work */
+	unsigned long requests;		/* vcore requests for runnable work */
+};
+
+void uthread_get_stats(struct uthread_stats *st)
+	VCORE_SYM(uthread_get_stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* _VCORE_UTHREAD_H */
