@@ -157,7 +157,7 @@ $(KSFT_HDRS):
 # The harness's macros compare mixed signedness and leave parameters unused.
 KSFT_CFLAGS := -I$(B)/kselftest -Wno-sign-compare -Wno-unused-parameter
 
-selftests: $(addprefix $(B)/selftests/,$(SELFTESTS))
+selftests: $(addprefix $(B)/selftests/,$(SELFTESTS)) $(B)/tests/vm_smoke
 
 $(B)/selftests/%: selftests/%.c selftests/*.h $(KSFT_HDRS) uapi/linux/vcore.h
 	@mkdir -p $(@D)

@@ -9,6 +9,23 @@ bindir=${2:-build/selftests}
 tests=(vcore_dev_test vcore_event_test vcore_libvcore_test vcore_vcore_test vcore_module_test)
 
 mkdir -p "$out"
+# libvcore's vcore context and uthreads on the real module: every register
+# across notifications, then preemptions with uthread stealing and
+# change_vcore (libvcore/tests/vm_smoke.c); one TAP line.
+smoke=${bindir%/selftests}/tests/vm_smoke
+if [ -x "$smoke" ]; then
+	echo "# selftest: vcore_uthread_smoke"
+	"$smoke" 8 1 preempt >"$out/vcore_uthread_smoke.log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$out/vcore_uthread_smoke.log"
+	if [ $rc = 0 ] && grep -q '^RESULT PASS' "$out/vcore_uthread_smoke.log"; then
+		echo "ok 1 uthreads on vcores keep every register through notifications and preemptions"
+	else
+		echo "not ok 1 uthreads on vcores keep every register through notifications and preemptions"
+	fi | tee "$out/vcore_uthread_smoke.tap"
+	echo 0 >"$out/vcore_uthread_smoke.rc"
+fi
+
 for t in "${tests[@]}"; do
 	echo "# selftest: $t"
 	"$bindir/$t" 2>&1 | tee "$out/$t.tap"
