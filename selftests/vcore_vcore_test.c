@@ -461,6 +461,8 @@ TEST_F(vc, preemption_in_vcore_context_continues_in_place)
 			     total_entries(VCORE_ENTRY_START) == 1));
 	for (v = 0; !g.pi->vcoremap[v].valid; v++)
 		ASSERT_LT(v, self->nv);
+	/* out of vt_spin, looping in vcore context */
+	ASSERT_TRUE(WAIT_FOR(g.vc_loops[v] > 0));
 	EXPECT_EQ(1, vcpd(v)->notif_disabled);
 	r.vcoreid = v;
 	ASSERT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
