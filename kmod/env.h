@@ -23,6 +23,7 @@
 #include <linux/rculist.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/tracepoint-defs.h>
 #include <linux/types.h>
 #include <linux/vcore.h>
 
@@ -120,15 +121,29 @@ void vcore_wakeup_grant(struct mcp *m);
 #define vc_notify_ipi(m, vcoreid)	vcore_notify_ipi((m), (vcoreid))
 #define vc_wakeup_grant(m)		vcore_wakeup_grant(m)
 
-/* Tracepoints (kmod/trace.c); each costs a call and a static branch. */
+/*
+ * Tracepoints (kmod/trace.c): a static branch here, the call only when the
+ * tracepoint is enabled.
+ */
+DECLARE_TRACEPOINT(vcore_send);
+DECLARE_TRACEPOINT(vcore_post);
+DECLARE_TRACEPOINT(vcore_wakeup);
 void vcore_trace_send(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 		      u32 vcoreid);
 void vcore_trace_post(struct mcp *m, u32 mbox_type,
 		      const struct event_msg *msg);
 void vcore_trace_wakeup(struct mcp *m);
-#define vc_trace_send(m, ev_q, msg, vcoreid) \
-	vcore_trace_send((m), (ev_q), (msg), (vcoreid))
-#define vc_trace_post(m, type, msg)	vcore_trace_post((m), (type), (msg))
-#define vc_trace_wakeup(m)		vcore_trace_wakeup(m)
+#define vc_trace_send(m, ev_q, msg, vcoreid) do {			\
+	if (tracepoint_enabled(vcore_send))				\
+		vcore_trace_send((m), (ev_q), (msg), (vcoreid));	\
+} while (0)
+#define vc_trace_post(m, type, msg) do {				\
+	if (tracepoint_enabled(vcore_post))				\
+		vcore_trace_post((m), (type), (msg));			\
+} while (0)
+#define vc_trace_wakeup(m) do {						\
+	if (tracepoint_enabled(vcore_wakeup))				\
+		vcore_trace_wakeup(m);					\
+} while (0)
 
 #endif /* _VCORE_ENV_H */

@@ -58,6 +58,7 @@
 #include "vcores.h"
 
 static void vcore_work_fn(struct callback_head *cb);
+static void vcore_ipi_fn(void *info);
 
 void vcore_threads_init(struct vcore_proc *p)
 {
@@ -71,6 +72,8 @@ void vcore_threads_init(struct vcore_proc *p)
 		vt->grant_cpu = -1;
 		init_waitqueue_head(&vt->wq);
 		init_task_work(&vt->work, vcore_work_fn);
+		/* reused: VT_IPI_BUSY keeps it from being sent twice at once */
+		INIT_CSD(&vt->csd, vcore_ipi_fn, vt);
 	}
 }
 
@@ -375,7 +378,6 @@ static void vcore_kick(struct vcore_thread *vt)
 	kref_get(&p->ref);
 	__module_get(THIS_MODULE);
 	trace_vcore_ipi(m_pid(p), vt->id, cpu);
-	INIT_CSD(&vt->csd, vcore_ipi_fn, vt);
 	if (smp_call_function_single_async(cpu, &vt->csd)) {
 		clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
 		vcore_proc_put_any(p);

@@ -206,6 +206,28 @@ static struct mcp_vcore *first_attached(struct list_head *l)
 	return NULL;
 }
 
+/* Offline -> the online list's tail, mapped on @pcoreid; not published. */
+static void __map_vcore(struct mcp *m, struct mcp_vcore *vc, u32 pcoreid)
+	__must_hold(&m->lock)
+{
+	list_del_rcu(&vc->list);
+	list_add_tail_rcu(&vc->list, &m->online);
+	vc->pcoreid = pcoreid;
+	WRITE_ONCE(vc->mapped, true);
+	m->num_vcores++;
+	if (m->state != VCORE_PROC_DYING)
+		WRITE_ONCE(m->state, VCORE_PROC_RUNNING_M);
+}
+
+/* A vcore (re)starting on a pcore: it will look at its public mbox. */
+static void restart_flags(struct mcp *m, u32 vcoreid)
+{
+	struct vcore_preempt_data *vcpd = mcp_vcpd(m, vcoreid);
+
+	vc_and32(&vcpd->flags, ~(u32)VC_PREEMPTED);
+	vc_or32(&vcpd->flags, VC_CAN_RCV_MSG);
+}
+
 /**
  * mcp_grant_vcore() - put an offline vcore on pcore @pcoreid
  * @m: the MCP
@@ -220,7 +242,6 @@ static struct mcp_vcore *first_attached(struct list_head *l)
  */
 struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)
 {
-	struct vcore_preempt_data *vcpd;
 	struct mcp_vcore *vc;
 	unsigned long flags;
 
@@ -236,15 +257,8 @@ struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)
 		vc_unlock_irqrestore(&m->lock, flags);
 		return NULL;
 	}
-	list_del_rcu(&vc->list);
-	list_add_tail_rcu(&vc->list, &m->online);
-	vc->pcoreid = pcoreid;
-	WRITE_ONCE(vc->mapped, true);
-	m->num_vcores++;
-	WRITE_ONCE(m->state, VCORE_PROC_RUNNING_M);
-	vcpd = mcp_vcpd(m, vc->id);
-	vc_and32(&vcpd->flags, ~(u32)VC_PREEMPTED);
-	vc_or32(&vcpd->flags, VC_CAN_RCV_MSG);
+	__map_vcore(m, vc, pcoreid);
+	restart_flags(m, vc->id);
 	__mcp_publish(m);
 	vc_unlock_irqrestore(&m->lock, flags);
 	return vc;
@@ -306,12 +320,7 @@ int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice)
 	/* off the online list before the second look: pairs with mcp_notify */
 	vc_mb();
 	if (vc_load(&vcpd->notif_pending)) {
-		list_del_rcu(&vc->list);
-		list_add_tail_rcu(&vc->list, &m->online);
-		WRITE_ONCE(vc->mapped, true);
-		m->num_vcores++;
-		WRITE_ONCE(m->state, m->state == VCORE_PROC_DYING ?
-			   VCORE_PROC_DYING : VCORE_PROC_RUNNING_M);
+		__map_vcore(m, vc, vc->pcoreid);
 		__mcp_publish(m);
 		vc_unlock_irqrestore(&m->lock, flags);
 		return -EAGAIN;
@@ -408,17 +417,11 @@ int mcp_change_vcore(struct mcp *m, u32 caller, u32 target)
 		vc_unlock_irqrestore(&m->lock, flags);
 		return ret;
 	}
-	list_del_rcu(&vc->list);
-	list_add_rcu(&vc->list, &m->inactive);
-	WRITE_ONCE(vc->mapped, false);
+	/* the target first, so the process never looks empty */
+	__map_vcore(m, vt, ret);
+	restart_flags(m, target);
 	vc_or32(&mcp_vcpd(m, caller)->flags, VC_PREEMPTED);
-	list_del_rcu(&vt->list);
-	list_add_tail_rcu(&vt->list, &m->online);
-	vt->pcoreid = ret;
-	WRITE_ONCE(vt->mapped, true);
-	vc_and32(&mcp_vcpd(m, target)->flags, ~(u32)VC_PREEMPTED);
-	vc_or32(&mcp_vcpd(m, target)->flags, VC_CAN_RCV_MSG);
-	__mcp_publish(m);
+	__unmap_vcore(m, vc, &m->inactive, VCORE_PROC_RUNNING_M);
 	vc_unlock_irqrestore(&m->lock, flags);
 	return ret;
 }
