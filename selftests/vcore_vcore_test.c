@@ -238,6 +238,16 @@ static int vt_setup(unsigned int nr_threads)
 	return 0;
 }
 
+/* The lowest online vcore, or max_vcores if none is. */
+static unsigned int first_online(void)
+{
+	unsigned int v;
+
+	for (v = 0; v < g.api.max_vcores && !g.pi->vcoremap[v].valid; v++)
+		;
+	return v;
+}
+
 static int want(unsigned int n)
 {
 	struct vcore_procdata *pd = g.pd;
@@ -459,8 +469,8 @@ TEST_F(vc, preemption_in_vcore_context_continues_in_place)
 	g.stop = 1;		/* the vcore stays in vcore context */
 	ASSERT_TRUE(WAIT_FOR(want(1) == 1 &&
 			     total_entries(VCORE_ENTRY_START) == 1));
-	for (v = 0; !g.pi->vcoremap[v].valid; v++)
-		ASSERT_LT(v, self->nv);
+	v = first_online();
+	ASSERT_LT(v, self->nv);
 	/* out of vt_spin, looping in vcore context */
 	ASSERT_TRUE(WAIT_FOR(g.vc_loops[v] > 0));
 	EXPECT_EQ(1, vcpd(v)->notif_disabled);
@@ -559,8 +569,8 @@ TEST_F(vc, notification_to_a_vcore_in_a_syscall_waits_for_its_return)
 
 	g.mode = MODE_SLEEP;
 	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.sleeping == 1));
-	for (v = 0; !g.pi->vcoremap[v].valid; v++)
-		ASSERT_LT(v, self->nv);
+	v = first_online();
+	ASSERT_LT(v, self->nv);
 	s.vcoreid = v;
 	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
 	usleep(50000);
@@ -583,8 +593,8 @@ TEST_F(vc, warned_preemption_lets_a_nice_yield_through)
 
 	g.mode = MODE_NICE;
 	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.nice_eagain > 2));
-	for (v = 0; !g.pi->vcoremap[v].valid; v++)
-		ASSERT_LT(v, self->nv);
+	v = first_online();
+	ASSERT_LT(v, self->nv);
 	EXPECT_EQ(0, g.pi->vcoremap[v].preempt_pending);
 	EXPECT_EQ(1, g.pi->num_vcores);
 	r.vcoreid = v;
@@ -625,8 +635,8 @@ TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
 	ASSERT_EQ(0, tracefs_write("tracing_on", "1"));
 	ASSERT_TRUE(WAIT_FOR(want(1) == 1 &&
 			     total_entries(VCORE_ENTRY_START) == 1));
-	for (v = 0; !g.pi->vcoremap[v].valid; v++)
-		ASSERT_LT(v, self->nv);
+	v = first_online();
+	ASSERT_LT(v, self->nv);
 	ASSERT_TRUE(WAIT_FOR(!vcpd(v)->notif_disabled));
 	s.vcoreid = v;
 	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
