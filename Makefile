@@ -181,7 +181,13 @@ vm-smoke: module $(B)/tests/vm_smoke
 	tools/vm/run --quiet --timeout 600 --insmod kmod/vcore.ko -- \
 		$(B)/tests/vm_smoke 8 1 preempt
 
-tools: $(addprefix $(B)/tools/,$(TOOLS))
+tools: $(addprefix $(B)/tools/,$(TOOLS)) $(B)/tools/vcore-bench
+
+# the benchmark (tools/bench/, README "Results")
+$(B)/tools/vcore-bench: tools/bench/vcore-bench.c libvcore/*.h \
+		uapi/linux/*.h $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libvcore.a
 
 $(B)/tools/%: tools/%.c $(B)/libvcore.a
 	@mkdir -p $(@D)

@@ -168,6 +168,7 @@ static const struct vcore_cmd vcore_cmds[] = {
 				       vcore_test_kevent, true },
 	[VCORE_IOC_NR_TEST_PRODUCE] = { VCORE_IOC_TEST_PRODUCE,
 					vcore_test_produce, true },
+	[VCORE_IOC_NR_TEST_IPI] = { VCORE_IOC_TEST_IPI, vcore_test_ipi, true },
 };
 
 static const struct vcore_cmd *find_cmd(unsigned int nr)

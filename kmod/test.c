@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Test-only commands, enabled by the module parameter test=1: arrange the
- * vcore lists, send kernel-originated events, and run kernel producers in
- * process and hard-IRQ context.  Nothing here is reachable otherwise.
+ * vcore lists, send kernel-originated events, run kernel producers in
+ * process and hard-IRQ context, and time a bare IPI (the benchmark's
+ * floor).  Nothing here is reachable otherwise.
  */
 #include <linux/completion.h>
 #include <linux/cpumask.h>
@@ -11,8 +12,10 @@
 #include <linux/module.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/smp.h>
 #include <linux/uaccess.h>
 #include <linux/vcore_test.h>
+#include <asm/msr.h>
 
 #include "event.h"
 #include "pcores.h"
@@ -190,4 +193,33 @@ out:
 	kfree(tasks);
 	kfree(prs);
 	return ret;
+}
+
+/* On the target CPU, in hard IRQ: the stamp is all it does. */
+static void test_ipi_fn(void *info)
+{
+	struct vcore_test_ipi *t = info;
+
+	t->tsc_recv = rdtsc_ordered();
+}
+
+long vcore_test_ipi(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_test_ipi t;
+	int ret;
+
+	if (copy_from_user(&t, arg, sizeof(t)))
+		return -EFAULT;
+	if (t.flags || t.resv[0] || t.resv[1] || t.cpu >= nr_cpu_ids ||
+	    !cpu_online(t.cpu))
+		return -EINVAL;
+	t.tsc_recv = 0;
+	t.tsc_send = rdtsc_ordered();
+	ret = smp_call_function_single(t.cpu, test_ipi_fn, &t, 1);
+	t.tsc_done = rdtsc_ordered();
+	if (ret)
+		return ret == -ENXIO ? -EINVAL : ret;
+	if (copy_to_user(arg, &t, sizeof(t)))
+		return -EFAULT;
+	return 0;
 }

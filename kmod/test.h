@@ -12,5 +12,6 @@ bool vcore_test_enabled(void);
 long vcore_test_arrange(struct vcore_proc *p, void __user *arg);
 long vcore_test_kevent(struct vcore_proc *p, void __user *arg);
 long vcore_test_produce(struct vcore_proc *p, void __user *arg);
+long vcore_test_ipi(struct vcore_proc *p, void __user *arg);
 
 #endif /* _VCORE_TEST_H */

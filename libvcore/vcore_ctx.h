@@ -151,6 +151,15 @@ void vcore_idle(void);
 unsigned int vcore_entry_reason(void);
 
 /*
+ * For benchmarks: with vcore_entry_tsc_enable(true), every entry into
+ * vcore_entry reads the TSC at its first instruction (a load and a branch
+ * when off), and vcore_entry_tsc() returns the stamp of the calling
+ * vcore's latest entry (0 on a thread that is not a vcore, or before).
+ */
+void vcore_entry_tsc_enable(bool on);
+__u64 vcore_entry_tsc(void);
+
+/*
  * FP areas: fp_size bytes, 64-byte aligned, zeroed when allocated.  The
  * layout is the standard (non-compacted) XSAVE format of preempt_fp for
  * the components libvcore saves: those XCR0 enables, less PKRU (thread

@@ -56,6 +56,7 @@
 #define VC_BLK_SN_CMD		24
 #define VC_BLK_SN_ARG		32
 #define VC_BLK_START_FP		40
+#define VC_BLK_ENTRY_TSC	136
 #define VC_BLK_SCRATCH_FP	192
 
 /*
@@ -121,6 +122,8 @@ struct vcore_blk {
 	int thread_state;		/* VC_THREAD_* (atomic) */
 	int attach_err;			/* errno of a failed ATTACH */
 	struct vcore_self_notify sn;	/* EV_NONE to our private mbox */
+	/* TSC at the entry's first instruction, if vcore_entry_stamp */
+	__u64 entry_tsc;
 	/*
 	 * The vcore's own FP area, then start_fp's: vcore_fp_size() bytes
 	 * each.
@@ -138,6 +141,8 @@ extern VCORE_HIDDEN unsigned char vcore_fp_avx;
 extern VCORE_HIDDEN __u64 vcore_fp_mask;
 extern VCORE_HIDDEN __u64 vcore_fp_bytes;
 extern VCORE_HIDDEN const __u32 vcore_default_mxcsr;
+/* whether the entry code stamps entry_tsc (vcore_entry_tsc_enable()) */
+extern VCORE_HIDDEN unsigned char vcore_entry_stamp;
 
 /* vcore_entry.S */
 VCORE_HIDDEN void __vcore_entry(void);

@@ -173,6 +173,17 @@
 __vcore_entry:
 	.cfi_startproc
 	.cfi_undefined rip
+	/*
+	 * The benchmarks' stamp, when enabled: the TSC at the first
+	 * instruction, into the block above rsp (rax and rdx are free on
+	 * every entry).
+	 */
+	cmpb	$0, vcore_entry_stamp(%rip)
+	je	.Lno_stamp
+	rdtsc
+	movl	%eax, VC_BLK_ENTRY_TSC(%rsp)
+	movl	%edx, (VC_BLK_ENTRY_TSC + 4)(%rsp)
+.Lno_stamp:
 	cld
 	cmpl	$VCORE_ENTRY_NOTIFY, %esi
 	je	.Lentry_notify

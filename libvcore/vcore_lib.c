@@ -70,6 +70,7 @@ VC_ASSERT_OFF(vcore_blk, fd, VC_BLK_FD);
 VC_ASSERT_OFF(vcore_blk, sn_cmd, VC_BLK_SN_CMD);
 VC_ASSERT_OFF(vcore_blk, sn_arg, VC_BLK_SN_ARG);
 VC_ASSERT_OFF(vcore_blk, start_fp, VC_BLK_START_FP);
+VC_ASSERT_OFF(vcore_blk, entry_tsc, VC_BLK_ENTRY_TSC);
 VC_ASSERT_OFF(vcore_blk, scratch_fp, VC_BLK_SCRATCH_FP);
 _Static_assert(VC_F_RIP + 8 == VC_F_SIZE && VC_F_RAX + 8 == VC_F_RFLAGS &&
 	       VC_F_R15 == VC_F_HDR, "pop frame");
@@ -89,6 +90,7 @@ unsigned char vcore_fp_mode;
 unsigned char vcore_fp_avx;
 __u64 vcore_fp_mask;
 __u64 vcore_fp_bytes;
+unsigned char vcore_entry_stamp;
 const __u32 vcore_default_mxcsr = VC_DEFAULT_MXCSR;
 static size_t fp_size;
 
@@ -373,6 +375,18 @@ void enable_notifs(unsigned int vcoreid)
 	smp_store_mb(vcpd->notif_disabled, 0);
 	if (READ_ONCE(vcpd->notif_pending))
 		vcore_self_notify(vcoreid, NULL, true);
+}
+
+void vcore_entry_tsc_enable(bool on)
+{
+	WRITE_ONCE(vcore_entry_stamp, on);
+}
+
+__u64 vcore_entry_tsc(void)
+{
+	unsigned int v = vc_tls.vcoreid;
+
+	return v < nr_vcores ? READ_ONCE(vcore_blks[v]->entry_tsc) : 0;
 }
 
 unsigned int vcore_entry_reason(void)

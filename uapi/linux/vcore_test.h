@@ -56,9 +56,26 @@ struct vcore_test_produce {
 	__u16 nr_types;
 };
 
+/*
+ * The floors of the notification benchmark: one bare IPI to cpu
+ * (smp_call_function_single(), waiting), whose handler only reads the TSC.
+ * tsc_recv - tsc_send is the one-way IPI latency, tsc_done - tsc_send the
+ * synchronous round trip.  EINVAL (cpu not online, non-zero flags or
+ * resv); if cpu is the caller's own the handler runs locally.
+ */
+struct vcore_test_ipi {
+	__u32 cpu;			/* in: the target CPU */
+	__u32 flags;			/* in: 0 */
+	__u64 tsc_send;			/* out: caller's CPU, before the IPI */
+	__u64 tsc_recv;			/* out: target CPU, in the handler */
+	__u64 tsc_done;			/* out: caller's CPU, handler done */
+	__u64 resv[2];
+};
+
 #define VCORE_IOC_NR_TEST_ARRANGE	0x40
 #define VCORE_IOC_NR_TEST_KEVENT	0x41
 #define VCORE_IOC_NR_TEST_PRODUCE	0x42
+#define VCORE_IOC_NR_TEST_IPI		0x43
 
 #define VCORE_IOC_TEST_ARRANGE	_IOW(VCORE_IOC_MAGIC, \
 				     VCORE_IOC_NR_TEST_ARRANGE, \
@@ -69,5 +86,8 @@ struct vcore_test_produce {
 #define VCORE_IOC_TEST_PRODUCE	_IOW(VCORE_IOC_MAGIC, \
 				     VCORE_IOC_NR_TEST_PRODUCE, \
 				     struct vcore_test_produce)
+#define VCORE_IOC_TEST_IPI	_IOWR(VCORE_IOC_MAGIC, \
+				      VCORE_IOC_NR_TEST_IPI, \
+				      struct vcore_test_ipi)
 
 #endif /* _UAPI_LINUX_VCORE_TEST_H */

@@ -1,0 +1,1221 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vcore-bench: vcore's event delivery and notification side by side with
+ * what Linux offers, in one run on the same CPUs.
+ *
+ *   notify      send call -> first instruction of the target's vcore_entry
+ *               (libvcore's entry stamp), the target vcore spinning in
+ *               vcore context (vcore_idle), for SELF_NOTIFY, SEND_EVENT
+ *               (UCQ ev_q, EVENT_IPI) and NOTIFY (EV_USER_IPI); against
+ *               pthread_kill() to a pinned spinning thread (stamp in the
+ *               handler), eventfd -> epoll_wait, futex wake and a pipe to
+ *               blocked waiters; and the floors (test=1 only): a bare IPI
+ *               one way and a synchronous smp_call_function_single.
+ *   poll        SEND_EVENT -> message seen by a poller spinning on another
+ *               CPU, for the UCQ, CEQ and bitmap mailboxes.
+ *   throughput  kernel producers (test=1) on every CPU but the consumer's
+ *               into one UCQ / CEQ, against eventfd and a pipe written by
+ *               user threads on the same CPUs.
+ *   scaling     notify 1..N vcores at once (until the last one entered);
+ *               the SEND_EVENT call's cost at each fallback depth (the
+ *               vcore's own mbox, the online list, the bulk-preempted
+ *               list, the inactive head, the ultimate fallback).
+ *
+ * Every time is read with rdtsc on both sides (the TSC is synchronised
+ * across CPUs) and converted with a frequency calibrated against
+ * CLOCK_MONOTONIC.  Prints a table of p50 / p99 / p99.9 / max in ns and
+ * ratios to signal delivery and to the IPI floor; writes OUTDIR/
+ * vcore-bench.csv, the samples (vcore-bench-samples.dat) and a gnuplot
+ * script (vcore-bench.gp) that draws vcore-bench.png from them.
+ *
+ *   vcore-bench [--quick] [--out DIR] [--iters N]
+ *
+ * Run as root in the VM or on a host with vcore.ko loaded (test=1 for the
+ * floors, the kernel producers and the fallback depths; without it those
+ * rows are left out).  Exit status 0 when every row it could run ran.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <linux/futex.h>
+#include <linux/vcore_test.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "barrier.h"
+#include "event.h"
+#include "vcore_ctx.h"
+
+#define MAX_SERIES	48
+#define MAX_V		64
+
+static inline uint64_t rdtsc_now(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) :: "memory");
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static double tsc_per_ns;
+static unsigned int iters = 2000;
+static unsigned int quick;
+static const char *outdir = ".";
+
+/* ---- samples and statistics ------------------------------------------ */
+
+struct series {
+	const char *group, *name;
+	double *ns;			/* samples, sorted by finish() */
+	unsigned int n, cap;
+	double rate;			/* per second, throughput rows */
+	unsigned long events;		/* throughput: events delivered */
+	double p50, p99, p999, max, mean;
+};
+
+static struct series series[MAX_SERIES];
+static unsigned int nr_series;
+
+static struct series *new_series(const char *group, const char *name,
+				 unsigned int cap)
+{
+	struct series *s = &series[nr_series++];
+
+	s->group = group;
+	s->name = name;
+	s->cap = cap;
+	s->ns = cap ? calloc(cap, sizeof(double)) : NULL;
+	return s;
+}
+
+static void add_tsc(struct series *s, uint64_t ticks)
+{
+	if (s->n < s->cap)
+		s->ns[s->n++] = (double)(int64_t)ticks / tsc_per_ns;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(const struct series *s, double q)
+{
+	unsigned int i = (unsigned int)(q * s->n);
+
+	return s->ns[i < s->n ? i : s->n - 1];
+}
+
+static void finish(struct series *s)
+{
+	double sum = 0;
+
+	if (!s->n)
+		return;
+	qsort(s->ns, s->n, sizeof(double), cmp_double);
+	for (unsigned int i = 0; i < s->n; i++)
+		sum += s->ns[i];
+	s->mean = sum / s->n;
+	s->p50 = pct(s, 0.50);
+	s->p99 = pct(s, 0.99);
+	s->p999 = pct(s, 0.999);
+	s->max = s->ns[s->n - 1];
+}
+
+static struct series *find(const char *name)
+{
+	for (unsigned int i = 0; i < nr_series; i++)
+		if (!strcmp(series[i].name, name) && series[i].n)
+			return &series[i];
+	return NULL;
+}
+
+/* ---- CPUs, time ------------------------------------------------------- */
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void spin_ticks(uint64_t ticks)
+{
+	uint64_t t = rdtsc_now();
+
+	while (rdtsc_now() - t < ticks)
+		__builtin_ia32_pause();
+}
+
+static double mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void calibrate(void)
+{
+	struct timespec d = { 0, quick ? 100000000 : 250000000 };
+	double n0 = mono_ns(), n1;
+	uint64_t t0 = rdtsc_now(), t1;
+
+	nanosleep(&d, NULL);
+	t1 = rdtsc_now();
+	n1 = mono_ns();
+	tsc_per_ns = (double)(t1 - t0) / (n1 - n0);
+}
+
+static int ncpus;
+static int cpu_send;		/* the sender's CPU: not a vcore's */
+static int cpu_target;		/* the receiver's: a managed pcore */
+static uint64_t gap;		/* for threads to settle, in TSC ticks */
+
+/*
+ * Cross-CPU TSC check: cache-line ping-pong between the sender's and the
+ * receiver's CPU, stamped on each side.  The smallest one-way figure in
+ * each direction is transit plus or minus the skew; half their difference
+ * is the skew itself (receiver's TSC minus the sender's).
+ */
+static uint64_t pp_stamp;
+static unsigned int pp_turn;		/* atomic: 1 to the receiver, 2 back */
+
+static void *pp_peer(void *arg)
+{
+	pin((int)(intptr_t)arg);
+	for (unsigned int i = 0; i < 400; i++) {
+		while (smp_load_acquire(&pp_turn) != 1)
+			;
+		pp_stamp = rdtsc_now();
+		smp_store_release(&pp_turn, 2);
+	}
+	return NULL;
+}
+
+static void tsc_skew(int sender, int receiver)
+{
+	double ab = 1e18, ba = 1e18;
+	pthread_t th;
+
+	pin(sender);
+	pthread_create(&th, NULL, pp_peer, (void *)(intptr_t)receiver);
+	for (unsigned int i = 0; i < 400; i++) {
+		uint64_t t0 = rdtsc_now(), t1;
+
+		smp_store_release(&pp_turn, 1);
+		while (smp_load_acquire(&pp_turn) != 2)
+			;
+		t1 = rdtsc_now();
+		if ((double)(int64_t)(pp_stamp - t0) < ab)
+			ab = (double)(int64_t)(pp_stamp - t0);
+		if ((double)(int64_t)(t1 - pp_stamp) < ba)
+			ba = (double)(int64_t)(t1 - pp_stamp);
+	}
+	pthread_join(th, NULL);
+	printf("TSC CPU %d -> %d: one-way min %.0f ns there, %.0f ns back: "
+	       "skew about %.0f ns\n", sender, receiver, ab / tsc_per_ns,
+	       ba / tsc_per_ns, (ab - ba) / 2 / tsc_per_ns);
+}
+
+/* ---- the receiving side of the Linux baselines ------------------------ */
+
+static volatile uint64_t recv_tsc;
+static unsigned int recv_seq;		/* atomic */
+static unsigned int stop;		/* atomic */
+
+static void received(void)
+{
+	recv_tsc = rdtsc_now();
+	smp_store_release(&recv_seq, recv_seq + 1);
+}
+
+/*
+ * The sender spins while it waits for the receiver and between two
+ * samples, except with several vcores spinning (sleepy): under QEMU every
+ * spinning vCPU takes a host CPU, and the receivers need them more.  (A
+ * sleeping sender is no faster for it: under TCG a CPU back from idle
+ * pays for a cold software TLB in its next system call.)
+ */
+static int sleepy;
+
+static void wait_a_little(void)
+{
+	struct timespec d = { 0, 20000 };
+
+	if (sleepy)
+		nanosleep(&d, NULL);
+}
+
+/* Wait until the receiver has counted past seq; 0 on a timeout (5 s). */
+static int wait_seq(unsigned int *seqp, unsigned int seq)
+{
+	double t0 = mono_ns();
+
+	while (smp_load_acquire(seqp) == seq) {
+		if (mono_ns() - t0 > 5e9)
+			return 0;
+		wait_a_little();
+	}
+	return 1;
+}
+
+/* The pause between two samples, for the receiver to settle. */
+static void pause_gap(void)
+{
+	struct timespec d = { 0, 200000 };
+
+	if (sleepy)
+		nanosleep(&d, NULL);
+	else
+		spin_ticks(gap);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	received();
+}
+
+static void *spinner(void *arg)
+{
+	pin((int)(intptr_t)arg);
+	while (!READ_ONCE(stop))
+		__asm__ volatile("" ::: "memory");
+	return NULL;
+}
+
+static int efd, epfd, pfd[2];
+static unsigned int futex_word;
+
+static void *epoll_waiter(void *arg)
+{
+	struct epoll_event ev;
+	uint64_t v;
+
+	pin((int)(intptr_t)arg);
+	while (!READ_ONCE(stop)) {
+		if (epoll_wait(epfd, &ev, 1, -1) != 1)
+			continue;
+		received();
+		if (read(efd, &v, sizeof(v)) < 0)
+			break;
+	}
+	return NULL;
+}
+
+static long futex(unsigned int *uaddr, int op, unsigned int val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+static void *futex_waiter(void *arg)
+{
+	pin((int)(intptr_t)arg);
+	while (!READ_ONCE(stop)) {
+		while (!__atomic_load_n(&futex_word, __ATOMIC_ACQUIRE))
+			futex(&futex_word, FUTEX_WAIT_PRIVATE, 0);
+		received();
+		__atomic_store_n(&futex_word, 0, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void *pipe_reader(void *arg)
+{
+	char c;
+
+	pin((int)(intptr_t)arg);
+	while (!READ_ONCE(stop)) {
+		if (read(pfd[0], &c, 1) != 1)
+			break;
+		received();
+	}
+	return NULL;
+}
+
+enum baseline { B_SIGNAL, B_EVENTFD, B_FUTEX, B_PIPE };
+
+static void kick(enum baseline b, pthread_t th)
+{
+	uint64_t one = 1;
+
+	switch (b) {
+	case B_SIGNAL:
+		pthread_kill(th, SIGUSR1);
+		break;
+	case B_EVENTFD:
+		if (write(efd, &one, sizeof(one)) < 0)
+			perror("eventfd");
+		break;
+	case B_FUTEX:
+		__atomic_store_n(&futex_word, 1, __ATOMIC_RELEASE);
+		futex(&futex_word, FUTEX_WAKE_PRIVATE, 1);
+		break;
+	case B_PIPE:
+		if (write(pfd[1], "x", 1) < 0)
+			perror("pipe");
+		break;
+	}
+}
+
+static void run_baseline(enum baseline b, const char *name)
+{
+	static void *(*const fn[])(void *) = {
+		spinner, epoll_waiter, futex_waiter, pipe_reader,
+	};
+	struct series *s = new_series("notify", name, iters);
+	struct epoll_event ev = { .events = EPOLLIN };
+	pthread_t th;
+
+	WRITE_ONCE(stop, 0);
+	if (b == B_EVENTFD) {
+		efd = eventfd(0, 0);
+		epfd = epoll_create1(0);
+		epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev);
+	} else if (b == B_PIPE && pipe(pfd)) {
+		perror("pipe");
+		return;
+	}
+	pthread_create(&th, NULL, fn[b], (void *)(intptr_t)cpu_target);
+	spin_ticks(20 * gap);
+	for (unsigned int i = 0; i < iters; i++) {
+		unsigned int seq = smp_load_acquire(&recv_seq);
+		uint64_t t0 = rdtsc_now();
+
+		kick(b, th);
+		if (!wait_seq(&recv_seq, seq)) {
+			fprintf(stderr, "%s: no delivery\n", name);
+			break;
+		}
+		add_tsc(s, recv_tsc - t0);
+		pause_gap();
+	}
+	WRITE_ONCE(stop, 1);
+	kick(b, th);
+	pthread_join(th, NULL);
+	if (b == B_EVENTFD) {
+		close(epfd);
+		close(efd);
+	} else if (b == B_PIPE) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+}
+
+/* ---- floors: a bare IPI (test=1) -------------------------------------- */
+
+static void run_floors(struct vcore_dev *dev)
+{
+	struct series *one = new_series("notify", "floor: IPI one way", iters);
+	struct series *rt = new_series("notify",
+				       "floor: smp_call_function_single RTT",
+				       iters);
+	pthread_t th;
+
+	WRITE_ONCE(stop, 0);
+	pthread_create(&th, NULL, spinner, (void *)(intptr_t)cpu_target);
+	spin_ticks(20 * gap);
+	for (unsigned int i = 0; i < iters; i++) {
+		struct vcore_test_ipi t = { .cpu = cpu_target };
+
+		if (ioctl(dev->fd, VCORE_IOC_TEST_IPI, &t)) {
+			perror("VCORE_IOC_TEST_IPI");
+			break;
+		}
+		add_tsc(one, t.tsc_recv - t.tsc_send);
+		add_tsc(rt, t.tsc_done - t.tsc_send);
+		pause_gap();
+	}
+	WRITE_ONCE(stop, 1);
+	pthread_join(th, NULL);
+}
+
+/* ---- poll mode: SEND_EVENT -> a poller's mailbox ---------------------- */
+
+static struct event_mbox *poll_mbox;
+
+static void *poller(void *arg)
+{
+	struct event_msg m;
+
+	pin((int)(intptr_t)arg);
+	while (!READ_ONCE(stop))
+		if (extract_one_mbox_msg(poll_mbox, &m))
+			received();
+	return NULL;
+}
+
+static void run_poll(struct vcore_dev *dev, unsigned int type,
+		     const char *name)
+{
+	struct series *s = new_series("poll", name, iters);
+	struct event_queue *ev_q;
+	pthread_t th;
+
+	if (type == EV_MBOX_CEQ) {
+		ev_q = get_eventq_raw();
+		if (ev_q && event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_OR,
+						64, 64)) {
+			put_eventq(ev_q);
+			ev_q = NULL;
+		}
+	} else {
+		ev_q = get_eventq(type);
+	}
+	if (!ev_q) {
+		fprintf(stderr, "%s: no ev_q\n", name);
+		return;
+	}
+	poll_mbox = event_q_mbox(ev_q);
+	WRITE_ONCE(stop, 0);
+	pthread_create(&th, NULL, poller, (void *)(intptr_t)cpu_target);
+	spin_ticks(20 * gap);
+	for (unsigned int i = 0; i < iters; i++) {
+		struct vcore_send_event se = {
+			.ev_q = (uintptr_t)ev_q,
+			.msg = { .ev_type = 9, .ev_arg2 = 1 },
+		};
+		unsigned int seq = smp_load_acquire(&recv_seq);
+		uint64_t t0 = rdtsc_now();
+
+		if (ioctl(dev->fd, VCORE_IOC_SEND_EVENT, &se)) {
+			perror("VCORE_IOC_SEND_EVENT");
+			break;
+		}
+		if (!wait_seq(&recv_seq, seq)) {
+			fprintf(stderr, "%s: no delivery\n", name);
+			break;
+		}
+		add_tsc(s, recv_tsc - t0);
+		pause_gap();
+	}
+	WRITE_ONCE(stop, 1);
+	pthread_join(th, NULL);
+	put_eventq(ev_q);
+}
+
+/* ---- throughput ------------------------------------------------------- */
+
+struct tp_run {
+	struct event_mbox *mbox;
+	int kind;			/* EV_MBOX_*, or 0 eventfd, -1 pipe */
+	unsigned long want;		/* UCQ, eventfd, pipe: stop here */
+	unsigned long got;
+	unsigned int producers_done;	/* atomic: CEQ stops when empty */
+	uint64_t t_last;
+};
+
+static void *tp_consumer(void *arg)
+{
+	struct tp_run *r = arg;
+	static char buf[65536];
+	struct event_msg m;
+	uint64_t v;
+	ssize_t n;
+
+	pin(ncpus - 1);
+	for (;;) {
+		if (r->kind == EV_MBOX_UCQ || r->kind == EV_MBOX_CEQ) {
+			if (extract_one_mbox_msg(r->mbox, &m)) {
+				r->got++;
+				r->t_last = rdtsc_now();
+			} else if (r->kind == EV_MBOX_CEQ &&
+				   smp_load_acquire(&r->producers_done) &&
+				   mbox_is_empty(r->mbox)) {
+				break;
+			}
+			if (r->kind == EV_MBOX_UCQ && r->got >= r->want)
+				break;
+		} else if (r->kind == 0) {
+			if (read(efd, &v, sizeof(v)) != sizeof(v))
+				break;
+			r->got += v;
+			if (r->got >= r->want)
+				break;
+		} else {
+			n = read(pfd[0], buf, sizeof(buf));
+			if (n <= 0)
+				break;
+			r->got += n;
+			if (r->got >= r->want * sizeof(struct event_msg))
+				break;
+		}
+	}
+	r->t_last = rdtsc_now();
+	return NULL;
+}
+
+struct uprod {
+	int cpu, kind;
+	unsigned int n;
+};
+
+static void *tp_user_producer(void *arg)
+{
+	struct uprod *u = arg;
+	struct event_msg m = { .ev_type = 20 };
+	uint64_t one = 1;
+
+	pin(u->cpu);
+	for (unsigned int i = 0; i < u->n; i++) {
+		m.ev_arg4 = i;
+		if (u->kind == 0 ? write(efd, &one, sizeof(one)) < 0 :
+		    write(pfd[1], &m, sizeof(m)) < 0)
+			break;
+	}
+	return NULL;
+}
+
+static void tp_result(const char *name, unsigned long events, uint64_t ticks)
+{
+	struct series *s = new_series("throughput", name, 0);
+
+	s->events = events;
+	s->rate = events / ((double)ticks / tsc_per_ns / 1e9);
+	s->n = 1;
+}
+
+static void run_tp_kernel(struct vcore_dev *dev, unsigned int type,
+			  const char *name, unsigned int per_producer)
+{
+	unsigned int nprod = ncpus - 1;
+	struct vcore_test_produce p = {
+		.nr_producers = nprod, .nr_msgs = per_producer,
+		.mode = VCORE_TEST_PRODUCE_KTHREAD,
+	};
+	struct tp_run r = { .kind = type };
+	struct event_queue *ev_q;
+	pthread_t th;
+	uint64_t t0;
+
+	if (type == EV_MBOX_CEQ) {
+		ev_q = get_eventq_raw();
+		if (ev_q && event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_ADD,
+						256, 256)) {
+			put_eventq(ev_q);
+			ev_q = NULL;
+		}
+		p.ev_type = 100;
+		p.nr_types = 64;
+	} else {
+		ev_q = get_eventq(type);
+		p.ev_type = 20;
+	}
+	if (!ev_q)
+		return;
+	r.mbox = event_q_mbox(ev_q);
+	r.want = (unsigned long)nprod * per_producer;
+	p.ev_q = (uintptr_t)ev_q;
+	pthread_create(&th, NULL, tp_consumer, &r);
+	usleep(20000);
+	t0 = rdtsc_now();
+	if (ioctl(dev->fd, VCORE_IOC_TEST_PRODUCE, &p))
+		perror("VCORE_IOC_TEST_PRODUCE");
+	smp_store_release(&r.producers_done, 1);
+	pthread_join(th, NULL);
+	tp_result(name, r.want, r.t_last - t0);
+	if (type == EV_MBOX_CEQ)
+		printf("  %s: %lu events coalesced into %lu reads\n", name,
+		       r.want, r.got);
+	put_eventq(ev_q);
+}
+
+static void run_tp_user(int kind, const char *name, unsigned int per_producer)
+{
+	unsigned int nprod = ncpus - 1;
+	struct uprod u[MAX_V];
+	pthread_t th, pt[MAX_V];
+	struct tp_run r = { .kind = kind };
+	uint64_t t0;
+
+	if (kind == 0)
+		efd = eventfd(0, 0);
+	else if (pipe(pfd))
+		return;
+	r.want = (unsigned long)nprod * per_producer;
+	pthread_create(&th, NULL, tp_consumer, &r);
+	usleep(20000);
+	t0 = rdtsc_now();
+	for (unsigned int i = 0; i < nprod && i < MAX_V; i++) {
+		u[i] = (struct uprod){ .cpu = i, .kind = kind,
+				       .n = per_producer };
+		pthread_create(&pt[i], NULL, tp_user_producer, &u[i]);
+	}
+	for (unsigned int i = 0; i < nprod && i < MAX_V; i++)
+		pthread_join(pt[i], NULL);
+	pthread_join(th, NULL);
+	tp_result(name, r.want, r.t_last - t0);
+	if (kind == 0) {
+		close(efd);
+	} else {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+}
+
+/* ---- fallback depth: the SEND_EVENT call's cost (own MCP, test=1) ----- */
+
+/*
+ * In a child process, whose MCP the lists are arranged for: the parent's
+ * vcores stay untouched.  Results come back through shared memory.
+ */
+struct depth_result {
+	unsigned int n;
+	double ns[];
+};
+
+static int arrange(struct vcore_dev *dev, unsigned int state,
+		   unsigned int list, unsigned int head_msgable)
+{
+	struct vcore_test_arrange a = { .state = state };
+	unsigned int nv = dev->api.max_vcores;
+
+	for (unsigned int v = 0; v < nv; v++) {
+		struct vcore_preempt_data *vcpd = vcore_dev_vcpd(dev, v);
+
+		a.list_of[v] = list;
+		a.order[v] = v;
+		__atomic_fetch_and(&vcpd->flags, ~(__u32)VC_CAN_RCV_MSG,
+				   __ATOMIC_SEQ_CST);
+	}
+	if (head_msgable != -1U)
+		__atomic_fetch_or(&vcore_dev_vcpd(dev, head_msgable)->flags,
+				  (__u32)VC_CAN_RCV_MSG, __ATOMIC_SEQ_CST);
+	return ioctl(dev->fd, VCORE_IOC_TEST_ARRANGE, &a);
+}
+
+static const char *const depth_names[] = {
+	"fallback: vcore's own mbox",
+	"fallback: online list",
+	"fallback: bulk-preempted list",
+	"fallback: inactive head",
+	"fallback: ultimate (locked)",
+};
+#define NR_DEPTHS	5
+
+static void depth_child(double *out, unsigned int n)
+{
+	struct vcore_dev dev;
+	struct event_queue *ev_q;
+	unsigned int t;
+
+	if (vcore_dev_open(&dev) || vcore_arena_setup(&dev, 4 << 20) ||
+	    vcpd_mboxes_init(&dev))
+		_exit(1);
+	ev_q = get_eventq_slim();
+	if (!ev_q || dev.api.max_vcores < 2)
+		_exit(1);
+	/* the suggested vcore is the last; the lists' heads are vcore 0 */
+	t = dev.api.max_vcores - 1;
+	ev_q->ev_flags = EVENT_SPAM_PUBLIC;
+	ev_q->ev_vcore = t;
+	pin(cpu_send);
+	for (unsigned int d = 0; d < NR_DEPTHS; d++) {
+		/* state, list, the vcore that looks (-1U: none) */
+		const unsigned int how[NR_DEPTHS][3] = {
+			{ VCORE_PROC_RUNNING_M, VCORE_TEST_ONLINE, t },
+			{ VCORE_PROC_RUNNING_M, VCORE_TEST_ONLINE, -1U },
+			{ VCORE_PROC_RUNNABLE_M, VCORE_TEST_BULK_PREEMPTED,
+			  -1U },
+			{ VCORE_PROC_RUNNABLE_M, VCORE_TEST_INACTIVE, 0 },
+			{ VCORE_PROC_WAITING, VCORE_TEST_INACTIVE, -1U },
+		};
+
+		if (arrange(&dev, how[d][0], how[d][1], how[d][2]))
+			_exit(2);
+		for (unsigned int i = 0; i < n; i++) {
+			struct vcore_send_event se = {
+				.ev_q = (uintptr_t)ev_q,
+				.msg = { .ev_type = 9 },
+			};
+			uint64_t t0 = rdtsc_now(), t1;
+
+			if (ioctl(dev.fd, VCORE_IOC_SEND_EVENT, &se))
+				_exit(3);
+			t1 = rdtsc_now();
+			out[d * n + i] = (double)(t1 - t0) / tsc_per_ns;
+			if (i % 64 == 63)
+				for (unsigned int v = 0;
+				     v < dev.api.max_vcores; v++)
+					handle_events(&dev, v);
+			/* the ultimate fallback marks the head: undo it */
+			if (d == 4)
+				__atomic_fetch_and(&vcore_dev_vcpd(&dev, 0)->flags,
+						   ~(__u32)VC_CAN_RCV_MSG,
+						   __ATOMIC_SEQ_CST);
+		}
+	}
+	_exit(0);
+}
+
+static void run_depths(void)
+{
+	unsigned int n = iters;
+	size_t len = NR_DEPTHS * n * sizeof(double);
+	double *out = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int st;
+	pid_t pid;
+
+	if (out == MAP_FAILED)
+		return;
+	pid = fork();
+	if (!pid)
+		depth_child(out, n);
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "fallback depths: child failed (%#x)\n", st);
+	} else {
+		for (unsigned int d = 0; d < NR_DEPTHS; d++) {
+			struct series *s = new_series("scaling",
+						      depth_names[d], n);
+
+			memcpy(s->ns, out + d * n, n * sizeof(double));
+			s->n = n;
+		}
+	}
+	munmap(out, len);
+}
+
+/* ---- notifications into running vcores -------------------------------- */
+
+static struct vcore_dev dev;
+static unsigned int nv;			/* vcores online */
+static struct event_queue *vc_evq[MAX_V];	/* SEND_EVENT, per vcore */
+static volatile uint64_t vc_recv[MAX_V];
+static unsigned int vc_seq[MAX_V];	/* atomic */
+static unsigned int vc_idle[MAX_V];	/* atomic */
+static unsigned long vc_notifies[MAX_V];
+
+/*
+ * The vcores' entry hook: stamp, drain, then spin in vcore context with
+ * notifications enabled, as vcore_idle() does, until the next one
+ * (vcore_idle() itself would drain again first, and a message it found
+ * there would arrive without an entry to stamp).
+ */
+static void bench_entry(void)
+{
+	unsigned int v = vcore_id();
+	struct vcore_preempt_data *vcpd = vcpd_of(v);
+	struct event_msg m;
+
+	if (vcore_entry_reason() == VCORE_ENTRY_NOTIFY && v < MAX_V) {
+		vc_recv[v] = vcore_entry_tsc();
+		vc_notifies[v]++;
+		smp_store_release(&vc_seq[v], vc_seq[v] + 1);
+	}
+	/* as handle_events(): clear, full barrier, then look */
+	smp_store_mb(vcpd->notif_pending, 0);
+	if (v < MAX_V && vc_evq[v])
+		while (extract_one_mbox_msg(event_q_mbox(vc_evq[v]), &m))
+			;
+	handle_mbox(&vcpd->ev_mbox_private);
+	handle_mbox(&vcpd->ev_mbox_public);
+	if (v < MAX_V)
+		smp_store_release(&vc_idle[v], 1);
+	enable_notifs(v);
+	for (;;)
+		__builtin_ia32_pause();
+}
+
+enum vsend { V_SELF_NOTIFY, V_SEND_EVENT, V_NOTIFY };
+
+static int vsend(enum vsend how, unsigned int v)
+{
+	struct vcore_self_notify sn = {
+		.vcoreid = v, .msg = { .ev_type = EV_FREE_APPLE_PIE },
+	};
+	struct vcore_send_event se = {
+		.ev_q = (uintptr_t)vc_evq[v],
+		.msg = { .ev_type = EV_FREE_APPLE_PIE },
+	};
+	struct vcore_notify nt = {
+		.target_fd = dev.fd, .msg = { .ev_type = EV_USER_IPI },
+	};
+
+	switch (how) {
+	case V_SELF_NOTIFY:
+		return ioctl(dev.fd, VCORE_IOC_SELF_NOTIFY, &sn);
+	case V_SEND_EVENT:
+		return ioctl(dev.fd, VCORE_IOC_SEND_EVENT, &se);
+	default:
+		return ioctl(dev.fd, VCORE_IOC_NOTIFY, &nt);
+	}
+}
+
+/* Wait until vcores 0..n-1 idle; 0 on a timeout. */
+static int wait_idle(const unsigned int *vs, unsigned int n)
+{
+	double t0 = mono_ns();
+
+	for (unsigned int i = 0; i < n; i++)
+		while (!smp_load_acquire(&vc_idle[vs[i]])) {
+			if (mono_ns() - t0 > 5e9)
+				return 0;
+			wait_a_little();
+		}
+	for (unsigned int i = 0; i < n; i++)
+		WRITE_ONCE(vc_idle[vs[i]], 0);
+	return 1;
+}
+
+/* Notify vcores vs[0..n-1] back to back; sample: until the last entered. */
+static int run_vnotify(struct series *s, enum vsend how,
+		       const unsigned int *vs, unsigned int n)
+{
+	unsigned int seq[MAX_V], warm = s->cap / 10 + 10;
+	uint64_t send_sum = 0;
+
+	/* the first rounds warm up (QEMU translates code on first use) */
+	for (unsigned int i = 0; i < s->cap + warm; i++) {
+		uint64_t t0, t1, last = 0;
+
+		if (!wait_idle(vs, n)) {
+			fprintf(stderr, "%s: a vcore never went idle\n",
+				s->name);
+			return -1;
+		}
+		/* let the hook enable notifications and spin */
+		pause_gap();
+		for (unsigned int k = 0; k < n; k++)
+			seq[k] = smp_load_acquire(&vc_seq[vs[k]]);
+		t0 = rdtsc_now();
+		for (unsigned int k = 0; k < n; k++)
+			if (vsend(how, vs[k])) {
+				perror(s->name);
+				return -1;
+			}
+		t1 = rdtsc_now();
+		for (unsigned int k = 0; k < n; k++) {
+			if (!wait_seq(&vc_seq[vs[k]], seq[k])) {
+				fprintf(stderr, "%s: vcore %u not notified\n",
+					s->name, vs[k]);
+				return -1;
+			}
+			if (vc_recv[vs[k]] - t0 > last)
+				last = vc_recv[vs[k]] - t0;
+		}
+		if (i < warm)
+			continue;
+		add_tsc(s, last);
+		send_sum += t1 - t0;
+	}
+	printf("  %s: the send call%s took %.0f ns on average\n", s->name,
+	       n > 1 ? "s" : "", send_sum / tsc_per_ns / s->cap);
+	return 0;
+}
+
+static int run_vcores(void)
+{
+	struct event_queue *uipi;
+	unsigned int want, target = 0, vs[MAX_V];
+	double t0;
+	int err;
+
+	err = vcore_lib_init(&dev, bench_entry);
+	if (!err)
+		err = vcpd_mboxes_init(&dev);
+	if (err) {
+		fprintf(stderr, "vcore_lib_init: %s\n", strerror(-err));
+		return -1;
+	}
+	want = dev.api.max_vcores;
+	if (want > (unsigned int)ncpus - 1)
+		want = ncpus - 1;
+	if (want > MAX_V)
+		want = MAX_V;
+	for (unsigned int v = 0; v < want; v++) {
+		vc_evq[v] = get_eventq(EV_MBOX_UCQ);
+		if (!vc_evq[v])
+			return -1;
+		vc_evq[v]->ev_flags = EVENT_IPI;
+		vc_evq[v]->ev_vcore = v;
+	}
+	vcore_entry_tsc_enable(true);
+	/*
+	 * One vcore for the one-target rows: under QEMU every spinning vcore
+	 * takes a host CPU.
+	 */
+	vcore_request_total(1);
+	t0 = mono_ns();
+	while (num_vcores() < 1 && mono_ns() - t0 < 10e9)
+		usleep(1000);
+	for (unsigned int v = 0; v < want; v++)
+		if (vcore_is_mapped(v))
+			target = v;
+	if (!vcore_is_mapped(target)) {
+		fprintf(stderr, "no vcore came online\n");
+		return -1;
+	}
+	printf("vcore %u online on CPU %d\n", target, vcore_pcoreid(target));
+	/* EV_USER_IPI to ourselves lands in target's VCPD mbox, notified */
+	uipi = get_eventq_vcpd(target, EVENT_IPI);
+	if (uipi)
+		register_kevent_q(&dev, uipi, EV_USER_IPI);
+
+	vs[0] = target;
+	run_vnotify(new_series("notify", "vcore: SELF_NOTIFY", iters),
+		    V_SELF_NOTIFY, vs, 1);
+	run_vnotify(new_series("notify", "vcore: SEND_EVENT (UCQ, IPI)",
+			       iters), V_SEND_EVENT, vs, 1);
+	if (uipi)
+		run_vnotify(new_series("notify", "vcore: NOTIFY (EV_USER_IPI)",
+				       iters), V_NOTIFY, vs, 1);
+	vcore_request_total(want);
+	t0 = mono_ns();
+	while (num_vcores() < want && mono_ns() - t0 < 10e9)
+		usleep(1000);
+	nv = num_vcores();
+	printf("vcores online: %u\n", nv);
+	for (unsigned int n = 1; n <= nv; n++) {
+		static char names[MAX_V][40];
+		unsigned int k = 0;
+
+		for (unsigned int v = 0; v < want && k < n; v++)
+			if (vcore_is_mapped(v))
+				vs[k++] = v;
+		sleepy = n > 1;
+		snprintf(names[n - 1], sizeof(names[0]),
+			 "notify %u vcore%s (last entry)", n, n > 1 ? "s" : "");
+		run_vnotify(new_series("scaling", names[n - 1], iters / 2),
+			    V_SELF_NOTIFY, vs, n);
+	}
+	return 0;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+static void print_and_write(void)
+{
+	struct series *sig = find("signal: pthread_kill"),
+		      *ipi = find("floor: IPI one way");
+	char path[4096];
+	FILE *csv, *dat, *gp;
+	const char *group = "";
+	unsigned int blocks = 0;
+
+	snprintf(path, sizeof(path), "%s/vcore-bench.csv", outdir);
+	csv = fopen(path, "w");
+	snprintf(path, sizeof(path), "%s/vcore-bench-samples.dat", outdir);
+	dat = fopen(path, "w");
+	snprintf(path, sizeof(path), "%s/vcore-bench.gp", outdir);
+	gp = fopen(path, "w");
+	if (!csv || !dat || !gp) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(csv, "group,name,samples,p50_ns,p99_ns,p99.9_ns,max_ns,"
+		"mean_ns,per_second,x_signal_p50,x_ipi_floor_p50\n");
+	static const char *const groups[] = {
+		"notify", "poll", "throughput", "scaling",
+	};
+
+	for (unsigned int i = 0; i < 4 * nr_series; i++) {
+		struct series *s = &series[i % nr_series];
+		double xs = 0, xf = 0;
+
+		if (!s->n || strcmp(s->group, groups[i / nr_series]))
+			continue;
+		if (strcmp(group, s->group)) {
+			group = s->group;
+			if (!strcmp(group, "throughput"))
+				printf("\n%-40s %14s %12s\n", "[throughput]",
+				       "events/s", "x eventfd");
+			else
+				printf("\n%-40s %9s %9s %9s %9s %8s %8s\n",
+				       group[0] == 'n' ? "[notify: send -> "
+				       "receiver runs]" : group[0] == 'p' ?
+				       "[poll: send -> message seen]" :
+				       "[scaling]", "p50 ns", "p99 ns",
+				       "p99.9 ns", "max ns", "x signal",
+				       "x floor");
+		}
+		if (!strcmp(s->group, "throughput")) {
+			struct series *e = find("eventfd, user producers");
+
+			xs = e ? s->rate / e->rate : 0;
+			printf("%-40s %14.0f %12.2f\n", s->name, s->rate, xs);
+			fprintf(csv, "%s,%s,%lu,,,,,,%.0f,%.3f,\n", s->group,
+				s->name, s->events, s->rate, xs);
+			continue;
+		}
+		xs = sig ? s->p50 / sig->p50 : 0;
+		xf = ipi ? s->p50 / ipi->p50 : 0;
+		printf("%-40s %9.0f %9.0f %9.0f %9.0f %8.2f %8.2f\n", s->name,
+		       s->p50, s->p99, s->p999, s->max, xs, xf);
+		fprintf(csv, "%s,%s,%u,%.0f,%.0f,%.0f,%.0f,%.0f,,%.3f,%.3f\n",
+			s->group, s->name, s->n, s->p50, s->p99, s->p999,
+			s->max, s->mean, xs, xf);
+		if (strcmp(s->group, "notify") && strcmp(s->group, "poll"))
+			continue;
+		/* the distribution, as an empirical CDF */
+		fprintf(dat, "\"%s\"\n", s->name);
+		for (unsigned int k = 0; k < s->n; k++)
+			fprintf(dat, "%.1f %.5f\n", s->ns[k],
+				(k + 1.0) / s->n);
+		fprintf(dat, "\n\n");
+		blocks++;
+	}
+	fprintf(gp,
+		"# gnuplot %s/vcore-bench.gp (from that directory)\n"
+		"set terminal pngcairo size 1100,650 noenhanced\n"
+		"set output 'vcore-bench.png'\n"
+		"set title 'vcore-bench: latency distributions (%u samples "
+		"each)'\n"
+		"set logscale x\nset xlabel 'latency, ns (log)'\n"
+		"set ylabel 'fraction of samples at or below'\n"
+		"set key right bottom font ',9'\nset grid\n"
+		"plot for [i=0:%u] 'vcore-bench-samples.dat' index i "
+		"using 1:2 with lines lw 2 title columnheader(1)\n",
+		outdir, iters, blocks ? blocks - 1 : 0);
+	fclose(csv);
+	fclose(dat);
+	fclose(gp);
+	printf("\nwrote %s/vcore-bench.csv, vcore-bench-samples.dat, "
+	       "vcore-bench.gp\n", outdir);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "iters", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned int tp_msgs, test, expected;
+	struct sigaction sa = { .sa_handler = on_signal };
+	int c;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((c = getopt_long(argc, argv, "qo:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			quick = 1;
+			iters = 300;
+			break;
+		case 'o':
+			outdir = optarg;
+			break;
+		case 'n':
+			iters = strtoul(optarg, NULL, 0);
+			break;
+		default:
+			fprintf(stderr, "usage: %s [--quick] [--out DIR] "
+				"[--iters N]\n", argv[0]);
+			return c == 'h' ? 0 : 1;
+		}
+	}
+	if (iters < 10)
+		iters = 10;
+	tp_msgs = quick ? 5000 : 50000;
+	ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpus < 2) {
+		fprintf(stderr, "needs two CPUs\n");
+		return 1;
+	}
+	if (vcore_dev_open(&dev)) {
+		fprintf(stderr, "cannot open /dev/vcore: is vcore.ko loaded?\n");
+		return 1;
+	}
+	test = !!(dev.api.features & VCORE_FEAT_TEST);
+	/* target: the first managed pcore; sender: a CPU no vcore gets */
+	cpu_target = -1;
+	cpu_send = -1;
+	for (unsigned int i = 0; i < dev.kprocinfo->nr_pcores; i++) {
+		const struct vcore_pcoremap_entry *pc =
+			&dev.kprocinfo->pcoremap[i];
+
+		if (pc->managed && cpu_target < 0)
+			cpu_target = i;
+		if (!pc->managed && cpu_send < 0)
+			cpu_send = i;
+	}
+	if (cpu_target < 0)
+		cpu_target = 1;
+	if (cpu_send < 0 || cpu_send == cpu_target)
+		cpu_send = cpu_target ? 0 : 1;
+	pin(cpu_send);
+	calibrate();
+	gap = (uint64_t)(200e3 * tsc_per_ns);	/* 200 us between samples */
+	sigaction(SIGUSR1, &sa, NULL);
+	printf("vcore-bench: %d CPUs, sender on CPU %d, receiver on CPU %d, "
+	       "TSC %.3f GHz (procinfo says %.3f), %u samples a row%s\n",
+	       ncpus, cpu_send, cpu_target, tsc_per_ns,
+	       dev.kprocinfo->tsc_freq / 1e9, iters,
+	       test ? "" : "; vcore.ko without test=1: no floors, kernel "
+	       "producers or fallback depths");
+	if (test) {
+		/* a child MCP of its own: close ours while it runs */
+		printf("fallback depths...\n");
+		vcore_dev_close(&dev);
+		run_depths();
+		if (vcore_dev_open(&dev)) {
+			fprintf(stderr, "cannot open /dev/vcore again\n");
+			return 1;
+		}
+	}
+	tsc_skew(cpu_send, cpu_target);
+	if (vcore_arena_setup(&dev, 16 << 20)) {
+		fprintf(stderr, "arena setup failed\n");
+		return 1;
+	}
+
+	printf("notify baselines...\n");
+	run_baseline(B_SIGNAL, "signal: pthread_kill");
+	run_baseline(B_EVENTFD, "eventfd -> epoll_wait");
+	run_baseline(B_FUTEX, "futex wake");
+	run_baseline(B_PIPE, "pipe write -> read");
+	if (test)
+		run_floors(&dev);
+	printf("poll mode...\n");
+	run_poll(&dev, EV_MBOX_UCQ, "UCQ");
+	run_poll(&dev, EV_MBOX_CEQ, "CEQ");
+	run_poll(&dev, EV_MBOX_BITMAP, "bitmap");
+	printf("throughput...\n");
+	if (test) {
+		run_tp_kernel(&dev, EV_MBOX_UCQ, "UCQ, kernel producers",
+			      tp_msgs);
+		run_tp_kernel(&dev, EV_MBOX_CEQ, "CEQ, kernel producers",
+			      tp_msgs);
+	}
+	run_tp_user(0, "eventfd, user producers", tp_msgs);
+	run_tp_user(-1, "pipe, user producers", tp_msgs);
+	printf("vcore notifications...\n");
+	run_vcores();
+
+	for (unsigned int i = 0; i < nr_series; i++)
+		if (strcmp(series[i].group, "throughput"))
+			finish(&series[i]);
+	print_and_write();
+	/* every row this configuration can run */
+	expected = 4 + 3 + 2 + (nv ? 3 + nv : 0) +
+		   (test ? 2 + 2 + NR_DEPTHS : 0);
+	c = 0;
+	for (unsigned int i = 0; i < nr_series; i++)
+		c += series[i].n > 0;
+	printf("rows: %d of %u\n", c, expected);
+	/* the vcores spin until the process exits; the module cleans up */
+	fflush(stdout);
+	_exit(c == (int)expected && nv ? 0 : 2);
+}
