@@ -27,7 +27,7 @@ LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_vcore_test vcore_module_test
-TOOLS := vcore-info
+TOOLS := vcore-info vcore-demo
 
 .PHONY: all module lib selftests tools check demo setup checkpatch clean unit
 .DELETE_ON_ERROR:

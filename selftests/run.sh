@@ -26,6 +26,25 @@ if [ -x "$smoke" ]; then
 	echo 0 >"$out/vcore_uthread_smoke.rc"
 fi
 
+# The benchmark runs and writes every row (no timing is judged): one TAP
+# line.
+bench=${bindir%/selftests}/tools/vcore-bench
+if [ -x "$bench" ]; then
+	echo "# selftest: vcore_bench_smoke"
+	mkdir -p "$out/bench"
+	"$bench" --smoke --out "$out/bench" >"$out/vcore_bench_smoke.log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$out/vcore_bench_smoke.log"
+	rows=$(($(wc -l <"$out/bench/vcore-bench.csv" 2>/dev/null || echo 1) - 1))
+	if [ $rc = 0 ] && grep -q '^rows: \([0-9]*\) of \1$' "$out/vcore_bench_smoke.log" &&
+		[ "$rows" -ge 20 ]; then
+		echo "ok 1 vcore-bench --smoke writes every row ($rows)"
+	else
+		echo "not ok 1 vcore-bench --smoke writes every row ($rows rows, status $rc)"
+	fi | tee "$out/vcore_bench_smoke.tap"
+	echo 0 >"$out/vcore_bench_smoke.rc"
+fi
+
 for t in "${tests[@]}"; do
 	echo "# selftest: $t"
 	"$bindir/$t" 2>&1 | tee "$out/$t.tap"

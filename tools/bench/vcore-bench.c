@@ -28,7 +28,10 @@
  * vcore-bench.csv, the samples (vcore-bench-samples.dat) and a gnuplot
  * script (vcore-bench.gp) that draws vcore-bench.png from them.
  *
- *   vcore-bench [--quick] [--out DIR] [--iters N]
+ *   vcore-bench [--quick | --smoke] [--out DIR] [--iters N]
+ *
+ * --quick: 300 samples a row (1000 by default) and fewer messages; --smoke:
+ * 30 samples, every row once, to check that it runs.
  *
  * Run as root in the VM or on a host with vcore.ko loaded (test=1 for the
  * floors, the kernel producers and the fallback depths; without it those
@@ -72,7 +75,7 @@ static inline uint64_t rdtsc_now(void)
 }
 
 static double tsc_per_ns;
-static unsigned int iters = 2000;
+static unsigned int iters = 1000;
 static unsigned int quick;
 static const char *outdir = ".";
 
@@ -241,6 +244,31 @@ static void tsc_skew(int sender, int receiver)
 static volatile uint64_t recv_tsc;
 static unsigned int recv_seq;		/* atomic */
 static unsigned int stop;		/* atomic */
+static pid_t waiter_tid;		/* atomic: a blocking receiver */
+
+/*
+ * Wait (up to 1 s) until the blocking receiver sleeps in the kernel
+ * again: a wakeup sent before it blocks would measure a thread that is
+ * still awake.
+ */
+static void wait_blocked(void)
+{
+	double t0 = mono_ns();
+	char path[64], buf[256], *p;
+	pid_t tid;
+	FILE *f;
+
+	while ((tid = READ_ONCE(waiter_tid)) && mono_ns() - t0 < 1e9) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		f = fopen(path, "r");
+		if (!f)
+			return;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (!p || (p[1] == ' ' && p[2] == 'S'))
+			return;
+	}
+}
 
 static void received(void)
 {
@@ -312,6 +340,7 @@ static void *epoll_waiter(void *arg)
 	uint64_t v;
 
 	pin((int)(intptr_t)arg);
+	WRITE_ONCE(waiter_tid, gettid());
 	while (!READ_ONCE(stop)) {
 		if (epoll_wait(epfd, &ev, 1, -1) != 1)
 			continue;
@@ -330,6 +359,7 @@ static long futex(unsigned int *uaddr, int op, unsigned int val)
 static void *futex_waiter(void *arg)
 {
 	pin((int)(intptr_t)arg);
+	WRITE_ONCE(waiter_tid, gettid());
 	while (!READ_ONCE(stop)) {
 		while (!__atomic_load_n(&futex_word, __ATOMIC_ACQUIRE))
 			futex(&futex_word, FUTEX_WAIT_PRIVATE, 0);
@@ -344,6 +374,7 @@ static void *pipe_reader(void *arg)
 	char c;
 
 	pin((int)(intptr_t)arg);
+	WRITE_ONCE(waiter_tid, gettid());
 	while (!READ_ONCE(stop)) {
 		if (read(pfd[0], &c, 1) != 1)
 			break;
@@ -398,9 +429,13 @@ static void run_baseline(enum baseline b, const char *name)
 	pthread_create(&th, NULL, fn[b], (void *)(intptr_t)cpu_target);
 	spin_ticks(20 * gap);
 	for (unsigned int i = 0; i < iters; i++) {
-		unsigned int seq = smp_load_acquire(&recv_seq);
-		uint64_t t0 = rdtsc_now();
+		unsigned int seq;
+		uint64_t t0;
 
+		if (b != B_SIGNAL)
+			wait_blocked();
+		seq = smp_load_acquire(&recv_seq);
+		t0 = rdtsc_now();
 		kick(b, th);
 		if (!wait_seq(&recv_seq, seq)) {
 			fprintf(stderr, "%s: no delivery\n", name);
@@ -412,6 +447,7 @@ static void run_baseline(enum baseline b, const char *name)
 	WRITE_ONCE(stop, 1);
 	kick(b, th);
 	pthread_join(th, NULL);
+	WRITE_ONCE(waiter_tid, 0);
 	if (b == B_EVENTFD) {
 		close(epfd);
 		close(efd);
@@ -1085,7 +1121,8 @@ static void print_and_write(void)
 		"set ylabel 'fraction of samples at or below'\n"
 		"set key right bottom font ',9'\nset grid\n"
 		"plot for [i=0:%u] 'vcore-bench-samples.dat' index i "
-		"using 1:2 with lines lw 2 title columnheader(1)\n",
+		"using 1:2 with lines lw 2 lc i + 1 dt (i < 9 ? 1 : 2) "
+		"title columnheader(1)\n",
 		outdir, iters, blocks ? blocks - 1 : 0);
 	fclose(csv);
 	fclose(dat);
@@ -1098,6 +1135,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "quick", no_argument, NULL, 'q' },
+		{ "smoke", no_argument, NULL, 's' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "iters", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -1108,11 +1146,15 @@ int main(int argc, char **argv)
 	int c;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt_long(argc, argv, "qo:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qso:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			quick = 1;
 			iters = 300;
+			break;
+		case 's':
+			quick = 2;
+			iters = 30;
 			break;
 		case 'o':
 			outdir = optarg;
@@ -1121,14 +1163,14 @@ int main(int argc, char **argv)
 			iters = strtoul(optarg, NULL, 0);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [--quick] [--out DIR] "
-				"[--iters N]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--quick | --smoke] "
+				"[--out DIR] [--iters N]\n", argv[0]);
 			return c == 'h' ? 0 : 1;
 		}
 	}
 	if (iters < 10)
 		iters = 10;
-	tp_msgs = quick ? 5000 : 50000;
+	tp_msgs = quick == 2 ? 1000 : quick ? 5000 : 30000;
 	ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpus < 2) {
 		fprintf(stderr, "needs two CPUs\n");
