@@ -1009,13 +1009,13 @@ static int run_vcores(void)
 		register_kevent_q(&dev, uipi, EV_USER_IPI);
 
 	vs[0] = target;
-	run_vnotify(new_series("notify", "vcore: SELF_NOTIFY", iters),
-		    V_SELF_NOTIFY, vs, 1);
 	run_vnotify(new_series("notify", "vcore: SEND_EVENT (UCQ, IPI)",
 			       iters), V_SEND_EVENT, vs, 1);
 	if (uipi)
 		run_vnotify(new_series("notify", "vcore: NOTIFY (EV_USER_IPI)",
 				       iters), V_NOTIFY, vs, 1);
+	run_vnotify(new_series("notify", "vcore: SELF_NOTIFY", iters),
+		    V_SELF_NOTIFY, vs, 1);
 	vcore_request_total(want);
 	t0 = mono_ns();
 	while (num_vcores() < want && mono_ns() - t0 < 10e9)
@@ -1121,7 +1121,7 @@ static void print_and_write(void)
 		"set ylabel 'fraction of samples at or below'\n"
 		"set key right bottom font ',9'\nset grid\n"
 		"plot for [i=0:%u] 'vcore-bench-samples.dat' index i "
-		"using 1:2 with lines lw 2 lc i + 1 dt (i < 9 ? 1 : 2) "
+		"using 1:2 with lines lw 2 lc (i + 1) "
 		"title columnheader(1)\n",
 		outdir, iters, blocks ? blocks - 1 : 0);
 	fclose(csv);
