@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include <linux/vcore_test.h>
+
 #include "kselftest_harness.h"
 #include "vcore_test_util.h"
 
@@ -498,6 +500,28 @@ TEST_F_TIMEOUT(live, process_exit_frees_everything, 240)
 	ASSERT_EQ(0, vt_read_live(&procs, &bytes));
 	EXPECT_EQ(self->procs, procs);
 	EXPECT_EQ(self->bytes, bytes);
+}
+
+/* ---- the benchmark's floor: a timed bare IPI (test=1) ---- */
+
+TEST_F(dev, test_ipi_reaches_the_cpu_and_rejects_bad_input)
+{
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct vcore_test_ipi t = { .cpu = ncpus > 1 ? 1 : 0 };
+
+	if (!(self->api.features & VCORE_FEAT_TEST))
+		SKIP(return, "vcore.ko not loaded with test=1");
+	ASSERT_EQ(0, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
+	EXPECT_NE(0, t.tsc_recv);	/* the handler ran and stamped */
+	EXPECT_NE(0, t.tsc_send);
+	EXPECT_NE(0, t.tsc_done);
+	t = (struct vcore_test_ipi){ .cpu = 1U << 30 };
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
+	t = (struct vcore_test_ipi){ .flags = 1 };
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
+	t = (struct vcore_test_ipi){ .resv = { 0, 1 } };
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
+	EXPECT_EQ(-EFAULT, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, NULL));
 }
 
 TEST_HARNESS_MAIN
