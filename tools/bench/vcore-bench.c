@@ -1047,7 +1047,7 @@ static void print_and_write(void)
 	char path[4096];
 	FILE *csv, *dat, *gp;
 	const char *group = "";
-	unsigned int blocks = 0;
+	unsigned int blocks = 0, nr_notify = 0;
 
 	snprintf(path, sizeof(path), "%s/vcore-bench.csv", outdir);
 	csv = fopen(path, "w");
@@ -1119,20 +1119,31 @@ static void print_and_write(void)
 				(k + 1.0) / s->n);
 		fprintf(dat, "\n\n");
 		blocks++;
+		if (!strcmp(s->group, "notify"))
+			nr_notify++;
 	}
+	/* notify rows solid, poll rows dashed, each its own colour */
 	fprintf(gp,
-		"# gnuplot %s/vcore-bench.gp (from that directory)\n"
+		"# gnuplot vcore-bench.gp, in %s\n"
 		"set terminal pngcairo size 1100,650 noenhanced\n"
 		"set output 'vcore-bench.png'\n"
 		"set title 'vcore-bench: latency distributions (%u samples "
-		"each)'\n"
+		"each; dashed: poll mode)'\n"
 		"set logscale x\nset xlabel 'latency, ns (log)'\n"
 		"set ylabel 'fraction of samples at or below'\n"
 		"set key right bottom font ',9'\nset grid\n"
-		"plot for [i=0:%u] 'vcore-bench-samples.dat' index i "
-		"using 1:2 with lines lw 2 lc (i + 1) "
-		"title columnheader(1)\n",
-		outdir, iters, blocks ? blocks - 1 : 0);
+		"colors = '#7b1fa2 #00897b #29b6f6 #ef6c00 #fdd835 #1565c0 "
+		"#e53935 #000000 #8d6e63 #43a047 #ec407a #757575 #9e9d24 "
+		"#5c6bc0 #26c6da #d81b60'\n"
+		"plot for [i=0:%u] 'vcore-bench-samples.dat' index i using 1:2 "
+		"with lines lw 2 lc rgb word(colors, i + 1) "
+		"title columnheader(1)", outdir, iters, nr_notify - 1);
+	if (blocks > nr_notify)
+		fprintf(gp, ", \\\n     for [i=%u:%u] "
+			"'vcore-bench-samples.dat' index i using 1:2 with "
+			"lines lw 2 dt 2 lc rgb word(colors, i + 1) "
+			"title columnheader(1)", nr_notify, blocks - 1);
+	fprintf(gp, "\n");
 	fclose(csv);
 	fclose(dat);
 	fclose(gp);
