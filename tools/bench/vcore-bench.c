@@ -5,8 +5,9 @@
  *
  *   notify      send call -> first instruction of the target's vcore_entry
  *               (libvcore's entry stamp), the target vcore spinning in
- *               vcore context (vcore_idle), for SELF_NOTIFY, SEND_EVENT
- *               (UCQ ev_q, EVENT_IPI) and NOTIFY (EV_USER_IPI); against
+ *               vcore context with notifications enabled, for SEND_EVENT
+ *               (UCQ ev_q, EVENT_IPI), NOTIFY (EV_USER_IPI) and
+ *               SELF_NOTIFY; against
  *               pthread_kill() to a pinned spinning thread (stamp in the
  *               handler), eventfd -> epoll_wait, futex wake and a pipe to
  *               blocked waiters; and the floors (test=1 only): a bare IPI
@@ -21,8 +22,9 @@
  *               vcore's own mbox, the online list, the bulk-preempted
  *               list, the inactive head, the ultimate fallback).
  *
- * Every time is read with rdtsc on both sides (the TSC is synchronised
- * across CPUs) and converted with a frequency calibrated against
+ * Every time is read with rdtsc on both sides (the TSCs must agree across
+ * CPUs: the run prints the skew it measures) and converted with a
+ * frequency calibrated against
  * CLOCK_MONOTONIC.  Prints a table of p50 / p99 / p99.9 / max in ns and
  * ratios to signal delivery and to the IPI floor; writes OUTDIR/
  * vcore-bench.csv, the samples (vcore-bench-samples.dat) and a gnuplot
@@ -31,9 +33,9 @@
  *   vcore-bench [--quick | --smoke] [--out DIR] [--iters N]
  *
  * --quick: 300 samples a row (1000 by default) and fewer messages; --smoke:
- * 30 samples, every row once, to check that it runs.
+ * 30 samples a row, to check that every row runs.
  *
- * Run as root in the VM or on a host with vcore.ko loaded (test=1 for the
+ * Run it in the VM or on a host with vcore.ko loaded (test=1 for the
  * floors, the kernel producers and the fallback depths; without it those
  * rows are left out).  Exit status 0 when every row it could run ran.
  */
@@ -191,7 +193,7 @@ static void calibrate(void)
 static int ncpus;
 static int cpu_send;		/* the sender's CPU: not a vcore's */
 static int cpu_target;		/* the receiver's: a managed pcore */
-static uint64_t gap;		/* for threads to settle, in TSC ticks */
+static uint64_t gap;		/* between samples (200 us), in TSC ticks */
 
 /*
  * Cross-CPU TSC check: cache-line ping-pong between the sender's and the
@@ -840,7 +842,6 @@ static struct event_queue *vc_evq[MAX_V];	/* SEND_EVENT, per vcore */
 static volatile uint64_t vc_recv[MAX_V];
 static unsigned int vc_seq[MAX_V];	/* atomic */
 static unsigned int vc_idle[MAX_V];	/* atomic */
-static unsigned long vc_notifies[MAX_V];
 
 /*
  * The vcores' entry hook: stamp, drain, then spin in vcore context with
@@ -856,7 +857,6 @@ static void bench_entry(void)
 
 	if (vcore_entry_reason() == VCORE_ENTRY_NOTIFY && v < MAX_V) {
 		vc_recv[v] = vcore_entry_tsc();
-		vc_notifies[v]++;
 		smp_store_release(&vc_seq[v], vc_seq[v] + 1);
 	}
 	/* as handle_events(): clear, full barrier, then look */
