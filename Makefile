@@ -28,7 +28,7 @@ LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
 LIB_LDLIBS := -lnuma
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
-	vcore_vcore_test vcore_module_test
+	vcore_vcore_test vcore_numa_test vcore_module_test
 TOOLS := vcore-info
 
 .PHONY: all module lib selftests tools check demo setup checkpatch clean unit
@@ -172,6 +172,12 @@ $(B)/selftests/vcore_libvcore_test: selftests/vcore_libvcore_test.c \
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $< $(B)/libvcore.a \
 		$(LIB_LDLIBS)
 
+$(B)/selftests/vcore_numa_test: selftests/vcore_numa_test.c \
+		selftests/*.h $(KSFT_HDRS) uapi/linux/*.h $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $< $(B)/libvcore.a \
+		$(LIB_LDLIBS)
+
 # libvcore's vcore context and uthreads against the module, in the VM:
 # notifications, then preemptions (libvcore/tests/vm_smoke.c).
 $(B)/tests/vm_smoke: libvcore/tests/vm_smoke.c libvcore/tests/regs_torture.S \
@@ -184,7 +190,12 @@ vm-smoke: module $(B)/tests/vm_smoke
 	tools/vm/run --quiet --timeout 600 --insmod kmod/vcore.ko -- \
 		$(B)/tests/vm_smoke 8 1 preempt
 
-tools: $(addprefix $(B)/tools/,$(TOOLS))
+tools: $(addprefix $(B)/tools/,$(TOOLS)) $(B)/tools/bench/numa_bench
+
+# same-node versus cross-node notification latency and UCQ throughput
+$(B)/tools/bench/numa_bench: tools/bench/numa_bench.c $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libvcore.a $(LIB_LDLIBS)
 
 $(B)/tools/%: tools/%.c $(B)/libvcore.a
 	@mkdir -p $(@D)
