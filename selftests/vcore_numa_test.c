@@ -349,16 +349,25 @@ TEST(libvcore_stacks_on_node)
 	}
 }
 
+static volatile int uth_go;
+
 static void *uth_where(void *arg)
 {
 	int here = 0;
 
 	(void)arg;
+	/*
+	 * Stay runnable until every uthread exists: a uthread made runnable
+	 * after the last vcore yielded is not run (the process is WAITING).
+	 */
+	while (!uth_go)
+		uthread_yield();
 	return (void *)(intptr_t)policy_node(&here);
 }
 
 TEST(uthread_stack_on_node)
 {
+	struct uthread *u[64] = { NULL };
 	int cpus[VCORE_MAX_PCORES], node;
 	unsigned long nodes;
 
@@ -368,14 +377,18 @@ TEST(uthread_stack_on_node)
 	ASSERT_EQ(0, vcore_arena_setup(&dev, 4 << 20));
 	ASSERT_EQ(0, uthread_lib_init(&dev));
 	for (node = 0; node < 64; node++) {
-		struct uthread *u;
-		void *ret = NULL;
-
 		if (!(nodes & (1UL << node)))
 			continue;
-		u = uthread_create_on_node(uth_where, NULL, node);
-		ASSERT_NE(NULL, u);
-		ASSERT_EQ(0, uthread_join(u, &ret));
+		u[node] = uthread_create_on_node(uth_where, NULL, node);
+		ASSERT_NE(NULL, u[node]);
+	}
+	uth_go = 1;
+	for (node = 0; node < 64; node++) {
+		void *ret = NULL;
+
+		if (!u[node])
+			continue;
+		ASSERT_EQ(0, uthread_join(u[node], &ret));
 		EXPECT_EQ(node, (int)(intptr_t)ret);
 	}
 }

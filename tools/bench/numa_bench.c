@@ -63,15 +63,20 @@ static int pin(int cpu)
 	return sched_setaffinity(0, sizeof(s), &s) ? -errno : 0;
 }
 
-/* An online CPU on node (or off it, with other), not in avoid; or -1. */
+/*
+ * An online CPU on node (or off it, with other), not in avoid; CPU 0
+ * (which takes most device interrupts) only if nothing else fits; or -1.
+ */
 static int pick_cpu(int node, bool other, int avoid1, int avoid2)
 {
-	unsigned int cpu;
+	unsigned int i, cpu, nr = bdev->kprocinfo->nr_pcores;
 
-	for (cpu = 0; cpu < bdev->kprocinfo->nr_pcores; cpu++) {
-		int n = node_of_cpu(cpu);
+	for (i = 0; i < nr; i++) {
 		char path[64];
+		int n;
 
+		cpu = (i + 1) % nr;
+		n = node_of_cpu(cpu);
 		snprintf(path, sizeof(path),
 			 "/sys/devices/system/cpu/cpu%u/topology", cpu);
 		if (n < 0 || access(path, F_OK) || (int)cpu == avoid1 ||
@@ -153,13 +158,14 @@ int numa_bench_notify(struct vcore_dev *dev, unsigned int rounds,
 	int node, pcore;
 
 	bdev = dev;
-	for (node = 0; node < (int)dev->kprocinfo->nr_nodes; node++) {
+	/* the highest node with a managed pcore: the farthest from CPU 0 */
+	for (node = (int)dev->kprocinfo->nr_nodes - 1; node >= 0; node--) {
 		if (pick_cpu(node, true, -1, -1) < 0)
 			return -ENODEV;		/* one node only */
 		if (vcore_numa_set_node(node, true) == 0)
 			break;
 	}
-	if (node == (int)dev->kprocinfo->nr_nodes)
+	if (node < 0)
 		return -ENODEV;
 	vcore_request_more(1);
 	for (unsigned long spins = 0; !armed; spins++)
@@ -252,14 +258,15 @@ int numa_bench_ucq(struct vcore_dev *dev, unsigned int msgs,
 	int prod = -1;
 
 	bdev = dev;
-	for (r->node = 0; r->node < (int)dev->kprocinfo->nr_nodes; r->node++) {
+	for (r->node = (int)dev->kprocinfo->nr_nodes - 1; r->node >= 0;
+	     r->node--) {
 		prod = pick_cpu(r->node, false, -1, -1);
 		r->same_cpu = pick_cpu(r->node, false, prod, -1);
 		r->cross_cpu = pick_cpu(r->node, true, prod, -1);
 		if (prod >= 0 && r->same_cpu >= 0 && r->cross_cpu >= 0)
 			break;
 	}
-	if (r->node == (int)dev->kprocinfo->nr_nodes)
+	if (r->node < 0)
 		return -ENODEV;
 	r->same = r->cross = 0;
 	for (int k = 0; k < 4; k++) {
