@@ -31,8 +31,8 @@ static bool has_numa(const struct vcore_dev *dev)
 void vcore_numa_place(const struct vcore_dev *dev, void *p, size_t len,
 		      int node)
 {
-	unsigned long mask[VC_NUMA_MAX_NODES / (8 * sizeof(unsigned long))] = { 0 };
 	const unsigned int bits = 8 * sizeof(unsigned long);
+	unsigned long mask[VC_NUMA_MAX_NODES / (8 * sizeof(long))] = { 0 };
 
 	if (!has_numa(dev) || node < 0 || node >= VC_NUMA_MAX_NODES ||
 	    (__u32)node >= READ_ONCE(dev->kprocinfo->nr_nodes))
