@@ -7,7 +7,8 @@
  * by vcore_region_alloc()); the kernel uses it through its vmalloc address
  * and the process through a shared mapping.  Every vma holds a reference
  * on the open file, so the memory stays until the last mapping and the
- * last fd are gone.  A mapping must be MAP_SHARED and lie inside one region, at any page offset within it.
+ * last fd are gone.  A mapping must be MAP_SHARED and lie inside one
+ * region, at any page offset within it.
  * procinfo can never become writable: VM_MAYWRITE is cleared, so mprotect
  * refuses.  Mappings are not inherited across fork (VM_DONTCOPY): the child
  * is a different process and gets its own MCP by opening the device.
