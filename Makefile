@@ -23,10 +23,12 @@ LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o)
 LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
-	uth_sync.o)
+	uth_sync.o numa.o)
+# what libvcore.so links and users of libvcore.a must add
+LIB_LDLIBS := -lnuma
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
-	vcore_vcore_test vcore_module_test
+	vcore_vcore_test vcore_numa_test vcore_module_test
 TOOLS := vcore-info vcore-demo
 
 .PHONY: all module lib selftests tools check demo setup checkpatch clean unit
@@ -61,7 +63,7 @@ $(B)/libvcore.a: $(LIB_OBJS)
 
 $(B)/libvcore.so: $(LIB_PIC_OBJS) libvcore/libvcore.map
 	$(CC) -shared -Wl,--version-script=libvcore/libvcore.map \
-		-Wl,-soname,libvcore.so.1 -o $@ $(LIB_PIC_OBJS)
+		-Wl,-soname,libvcore.so.1 -o $@ $(LIB_PIC_OBJS) $(LIB_LDLIBS)
 
 # Unit tests of libvcore's user-space side (libvcore/tests/): the library
 # against a fake arena and a simulated kernel producer, no module needed.
@@ -106,14 +108,14 @@ $(eval $(call unit_flavour,tsan))
 # only: ThreadSanitizer follows neither user-level stack switches nor a
 # signal handler that rewrites the interrupted context.
 UNIT_VCORE_TESTS := test_vcore_ctx test_pop_race test_uthread
-UNIT_VCORE_OBJS := vcore_lib vcore_entry uthread uth_sync fake_kernel \
+UNIT_VCORE_OBJS := vcore_lib vcore_entry uthread uth_sync numa fake_kernel \
 	regs_torture
 UNIT_BINS += $(addprefix $(B)/unit/asan/,$(UNIT_VCORE_TESTS))
 define unit_vcore_test
 $(B)/unit/asan/$(1): $(B)/unit/asan/$(1).o \
 		$(addprefix $(B)/unit/asan/,$(addsuffix .o,$(UNIT_OBJS) \
 		$(UNIT_VCORE_OBJS)))
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $$@ $$^
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $$@ $$^ $(LIB_LDLIBS)
 endef
 $(foreach t,$(UNIT_VCORE_TESTS),$(eval $(call unit_vcore_test,$(t))))
 # Negative controls: the pop race test against a pop built without its
@@ -131,7 +133,7 @@ $(B)/unit/asan/test_pop_race_no_%: $(B)/unit/asan/test_pop_race_broken.o \
 		$(B)/unit/asan/vcore_entry_no_%.o \
 		$(addprefix $(B)/unit/asan/,$(addsuffix .o,$(UNIT_OBJS) \
 		$(filter-out vcore_entry,$(UNIT_VCORE_OBJS))))
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $@ $^
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $@ $^ $(LIB_LDLIBS)
 
 # The public headers compile as C11 (-pedantic) and as C++11.
 $(B)/unit/headers-c.o: libvcore/tests/headers.c $(UNIT_HDRS)
@@ -167,31 +169,44 @@ $(B)/selftests/%: selftests/%.c selftests/*.h $(KSFT_HDRS) uapi/linux/vcore.h
 $(B)/selftests/vcore_libvcore_test: selftests/vcore_libvcore_test.c \
 		selftests/*.h $(KSFT_HDRS) uapi/linux/*.h $(B)/libvcore.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $< $(B)/libvcore.a
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $< $(B)/libvcore.a \
+		$(LIB_LDLIBS)
+
+$(B)/selftests/vcore_numa_test: selftests/vcore_numa_test.c \
+		selftests/*.h $(KSFT_HDRS) uapi/linux/*.h $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $< $(B)/libvcore.a \
+		$(LIB_LDLIBS)
 
 # libvcore's vcore context and uthreads against the module, in the VM:
 # notifications, then preemptions (libvcore/tests/vm_smoke.c).
 $(B)/tests/vm_smoke: libvcore/tests/vm_smoke.c libvcore/tests/regs_torture.S \
 		$(B)/libvcore.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -pthread -o $@ $^
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LIB_LDLIBS)
 
 .PHONY: vm-smoke
 vm-smoke: module $(B)/tests/vm_smoke
 	tools/vm/run --quiet --timeout 600 --insmod kmod/vcore.ko -- \
 		$(B)/tests/vm_smoke 8 1 preempt
 
-tools: $(addprefix $(B)/tools/,$(TOOLS)) $(B)/tools/vcore-bench
+tools: $(addprefix $(B)/tools/,$(TOOLS)) $(B)/tools/vcore-bench \
+	$(B)/tools/bench/numa_bench
 
 # the benchmark (tools/bench/, README "Results")
 $(B)/tools/vcore-bench: tools/bench/vcore-bench.c libvcore/*.h \
 		uapi/linux/*.h $(B)/libvcore.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libvcore.a
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libvcore.a $(LIB_LDLIBS)
+
+# same-node versus cross-node notification latency and UCQ throughput
+$(B)/tools/bench/numa_bench: tools/bench/numa_bench.c $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libvcore.a $(LIB_LDLIBS)
 
 $(B)/tools/%: tools/%.c $(B)/libvcore.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libvcore.a
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libvcore.a $(LIB_LDLIBS)
 
 CHECKPATCH := $(B)/checkpatch/scripts/checkpatch.pl
 $(CHECKPATCH):

@@ -59,27 +59,61 @@ void mcp_arena_init(struct mcp_arena *a, void *kaddr, u64 size,
 	a->r.uaddr = 0;
 	a->nr_pages = size / VC_PAGE_SIZE;
 	a->nr_used = 0;
+	a->slices = NULL;
+	a->nr_slices = 0;
+}
+
+/* The slice on @node, or NULL. */
+static const struct mcp_arena_slice *node_slice(const struct mcp_arena *a,
+						int node)
+{
+	unsigned int i;
+
+	for (i = 0; i < a->nr_slices; i++)
+		if (a->slices[i].node == node)
+			return &a->slices[i];
+	return NULL;
+}
+
+/* First free run of @nr pages in [@first, @end), or @end. */
+static unsigned long find_run(const struct mcp_arena *a, unsigned long first,
+			      unsigned long end, unsigned int nr)
+{
+	unsigned long pg;
+
+	pg = bitmap_find_next_zero_area(a->pagemap, end, first, nr, 0);
+	return pg < end ? pg : end;
 }
 
 /**
- * mcp_arena_alloc_pages() - take nr contiguous zeroed pages from the arena
+ * mcp_arena_alloc_pages_node() - take nr contiguous zeroed pages from the
+ * arena, from @node's slice if it has such a run
  * @m: the MCP
  * @nr: how many pages
+ * @node: the preferred node, or -1 for none
  * @kaddr: set to their kernel address
  *
  * Callable from any context.  Return: their user address, or 0 when the
- * arena is not mapped or has no such run free.
+ * arena is not mapped or has no such run free anywhere.
  */
-u64 mcp_arena_alloc_pages(struct mcp *m, unsigned int nr, void **kaddr)
+u64 mcp_arena_alloc_pages_node(struct mcp *m, unsigned int nr, int node,
+			       void **kaddr)
 {
 	struct mcp_arena *a = &m->arena;
+	const struct mcp_arena_slice *s = node_slice(a, node);
 	u64 base = READ_ONCE(a->r.uaddr);
-	unsigned long flags, pg;
+	unsigned long flags, pg = a->nr_pages;
 
 	if (!base || !nr || !a->pagemap)
 		return 0;
 	vc_lock_irqsave(&a->lock, flags);
-	pg = bitmap_find_next_zero_area(a->pagemap, a->nr_pages, 0, nr, 0);
+	if (s) {
+		pg = find_run(a, s->first, s->first + s->nr, nr);
+		if (pg == s->first + s->nr)
+			pg = a->nr_pages;
+	}
+	if (pg >= a->nr_pages)
+		pg = find_run(a, 0, a->nr_pages, nr);
 	if (pg >= a->nr_pages) {
 		vc_unlock_irqrestore(&a->lock, flags);
 		return 0;
@@ -91,6 +125,12 @@ u64 mcp_arena_alloc_pages(struct mcp *m, unsigned int nr, void **kaddr)
 	*kaddr = a->r.kaddr + pg * VC_PAGE_SIZE;
 	memset(*kaddr, 0, (size_t)nr * VC_PAGE_SIZE);
 	return base + pg * VC_PAGE_SIZE;
+}
+
+/* mcp_arena_alloc_pages_node() without a node preference. */
+u64 mcp_arena_alloc_pages(struct mcp *m, unsigned int nr, void **kaddr)
+{
+	return mcp_arena_alloc_pages_node(m, nr, -1, kaddr);
 }
 
 /**

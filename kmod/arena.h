@@ -9,6 +9,8 @@ void *mcp_translate(struct mcp *m, u64 uaddr, u64 size, u64 align);
 void mcp_arena_init(struct mcp_arena *a, void *kaddr, u64 size,
 		    unsigned long *pagemap);
 u64 mcp_arena_alloc_pages(struct mcp *m, unsigned int nr, void **kaddr);
+u64 mcp_arena_alloc_pages_node(struct mcp *m, unsigned int nr, int node,
+			       void **kaddr);
 int mcp_arena_free_pages(struct mcp *m, u64 uaddr, unsigned int nr);
 
 #endif /* _VCORE_ARENA_H */

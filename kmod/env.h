@@ -19,6 +19,7 @@
 #include <linux/kernel.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
+#include <linux/mm.h>
 #include <linux/printk.h>
 #include <linux/rculist.h>
 #include <linux/spinlock.h>
@@ -26,6 +27,7 @@
 #include <linux/tracepoint-defs.h>
 #include <linux/types.h>
 #include <linux/vcore.h>
+#include <linux/vmalloc.h>
 
 #define vc_load(p)			READ_ONCE(*(p))
 #define vc_store(p, v)			WRITE_ONCE(*(p), (v))
@@ -109,6 +111,9 @@ static inline void vc_max_s32(__s32 *p, s32 v)
 	pr_warn_ratelimited("vcore: " fmt, ##__VA_ARGS__)
 
 #define VC_PAGE_SIZE			PAGE_SIZE
+
+/* The NUMA node of a byte of procdata or the arena (vmap()ed pages). */
+#define vc_kaddr_node(k)		page_to_nid(vmalloc_to_page(k))
 
 /*
  * What the core asks of the Linux side (kmod/vcore_run.c): interrupt an

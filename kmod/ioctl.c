@@ -10,6 +10,7 @@
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/nodemask.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/vcore_test.h>
@@ -52,11 +53,17 @@ static long vcore_ioc_arena_alloc(struct vcore_proc *p, void __user *arg)
 
 	if (copy_from_user(&a, arg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.addr || !a.nr_pages || !resv_is_zero(&a, resv))
+	if ((a.flags & ~VCORE_ARENA_NODE) || a.addr || !a.nr_pages ||
+	    a.resv0 || a.resv)
+		return -EINVAL;
+	if (a.flags & VCORE_ARENA_NODE ?
+	    a.node < 0 || a.node >= nr_node_ids : a.node)
 		return -EINVAL;
 	if (!READ_ONCE(p->mcp.arena.r.uaddr))
 		return -ENXIO;
-	a.addr = mcp_arena_alloc_pages(&p->mcp, a.nr_pages, &k);
+	a.addr = mcp_arena_alloc_pages_node(&p->mcp, a.nr_pages,
+					    a.flags & VCORE_ARENA_NODE ?
+					    a.node : -1, &k);
 	if (!a.addr)
 		return -ENOMEM;
 	if (copy_to_user(arg, &a, sizeof(a))) {
@@ -72,7 +79,7 @@ static long vcore_ioc_arena_free(struct vcore_proc *p, void __user *arg)
 
 	if (copy_from_user(&a, arg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || !resv_is_zero(&a, resv))
+	if (a.flags || a.node || a.resv0 || a.resv)
 		return -EINVAL;
 	return mcp_arena_free_pages(&p->mcp, a.addr, a.nr_pages);
 }
@@ -141,6 +148,17 @@ static long vcore_ioc_get_stats(struct vcore_proc *p, void __user *arg)
 	return copy_to_user(arg, &s, sizeof(s)) ? -EFAULT : 0;
 }
 
+static long vcore_ioc_set_node(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_node_req r;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if (!resv_is_zero(&r, resv))
+		return -EINVAL;
+	return vcore_proc_set_node(p, r.node, r.flags);
+}
+
 static const struct vcore_cmd vcore_cmds[] = {
 	[VCORE_IOC_NR_API] = { VCORE_IOC_API, vcore_ioc_api },
 	[VCORE_IOC_NR_SETUP] = { VCORE_IOC_SETUP, vcore_ioc_setup },
@@ -162,6 +180,7 @@ static const struct vcore_cmd vcore_cmds[] = {
 	[VCORE_IOC_NR_CHANGE_VCORE] = { VCORE_IOC_CHANGE_VCORE,
 					vcore_ioc_change_vcore },
 	[VCORE_IOC_NR_PREEMPT] = { VCORE_IOC_PREEMPT, vcore_ioc_preempt },
+	[VCORE_IOC_NR_SET_NODE] = { VCORE_IOC_SET_NODE, vcore_ioc_set_node },
 	[VCORE_IOC_NR_TEST_ARRANGE] = { VCORE_IOC_TEST_ARRANGE,
 					vcore_test_arrange, true },
 	[VCORE_IOC_NR_TEST_KEVENT] = { VCORE_IOC_TEST_KEVENT,
@@ -211,7 +230,8 @@ static long vcore_ioc_api(struct vcore_proc *p, void __user *arg)
 		return -EBUSY;
 
 	api.features = VCORE_FEAT_EVENTS | VCORE_FEAT_TOPOLOGY |
-		       VCORE_FEAT_VCORES | VCORE_FEAT_PREEMPT;
+		       VCORE_FEAT_VCORES | VCORE_FEAT_PREEMPT |
+		       VCORE_FEAT_NUMA;
 	if (vcore_test_enabled())
 		api.features |= VCORE_FEAT_TEST;
 	supported_ioctls(api.ioctls);

@@ -17,6 +17,7 @@ struct mcp_vcore {
 	bool mapped;		/* written under mcp.lock, peeked without */
 	bool attached;		/* a thread plays it; mcp.lock */
 	bool resume_vcore_ctx;	/* preempted in vcore context; mcp.lock */
+	int home_node;		/* where its VCPD lives, -1 = unknown; fixed */
 };
 
 /* A region of module-owned memory and where its owner mapped it. */
@@ -26,12 +27,22 @@ struct mcp_region {
 	u64 uaddr;		/* 0 = not mapped; READ_ONCE, cmpxchg */
 };
 
+/* A run of arena pages that all live on one NUMA node. */
+struct mcp_arena_slice {
+	unsigned long first;	/* page index */
+	unsigned long nr;
+	int node;
+};
+
 struct mcp_arena {
 	vc_lock_t lock;		/* protects pagemap */
 	unsigned long *pagemap;	/* bit set = page handed out */
 	struct mcp_region r;
 	unsigned long nr_pages;
 	unsigned long nr_used;
+	/* fixed before the arena is mapped; none = no node preference */
+	const struct mcp_arena_slice *slices;
+	unsigned int nr_slices;
 };
 
 struct mcp_stats {

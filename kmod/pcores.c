@@ -11,6 +11,7 @@
 #include <linux/regset.h>
 #include <linux/sched.h>
 #include <linux/jiffies.h>
+#include <linux/nodemask.h>
 #include <linux/spinlock.h>
 #include <linux/topology.h>
 #include <linux/vcore.h>
@@ -134,12 +135,47 @@ unsigned int vcore_pcores_fp_state_size(void)
 	return fp_state_size;
 }
 
+/* Whether any managed CPU is on @node (a valid node id, or not). */
+bool vcore_pcores_node_managed(int node)
+{
+	unsigned int cpu;
+
+	if (node < 0 || node >= nr_node_ids)
+		return false;
+	for_each_cpu(cpu, &managed)
+		if (cpu_to_node(cpu) == node)
+			return true;
+	return false;
+}
+
+/* The nodes the managed CPUs are on. */
+void vcore_pcores_nodes(nodemask_t *nodes)
+{
+	unsigned int cpu;
+
+	nodes_clear(*nodes);
+	for_each_cpu(cpu, &managed)
+		if (cpu_to_node(cpu) >= 0)
+			node_set(cpu_to_node(cpu), *nodes);
+}
+
+/*
+ * Where vcore @vcoreid's VCPD lives: the node of the managed CPU it would
+ * get if every vcore took the managed CPUs in order, so that a process
+ * using all of them finds each VCPD local (grants prefer that match).
+ */
+int vcore_pcores_home_node(unsigned int vcoreid)
+{
+	return cpu_to_node(vcore_pcores_nth(vcoreid));
+}
+
 /* Publish the managed set and its topology in a new procinfo. */
 void vcore_pcores_fill_procinfo(struct vcore_procinfo *pi)
 {
 	unsigned int cpu, nr = vcore_pcores_nr_ids();
 
 	pi->nr_pcores = nr;
+	pi->nr_nodes = nr_node_ids;
 #ifdef CONFIG_X86
 	pi->tsc_freq = (u64)tsc_khz * 1000;
 #endif
@@ -155,33 +191,56 @@ void vcore_pcores_fill_procinfo(struct vcore_procinfo *pi)
 	}
 }
 
+/* The nodes of the pcores @who holds. */
+static void __held_nodes(const void *who, nodemask_t *used)
+	__must_hold(&owners_lock)
+{
+	unsigned int cpu;
+
+	nodes_clear(*used);
+	for_each_cpu(cpu, &managed)
+		if (owner[cpu] == who && cpu_to_node(cpu) >= 0)
+			node_set(cpu_to_node(cpu), *used);
+}
+
 /**
  * vcore_pcores_claim() - take a free managed pcore for @who
  * @who: the new owner
+ * @node: the node to prefer, or -1
+ * @strict: only a pcore on @node will do
  *
- * Any context.  Return: the CPU, or -1 if none is free.
+ * Among the free pcores: one on @node first, then one kept for @who by a
+ * hand-off, then one on a node @who already holds pcores on, then any;
+ * ties go to the lowest CPU id.  Any context.
+ *
+ * Return: the CPU, or -1 if none is free (on @node, when @strict).
  */
-int vcore_pcores_claim(const void *who)
+int vcore_pcores_claim(const void *who, int node, bool strict)
 {
+	unsigned int cpu, score, best_score = 0;
 	unsigned long flags;
-	unsigned int cpu;
+	nodemask_t used;
 	int ret = -1;
 
 	spin_lock_irqsave(&owners_lock, flags);
-	/* a pcore kept for us first, then any */
+	__held_nodes(who, &used);
 	for_each_cpu(cpu, &managed) {
-		if (!owner[cpu] && reserved_for[cpu] == who) {
+		int cn = cpu_to_node(cpu);
+
+		if (!claimable(cpu, who) || (strict && cn != node))
+			continue;
+		score = 1;
+		if (node >= 0 && cn == node)
+			score += 8;
+		if (reserved_for[cpu] == who)
+			score += 4;
+		if (cn >= 0 && node_isset(cn, used))
+			score += 2;
+		if (score > best_score) {
+			best_score = score;
 			ret = cpu;
-			break;
 		}
 	}
-	if (ret < 0)
-		for_each_cpu(cpu, &managed) {
-			if (claimable(cpu, who)) {
-				ret = cpu;
-				break;
-			}
-		}
 	if (ret >= 0) {
 		owner[ret] = who;
 		reserved_for[ret] = NULL;

@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/nodemask.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
@@ -25,6 +26,7 @@
 
 #include "arena.h"
 #include "debugfs.h"
+#include "mmap.h"
 #include "pcores.h"
 #include "proc.h"
 #include "vcores.h"
@@ -58,6 +60,40 @@ static size_t procdata_bytes(unsigned int max_vcores)
 static size_t region_bytes(struct vcore_proc *p)
 {
 	return p->procinfo_size + p->mcp.procdata.size + p->mcp.arena.r.size;
+}
+
+/*
+ * procdata's page @pg goes on the home node of the vcore whose VCPD holds
+ * its first byte; the header's pages on the opener's node.  A VCPD is
+ * 5376 bytes and its hot part (vcore_ctx to the end: the saved contexts,
+ * flags and mailboxes) its last 1280, so every page that part touches
+ * starts inside that VCPD: only the head of preempt_fp can share a page
+ * with the previous vcore.
+ */
+static int procdata_page_node(unsigned long pg, void *arg)
+{
+	unsigned int max_vcores = *(unsigned int *)arg;
+	size_t off = pg << PAGE_SHIFT;
+	unsigned int v;
+
+	if (off < sizeof(struct vcore_procdata))
+		return NUMA_NO_NODE;
+	v = (off - sizeof(struct vcore_procdata)) /
+	    sizeof(struct vcore_preempt_data);
+	return vcore_pcores_home_node(min(v, max_vcores - 1));
+}
+
+/* Each vcore's home: where its VCPD's hot part really landed. */
+static void init_home_nodes(struct mcp *m)
+{
+	unsigned int v;
+
+	for (v = 0; v < m->max_vcores; v++) {
+		int node = page_to_nid(vmalloc_to_page(&mcp_vcpd(m, v)->vcore_ctx));
+
+		m->vcores[v].home_node = node;
+		m->procinfo->vcoremap[v].home_node = node;
+	}
 }
 
 static void init_procinfo(struct vcore_proc *p)
@@ -121,7 +157,8 @@ struct vcore_proc *vcore_proc_create(void)
 	m->procinfo = vmalloc_user(p->procinfo_size);
 	if (!m->procinfo)
 		goto err_free_vcores;
-	m->procdata.kaddr = vmalloc_user(m->procdata.size);
+	m->procdata.kaddr = vcore_region_alloc(m->procdata.size >> PAGE_SHIFT,
+					       procdata_page_node, &max_vcores);
 	if (!m->procdata.kaddr)
 		goto err_free_procinfo;
 
@@ -132,6 +169,8 @@ struct vcore_proc *vcore_proc_create(void)
 	m->max_vcores = max_vcores;
 	init_procinfo(p);
 	mcp_vcores_init(m, vcores, max_vcores);
+	init_home_nodes(m);
+	atomic_set(&p->node_req, 0);
 	vcore_threads_init(p);
 
 	ret = registry_add(p);
@@ -169,6 +208,7 @@ static void vcore_proc_free(struct kref *ref)
 	mmdrop(p->mm);
 	vcore_threads_free(p);
 	bitmap_free(m->arena.pagemap);
+	kfree(m->arena.slices);
 	vfree(m->arena.r.kaddr);
 	vfree(m->procdata.kaddr);
 	vfree(m->procinfo);
@@ -308,16 +348,63 @@ u64 vcore_proc_arena_max(void)
 	return (u64)arena_max_mb << 20;
 }
 
+struct arena_layout {
+	struct mcp_arena_slice *slices;
+	unsigned int nr;
+};
+
+static int arena_page_node(unsigned long pg, void *arg)
+{
+	const struct arena_layout *l = arg;
+	unsigned int i;
+
+	for (i = 0; i < l->nr; i++)
+		if (pg - l->slices[i].first < l->slices[i].nr)
+			return l->slices[i].node;
+	return NUMA_NO_NODE;
+}
+
+/* One slice per node of the managed pcores, in equal shares. */
+static struct mcp_arena_slice *arena_slices(unsigned long nr_pages,
+					    unsigned int *nr)
+{
+	struct mcp_arena_slice *slices;
+	unsigned int i = 0, k;
+	nodemask_t nodes;
+	int node;
+
+	vcore_pcores_nodes(&nodes);
+	k = nodes_weight(nodes);
+	*nr = 0;
+	if (!k)
+		return NULL;
+	slices = kcalloc(k, sizeof(*slices), GFP_KERNEL);
+	if (!slices)
+		return NULL;
+	for_each_node_mask(node, nodes) {
+		slices[i].first = nr_pages * i / k;
+		slices[i].nr = nr_pages * (i + 1) / k - slices[i].first;
+		slices[i].node = node;
+		i++;
+	}
+	*nr = k;
+	return slices;
+}
+
 /**
  * vcore_proc_setup_arena() - allocate the event arena, once
  * @p: the MCP
  * @size: bytes, a page multiple no larger than arena_max_mb
+ *
+ * The arena is split into equal slices, one per node of the managed
+ * pcores, each on its node.
  *
  * Return: 0; -EINVAL for a bad size, -EBUSY if already set up, -ENOMEM.
  */
 int vcore_proc_setup_arena(struct vcore_proc *p, u64 size)
 {
 	struct mcp_arena *a = &p->mcp.arena;
+	struct arena_layout l = { };
 	unsigned long *pagemap;
 	void *kaddr;
 	int ret = 0;
@@ -329,19 +416,53 @@ int vcore_proc_setup_arena(struct vcore_proc *p, u64 size)
 		ret = -EBUSY;
 		goto out;
 	}
-	kaddr = vmalloc_user(size);
+	l.slices = arena_slices(size / PAGE_SIZE, &l.nr);
+	kaddr = vcore_region_alloc(size / PAGE_SIZE, arena_page_node, &l);
 	pagemap = bitmap_zalloc(size / PAGE_SIZE, GFP_KERNEL);
 	if (!kaddr || !pagemap) {
 		vfree(kaddr);
 		bitmap_free(pagemap);
+		kfree(l.slices);
 		ret = -ENOMEM;
 		goto out;
 	}
 	mcp_arena_init(a, kaddr, size, pagemap);
+	a->slices = l.slices;
+	a->nr_slices = l.nr;
 	atomic_long_add(size, &live_bytes);
 out:
 	mutex_unlock(&p->setup_lock);
 	return ret;
+}
+
+/**
+ * vcore_proc_set_node() - where @p's next grants take pcores
+ * @p: the MCP
+ * @node: a node with managed pcores, or -1 for the default policy
+ * @flags: VCORE_NODE_STRICT: only that node
+ *
+ * Return: 0, or -EINVAL (see VCORE_IOC_SET_NODE).
+ */
+int vcore_proc_set_node(struct vcore_proc *p, s32 node, u32 flags)
+{
+	bool strict = flags & VCORE_NODE_STRICT;
+
+	if ((flags & ~VCORE_NODE_STRICT) || node < -1 ||
+	    (node == -1 && strict) ||
+	    (node >= 0 && !vcore_pcores_node_managed(node)))
+		return -EINVAL;
+	atomic_set(&p->node_req, (node + 1) |
+		   (strict ? VCORE_PROC_NODE_STRICT : 0));
+	return 0;
+}
+
+/* The node request as one snapshot. */
+void vcore_proc_node_req(struct vcore_proc *p, int *node, bool *strict)
+{
+	int req = atomic_read(&p->node_req);
+
+	*node = (req & VCORE_PROC_NODE_MASK) - 1;
+	*strict = req & VCORE_PROC_NODE_STRICT;
 }
 
 void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes)

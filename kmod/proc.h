@@ -21,6 +21,9 @@ struct pid;
 /* bits in vcore_proc.flags */
 #define VCORE_PROC_API_DONE	0
 
+#define VCORE_PROC_NODE_MASK	0xffff
+#define VCORE_PROC_NODE_STRICT	0x10000
+
 /*
  * One per process that opened /dev/vcore.  The open file holds a
  * reference, and so does anyone sending to it from another process; the
@@ -34,6 +37,8 @@ struct vcore_proc {
 	const struct cred *cred;	/* the opener's credentials */
 	unsigned long flags;		/* VCORE_PROC_* bits, atomic */
 	struct mutex setup_lock;	/* serialises VCORE_IOC_SETUP */
+	/* VCORE_IOC_SET_NODE: node + 1, VCORE_PROC_NODE_STRICT; atomic */
+	atomic_t node_req;
 	size_t procinfo_size;
 	struct dentry *debugfs;
 	struct work_struct free_work;	/* a last put in atomic context */
@@ -54,6 +59,8 @@ struct vcore_proc *vcore_proc_get_by_pid(pid_t nr);
 struct vcore_proc *vcore_proc_from_file(struct file *file);
 bool vcore_proc_is_owner(const struct vcore_proc *p);
 int vcore_proc_setup_arena(struct vcore_proc *p, u64 size);
+int vcore_proc_set_node(struct vcore_proc *p, s32 node, u32 flags);
+void vcore_proc_node_req(struct vcore_proc *p, int *node, bool *strict);
 u64 vcore_proc_arena_max(void);
 void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes);
 

@@ -63,7 +63,8 @@ static int ucq_new_page(struct mcp *m, struct ucq *ucq, u64 *pg,
 		memset(*pg_k, 0, VCORE_UCQ_PAGE_SIZE);
 		return 0;
 	}
-	*pg = mcp_arena_alloc_pages(m, 1, &k);
+	/* on the node the queue itself lives on, when that slice has room */
+	*pg = mcp_arena_alloc_pages_node(m, 1, vc_kaddr_node(ucq), &k);
 	if (!*pg)
 		return VCORE_DROP_UCQ_NOMEM;
 	*pg_k = k;

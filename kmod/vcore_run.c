@@ -44,6 +44,7 @@
 #include <linux/sched/task_stack.h>
 #include <linux/smp.h>
 #include <linux/task_work.h>
+#include <linux/topology.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <asm/msr.h>
@@ -109,13 +110,15 @@ unsigned int vcore_grant(struct vcore_proc *p)
 {
 	struct mcp_vcore *vc;
 	unsigned int n = 0;
-	int cpu;
+	int cpu, node;
+	bool strict;
 
 	while (mcp_vcores_wanted(&p->mcp)) {
-		cpu = vcore_pcores_claim(p);
+		vcore_proc_node_req(p, &node, &strict);
+		cpu = vcore_pcores_claim(p, node, strict);
 		if (cpu < 0)
 			break;
-		vc = mcp_grant_vcore(&p->mcp, cpu);
+		vc = mcp_grant_vcore_near(&p->mcp, cpu, cpu_to_node(cpu));
 		if (!vc) {
 			vcore_pcores_release(cpu, p, NULL);
 			break;

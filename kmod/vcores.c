@@ -75,6 +75,7 @@ void mcp_vcores_init(struct mcp *m, struct mcp_vcore *vcores,
 	for (i = 0; i < max_vcores; i++) {
 		vcores[i].id = i;
 		vcores[i].mapped = false;
+		vcores[i].home_node = -1;
 		list_add_tail(&vcores[i].list, &m->inactive);
 	}
 	vc_lock_irqsave(&m->lock, flags);
@@ -196,14 +197,20 @@ unsigned int mcp_vcores_wanted(struct mcp *m)
 	return want > online ? want - online : 0;
 }
 
-static struct mcp_vcore *first_attached(struct list_head *l)
+/* The first vcore with a thread on @l, homed on @node if any is. */
+static struct mcp_vcore *first_attached(struct list_head *l, int node)
 {
-	struct mcp_vcore *vc;
+	struct mcp_vcore *vc, *first = NULL;
 
-	list_for_each_entry(vc, l, list)
-		if (vc->attached)
+	list_for_each_entry(vc, l, list) {
+		if (!vc->attached)
+			continue;
+		if (node < 0 || vc->home_node == node)
 			return vc;
-	return NULL;
+		if (!first)
+			first = vc;
+	}
+	return first;
 }
 
 /* Offline -> the online list's tail, mapped on @pcoreid; not published. */
@@ -229,18 +236,21 @@ static void restart_flags(struct mcp *m, u32 vcoreid)
 }
 
 /**
- * mcp_grant_vcore() - put an offline vcore on pcore @pcoreid
+ * mcp_grant_vcore_near() - put an offline vcore on pcore @pcoreid
  * @m: the MCP
  * @pcoreid: the CPU granted
+ * @node: its NUMA node, or -1
  *
  * Akaros's order: the bulk-preempted list first, then the inactive list,
- * each from its head; only vcores with a thread qualify.  The vcore joins
+ * each from its head; only vcores with a thread qualify.  Within the list,
+ * the first vcore whose VCPD lives on @node goes before the others.  The
+ * vcore joins
  * the online list's tail, mapped; the process is RUNNING_M.  Its VCPD
  * gets VC_CAN_RCV_MSG and loses VC_PREEMPTED.
  *
  * Return: the vcore, or NULL if none can run (nothing changed).
  */
-struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)
+struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node)
 {
 	struct mcp_vcore *vc;
 	unsigned long flags;
@@ -250,9 +260,9 @@ struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)
 		vc_unlock_irqrestore(&m->lock, flags);
 		return NULL;
 	}
-	vc = first_attached(&m->bulk_preempted);
+	vc = first_attached(&m->bulk_preempted, node);
 	if (!vc)
-		vc = first_attached(&m->inactive);
+		vc = first_attached(&m->inactive, node);
 	if (!vc) {
 		vc_unlock_irqrestore(&m->lock, flags);
 		return NULL;
@@ -262,6 +272,12 @@ struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)
 	__mcp_publish(m);
 	vc_unlock_irqrestore(&m->lock, flags);
 	return vc;
+}
+
+/* mcp_grant_vcore_near() without a node. */
+struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)
+{
+	return mcp_grant_vcore_near(m, pcoreid, -1);
 }
 
 /* Online -> the head of @to, unmapped; the last one out sets @last_state. */

@@ -20,6 +20,7 @@ bool mcp_wakeup(struct mcp *m);
 void mcp_set_dying(struct mcp *m);
 int mcp_attach_vcore(struct mcp *m, u32 vcoreid);
 struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid);
+struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node);
 int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice);
 int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk);
 int mcp_change_vcore(struct mcp *m, u32 caller, u32 target);

@@ -47,6 +47,14 @@ int vcore_arena_setup(struct vcore_dev *dev, size_t size);
 void *vcore_arena_alloc_pages(unsigned int nr_pages);
 
 /*
+ * The same, from the arena's slice on NUMA node node when it has such a
+ * run free, else from anywhere (node -1: no preference).  EINVAL also for
+ * a node the kernel does not know (or a module without VCORE_FEAT_NUMA
+ * given a node >= 0).
+ */
+void *vcore_arena_alloc_pages_node(unsigned int nr_pages, int node);
+
+/*
  * Give back pages that vcore_arena_alloc_pages() or the kernel (UCQ pages)
  * handed out.  0, -EINVAL (not arena pages), -ENXIO (no arena).
  */

@@ -97,9 +97,18 @@ int vcore_arena_contains(const void *p, size_t len)
 
 void *vcore_arena_alloc_pages(unsigned int nr_pages)
 {
+	return vcore_arena_alloc_pages_node(nr_pages, -1);
+}
+
+void *vcore_arena_alloc_pages_node(unsigned int nr_pages, int node)
+{
 	struct vcore_arena_alloc req = { .nr_pages = nr_pages };
 
-	if (!nr_pages) {
+	if (node >= 0) {
+		req.flags = VCORE_ARENA_NODE;
+		req.node = node;
+	}
+	if (!nr_pages || node < -1) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -88,4 +88,11 @@ void vcore_inject_delay(unsigned int point);
 /* The size class of a sub-page arena object, 0 if p is not one (arena.c). */
 VCORE_HIDDEN size_t vcore_arena_obj_size(const void *p);
 
+/* numa.c: prefer node for the untouched pages of [p, p + len) */
+struct vcore_dev;
+VCORE_HIDDEN void vcore_numa_place(const struct vcore_dev *dev, void *p,
+				   size_t len, int node);
+/* the node of the caller's vcore's pcore, or of its CPU; -1 unknown */
+VCORE_HIDDEN int vcore_numa_current_node(void);
+
 #endif /* _VCORE_INTERNAL_H */

@@ -58,6 +58,7 @@
 #include "event.h"
 #include "uthread.h"
 #include "vcore_ctx.h"
+#include "vcore_numa.h"
 #include "uthread_internal.h"
 #include "vcore_ctx_internal.h"
 
@@ -484,6 +485,12 @@ static void uthread_start(void)
 
 struct uthread *uthread_create(void *(*fn)(void *), void *arg)
 {
+	return uthread_create_on_node(fn, arg, -1);
+}
+
+struct uthread *uthread_create_on_node(void *(*fn)(void *), void *arg,
+				       int node)
+{
 	size_t pg = VCORE_PAGE_SIZE;
 	struct uthread *u = calloc(1, sizeof(*u));
 
@@ -499,6 +506,8 @@ struct uthread *uthread_create(void *(*fn)(void *), void *arg)
 		goto err_free_fp;
 	if (mprotect(u->map, pg, PROT_NONE))
 		goto err_unmap;
+	vcore_numa_place(vcore_lib_dev(), u->map + pg, UTH_STACK_SIZE,
+			 node >= 0 ? node : vcore_numa_current_node());
 	/* a new mapping may sit where a dead stack's shadow was */
 	vcore_san_unpoison(u->map, u->map_len);
 	u->fn = fn;

@@ -587,6 +587,10 @@ static struct vcore_blk *blk_create(struct vcore_dev *dev, unsigned int v)
 		munmap(map, len);
 		return NULL;
 	}
+	/* the stack and the state on the node the VCPD lives on */
+	if (dev->api.features & VCORE_FEAT_NUMA)
+		vcore_numa_place(dev, map + pg, len - pg,
+				 dev->kprocinfo->vcoremap[v].home_node);
 	blk = (struct vcore_blk *)(map + pg + VC_TSTACK_SIZE);
 	blk->vcpd = vcore_dev_vcpd(dev, v);
 	blk->notif_fp = blk->scratch_fp;

@@ -142,11 +142,11 @@ elif want vm || want debug; then
 fi
 
 if want vm; then
-	echo "# VM tier: selftests in one boot"
+	echo "# VM tier: selftests in one boot (two NUMA nodes)"
 	t0=$SECONDS
 	vmout=$(pwd)/$out/vm
 	mkdir -p "$vmout"
-	tools/vm/run --quiet --timeout "${VM_TIMEOUT:-1200}" --out "$vmout" \
+	tools/vm/run --quiet --timeout "${VM_TIMEOUT:-1200}" --out "$vmout" --numa 2 \
 		--insmod kmod/vcore.ko --insmod-args test=1 --env VCORE_KO \
 		-- env VCORE_KO="$(pwd)/kmod/vcore.ko" selftests/run.sh "$vmout/selftests"
 	vmrc=$?

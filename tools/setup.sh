@@ -7,7 +7,7 @@ packages=(
 	build-essential g++ perl xz-utils
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static cpio kmod
-	liburcu-dev clang llvm libclang-rt-14-dev lcov spin python3
+	liburcu-dev libnuma-dev clang llvm libclang-rt-14-dev lcov spin python3
 	# make demo: the benchmark's plot; tools/bench/notify-trace.sh
 	gnuplot-nox linux-perf
 	# tools/compile-6.12.sh: Linux 6.12 source and Debian's config for it,

@@ -304,7 +304,13 @@ struct vcore_vcoremap_entry {
 	__u32 nr_preempts_sent;
 	__u32 nr_preempts_done;
 	__u64 preempt_pending;	/* deadline in TSC ticks, 0 = none */
-	__u64 resv;
+	/*
+	 * kernel -> user, set at open and never changed: the NUMA node the
+	 * vcore's VCPD (from vcore_ctx to its end) lives on, -1 when unknown;
+	 * grants prefer a pcore on this node (VCORE_FEAT_NUMA)
+	 */
+	__s32 home_node;
+	__u32 resv0;
 };
 
 struct vcore_pcoremap_entry {
@@ -330,7 +336,9 @@ struct vcore_procinfo {
 	__u32 nr_pcores;	/* valid entries in pcoremap (CPU ids) */
 	__u32 coremap_seq;
 	__u64 tsc_freq;		/* Hz; 0 when unknown */
-	__u64 resv[28];
+	__u32 nr_nodes;		/* node ids are below this (VCORE_FEAT_NUMA) */
+	__u32 resv0;
+	__u64 resv[27];
 	struct vcore_vcoremap_entry vcoremap[VCORE_MAX_VCORES];
 	struct vcore_pcoremap_entry pcoremap[VCORE_MAX_PCORES];
 };
@@ -371,6 +379,8 @@ struct vcore_procdata {
 #define VCORE_FEAT_PREEMPT	(1ULL << 2)	/* preemption and recovery */
 #define VCORE_FEAT_TOPOLOGY	(1ULL << 3)	/* pcoremap topology fields */
 #define VCORE_FEAT_TEST		(1ULL << 4)	/* test-only commands */
+/* node-local VCPDs and arena, VCORE_ARENA_NODE, VCORE_IOC_SET_NODE */
+#define VCORE_FEAT_NUMA		(1ULL << 5)
 
 /*
  * VCORE_IOC_API: must be the first command on a new fd; exactly once.
@@ -412,12 +422,23 @@ struct vcore_setup {
  * too.  ALLOC returns the user address of nr_pages contiguous zeroed pages;
  * FREE gives back pages that ALLOC (or a UCQ) handed out.  Both need the
  * arena mapped (ENXIO otherwise).
+ *
+ * The arena is split into one slice per NUMA node that has managed pcores,
+ * each slice's pages on its node.  ALLOC with VCORE_ARENA_NODE takes the
+ * pages from node's slice if it has such a run free, else from anywhere
+ * (EINVAL for a node < 0 or >= procinfo.nr_nodes); without the flag node
+ * must be 0.  A page the kernel takes to extend a UCQ comes from the slice
+ * of the node the UCQ itself lives on, when it has one free.
  */
+#define VCORE_ARENA_NODE	0x1	/* ALLOC only: prefer pages on node */
+
 struct vcore_arena_alloc {
 	__u64 addr;		/* out for ALLOC, in for FREE */
 	__u32 nr_pages;
-	__u32 flags;		/* 0 */
-	__u64 resv[2];
+	__u32 flags;		/* VCORE_ARENA_* for ALLOC, 0 for FREE */
+	__s32 node;		/* with VCORE_ARENA_NODE, else 0 */
+	__u32 resv0;
+	__u64 resv;
 };
 
 /* VCORE_IOC_SEND_EVENT: Akaros's send_event to one of our own ev_qs. */
@@ -580,6 +601,26 @@ struct vcore_preempt {
 	__u64 resv[2];
 };
 
+/*
+ * VCORE_IOC_SET_NODE: (any thread of the owner) where the process's next
+ * grants take pcores.  node = -1, flags = 0: the default policy, a free
+ * pcore on a node the process already holds pcores on, else any.  node >= 0
+ * prefers that node's free pcores; with VCORE_NODE_STRICT only those are
+ * granted (a request that no free pcore there can meet waits, as one does
+ * when no pcore is free at all).  Among the offline vcores, a grant prefers
+ * one whose home_node is the pcore's node.  Vcores already online stay
+ * where they are.  EINVAL: unknown flags, non-zero resv, node < -1,
+ * node >= procinfo.nr_nodes, a node with no managed pcore, or -1 with
+ * VCORE_NODE_STRICT.
+ */
+#define VCORE_NODE_STRICT	0x1
+
+struct vcore_node_req {
+	__s32 node;
+	__u32 flags;		/* VCORE_NODE_* */
+	__u64 resv[3];
+};
+
 #define VCORE_IOC_NR_API		0x00
 #define VCORE_IOC_NR_SETUP		0x01
 #define VCORE_IOC_NR_SEND_EVENT		0x02
@@ -593,6 +634,7 @@ struct vcore_preempt {
 #define VCORE_IOC_NR_YIELD		0x12
 #define VCORE_IOC_NR_CHANGE_VCORE	0x13
 #define VCORE_IOC_NR_PREEMPT		0x14
+#define VCORE_IOC_NR_SET_NODE		0x18
 
 #define VCORE_IOC_API		_IOWR(VCORE_IOC_MAGIC, VCORE_IOC_NR_API, \
 				      struct vcore_api)
@@ -626,5 +668,7 @@ struct vcore_preempt {
 				     struct vcore_change)
 #define VCORE_IOC_PREEMPT	_IOW(VCORE_IOC_MAGIC, VCORE_IOC_NR_PREEMPT, \
 				     struct vcore_preempt)
+#define VCORE_IOC_SET_NODE	_IOW(VCORE_IOC_MAGIC, VCORE_IOC_NR_SET_NODE, \
+				     struct vcore_node_req)
 
 #endif /* _UAPI_LINUX_VCORE_H */

@@ -202,6 +202,9 @@ static inline void h_max_s32(struct h_site *site, __s32 *p, s32 v)
 #define vc_warn_ratelimited(fmt, ...)					\
 	pr_warn_ratelimited("vcore: " fmt, ##__VA_ARGS__)
 
+/* Every page of procdata and the arena is on an unknown node here. */
+#define vc_kaddr_node(k)		((void)(k), -1)
+
 /* The Linux side's hooks (IPI, grant on wakeup): counted, nothing more. */
 extern unsigned long h_notify_ipis, h_wakeup_grants;
 #define vc_notify_ipi(m, vcoreid)					\

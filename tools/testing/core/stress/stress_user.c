@@ -80,6 +80,7 @@ void vcore_inject_delay(unsigned int point)
 static struct {
 	unsigned long *seen;		/* bit per (producer, seq); atomic */
 	unsigned long received, dup, reorder, corrupt;	/* atomic */
+	unsigned long posted;		/* UCQ messages sent so far; atomic */
 	__u64 ceq_sum[CEQ_TYPES];	/* atomic */
 	__u64 types_taken;		/* bitmap scenario, atomic */
 	int stop;			/* producers are done; atomic */
@@ -146,6 +147,21 @@ struct producer {
 	const char *scenario;
 };
 
+/*
+ * UCQ messages not yet taken sit in arena pages; a consumer that falls far
+ * behind (a loaded host) would exhaust the arena and turn the test into a
+ * count of UCQ_NOMEM drops.  Producers stay at most this many ahead, well
+ * inside the arena (about 127 messages per page).
+ */
+#define UCQ_BACKLOG_MAX 16384
+
+static void wait_for_backlog(void)
+{
+	while ((long)(READ_ONCE(bk.posted) - READ_ONCE(bk.received)) >
+	       UCQ_BACKLOG_MAX)
+		cpu_relax();
+}
+
 static void *producer_main(void *arg)
 {
 	struct producer *pr = arg;
@@ -163,7 +179,11 @@ static void *producer_main(void *arg)
 		else
 			type = EV_USER_IPI;
 		m = make_msg(type, pr->id, seq);
+		if (type == EV_USER_IPI)
+			wait_for_backlog();
 		sk_send_event(pr->ev_q, &m, pr->id % NR_VC);
+		if (type == EV_USER_IPI)
+			fetch_add(&bk.posted, 1);
 	}
 	return NULL;
 }

@@ -132,6 +132,39 @@ TEST(pages_come_first_fit_contiguous_and_zeroed)
 	teardown();
 }
 
+TEST(a_node_hint_takes_its_slice_first_then_any)
+{
+	static const struct mcp_arena_slice slices[] = {
+		{ .first = 0, .nr = NPG / 2, .node = 0 },
+		{ .first = NPG / 2, .nr = NPG / 2, .node = 1 },
+	};
+	void *k;
+	u64 u;
+
+	arena_setup(false);
+	H->m.arena.slices = slices;
+	H->m.arena.nr_slices = 2;
+	u = mcp_arena_alloc_pages_node(&H->m, 2, 1, &k);
+	expect_eq(u, H->arena_u + NPG / 2 * PAGE_SIZE);
+	u = mcp_arena_alloc_pages_node(&H->m, 1, 0, &k);
+	expect_eq(u, H->arena_u);
+	/* no node, or one without a slice: first fit */
+	u = mcp_arena_alloc_pages_node(&H->m, 1, -1, &k);
+	expect_eq(u, H->arena_u + PAGE_SIZE);
+	u = mcp_arena_alloc_pages_node(&H->m, 1, 7, &k);
+	expect_eq(u, H->arena_u + 2 * PAGE_SIZE);
+	/* a run the slice cannot hold comes from anywhere */
+	u = mcp_arena_alloc_pages_node(&H->m, NPG / 2, 1, &k);
+	expect_eq(u, 0);
+	u = mcp_arena_alloc_pages_node(&H->m, NPG / 2 - 2, 1, &k);
+	expect_eq(u, H->arena_u + (NPG / 2 + 2) * PAGE_SIZE);
+	u = mcp_arena_alloc_pages_node(&H->m, 1, 1, &k);
+	expect_eq(u, H->arena_u + 3 * PAGE_SIZE);
+	H->m.arena.slices = NULL;
+	H->m.arena.nr_slices = 0;
+	teardown();
+}
+
 TEST(a_full_arena_or_a_bad_request_gives_nothing)
 {
 	void *k = NULL;
@@ -199,6 +232,7 @@ int main(void)
 	RUN(gaps_between_regions_translate_to_nothing);
 	RUN(unmapped_regions_translate_to_nothing);
 	RUN(pages_come_first_fit_contiguous_and_zeroed);
+	RUN(a_node_hint_takes_its_slice_first_then_any);
 	RUN(a_full_arena_or_a_bad_request_gives_nothing);
 	RUN(no_arena_set_up_gives_nothing);
 	RUN(freeing_what_was_not_handed_out_is_refused);

@@ -218,6 +218,25 @@ TEST(grant_takes_bulk_preempted_then_inactive_with_a_thread)
 	teardown();
 }
 
+TEST(grant_near_a_node_prefers_a_vcore_homed_there)
+{
+	unsigned int v;
+
+	setup();
+	h_arrange(H, VCORE_PROC_RUNNABLE_M, "I:0,1,2,3");
+	for (v = 0; v < 4; v++) {
+		H->m.vcores[v].home_node = v >= 2;
+		mcp_attach_vcore(&H->m, v);
+	}
+	expect_eq(mcp_grant_vcore_near(&H->m, 5, 1), &H->m.vcores[2]);
+	expect_eq(mcp_grant_vcore_near(&H->m, 6, 0), &H->m.vcores[0]);
+	expect_eq(mcp_grant_vcore_near(&H->m, 7, 1), &H->m.vcores[3]);
+	/* none homed there: the list's order */
+	expect_eq(mcp_grant_vcore_near(&H->m, 8, 1), &H->m.vcores[1]);
+	expect_str(list(MCP_ONLINE), "2,0,3,1");
+	teardown();
+}
+
 TEST(yield_refuses_pending_and_the_last_out_waits)
 {
 	struct vcore_procinfo *pi;
@@ -328,6 +347,7 @@ int main(void)
 	RUN(attach_checks_the_id_twice_and_dying);
 	RUN(wanted_is_amt_wanted_less_online_capped_and_zero_when_waiting);
 	RUN(grant_takes_bulk_preempted_then_inactive_with_a_thread);
+	RUN(grant_near_a_node_prefers_a_vcore_homed_there);
 	RUN(yield_refuses_pending_and_the_last_out_waits);
 	RUN(yield_goes_back_online_if_a_message_came_while_leaving);
 	RUN(preempt_one_goes_inactive_all_go_bulk);
