@@ -2,9 +2,9 @@
 /*
  * Mapping the MCP's regions into its owner.
  *
- * Each region is vmalloc_user() memory owned by the vcore_proc; the kernel
- * uses it through its vmalloc address and the process through a shared
- * mapping.  Every vma holds a reference on the open file, so the memory
+ * Each region is vmalloc memory owned by the vcore_proc (from
+ * vcore_region_alloc()); the kernel uses it through its vmalloc address
+ * and the process through a shared mapping.  Every vma holds a reference on the open file, so the memory
  * stays until the last mapping and the last fd are gone.  A mapping must be
  * MAP_SHARED and lie inside one region, at any page offset within it.
  * procinfo can never become writable: VM_MAYWRITE is cleared, so mprotect
@@ -53,6 +53,39 @@ static bool find_region(struct vcore_proc *p, u64 offset, struct region *r)
 		}
 	}
 	return false;
+}
+
+/**
+ * vcore_region_alloc() - zeroed, page-aligned memory to share with the process
+ * @size: bytes, a page multiple
+ *
+ * vmalloc_user() without its warning: the sizes are the process's to
+ * choose, and running out of memory is its -ENOMEM, not a kernel splat
+ * with a stack trace.  Freed with vfree().
+ *
+ * Return: the kernel address, or NULL.
+ */
+void *vcore_region_alloc(size_t size)
+{
+	return __vmalloc(size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+}
+
+/* What remap_vmalloc_range() does, for vcore_region_alloc() memory. */
+static int map_region(struct vm_area_struct *vma, void *kaddr,
+		      unsigned long pgoff)
+{
+	unsigned long uaddr;
+	int ret;
+
+	kaddr += pgoff << PAGE_SHIFT;
+	for (uaddr = vma->vm_start; uaddr < vma->vm_end; uaddr += PAGE_SIZE) {
+		ret = vm_insert_page(vma, uaddr, vmalloc_to_page(kaddr));
+		if (ret)
+			return ret;
+		kaddr += PAGE_SIZE;
+	}
+	vcore_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	return 0;
 }
 
 static void translated_close(struct vm_area_struct *vma)
@@ -116,8 +149,7 @@ int vcore_mmap(struct file *file, struct vm_area_struct *vma)
 		vcore_vm_flags_clear(vma, VM_MAYWRITE);
 	}
 	vcore_vm_flags_set(vma, VM_DONTCOPY);
-	ret = remap_vmalloc_range(vma, r.kaddr,
-				  (offset - r.offset) >> PAGE_SHIFT);
+	ret = map_region(vma, r.kaddr, (offset - r.offset) >> PAGE_SHIFT);
 	if (ret || !r.uaddr || offset != r.offset || len != r.size)
 		goto out;
 	if (cmpxchg(r.uaddr, 0, (u64)vma->vm_start) == 0) {

@@ -14,5 +14,6 @@ struct vm_area_struct;
 #define VCORE_OFF_ARENA		0x20000000ULL
 
 int vcore_mmap(struct file *file, struct vm_area_struct *vma);
+void *vcore_region_alloc(size_t size);
 
 #endif /* _VCORE_MMAP_H */

@@ -25,6 +25,7 @@
 
 #include "arena.h"
 #include "debugfs.h"
+#include "mmap.h"
 #include "pcores.h"
 #include "proc.h"
 #include "vcores.h"
@@ -118,10 +119,10 @@ struct vcore_proc *vcore_proc_create(void)
 	vcores = kcalloc(max_vcores, sizeof(*vcores), GFP_KERNEL);
 	if (!vcores)
 		goto err_free_proc;
-	m->procinfo = vmalloc_user(p->procinfo_size);
+	m->procinfo = vcore_region_alloc(p->procinfo_size);
 	if (!m->procinfo)
 		goto err_free_vcores;
-	m->procdata.kaddr = vmalloc_user(m->procdata.size);
+	m->procdata.kaddr = vcore_region_alloc(m->procdata.size);
 	if (!m->procdata.kaddr)
 		goto err_free_procinfo;
 
@@ -329,7 +330,7 @@ int vcore_proc_setup_arena(struct vcore_proc *p, u64 size)
 		ret = -EBUSY;
 		goto out;
 	}
-	kaddr = vmalloc_user(size);
+	kaddr = vcore_region_alloc(size);
 	pagemap = bitmap_zalloc(size / PAGE_SIZE, GFP_KERNEL);
 	if (!kaddr || !pagemap) {
 		vfree(kaddr);
