@@ -17,7 +17,8 @@
  *
  * VCORE_HOSTILE_SEED=N replays a run (each child i uses seed + i);
  * VCORE_HOSTILE_ITERS=N sets the number of hostile children (default 300,
- * divided by VCORE_TEST_TIME_SCALE).  Needs root and vcore.ko test=1.
+ * divided by half of VCORE_TEST_TIME_SCALE, which also stretches each
+ * child's random lifetime of 40 to 200 ms).  Needs root and vcore.ko test=1.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -296,11 +297,18 @@ static void bystander(int stop_rd, int res_wr)
 
 /* ---- the hostile child ---- */
 
+/* What the children got done, in memory the parent shares with them. */
+static struct hcount {
+	unsigned long ready, actions, entries;
+} *hc;
+
+#define HC_INC(f)	__atomic_fetch_add(&hc->f, 1, __ATOMIC_RELAXED)
+
 static struct {
 	struct mcp m;
 	__u64 seed;
 	int may_arrange;		/* no vcores: TEST_ARRANGE is fair game */
-	int byst_pid;
+	int peer;
 	struct event_queue *evq[4];
 	struct { char *addr; size_t len; } maps[16];
 	unsigned int nmaps;
@@ -517,6 +525,7 @@ void hv_entry_c(unsigned long vcoreid, unsigned long why)
 		seed_rnd(h.seed ^ (vcoreid << 20));
 	if (vcoreid >= h.m.api.max_vcores)
 		abort();
+	HC_INC(entries);
 	d = vcpd(&h.m, vcoreid);
 	for (;;) {
 		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
@@ -600,7 +609,8 @@ static void *hv_produce(void *arg)
 	return NULL;
 }
 
-static void hostile(__u64 seed, int byst_pid)
+/* @peer: the process it notifies (the bystander, or the other child) */
+static void hostile(__u64 seed, int peer)
 {
 	struct vcore_procdata *pd;
 	struct event_mbox *mb;
@@ -608,7 +618,7 @@ static void hostile(__u64 seed, int byst_pid)
 	unsigned int i, v, nv, nactions;
 
 	h.seed = seed;
-	h.byst_pid = byst_pid;
+	h.peer = peer;
 	seed_rnd(seed);
 	if (mcp_open(&h.m, (1 + below(64)) * PAGE))
 		_exit(1);
@@ -666,8 +676,10 @@ static void hostile(__u64 seed, int byst_pid)
 		ioctl(h.m.fd, VCORE_IOC_POKE);
 	}
 
+	HC_INC(ready);
 	nactions = below(MAX_ACTIONS);
 	for (i = 0; i < nactions; i++) {
+		HC_INC(actions);
 		switch (below(20)) {
 		case 0: case 1:
 			scribble(h.m.pd, h.m.api.procdata_size);
@@ -708,7 +720,7 @@ static void hostile(__u64 seed, int byst_pid)
 		case 12: {
 			struct vcore_notify n = {
 				.target_fd = below(4) ? -1 : (int)below(8),
-				.target_pid = below(4) ? h.byst_pid : getpid(),
+				.target_pid = below(4) ? h.peer : getpid(),
 				.msg = { .ev_type = EV_USER_IPI,
 					 .ev_arg2 = rnd(), .ev_arg3 = rnd_addr() },
 			};
@@ -843,7 +855,8 @@ TEST_F_TIMEOUT(hostile, processes_do_not_hurt_the_kernel_or_a_bystander, 900)
 {
 	unsigned int scale = vt_time_scale();
 	__u64 seed = env_u64("VCORE_HOSTILE_SEED", (__u64)time(NULL) ^ getpid());
-	unsigned long iters = env_u64("VCORE_HOSTILE_ITERS", 300 / scale);
+	unsigned long iters = env_u64("VCORE_HOSTILE_ITERS",
+				      300 / (scale > 2 ? scale / 2 : 1));
 	unsigned long it, killed = 0, exited = 0, signalled = 0, res[6];
 	int stop[2], resp[2], status, fd, trace_was;
 	long procs0, bytes0, procs, bytes;
@@ -862,6 +875,9 @@ TEST_F_TIMEOUT(hostile, processes_do_not_hurt_the_kernel_or_a_bystander, 900)
 	close(fd);
 	TH_LOG("seed %llu, %lu hostile processes (replay: VCORE_HOSTILE_SEED=%llu VCORE_HOSTILE_ITERS=%lu)",
 	       (unsigned long long)seed, iters, (unsigned long long)seed, iters);
+	hc = mmap(NULL, sizeof(*hc), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hc);
 	ASSERT_EQ(0, vt_read_live(&procs0, &bytes0));
 	trace_was = exception_trace(0);
 
@@ -884,27 +900,41 @@ TEST_F_TIMEOUT(hostile, processes_do_not_hurt_the_kernel_or_a_bystander, 900)
 	ASSERT_EQ(0, pthread_create(&st, NULL, sender, &fd));
 
 	seed_rnd(seed);
-	for (it = 0; it < iters; it++) {
-		__u64 deadline = now_ms() + below(120) * scale;
-		pid_t pid = fork(), w = 0;
+	/* two at a time: they share the pcores, preempt and notify each other */
+	for (it = 0; it < iters; it += 2) {
+		__u64 deadline[2];
+		pid_t pid[2];
+		int j, left = 2;
 
-		ASSERT_LE(0, pid);
-		if (!pid)
-			hostile(seed + it, byst_pid);
-		target = pid;
-		while (now_ms() < deadline &&
-		       !(w = waitpid(pid, &status, WNOHANG)))
+		for (j = 0; j < 2; j++) {
+			deadline[j] = now_ms() + (40 + below(160)) * scale;
+			pid[j] = fork();
+			ASSERT_LE(0, pid[j]);
+			if (!pid[j])
+				hostile(seed + it + j, j ? pid[0] : byst_pid);
+		}
+		target = pid[0];
+		while (left) {
+			for (j = 0; j < 2; j++) {
+				if (!pid[j])
+					continue;
+				if (!waitpid(pid[j], &status, WNOHANG)) {
+					if (now_ms() < deadline[j])
+						continue;
+					kill(pid[j], SIGKILL);
+					killed++;
+					ASSERT_EQ(pid[j], waitpid(pid[j], &status, 0));
+				}
+				pid[j] = 0;
+				left--;
+				if (WIFEXITED(status))
+					exited++;
+				else
+					signalled++;
+			}
 			usleep(2000);
-		if (!w) {
-			kill(pid, SIGKILL);
-			killed++;
-			ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		}
 		target = 0;
-		if (WIFEXITED(status))
-			exited++;
-		else
-			signalled++;
 	}
 	exception_trace(trace_was);
 	sender_stop = 1;
@@ -918,6 +948,8 @@ TEST_F_TIMEOUT(hostile, processes_do_not_hurt_the_kernel_or_a_bystander, 900)
 	TH_LOG("%lu hostile processes in %llu ms: %lu exited, %lu died of a signal (%lu killed at their deadline)",
 	       iters, (unsigned long long)(now_ms() - t0), exited, signalled,
 	       killed);
+	TH_LOG("%lu set up their MCP, then did %lu hostile actions; %lu entries into vcore context",
+	       hc->ready, hc->actions, hc->entries);
 	TH_LOG("bystander: %lu rounds, %lu messages, %lu out of order, %lu notifications (%lu from the sender of %lu sent, %lu malformed)",
 	       res[0], res[1], res[2], res[3], res[4], sent_to_byst, res[5]);
 	EXPECT_LT(0, res[0]);
