@@ -411,6 +411,74 @@ TEST_F(iso, other_uid_is_refused)
 	EXPECT_EQ(0, m->mb->evbm.bitmap[0]);
 }
 
+/*
+ * NOTIFY by pid checks the target's credentials as they are now, as
+ * kill(2) does, not as they were when it opened the device: a target that
+ * gave up root may be notified by its new uid, and one that became root
+ * again (real uid nobody when it opened) may not be by nobody.
+ */
+static int target_changes_uid(int sv, uid_t r, uid_t e, uid_t s,
+			      uid_t r2, uid_t e2, uid_t s2)
+{
+	struct mcp m;
+	char c;
+	int i;
+
+	if (setresuid(r, e, s) || mcp_open(&m) || setresuid(r2, e2, s2) ||
+	    write(sv, "r", 1) != 1 || read(sv, &c, 1) != 1)
+		return 1;
+	for (i = 0; i < 200 && !m.mb->evbm.bitmap[0]; i++)
+		usleep(1000);
+	return m.mb->evbm.bitmap[0] ? 10 : 0;	/* 10: notified */
+}
+
+static void notify_after_uid_change(struct __test_metadata *_metadata,
+				    const uid_t ids[6], int want)
+{
+	int sv[2], status, got;
+	pid_t t, s;
+	char c;
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	t = fork();
+	ASSERT_LE(0, t);
+	if (!t)
+		_exit(target_changes_uid(sv[0], ids[0], ids[1], ids[2], ids[3],
+					 ids[4], ids[5]));
+	ASSERT_EQ(1, read(sv[1], &c, 1));
+	s = fork();
+	ASSERT_LE(0, s);
+	if (!s) {
+		struct mcp m;
+
+		if (setresuid(NOBODY, NOBODY, NOBODY) || mcp_open(&m))
+			_exit(1);
+		got = notify(m.fd, -1, t);
+		_exit(!got ? 0 : got == -EPERM ? 50 : 51);
+	}
+	got = wait_child(s);
+	ASSERT_EQ(1, write(sv[1], "g", 1));
+	ASSERT_EQ(t, waitpid(t, &status, 0));
+	EXPECT_EQ(want, got);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(want ? 0 : 10, WEXITSTATUS(status));
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST(notify_by_pid_follows_the_targets_uid_now)
+{
+	/* opened as root, then nobody throughout: nobody may notify */
+	const uid_t dropped[6] = { 0, 0, 0, NOBODY, NOBODY, NOBODY };
+	/* opened with real uid nobody, then root throughout: nobody may not */
+	const uid_t regained[6] = { NOBODY, 0, 0, 0, 0, 0 };
+
+	if (access(VCORE_DEV, F_OK) || geteuid())
+		SKIP(return, "needs the module and root");
+	notify_after_uid_change(_metadata, dropped, 0);
+	notify_after_uid_change(_metadata, regained, 50);	/* EPERM */
+}
+
 TEST(same_uid_without_root_may_notify)
 {
 	int sv[2], status;
