@@ -22,6 +22,7 @@ int mcp_attach_vcore(struct mcp *m, u32 vcoreid);
 struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid);
 int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice);
 int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk);
+int mcp_retire_vcore(struct mcp *m, u32 vcoreid);
 int mcp_change_vcore(struct mcp *m, u32 caller, u32 target);
 unsigned int mcp_vcores_wanted(struct mcp *m);
 

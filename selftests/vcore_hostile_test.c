@@ -6,8 +6,9 @@
  * the VCPDs, the arena with its ev_qs, UCQ, CEQ and bitmap mailboxes),
  * calls every ioctl number of the vcore magic with random arguments,
  * sizes and pointers, maps, unmaps, mprotects and mremaps the regions at
- * random, forks, attaches vcores that yield, notify, change_vcore and
- * preempt, and exits (or is killed) at a random point.
+ * random, forks, attaches vcores that yield, notify, change_vcore,
+ * preempt and now and then exit their thread, and exits (or is killed) at
+ * a random point.
  *
  * Meanwhile a bystander MCP receives kernel-produced messages and
  * notifications, and must get every one of them, in order.  Afterwards the
@@ -578,6 +579,9 @@ void hv_entry_c(unsigned long vcoreid, unsigned long why)
 			ioctl(h.m.fd, VCORE_IOC_POKE);
 			break;
 		default:
+			/* now and then this thread alone exits, online */
+			if (!below(64))
+				syscall(SYS_exit, 0);
 			sched_yield();
 			break;
 		}

@@ -39,10 +39,11 @@ static struct {
 	volatile int sleeping, nice_eagain;
 	int attaching;
 	volatile unsigned long vc_loops[VCORE_MAX_VCORES];
+	volatile int exit_vcore, thread_exited;
 } g;
 
 enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE, MODE_SLEEP,
-       MODE_NICE, MODE_EXIT };
+       MODE_NICE, MODE_EXIT, MODE_THREAD_EXIT };
 
 static struct vcore_preempt_data *vcpd(unsigned int v)
 {
@@ -140,6 +141,10 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
 		if (g.mode == MODE_EXIT)
 			_exit(0);	/* the whole process, from vcore context */
+		if (g.mode == MODE_THREAD_EXIT && (int)vcoreid == g.exit_vcore) {
+			g.thread_exited = 1;
+			syscall(SYS_exit, 0);	/* this thread only, online */
+		}
 		if (g.mode == MODE_YIELD) {
 			struct vcore_yield y = { 0 };
 			struct vcore_procdata *pd = g.pd;
@@ -759,6 +764,33 @@ TEST(exit_with_vcores_online_frees_everything)
 	}
 	ASSERT_TRUE(WAIT_FOR(!vt_read_live(&procs, &bytes) &&
 			     procs == procs0 && bytes == bytes0));
+}
+
+/*
+ * A vcore's thread exits while the vcore is online: a preemption (here
+ * asked for directly; the provisioning policy asks the same way) still
+ * takes its pcore back, and the vcore is never granted again.
+ */
+TEST_F(vc, a_vcore_whose_thread_exited_gives_its_pcore_back)
+{
+	struct vcore_preempt r = { .target_fd = g.fd };
+	unsigned int n = self->nv;
+
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	g.exit_vcore = first_online();
+	r.vcoreid = g.exit_vcore;
+	g.mode = MODE_THREAD_EXIT;
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(g.thread_exited));
+	usleep(100000);
+	EXPECT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	EXPECT_TRUE(WAIT_FOR(!g.pi->vcoremap[r.vcoreid].valid));
+	EXPECT_EQ(n - 1, g.pi->num_vcores);
+	/* asking for every vcore again grants only the live ones */
+	EXPECT_EQ(n - 1, want(n));
+	usleep(100000);
+	EXPECT_EQ(0, g.pi->vcoremap[r.vcoreid].valid);
 }
 
 /* ---- exit in every state ---- */
