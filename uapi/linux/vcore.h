@@ -398,7 +398,11 @@ struct vcore_api {
 	__u64 resv[8];
 };
 
-/* VCORE_IOC_SETUP: once, after API; sizes the event arena. */
+/*
+ * VCORE_IOC_SETUP: once, after API; sizes the event arena.  Errors: EINVAL
+ * for a bad size, EBUSY the second time, ENOMEM (nothing is left behind:
+ * it may be tried again).  open() and mmap() fail with ENOMEM the same way.
+ */
 struct vcore_setup {
 	__u64 arena_size;	/* page multiple, <= api.arena_max_size */
 	__u32 flags;		/* 0 */
