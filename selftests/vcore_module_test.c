@@ -292,7 +292,8 @@ static int unload_settled(void)
 
 /*
  * 100 cycles: load with the test commands, two busy MCPs notifying each
- * other, kill both (or let one die by exit) after a while, unload.
+ * other, unload refused while they live, kill both after 0-40 ms (times
+ * VCORE_TEST_TIME_SCALE), unload.
  */
 TEST_F_TIMEOUT(module, load_unload_cycles_with_traffic, 900)
 {
