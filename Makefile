@@ -28,7 +28,8 @@ LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
 LIB_LDLIBS := -lnuma
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
-	vcore_vcore_test vcore_numa_test vcore_module_test
+	vcore_vcore_test vcore_numa_test vcore_hostile_test vcore_failnth_test \
+	vcore_isolation_test vcore_module_test
 TOOLS := vcore-info vcore-demo
 
 .PHONY: all module lib selftests tools check demo setup checkpatch clean unit

@@ -2,10 +2,9 @@
 /*
  * Mapping the MCP's regions into its owner.
  *
- * Each region is vmalloc memory owned by the vcore_proc (procinfo from
- * vmalloc_user(), procdata and the arena page by page on chosen NUMA nodes
- * by vcore_region_alloc()); the kernel uses it through its vmalloc address
- * and the process through a shared mapping.  Every vma holds a reference
+ * Each region is vmalloc memory owned by the vcore_proc, allocated page by
+ * page on chosen NUMA nodes by vcore_region_alloc(); the kernel uses it
+ * through its vmalloc address and the process through a shared mapping.  Every vma holds a reference
  * on the open file, so the memory stays until the last mapping and the
  * last fd are gone.  A mapping must be MAP_SHARED and lie inside one
  * region, at any page offset within it.
@@ -29,14 +28,20 @@
 #include "proc.h"
 
 /**
- * vcore_region_alloc() - zeroed region memory, each page on a chosen node
+ * vcore_region_alloc() - zeroed memory to share with the process, each page
+ * on a chosen node
  * @nr: how many pages
- * @node_of: the node for page @pg, or NUMA_NO_NODE for the caller's
+ * @node_of: the node for page @pg (NUMA_NO_NODE: the caller's); NULL for
+ *	the caller's node everywhere
  * @arg: passed to @node_of
  *
  * What vmalloc_user() gives, page by page: freed with vfree(), mapped by
  * vcore_mmap().  A node short of memory lends its neighbours' (no
- * __GFP_THISNODE).  Process context.  Return: the kernel address, or NULL.
+ * __GFP_THISNODE).  The sizes are the process's to choose, so running out
+ * of memory is its -ENOMEM, never a warning with a stack trace.  Process
+ * context.
+ *
+ * Return: the kernel address, or NULL.
  */
 void *vcore_region_alloc(unsigned long nr,
 			 int (*node_of)(unsigned long pg, void *arg),
@@ -46,12 +51,14 @@ void *vcore_region_alloc(unsigned long nr,
 	unsigned long i;
 	void *k;
 
-	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL);
+	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
 	if (!pages)
 		return NULL;
 	for (i = 0; i < nr; i++) {
-		pages[i] = alloc_pages_node(node_of(i, arg),
-					    GFP_KERNEL | __GFP_ZERO, 0);
+		int node = node_of ? node_of(i, arg) : NUMA_NO_NODE;
+
+		pages[i] = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO |
+					    __GFP_NOWARN, 0);
 		if (!pages[i])
 			goto err_free_pages;
 	}
@@ -96,6 +103,24 @@ static bool find_region(struct vcore_proc *p, u64 offset, struct region *r)
 		}
 	}
 	return false;
+}
+
+/* What remap_vmalloc_range() does, for vcore_region_alloc() memory. */
+static int map_region(struct vm_area_struct *vma, void *kaddr,
+		      unsigned long pgoff)
+{
+	unsigned long uaddr;
+	int ret;
+
+	kaddr += pgoff << PAGE_SHIFT;
+	for (uaddr = vma->vm_start; uaddr < vma->vm_end; uaddr += PAGE_SIZE) {
+		ret = vm_insert_page(vma, uaddr, vmalloc_to_page(kaddr));
+		if (ret)
+			return ret;
+		kaddr += PAGE_SIZE;
+	}
+	vcore_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	return 0;
 }
 
 static void translated_close(struct vm_area_struct *vma)
@@ -159,8 +184,7 @@ int vcore_mmap(struct file *file, struct vm_area_struct *vma)
 		vcore_vm_flags_clear(vma, VM_MAYWRITE);
 	}
 	vcore_vm_flags_set(vma, VM_DONTCOPY);
-	ret = remap_vmalloc_range(vma, r.kaddr,
-				  (offset - r.offset) >> PAGE_SHIFT);
+	ret = map_region(vma, r.kaddr, (offset - r.offset) >> PAGE_SHIFT);
 	if (ret || !r.uaddr || offset != r.offset || len != r.size)
 		goto out;
 	if (cmpxchg(r.uaddr, 0, (u64)vma->vm_start) == 0) {

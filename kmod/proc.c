@@ -17,6 +17,7 @@
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/pid.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -154,7 +155,8 @@ struct vcore_proc *vcore_proc_create(void)
 	vcores = kcalloc(max_vcores, sizeof(*vcores), GFP_KERNEL);
 	if (!vcores)
 		goto err_free_proc;
-	m->procinfo = vmalloc_user(p->procinfo_size);
+	m->procinfo = vcore_region_alloc(p->procinfo_size >> PAGE_SHIFT, NULL,
+					  NULL);
 	if (!m->procinfo)
 		goto err_free_vcores;
 	m->procdata.kaddr = vcore_region_alloc(m->procdata.size >> PAGE_SHIFT,
@@ -165,7 +167,6 @@ struct vcore_proc *vcore_proc_create(void)
 	p->mm = current->mm;
 	mmgrab(p->mm);
 	p->tgid = get_pid(task_tgid(current));
-	p->cred = get_current_cred();
 	m->max_vcores = max_vcores;
 	init_procinfo(p);
 	mcp_vcores_init(m, vcores, max_vcores);
@@ -182,7 +183,6 @@ struct vcore_proc *vcore_proc_create(void)
 	return p;
 
 err_put_owner:
-	put_cred(p->cred);
 	put_pid(p->tgid);
 	mmdrop(p->mm);
 	vfree(m->procdata.kaddr);
@@ -203,7 +203,6 @@ static void vcore_proc_free(struct kref *ref)
 
 	atomic_long_sub(region_bytes(p), &live_bytes);
 	atomic_long_dec(&live_procs);
-	put_cred(p->cred);
 	put_pid(p->tgid);
 	mmdrop(p->mm);
 	vcore_threads_free(p);
@@ -471,16 +470,31 @@ void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes)
 	*nr_bytes = atomic_long_read(&live_bytes);
 }
 
-/* kill(2)'s rule: a matching real or effective uid, or CAP_KILL. */
-static bool may_signal(const struct cred *target)
+/*
+ * kill(2)'s rule, against the target's credentials as they are now (they
+ * may have changed since it opened the device): a matching real or
+ * effective uid, or CAP_KILL.  Return: 0, -EPERM, or -ESRCH if the
+ * process is gone.
+ */
+static int may_signal(struct vcore_proc *t)
 {
-	const struct cred *cred = current_cred();
+	const struct cred *cred = current_cred(), *tcred;
+	struct task_struct *task;
+	bool ok;
 
-	return uid_eq(cred->euid, target->suid) ||
-	       uid_eq(cred->euid, target->uid) ||
-	       uid_eq(cred->uid, target->suid) ||
-	       uid_eq(cred->uid, target->uid) ||
-	       capable(CAP_KILL);
+	rcu_read_lock();
+	task = pid_task(t->tgid, PIDTYPE_TGID);
+	if (!task) {
+		rcu_read_unlock();
+		return -ESRCH;
+	}
+	tcred = __task_cred(task);
+	ok = uid_eq(cred->euid, tcred->suid) ||
+	     uid_eq(cred->euid, tcred->uid) ||
+	     uid_eq(cred->uid, tcred->suid) ||
+	     uid_eq(cred->uid, tcred->uid);
+	rcu_read_unlock();
+	return ok || capable(CAP_KILL) ? 0 : -EPERM;
 }
 
 /**
@@ -512,10 +526,9 @@ struct vcore_proc *vcore_target(s32 fd, s32 pid, long *err)
 	if (fd != -1 || pid <= 0)
 		return NULL;
 	t = vcore_proc_get_by_pid(pid);
-	*err = -ESRCH;
-	if (t && !may_signal(t->cred)) {
+	*err = t ? may_signal(t) : -ESRCH;
+	if (t && *err) {
 		vcore_proc_put(t);
-		*err = -EPERM;
 		return NULL;
 	}
 	return t;

@@ -34,7 +34,6 @@ struct vcore_proc {
 	struct list_head node;		/* in the registry, under its lock */
 	struct mm_struct *mm;		/* the owner's address space (grabbed) */
 	struct pid *tgid;		/* the owner (referenced) */
-	const struct cred *cred;	/* the opener's credentials */
 	unsigned long flags;		/* VCORE_PROC_* bits, atomic */
 	struct mutex setup_lock;	/* serialises VCORE_IOC_SETUP */
 	/* VCORE_IOC_SET_NODE: node + 1, VCORE_PROC_NODE_STRICT; atomic */

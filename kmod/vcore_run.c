@@ -59,6 +59,7 @@
 #include "vcores.h"
 
 static void vcore_work_fn(struct callback_head *cb);
+static void vcore_retire_fn(struct work_struct *w);
 static void vcore_ipi_fn(void *info);
 
 void vcore_threads_init(struct vcore_proc *p)
@@ -73,6 +74,7 @@ void vcore_threads_init(struct vcore_proc *p)
 		vt->grant_cpu = -1;
 		init_waitqueue_head(&vt->wq);
 		init_task_work(&vt->work, vcore_work_fn);
+		INIT_WORK(&vt->retire, vcore_retire_fn);
 		/* reused: VT_IPI_BUSY keeps it from being sent twice at once */
 		INIT_CSD(&vt->csd, vcore_ipi_fn, vt);
 	}
@@ -325,6 +327,33 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	vcore_wait_and_enter(vt, regs);
 }
 
+/*
+ * The vcore's thread has exited while the vcore was online (pthread_exit
+ * in vcore or uthread context): nothing will ever run the task work that
+ * a preemption needs, so the vcore would keep its pcore for as long as the
+ * process lives.  A kick that finds the thread gone (its task work
+ * refused, or run at exit) retires the vcore instead: offline for good,
+ * its pcore back to the pool, EV_VCORE_PREEMPT for the others, as after a
+ * preemption.  Process context.
+ */
+static void vcore_retire(struct vcore_thread *vt)
+{
+	struct vcore_proc *p = vt->p;
+	struct mcp *m = &p->mcp;
+	struct event_msg msg = { .ev_type = EV_VCORE_PREEMPT,
+				 .ev_arg2 = vt->id };
+	int cpu = READ_ONCE(vt->grant_cpu);
+
+	vcore_forget_preemption(vt);
+	if (proc_dying(p) || mcp_retire_vcore(m, vt->id) || cpu < 0)
+		return;
+	trace_vcore_preempt(m_pid(p), vt->id, cpu);
+	vcore_drop_pcore(vt, cpu);
+	if (READ_ONCE(m->num_vcores))
+		send_kernel_event(m, &msg, 0);
+	vcore_regrant_others(p);
+}
+
 static void vcore_work_fn(struct callback_head *cb)
 {
 	struct vcore_thread *vt = container_of(cb, struct vcore_thread, work);
@@ -334,8 +363,10 @@ static void vcore_work_fn(struct callback_head *cb)
 	clear_bit(VT_WORK_QUEUED, &vt->bits);
 	/* a request after this point queues the work again */
 	smp_mb__after_atomic();
-	if (current == READ_ONCE(vt->task) && !(current->flags & PF_EXITING) &&
-	    user_mode(regs) && !proc_dying(p)) {
+	if (current == READ_ONCE(vt->task) && (current->flags & PF_EXITING)) {
+		vcore_retire(vt);
+	} else if (current == READ_ONCE(vt->task) && user_mode(regs) &&
+		   !proc_dying(p)) {
 		if (test_and_clear_bit(VT_PREEMPT, &vt->bits))
 			vcore_preempt_self(vt, regs,
 					   test_and_clear_bit(VT_PREEMPT_BULK,
@@ -343,6 +374,18 @@ static void vcore_work_fn(struct callback_head *cb)
 		else
 			vcore_notify_self(vt, regs);
 	}
+	vcore_proc_put(p);
+	module_put(THIS_MODULE);
+}
+
+/* The work the IPI queued for a thread that had exited. */
+static void vcore_retire_fn(struct work_struct *w)
+{
+	struct vcore_thread *vt = container_of(w, struct vcore_thread, retire);
+	struct vcore_proc *p = vt->p;
+
+	vcore_retire(vt);
+	clear_bit(VT_WORK_QUEUED, &vt->bits);
 	vcore_proc_put(p);
 	module_put(THIS_MODULE);
 }
@@ -357,11 +400,9 @@ static void vcore_ipi_fn(void *info)
 	if (task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits)) {
 		kref_get(&p->ref);
 		__module_get(THIS_MODULE);
-		if (task_work_add(task, &vt->work, TWA_RESUME)) {
-			clear_bit(VT_WORK_QUEUED, &vt->bits);
-			module_put(THIS_MODULE);
-			vcore_proc_put_any(p);
-		}
+		/* refused: the thread has exited; the references go along */
+		if (task_work_add(task, &vt->work, TWA_RESUME))
+			queue_work(system_wq, &vt->retire);
 	}
 	/* the last touch of vt: after this the MCP may go */
 	clear_bit_unlock(VT_IPI_BUSY, &vt->bits);

@@ -7,6 +7,7 @@
 #include <linux/smp.h>
 #include <linux/types.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 struct vcore_proc;
 
@@ -28,6 +29,7 @@ struct vcore_thread {
 	wait_queue_head_t wq;		/* the offline thread sleeps here */
 	call_single_data_t csd;
 	struct callback_head work;
+	struct work_struct retire;	/* the thread exited: see vcore_retire() */
 };
 
 void vcore_threads_init(struct vcore_proc *p);

@@ -203,7 +203,7 @@ static struct mcp_vcore *first_attached(struct list_head *l, int node)
 	struct mcp_vcore *vc, *first = NULL;
 
 	list_for_each_entry(vc, l, list) {
-		if (!vc->attached)
+		if (!vc->attached || vc->retired)
 			continue;
 		if (node < 0 || vc->home_node == node)
 			return vc;
@@ -381,6 +381,30 @@ int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk)
 	return 0;
 }
 
+/**
+ * mcp_retire_vcore() - the thread playing @vcoreid has exited
+ * @m: the MCP
+ * @vcoreid: an attached vcore
+ *
+ * The vcore is never granted or changed to again (and stays attached, so
+ * no other thread takes it); if it was online it goes offline as if
+ * preempted.
+ *
+ * Return: 0 if it was online (the caller gives its pcore back), else
+ * -EPERM.
+ */
+int mcp_retire_vcore(struct mcp *m, u32 vcoreid)
+{
+	unsigned long flags;
+
+	if (vcoreid >= m->max_vcores)
+		return -EPERM;
+	vc_lock_irqsave(&m->lock, flags);
+	m->vcores[vcoreid].retired = true;
+	vc_unlock_irqrestore(&m->lock, flags);
+	return mcp_preempt_vcore(m, vcoreid, false);
+}
+
 /* From here on every event is dropped. */
 void mcp_set_dying(struct mcp *m)
 {
@@ -422,7 +446,7 @@ int mcp_change_vcore(struct mcp *m, u32 caller, u32 target)
 		ret = -EPERM;
 	else if (vt->mapped)
 		ret = -EBUSY;
-	else if (!vt->attached)
+	else if (!vt->attached || vt->retired)
 		ret = -EINVAL;
 	else if (m->state != VCORE_PROC_RUNNING_M ||
 		 (vc_load(&mcp_vcpd(m, caller)->flags) & VC_K_LOCK))

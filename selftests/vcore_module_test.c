@@ -6,10 +6,16 @@
  * the module loaded.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <linux/vcore_test.h>
 
 #include "kselftest_harness.h"
 #include "vcore_test_util.h"
@@ -129,17 +135,206 @@ TEST_F(module, bad_cpus_parameter_is_refused)
 	ASSERT_EQ(0, load(""));
 }
 
-TEST_F_TIMEOUT(module, load_unload_cycles, 300)
+/* The module's reference count, as /sys/module/vcore/refcnt says; -1 if gone. */
+static int refcnt(void)
 {
-	int i, fd;
+	FILE *f = fopen("/sys/module/vcore/refcnt", "r");
+	int n = -1;
 
-	for (i = 0; i < 20; i++) {
-		fd = vt_open();
-		ASSERT_LE(0, fd);
-		close(fd);
-		ASSERT_EQ(0, unload());
-		ASSERT_EQ(0, load(""));
+	if (f) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = -1;
+		fclose(f);
 	}
+	return n;
+}
+
+TEST_F(module, in_use_count_follows_the_users)
+{
+	int fd, n0 = refcnt();
+
+	ASSERT_LE(0, n0);
+	fd = vt_open();
+	ASSERT_LE(0, fd);
+	EXPECT_LT(n0, refcnt());
+	EXPECT_EQ(-EWOULDBLOCK, unload());
+	close(fd);
+	EXPECT_EQ(n0, refcnt());
+}
+
+/* ---- load and unload with processes and events in flight ---- */
+
+static struct {
+	int fd;
+	struct vcore_api api;
+	char *pd, *arena;
+} c;
+
+void mt_entry_c(unsigned long vcoreid);
+void mt_entry(void);
+__asm__(
+	".text\n"
+	".globl mt_entry\n"
+	"mt_entry:\n"
+	"	and $-16, %rsp\n"
+	"	call mt_entry_c\n"
+	"	ud2\n");
+
+/* Notifications on, and syscalls for them to land after. */
+void mt_entry_c(unsigned long vcoreid)
+{
+	struct vcore_preempt_data *d = (void *)(c.pd + c.api.vcpd_offset +
+						vcoreid * c.api.vcpd_size);
+
+	__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&d->notif_disabled, 0, __ATOMIC_SEQ_CST);
+	for (;;)
+		sched_yield();
+}
+
+static void *mt_attach(void *arg)
+{
+	struct vcore_attach a = { .vcoreid = (uintptr_t)arg };
+
+	ioctl(c.fd, VCORE_IOC_VCORE_ATTACH, &a);
+	return NULL;
+}
+
+static void *mt_produce(void *arg)
+{
+	struct vcore_test_produce p = {
+		.ev_q = (uintptr_t)arg, .nr_producers = 2, .nr_msgs = 100000,
+		.mode = VCORE_TEST_PRODUCE_HRTIMER,
+	};
+
+	for (;;) {
+		ioctl(c.fd, VCORE_IOC_TEST_PRODUCE, &p);
+		p.mode = !p.mode;
+	}
+	return NULL;
+}
+
+/*
+ * An MCP with every kind of traffic until it is killed: kernel producers
+ * into a UCQ nobody reads (it fills the arena: counted drops), vcores
+ * with notifications enabled, self-notifications, and NOTIFYs to @peer.
+ */
+static void busy_mcp(pid_t peer, int ready)
+{
+	struct vcore_setup su = { .arena_size = 64 * 4096 };
+	struct vcore_arena_alloc a = { .nr_pages = 3 };
+	struct vcore_procdata *pd;
+	struct event_queue *q;
+	struct event_mbox *mb;
+	unsigned int v;
+	pthread_t t;
+
+	c.fd = vt_open();
+	if (c.fd < 0 || vt_handshake(c.fd, &c.api))
+		_exit(1);
+	c.pd = mmap(NULL, c.api.procdata_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, c.fd, c.api.procdata_offset);
+	if (c.pd == MAP_FAILED || vt_ioctl(c.fd, VCORE_IOC_SETUP, &su))
+		_exit(2);
+	c.arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED, c.fd, c.api.arena_offset);
+	if (c.arena == MAP_FAILED || vt_ioctl(c.fd, VCORE_IOC_ARENA_ALLOC, &a))
+		_exit(3);
+	q = (void *)(uintptr_t)a.addr;
+	mb = (void *)(uintptr_t)(a.addr + 4096);
+	mb->type = EV_MBOX_UCQ;
+	mb->ucq.prod_idx = mb->ucq.cons_idx = a.addr + 8192;
+	__atomic_store_n(&mb->ucq.ucq_ready, 1, __ATOMIC_RELEASE);
+	q->ev_mbox = (uintptr_t)mb;
+	q->ev_flags = EVENT_IPI | EVENT_INDIR | EVENT_SPAM_INDIR;
+	pd = (void *)c.pd;
+	pd->kernel_evts[EV_USER_IPI] = (uintptr_t)q;
+	for (v = 0; v < c.api.max_vcores; v++) {
+		struct vcore_preempt_data *d = (void *)(c.pd + c.api.vcpd_offset +
+							v * c.api.vcpd_size);
+		char *stack = aligned_alloc(64, 16384);
+
+		d->vcore_entry = (uintptr_t)mt_entry;
+		d->vcore_stack = (uintptr_t)(stack + 16384);
+		pthread_create(&t, NULL, mt_attach, (void *)(uintptr_t)v);
+	}
+	pthread_create(&t, NULL, mt_produce, q);
+	pd->res_req[VCORE_RES_CORES].amt_wanted = c.api.max_vcores;
+	if (write(ready, "r", 1) != 1)
+		_exit(4);
+	for (v = 0;; v++) {
+		struct vcore_self_notify s = { .vcoreid = v % c.api.max_vcores };
+		struct vcore_notify n = {
+			.target_fd = -1, .target_pid = peer,
+			.msg = { .ev_type = EV_USER_IPI },
+		};
+
+		ioctl(c.fd, VCORE_IOC_POKE);
+		ioctl(c.fd, VCORE_IOC_SELF_NOTIFY, &s);
+		if (peer > 0)
+			ioctl(c.fd, VCORE_IOC_NOTIFY, &n);
+		usleep(1000);
+	}
+}
+
+/* Unload, waiting out references that go with exited processes. */
+static int unload_settled(void)
+{
+	int i, r = -EWOULDBLOCK;
+
+	for (i = 0; i < 1000 * (int)vt_time_scale() && r == -EWOULDBLOCK; i++) {
+		r = unload();
+		if (r == -EWOULDBLOCK)
+			usleep(1000);
+	}
+	return r;
+}
+
+/*
+ * 100 cycles: load with the test commands, two busy MCPs notifying each
+ * other, unload refused while they live, kill both after 0-40 ms (times
+ * VCORE_TEST_TIME_SCALE), unload.
+ */
+TEST_F_TIMEOUT(module, load_unload_cycles_with_traffic, 900)
+{
+	unsigned int scale = vt_time_scale();
+	struct timespec t0, t1;
+	int i, j, status;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, unload());
+	for (i = 0; i < 100; i++) {
+		pid_t pids[2] = { 0, 0 };
+		int rp[2];
+		char ch;
+
+		ASSERT_EQ(0, load("test=1")) TH_LOG("cycle %d", i);
+		ASSERT_EQ(0, pipe(rp));
+		for (j = 0; j < 2; j++) {
+			pids[j] = fork();
+			ASSERT_LE(0, pids[j]);
+			if (!pids[j]) {
+				close(rp[0]);
+				busy_mcp(j ? pids[0] : 0, rp[1]);
+			}
+		}
+		close(rp[1]);
+		for (j = 0; j < 2; j++)
+			EXPECT_EQ(1, read(rp[0], &ch, 1));
+		close(rp[0]);
+		/* busy for a while, then gone */
+		usleep((i % 5) * 10000 * scale);
+		EXPECT_EQ(-EWOULDBLOCK, unload());
+		for (j = 0; j < 2; j++) {
+			kill(pids[j], SIGKILL);
+			ASSERT_EQ(pids[j], waitpid(pids[j], &status, 0));
+		}
+		ASSERT_EQ(0, unload_settled()) TH_LOG("cycle %d", i);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TH_LOG("100 load/unload cycles with traffic in %ld ms",
+	       (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	ASSERT_EQ(0, load(""));
 }
 
 TEST_HARNESS_MAIN

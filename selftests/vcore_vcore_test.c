@@ -39,10 +39,11 @@ static struct {
 	volatile int sleeping, nice_eagain;
 	int attaching;
 	volatile unsigned long vc_loops[VCORE_MAX_VCORES];
+	volatile int exit_vcore, thread_exited;
 } g;
 
 enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE, MODE_SLEEP,
-       MODE_NICE };
+       MODE_NICE, MODE_EXIT, MODE_THREAD_EXIT };
 
 static struct vcore_preempt_data *vcpd(unsigned int v)
 {
@@ -138,6 +139,12 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 	}
 	for (;;) {
 		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
+		if (g.mode == MODE_EXIT)
+			_exit(0);	/* the whole process, from vcore context */
+		if (g.mode == MODE_THREAD_EXIT && (int)vcoreid == g.exit_vcore) {
+			g.thread_exited = 1;
+			syscall(SYS_exit, 0);	/* this thread only, online */
+		}
 		if (g.mode == MODE_YIELD) {
 			struct vcore_yield y = { 0 };
 			struct vcore_procdata *pd = g.pd;
@@ -757,6 +764,155 @@ TEST(exit_with_vcores_online_frees_everything)
 	}
 	ASSERT_TRUE(WAIT_FOR(!vt_read_live(&procs, &bytes) &&
 			     procs == procs0 && bytes == bytes0));
+}
+
+/*
+ * A vcore's thread exits while the vcore is online: a preemption (here
+ * asked for directly; the provisioning policy asks the same way) still
+ * takes its pcore back, and the vcore is never granted again.
+ */
+TEST_F(vc, a_vcore_whose_thread_exited_gives_its_pcore_back)
+{
+	struct vcore_preempt r = { .target_fd = g.fd };
+	unsigned int n = self->nv;
+
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	g.exit_vcore = first_online();
+	r.vcoreid = g.exit_vcore;
+	g.mode = MODE_THREAD_EXIT;
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(g.thread_exited));
+	usleep(100000);
+	EXPECT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	EXPECT_TRUE(WAIT_FOR(!g.pi->vcoremap[r.vcoreid].valid));
+	EXPECT_EQ(n - 1, g.pi->num_vcores);
+	/* asking for every vcore again grants only the live ones */
+	EXPECT_EQ(n - 1, want(n));
+	usleep(100000);
+	EXPECT_EQ(0, g.pi->vcoremap[r.vcoreid].valid);
+}
+
+/* ---- exit in every state ---- */
+
+enum { X_RUNNABLE_S, X_RUNNING_M, X_RUNNABLE_M, X_WAITING, X_IN_SYSCALL,
+       X_PREEMPTING, X_CHANGING, X_NR };
+static const char *const x_names[X_NR] = {
+	"RUNNABLE_S", "RUNNING_M", "RUNNABLE_M", "WAITING",
+	"a vcore in a syscall with a notification held",
+	"a preemption in flight", "a change_vcore in flight",
+};
+
+/* Reach state @st; 0, or why not (an exit code). */
+static int x_reach(unsigned int st)
+{
+	unsigned int n = g.api.max_vcores;
+	struct vcore_preempt r = { .target_fd = g.fd, .flags = VCORE_PREEMPT_ALL };
+	struct vcore_self_notify sn = { 0 };
+
+	if (!WAIT_FOR(__atomic_load_n(&g.attaching, __ATOMIC_SEQ_CST) == (int)n))
+		return 40;
+	usleep(20000);
+	if (st == X_RUNNABLE_S)
+		return g.pi->state == VCORE_PROC_RUNNABLE_S ? 0 : 41;
+	if (st == X_IN_SYSCALL) {
+		g.mode = MODE_SLEEP;
+		if (!WAIT_FOR(want(1) == 1 && g.sleeping == 1))
+			return 42;
+		sn.vcoreid = first_online();
+		return vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &sn) ? 43 : 0;
+	}
+	if (st == X_CHANGING) {
+		g.changer = -1;
+		g.mode = MODE_CHANGE;
+		return WAIT_FOR(want(1) == 1) ? 0 : 44;
+	}
+	if (!WAIT_FOR(want(n) == (int)n && total_entries(VCORE_ENTRY_START) >= n))
+		return 45;
+	switch (st) {
+	case X_RUNNABLE_M:
+		if (vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r) < 0)
+			return 46;
+		return WAIT_FOR(g.pi->state == VCORE_PROC_RUNNABLE_M) ? 0 : 47;
+	case X_WAITING:
+		g.mode = MODE_YIELD;
+		g.stop = 1;
+		return WAIT_FOR(g.pi->state == VCORE_PROC_WAITING) ? 0 : 48;
+	case X_PREEMPTING:
+		/* no waiting: the preemption is still on its way */
+		return vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r) < 0 ? 49 : 0;
+	default:
+		return g.pi->state == VCORE_PROC_RUNNING_M ? 0 : 50;
+	}
+}
+
+/*
+ * Exit in each state three ways: the main thread exits, a vcore exits
+ * the process from vcore context (when one is online), or kill -9.  The
+ * live counts are back to where they were each time.
+ */
+TEST_F_TIMEOUT(vc, exit_in_every_state_frees_everything, 600)
+{
+	long procs0, bytes0, procs, bytes;
+	unsigned int st, how;
+
+	/* this fixture's own MCP stays; children come and go */
+	ASSERT_EQ(0, vt_read_live(&procs0, &bytes0));
+	for (st = 0; st < X_NR; st++) {
+		for (how = 0; how < 3; how++) {
+			int pfd[2], status, code;
+			pid_t child;
+			char c = 0;
+
+			ASSERT_EQ(0, pipe(pfd));
+			child = fork();
+			ASSERT_LE(0, child);
+			if (!child) {
+				close(g.fd);
+				munmap(g.pi, g.api.procinfo_size);
+				munmap(g.pd, g.api.procdata_size);
+				memset(&g, 0, sizeof(g));
+				if (vt_setup(VCORE_MAX_VCORES))
+					_exit(30);
+				code = x_reach(st);
+				if (write(pfd[1], code ? "n" : "y", 1) != 1 || code)
+					_exit(code ? code : 31);
+				if (how == 1 && g.pi->num_vcores) {
+					g.mode = MODE_EXIT;
+					g.stop = 1;
+				}
+				if (how == 0 || (how == 1 && !g.pi->num_vcores))
+					_exit(0);
+				/* a vcore exits; grants for those preempted */
+				for (code = 0; how == 1 && code < 1000; code++) {
+					want(g.api.max_vcores);
+					usleep(10000);
+				}
+				if (how == 1)
+					_exit(0);
+				for (;;)
+					pause();
+			}
+			close(pfd[1]);
+			EXPECT_EQ(1, read(pfd[0], &c, 1));
+			close(pfd[0]);
+			if (how == 2)
+				kill(child, SIGKILL);
+			ASSERT_EQ(child, waitpid(child, &status, 0));
+			EXPECT_EQ('y', c) TH_LOG("%s: not reached (%d)", x_names[st],
+						 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			if (how == 2) {
+				EXPECT_TRUE(WIFSIGNALED(status));
+			} else {
+				EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+					TH_LOG("%s, way %u: status %#x", x_names[st], how, status);
+			}
+			EXPECT_TRUE(WAIT_FOR(!vt_read_live(&procs, &bytes) &&
+					     procs == procs0 && bytes == bytes0))
+				TH_LOG("%s, way %u: %ld procs, %ld bytes live", x_names[st],
+				       how, procs, bytes);
+		}
+	}
 }
 
 TEST_HARNESS_MAIN

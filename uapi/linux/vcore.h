@@ -408,7 +408,11 @@ struct vcore_api {
 	__u64 resv[8];
 };
 
-/* VCORE_IOC_SETUP: once, after API; sizes the event arena. */
+/*
+ * VCORE_IOC_SETUP: once, after API; sizes the event arena.  Errors: EINVAL
+ * for a bad size, EBUSY the second time, ENOMEM (nothing is left behind:
+ * it may be tried again).  open() and mmap() fail with ENOMEM the same way.
+ */
 struct vcore_setup {
 	__u64 arena_size;	/* page multiple, <= api.arena_max_size */
 	__u32 flags;		/* 0 */
@@ -464,8 +468,11 @@ struct vcore_self_notify {
  * VCORE_IOC_NOTIFY: send EV_USER_IPI to another MCP, to the ev_q in its
  * kernel_evts[EV_USER_IPI].  The target is named by target_fd, an fd of the
  * target's own /dev/vcore (e.g. received over SCM_RIGHTS), or, with
- * target_fd = -1, by target_pid, which needs the same credentials as the
- * target (as for ptrace-free signalling: same real or effective uid).
+ * target_fd = -1, by target_pid, which needs kill(2)'s permission on the
+ * target process as it is at the time of the call (the caller's real or
+ * effective uid matches the target's real or saved uid, or CAP_KILL).
+ * Errors: EPERM without that permission, ESRCH for a pid with no MCP,
+ * EBADF for a bad fd, EINVAL for an fd that is not /dev/vcore.
  */
 struct vcore_notify {
 	__s32 target_fd;

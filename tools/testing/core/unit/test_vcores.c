@@ -237,6 +237,24 @@ TEST(grant_near_a_node_prefers_a_vcore_homed_there)
 	teardown();
 }
 
+TEST(a_retired_vcore_goes_offline_and_is_never_granted_again)
+{
+	setup();
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:1 I:0,2,3");
+	mcp_attach_vcore(&H->m, 1);
+	mcp_attach_vcore(&H->m, 2);
+	expect_eq(mcp_retire_vcore(&H->m, NR_VC), -EPERM);
+	expect_eq(mcp_retire_vcore(&H->m, 1), 0);		/* was online */
+	expect(!H->m.vcores[1].mapped);
+	expect_eq(H->m.num_vcores, 0);
+	expect_eq(mcp_retire_vcore(&H->m, 1), -EPERM);	/* offline now */
+	expect_eq(mcp_attach_vcore(&H->m, 1), -EBUSY);	/* still taken */
+	expect_eq(mcp_grant_vcore(&H->m, 5), &H->m.vcores[2]);
+	expect_eq(mcp_grant_vcore(&H->m, 6), NULL);		/* not 1 */
+	expect_eq(mcp_change_vcore(&H->m, 2, 1), -EINVAL);
+	teardown();
+}
+
 TEST(yield_refuses_pending_and_the_last_out_waits)
 {
 	struct vcore_procinfo *pi;
@@ -348,6 +366,7 @@ int main(void)
 	RUN(wanted_is_amt_wanted_less_online_capped_and_zero_when_waiting);
 	RUN(grant_takes_bulk_preempted_then_inactive_with_a_thread);
 	RUN(grant_near_a_node_prefers_a_vcore_homed_there);
+	RUN(a_retired_vcore_goes_offline_and_is_never_granted_again);
 	RUN(yield_refuses_pending_and_the_last_out_waits);
 	RUN(yield_goes_back_online_if_a_message_came_while_leaving);
 	RUN(preempt_one_goes_inactive_all_go_bulk);
