@@ -365,6 +365,43 @@ int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk)
 	return 0;
 }
 
+/**
+ * mcp_detach_vcore() - vcore @vcoreid's thread is gone
+ * @m: the MCP
+ * @vcoreid: a valid vcore id
+ *
+ * The vcore loses its thread and, if it was online, its pcore: it goes
+ * to the tail of the inactive list (last in line for grants and for the
+ * fallback, which prefers list heads) without VC_CAN_RCV_MSG, and the
+ * process is RUNNABLE_M when none is left online.  A later ATTACH may
+ * give it a new thread.
+ *
+ * Return: the pcore it was mapped to, or -1.
+ */
+int mcp_detach_vcore(struct mcp *m, u32 vcoreid)
+{
+	struct mcp_vcore *vc;
+	unsigned long flags;
+	int cpu = -1;
+
+	if (vcoreid >= m->max_vcores)
+		return -1;
+	vc = &m->vcores[vcoreid];
+	vc_lock_irqsave(&m->lock, flags);
+	vc->attached = false;
+	vc->resume_vcore_ctx = false;
+	vc_and32(&mcp_vcpd(m, vcoreid)->flags, ~(u32)VC_CAN_RCV_MSG);
+	if (vc->mapped) {
+		cpu = vc->pcoreid;
+		__unmap_vcore(m, vc, &m->inactive, VCORE_PROC_RUNNABLE_M);
+	}
+	list_del_rcu(&vc->list);
+	list_add_tail_rcu(&vc->list, &m->inactive);
+	__mcp_publish(m);
+	vc_unlock_irqrestore(&m->lock, flags);
+	return cpu;
+}
+
 /* From here on every event is dropped. */
 void mcp_set_dying(struct mcp *m)
 {

@@ -19,6 +19,7 @@ int mcp_arrange(struct mcp *m, unsigned int state, const u8 *list_of,
 bool mcp_wakeup(struct mcp *m);
 void mcp_set_dying(struct mcp *m);
 int mcp_attach_vcore(struct mcp *m, u32 vcoreid);
+int mcp_detach_vcore(struct mcp *m, u32 vcoreid);
 struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid);
 int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice);
 int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk);
