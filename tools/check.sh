@@ -112,8 +112,9 @@ if [ ${#selftests[@]} -eq 0 ]; then
 	echo "check.sh: cannot read the selftest list (tests=(...)) from selftests/run.sh" >&2
 	exit 2
 fi
-# ... and the libvcore run run.sh makes first (vcore_uthread_smoke.tap)
-selftests=(vcore_uthread_smoke "${selftests[@]}")
+# ... and the libvcore runs run.sh makes first (vcore_uthread_smoke.tap,
+# vcore_storm.tap)
+selftests=(vcore_uthread_smoke vcore_storm "${selftests[@]}")
 
 taps=("$tap")
 echo "TAP version 13"

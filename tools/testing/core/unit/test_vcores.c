@@ -315,6 +315,35 @@ TEST(change_vcore_swaps_online_and_keeps_the_pcore)
 	teardown();
 }
 
+TEST(detach_unmaps_to_the_inactive_tail_and_allows_a_new_attach)
+{
+	setup();
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0,1 B:2 I:3");
+	mcp_attach_vcore(&H->m, 1);
+	mcp_attach_vcore(&H->m, 2);
+	mcp_vcpd(&H->m, 1)->flags = VC_CAN_RCV_MSG;
+	expect_eq(mcp_detach_vcore(&H->m, NR_VC), -1);
+	expect_eq(mcp_detach_vcore(&H->m, 1), (int)H->m.vcores[1].pcoreid);
+	expect(!H->m.vcores[1].mapped);
+	expect(!H->m.vcores[1].attached);
+	expect_eq(vflags(1) & VC_CAN_RCV_MSG, 0);
+	expect_str(list(MCP_ONLINE), "0");
+	expect_str(list(MCP_INACTIVE), "3,1");
+	expect_eq(H->m.procinfo->vcoremap[1].valid, 0);
+	expect_eq(H->m.state, VCORE_PROC_RUNNING_M);
+	/* offline: off the bulk-preempted list too, no pcore */
+	expect_eq(mcp_detach_vcore(&H->m, 2), -1);
+	expect_str(list(MCP_BULK_PREEMPTED), "");
+	expect_str(list(MCP_INACTIVE), "3,1,2");
+	/* the last one online: RUNNABLE_M, not WAITING */
+	expect_eq(mcp_detach_vcore(&H->m, 0), 0);
+	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_M);
+	expect_eq(H->m.num_vcores, 0);
+	expect_eq(mcp_attach_vcore(&H->m, 1), 0);
+	expect_eq(mcp_grant_vcore(&H->m, 4), &H->m.vcores[1]);
+	teardown();
+}
+
 int main(void)
 {
 	tap_start(60);
@@ -332,5 +361,6 @@ int main(void)
 	RUN(yield_goes_back_online_if_a_message_came_while_leaving);
 	RUN(preempt_one_goes_inactive_all_go_bulk);
 	RUN(change_vcore_swaps_online_and_keeps_the_pcore);
+	RUN(detach_unmaps_to_the_inactive_tail_and_allows_a_new_attach);
 	return tap_done();
 }
