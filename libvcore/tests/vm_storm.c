@@ -6,7 +6,8 @@
  *
  *   vm_storm [SECONDS]                     (root, module loaded test=1)
  *
- * Event classes, one ev_q and one event type each (EVT_BASE + class):
+ * Event classes, one ev_q each, and one event type each per producer
+ * round (EVT_BASE + round * NR_CLASSES + class):
  *
  *   spam       SPAM_PUBLIC|IPI              the message itself goes to
  *   must_run   SPAM_PUBLIC|VCORE_MUST_RUN|IPI   the public mbox of a vcore
@@ -20,6 +21,9 @@
  *                                               public mbox
  *   vcpd       VCPD public mbox|IPI|VCORE_APPRO the message in the chosen
  *                                               vcore's public mbox
+ *   user_ipi   UCQ + INDIR|SPAM_INDIR|IPI|WAKEUP    as fallback; also the
+ *                                               kernel_evts ev_q for
+ *                                               EV_USER_IPI
  *
  * Akaros's guarantee for each: the message is handled by some vcore,
  * eventually; exactly once, except that a spammed one may be handled
@@ -34,7 +38,10 @@
  * preempts single vcores and all of them (VCORE_IOC_PREEMPT), and warns.
  * The main thread runs waves of uthreads (yield, mutex, condition
  * variable), joins every one, and lets the vcores go idle (yield, WAITING)
- * between waves.  A watchdog fails the run if it hangs.
+ * between waves.  A competing MCP (a child process) runs waves of its own
+ * uthreads, so that the fair share preempts our vcores for it and the
+ * provisioning passes hand pcores back and forth, and sends us
+ * EV_USER_IPIs (VCORE_IOC_NOTIFY).  A watchdog fails the run if it hangs.
  *
  * Prints a SUMMARY line and "RESULT PASS" or "RESULT FAIL"; exit 0 or 1
  * (2 from the watchdog).
@@ -46,7 +53,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/vcore_test.h>
@@ -57,12 +67,13 @@
 #include "uthread.h"
 #include "vcore_ctx.h"
 
-#define EVT_BASE	20
+#define EVT_BASE	13		/* past Akaros's types */
 #define NR_KPROD	2		/* kernel producers per class and round */
 #define KROUNDS		3		/* rounds of kernel producers */
 #define NR_UPROD	2		/* user SEND_EVENT threads */
 #define KSLOTS		(KROUNDS * NR_KPROD)
-#define MAX_PROD	(KSLOTS + NR_UPROD)
+#define CHILD_SLOT	(KSLOTS + NR_UPROD)	/* the competitor's EV_USER_IPIs */
+#define MAX_PROD	(CHILD_SLOT + 1)
 #define MAX_SEQ		(1 << 14)	/* messages per producer slot and class */
 #define KMSGS		400		/* per kernel producer and round */
 #define WAVE		12		/* uthreads per wave */
@@ -102,10 +113,15 @@ static struct evclass classes[] = {
 	  EVENT_IPI, 1, NULL },
 	{ "indir_v0", EVENT_INDIR | EVENT_IPI, 1, NULL },
 	{ "vcpd", EVENT_IPI | EVENT_VCORE_APPRO, 0, NULL },
+	/* also kernel_evts[EV_USER_IPI], fed by the competitor too */
+	{ "user_ipi", EVENT_INDIR | EVENT_SPAM_INDIR | EVENT_IPI | EVENT_WAKEUP,
+	  1, NULL },
 };
+#define UIPI_CLASS	9
 #define NR_CLASSES	(sizeof(classes) / sizeof(classes[0]))
 
 static struct vcore_dev dev;
+static struct event_queue *wake_q;	/* EVENT_WAKEUP, a bitmap nobody reads */
 static unsigned int stop_producing, stop_preempting, done;
 /* seen[class][producer][seq]: how often each message was handled */
 static unsigned char (*seen)[MAX_PROD][MAX_SEQ];
@@ -171,7 +187,73 @@ static int setup_classes(void)
 						on_event, (void *)(uintptr_t)c))
 				return -ENOMEM;
 	}
-	return 0;
+	wake_q = get_eventq(EV_MBOX_BITMAP);
+	if (!wake_q)
+		return -ENOMEM;
+	wake_q->ev_flags = EVENT_WAKEUP;
+	if (register_ev_handler(EV_USER_IPI, on_event,
+				(void *)(uintptr_t)UIPI_CLASS))
+		return -ENOMEM;
+	return register_kevent_q(&dev, classes[UIPI_CLASS].q, EV_USER_IPI);
+}
+
+/* ---- The competitor: another MCP, in a child process ------------------- */
+
+/* shared with the child: what it was told and what it did */
+static volatile struct {
+	unsigned int ready, stop;
+	unsigned int sent, waves, bad;
+} *cshared;
+
+static void *busy(void *arg)
+{
+	for (unsigned int r = 0; r < 20; r++) {
+		for (volatile unsigned int s = 0; s < 50000; s++)
+			;
+		uthread_yield();
+	}
+	return arg;
+}
+
+/*
+ * Waves of busy uthreads that want every vcore (the fair share then takes
+ * vcores from the parent, and gives them back when the child idles
+ * between waves), and EV_USER_IPIs to the parent (VCORE_IOC_NOTIFY).
+ */
+static void competitor(pid_t parent)
+{
+	struct vcore_dev cdev;
+	unsigned int seq = 0;
+
+	while (!cshared->ready)
+		usleep(1000);
+	if (vcore_dev_open(&cdev) || vcore_arena_setup(&cdev, 4 << 20) ||
+	    uthread_lib_init(&cdev))
+		_exit(1);
+	while (!cshared->stop) {
+		struct uthread *u[6];
+
+		for (unsigned int i = 0; i < 6; i++)
+			u[i] = uthread_create(busy, NULL);
+		for (unsigned int k = 0; k < 40 && seq < MAX_SEQ; k++) {
+			struct vcore_notify n = {
+				.target_fd = -1, .target_pid = parent,
+				.msg = { .ev_type = EV_USER_IPI,
+					 .ev_arg2 = CHILD_SLOT,
+					 .ev_arg4 = seq },
+			};
+
+			if (!ioctl(cdev.fd, VCORE_IOC_NOTIFY, &n))
+				cshared->sent = ++seq;
+			usleep(300);
+		}
+		for (unsigned int i = 0; i < 6; i++)
+			if (!u[i] || uthread_join(u[i], NULL))
+				cshared->bad++;
+		cshared->waves++;
+		usleep(20000);
+	}
+	_exit(0);
 }
 
 /* ---- Producers (plain threads, not vcores) ---------------------------- */
@@ -311,6 +393,34 @@ static void *worker(void *arg)
 	return (void *)(id + 1);
 }
 
+static unsigned long total_sent(void);
+
+/* What is still missing, per class, and the kernel's drops. */
+static void report_missing(void)
+{
+	struct vcore_stats st;
+
+	for (unsigned int c = 0; c < NR_CLASSES; c++) {
+		unsigned long miss = 0;
+		int fp = -1, fi = -1;
+
+		for (unsigned int p = 0; p < MAX_PROD; p++)
+			for (unsigned int i = 0; i < sent[c][p]; i++)
+				if (!seen[c][p][i] && !miss++) {
+					fp = p;
+					fi = i;
+				}
+		if (miss)
+			printf("missing %s: %lu (first: slot %d seq %d)\n",
+			       classes[c].name, miss, fp, fi);
+	}
+	if (!ioctl(dev.fd, VCORE_IOC_GET_STATS, &st))
+		for (unsigned int i = 0; i < VCORE_DROP_NR; i++)
+			if (st.dropped[i])
+				printf("kernel dropped %llu (reason %u)\n",
+				       (unsigned long long)st.dropped[i], i);
+}
+
 static void *watchdog(void *arg)
 {
 	(void)arg;
@@ -320,9 +430,9 @@ static void *watchdog(void *arg)
 
 			uthread_get_stats(&us);
 			printf("WATCHDOG: stuck after %.0f s: %lu uthreads "
-			       "created, %lu exited, %lu events received\n",
-			       now() - t_start, us.created, us.exited,
-			       READ_ONCE(received));
+			       "created, %lu exited, %lu of %lu events "
+			       "received\n", now() - t_start, us.created,
+			       us.exited, READ_ONCE(received), total_sent());
 			for (unsigned int v = 0; v < max_vcores(); v++) {
 				struct vcore_preempt_data *d = vcpd_of(v);
 
@@ -333,6 +443,7 @@ static void *watchdog(void *arg)
 			}
 			printf("procinfo: state %u num_vcores %u\n",
 			       dev.kprocinfo->state, dev.kprocinfo->num_vcores);
+			report_missing();
 			printf("RESULT FAIL\n");
 			fflush(stdout);
 			_exit(2);
@@ -386,9 +497,17 @@ int main(int argc, char **argv)
 	struct uthread_stats us;
 	struct vcore_stats st;
 	unsigned long dropped = 0;
-	int bad = 0, err;
+	int bad = 0, err, status;
+	pid_t child;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	cshared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (cshared == MAP_FAILED)
+		return 1;
+	child = fork();
+	if (!child)
+		competitor(getppid());
 	seen = calloc(NR_CLASSES, sizeof(*seen));
 	err = seen ? vcore_dev_open(&dev) : -ENOMEM;
 	if (!err && !(dev.api.features & VCORE_FEAT_TEST))
@@ -401,10 +520,12 @@ int main(int argc, char **argv)
 		err = setup_classes();
 	if (err) {
 		printf("setup: %d (needs vcore.ko test=1)\nRESULT FAIL\n", err);
+		kill(child, SIGKILL);
 		return 1;
 	}
 	printf("max_vcores %u, %zu event classes, %.0f s\n", max_vcores(),
 	       NR_CLASSES, secs);
+	cshared->ready = 1;
 	t_start = now();
 	t_limit = secs + 120.0 * scale();
 	pthread_create(&wd, NULL, watchdog, NULL);
@@ -420,6 +541,16 @@ int main(int argc, char **argv)
 		usleep(waves % 3 ? 2000 : 30000);
 	}
 	WRITE_ONCE(stop_producing, 1);
+	cshared->stop = 1;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) || cshared->bad) {
+		printf("competitor failed: status %#x, %u bad joins\n", status,
+		       cshared->bad);
+		bad++;
+	}
+	sent[UIPI_CLASS][CHILD_SLOT] = cshared->sent;
+	printf("competitor: %u waves, %u EV_USER_IPIs sent\n",
+	       cshared->waves, cshared->sent);
 	pthread_join(kp, NULL);
 	for (unsigned int i = 0; i < NR_UPROD; i++)
 		pthread_join(up[i], NULL);
@@ -430,14 +561,22 @@ int main(int argc, char **argv)
 
 	/*
 	 * Every message must show up.  Messages for one vcore (indir_v0,
-	 * vcpd) wait until that vcore runs: ask for every vcore now and
-	 * then; each handles its mboxes when it starts.
+	 * vcpd) wait until that vcore runs, which for a yielded vcore of a
+	 * WAITING process (no WAKEUP) is whenever it is woken: wake it
+	 * (EVENT_WAKEUP) and ask for every vcore now and then; each handles
+	 * its mboxes when it starts.
 	 */
 	nsent = total_sent();
 	for (unsigned int k = 0; READ_ONCE(received) < nsent &&
 	     now() - t_start < t_limit - 5; k++) {
-		if (k % 50 == 0)
+		if (k % 50 == 0) {
+			struct vcore_send_event se = {
+				.ev_q = (uintptr_t)wake_q,
+			};
+
+			ioctl(dev.fd, VCORE_IOC_SEND_EVENT, &se);
 			vcore_request_total(max_vcores());
+		}
 		usleep(10000);
 	}
 	WRITE_ONCE(done, 1);
@@ -477,9 +616,10 @@ int main(int argc, char **argv)
 	       us.created, us.exited, joined, waves, (unsigned long)bad,
 	       counter, joined * ROUNDS, cv_rounds);
 	printf("recovery: %lu stolen, %lu CHANGE_VCORE, %lu fallbacks, "
-	       "%lu mboxes drained, %lu vcore yields\n", us.steals,
-	       us.changes, us.change_fallbacks, us.remote_drains,
-	       us.vcore_yields);
+	       "%lu mboxes drained, %lu vcore yields, %lu requests, "
+	       "%lu self-wakeups\n", us.steals, us.changes,
+	       us.change_fallbacks, us.remote_drains, us.vcore_yields,
+	       us.requests, us.wakeups);
 	printf("preemptor: %lu single, %lu bulk (%lu vcores preempted), "
 	       "%lu warnings, %lu pokes\n", preempts_single, preempts_bulk,
 	       preempted, warns, pokes);
