@@ -288,7 +288,7 @@ static void __unmap_vcore(struct mcp *m, struct mcp_vcore *vc,
  * and again after leaving the online list (a message posted to us in
  * between may have gone through the fallback, which only considers online
  * vcores); on the second check the vcore goes back.  The last vcore out
- * makes the process WAITING.
+ * makes the process WAITING, or RUNNABLE_M if @being_nice.
  *
  * Return: 0, -EAGAIN (not yielded), -EPERM (not online).
  */
@@ -316,7 +316,14 @@ int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice)
 		vc_unlock_irqrestore(&m->lock, flags);
 		return -EAGAIN;
 	}
-	__unmap_vcore(m, vc, &m->inactive, VCORE_PROC_WAITING);
+	/*
+	 * A nice yield gives the pcore up for a preemption that was coming
+	 * and keeps amt_wanted: the process still wants the vcore, so the
+	 * last one out leaves it RUNNABLE_M, as a preemption would, not
+	 * WAITING (which only a wakeup ends: it would sit there with work).
+	 */
+	__unmap_vcore(m, vc, &m->inactive, being_nice ? VCORE_PROC_RUNNABLE_M :
+							VCORE_PROC_WAITING);
 	/* off the online list before the second look: pairs with mcp_notify */
 	vc_mb();
 	if (vc_load(&vcpd->notif_pending)) {

@@ -525,7 +525,8 @@ struct vcore_attach {
 /*
  * VCORE_IOC_YIELD: a vcore gives its pcore back and waits offline, to be
  * restarted at vcore_entry (VCORE_ENTRY_START) when granted again; the
- * last vcore out makes the process WAITING.  Returns only when it does not
+ * last vcore out makes the process WAITING (RUNNABLE_M with BEING_NICE:
+ * it still wants the vcore).  Returns only when it does not
  * yield: EAGAIN (notif_pending is set, or BEING_NICE and no preemption is
  * pending), EPERM (the caller is not an online vcore), EINTR, ESRCH.
  */

@@ -241,6 +241,12 @@ TEST(yield_refuses_pending_and_the_last_out_waits)
 	expect_eq(H->m.state, VCORE_PROC_WAITING);
 	expect_eq(pi->state, VCORE_PROC_WAITING);
 	expect_eq(pi->num_vcores, 0);
+	/* a nice yield of the last one: it still wants it, RUNNABLE_M */
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0 I:1,2,3");
+	pi->vcoremap[0].preempt_pending = 99;
+	expect_eq(mcp_yield_vcore(&H->m, 0, true), 0);
+	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_M);
+	expect_eq(pi->state, VCORE_PROC_RUNNABLE_M);
 	teardown();
 }
 
