@@ -550,6 +550,42 @@ TEST_F(vc, freed_pcores_go_to_a_waiting_requester_without_a_poke)
  * Preempted vcores of an MCP that still wants them come back once the
  * hold-off after the preemption is over, with no poke.
  */
+/* An MCP that goes away hands its pcores to one that asked once. */
+TEST_F(vc, a_closing_mcp_hands_its_pcores_to_a_waiting_requester)
+{
+	unsigned int n = self->nv;
+	volatile unsigned int *other = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t child;
+	int status;
+
+	ASSERT_NE(MAP_FAILED, other);
+	if (n < 2)
+		SKIP(return, "needs two managed pcores");
+	other[0] = other[1] = 0;
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (!child) {
+		memset(&g, 0, sizeof(g));
+		if (vt_setup(VCORE_MAX_VCORES))
+			_exit(1);
+		for (;;) {
+			other[0] = want(g.api.max_vcores);
+			if (other[1])
+				_exit(0);
+			usleep(2000);
+		}
+	}
+	ASSERT_TRUE(WAIT_FOR(other[0] == n));
+	/* one request: the fair share gives us some at once, not all */
+	EXPECT_LT(want(n), (int)n);
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores >= 1));
+	other[1] = 1;
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	/* no more pokes: the pcores it held come to us */
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == n));
+}
+
 TEST_F(vc, preempted_vcores_come_back_without_a_poke)
 {
 	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid(),
