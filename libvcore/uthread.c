@@ -271,9 +271,13 @@ static void wake_if_waiting(void)
 
 /*
  * R4: want as many vcores as are busy plus runnable uthreads; poke the
- * kernel when that raised amt_wanted (an idle vcore's yield lowers it) or
- * a yielding vcore was kicked (it may be offline already).  A standing
- * request is the kernel's to meet as pcores come free.
+ * kernel when that raised amt_wanted (an idle vcore's yield lowers it), a
+ * yielding vcore was kicked (it may be offline already), or no vcore is
+ * online at all.  The last: amt_wanted may already be high enough (a
+ * preempted vcore does not lower it) while the other vcores yielded and
+ * made the process WAITING, which no grant ends; the POKE finds that and
+ * wakes it.  A standing request is the kernel's to meet as pcores come
+ * free.
  */
 static void want_vcores(bool kicked)
 {
@@ -286,7 +290,7 @@ static void want_vcores(bool kicked)
 		want = nr_uvcs;
 	while (old < want && !(raised = try_cmpxchg(amt, &old, want)))
 		;
-	if (!raised && !kicked)
+	if (!raised && !kicked && READ_ONCE(dev->kprocinfo->num_vcores))
 		return;
 	STAT_INC(requests);
 	/* the ioctl is a full barrier; POKE reads amt_wanted after it */

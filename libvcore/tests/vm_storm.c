@@ -203,7 +203,51 @@ static int setup_classes(void)
 static volatile struct {
 	unsigned int ready, stop;
 	unsigned int sent, waves, bad;
+	/* the child's state, for a report if it hangs */
+	unsigned long created, exited;
+	unsigned int state, num_vcores, amt_wanted;
+	unsigned int flags[VCORE_MAX_VCORES], pending[VCORE_MAX_VCORES];
+	unsigned int mapped[VCORE_MAX_VCORES];
 } *cshared;
+
+static struct vcore_dev *cdevp;
+static pid_t watched_child;
+
+/* In the child: publish its state every 20 ms. */
+static void *child_monitor(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct uthread_stats us;
+
+		uthread_get_stats(&us);
+		cshared->created = us.created;
+		cshared->exited = us.exited;
+		cshared->state = cdevp->kprocinfo->state;
+		cshared->num_vcores = cdevp->kprocinfo->num_vcores;
+		cshared->amt_wanted =
+			cdevp->procdata->res_req[VCORE_RES_CORES].amt_wanted;
+		for (unsigned int v = 0; v < max_vcores(); v++) {
+			cshared->flags[v] = vcpd_of(v)->flags;
+			cshared->pending[v] = vcpd_of(v)->notif_pending;
+			cshared->mapped[v] = vcore_is_mapped(v);
+		}
+		usleep(20000);
+	}
+	return NULL;
+}
+
+static void report_child(void)
+{
+	printf("competitor: %lu uthreads created, %lu exited, %u waves; "
+	       "state %u num_vcores %u amt_wanted %u\n", cshared->created,
+	       cshared->exited, cshared->waves, cshared->state,
+	       cshared->num_vcores, cshared->amt_wanted);
+	for (unsigned int v = 0; v < max_vcores(); v++)
+		printf("competitor vc%u: mapped %u flags %#x notif_pending %u\n",
+		       v, cshared->mapped[v], cshared->flags[v],
+		       cshared->pending[v]);
+}
 
 static void *busy(void *arg)
 {
@@ -224,12 +268,15 @@ static void competitor(pid_t parent)
 {
 	struct vcore_dev cdev;
 	unsigned int seq = 0;
+	pthread_t mon;
 
 	while (!cshared->ready)
 		usleep(1000);
 	if (vcore_dev_open(&cdev) || vcore_arena_setup(&cdev, 4 << 20) ||
 	    uthread_lib_init(&cdev))
 		_exit(1);
+	cdevp = &cdev;
+	pthread_create(&mon, NULL, child_monitor, NULL);
 	while (!cshared->stop) {
 		struct uthread *u[6];
 
@@ -444,6 +491,8 @@ static void *watchdog(void *arg)
 			printf("procinfo: state %u num_vcores %u\n",
 			       dev.kprocinfo->state, dev.kprocinfo->num_vcores);
 			report_missing();
+			report_child();
+			kill(watched_child, SIGKILL);
 			printf("RESULT FAIL\n");
 			fflush(stdout);
 			_exit(2);
@@ -508,6 +557,7 @@ int main(int argc, char **argv)
 	child = fork();
 	if (!child)
 		competitor(getppid());
+	watched_child = child;
 	seen = calloc(NR_CLASSES, sizeof(*seen));
 	err = seen ? vcore_dev_open(&dev) : -ENOMEM;
 	if (!err && !(dev.api.features & VCORE_FEAT_TEST))
@@ -542,8 +592,18 @@ int main(int argc, char **argv)
 	}
 	WRITE_ONCE(stop_producing, 1);
 	cshared->stop = 1;
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) || cshared->bad) {
+	status = -1;
+	while (waitpid(child, &status, WNOHANG) == 0 &&
+	       now() - t_start < t_limit - 10)
+		usleep(10000);
+	if (status == -1) {
+		printf("competitor stuck\n");
+		report_child();
+		kill(child, SIGKILL);
+		waitpid(child, &status, 0);
+		status = -1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || cshared->bad) {
 		printf("competitor failed: status %#x, %u bad joins\n", status,
 		       cshared->bad);
 		bad++;
