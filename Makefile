@@ -160,7 +160,8 @@ $(KSFT_HDRS):
 # The harness's macros compare mixed signedness and leave parameters unused.
 KSFT_CFLAGS := -I$(B)/kselftest -Wno-sign-compare -Wno-unused-parameter
 
-selftests: $(addprefix $(B)/selftests/,$(SELFTESTS)) $(B)/tests/vm_smoke
+selftests: $(addprefix $(B)/selftests/,$(SELFTESTS)) $(B)/tests/vm_smoke \
+	$(B)/tests/vm_storm
 
 $(B)/selftests/%: selftests/%.c selftests/*.h $(KSFT_HDRS) uapi/linux/vcore.h
 	@mkdir -p $(@D)
@@ -183,6 +184,12 @@ $(B)/selftests/vcore_numa_test: selftests/vcore_numa_test.c \
 # notifications, then preemptions (libvcore/tests/vm_smoke.c).
 $(B)/tests/vm_smoke: libvcore/tests/vm_smoke.c libvcore/tests/regs_torture.S \
 		$(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LIB_LDLIBS)
+
+# Every event path while vcores yield and are preempted, single and bulk,
+# and uthreads come and go (libvcore/tests/vm_storm.c; needs test=1).
+$(B)/tests/vm_storm: libvcore/tests/vm_storm.c $(B)/libvcore.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LIB_LDLIBS)
 

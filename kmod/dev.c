@@ -74,6 +74,9 @@ static int __init vcore_init(void)
 	ret = vcore_procs_init();
 	if (ret)
 		return ret;
+	ret = vcore_run_init();
+	if (ret)
+		goto err_procs;
 	vcore_debugfs_init();
 	ret = misc_register(&vcore_miscdev);
 	if (ret)
@@ -84,6 +87,8 @@ static int __init vcore_init(void)
 
 err_debugfs:
 	vcore_debugfs_exit();
+	vcore_run_exit();
+err_procs:
 	vcore_procs_exit();
 	return ret;
 }
@@ -92,6 +97,7 @@ static void __exit vcore_exit(void)
 {
 	misc_deregister(&vcore_miscdev);
 	vcore_debugfs_exit();
+	vcore_run_exit();
 	vcore_procs_exit();
 }
 

@@ -16,7 +16,6 @@ struct mcp_vcore {
 	unsigned int pcoreid;	/* valid while mapped */
 	bool mapped;		/* written under mcp.lock, peeked without */
 	bool attached;		/* a thread plays it; mcp.lock */
-	bool retired;		/* its thread exited: never again; mcp.lock */
 	bool resume_vcore_ctx;	/* preempted in vcore context; mcp.lock */
 	int home_node;		/* where its VCPD lives, -1 = unknown; fixed */
 };

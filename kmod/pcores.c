@@ -27,9 +27,9 @@ static unsigned int fp_state_size;
 /*
  * Who holds each managed pcore: an opaque owner (the MCP), or NULL.  A
  * free pcore may be reserved for a while for the owner it was taken
- * from another for (the provisioning policy's hand-off).
+ * from another for (the provisioning policy's hand-off), for
+ * VCORE_RESERVE_JIFFIES.
  */
-#define RESERVE_JIFFIES	(HZ / 10)
 static DEFINE_SPINLOCK(owners_lock);
 static const void *owner[VCORE_MAX_PCORES];
 static const void *reserved_for[VCORE_MAX_PCORES];
@@ -263,7 +263,7 @@ void vcore_pcores_release(unsigned int cpu, const void *who, const void *next)
 	if (owner[cpu] == who) {
 		owner[cpu] = NULL;
 		reserved_for[cpu] = next;
-		reserved_until[cpu] = jiffies + RESERVE_JIFFIES;
+		reserved_until[cpu] = jiffies + VCORE_RESERVE_JIFFIES;
 	}
 	spin_unlock_irqrestore(&owners_lock, flags);
 }

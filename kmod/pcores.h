@@ -3,8 +3,12 @@
 #ifndef _VCORE_PCORES_H
 #define _VCORE_PCORES_H
 
+#include <linux/jiffies.h>
 #include <linux/nodemask.h>
 #include <linux/types.h>
+
+/* How long a pcore freed for another MCP is kept for it. */
+#define VCORE_RESERVE_JIFFIES	(HZ / 10)
 
 struct vcore_procinfo;
 

@@ -47,6 +47,12 @@ static struct {
 /* Frees MCPs whose last reference went in atomic context. */
 static struct workqueue_struct *free_wq;
 
+/* The provisioning pass (see vcore_provision()), queued from any context. */
+static void provision_fn(struct work_struct *w);
+static DECLARE_WORK(provision_work, provision_fn);
+static DECLARE_DELAYED_WORK(reserve_pass, provision_fn);
+static DECLARE_DELAYED_WORK(hold_off_pass, provision_fn);
+
 /* What is alive right now, for leak checks through debugfs. */
 static atomic_long_t live_procs;
 static atomic_long_t live_bytes;
@@ -250,6 +256,9 @@ int vcore_procs_init(void)
 /* Every MCP is gone (the module is unused): wait for deferred frees. */
 void vcore_procs_exit(void)
 {
+	cancel_delayed_work_sync(&reserve_pass);
+	cancel_delayed_work_sync(&hold_off_pass);
+	cancel_work_sync(&provision_work);
 	destroy_workqueue(free_wq);
 }
 
@@ -264,50 +273,128 @@ void vcore_proc_release(struct vcore_proc *p)
 	mutex_unlock(&registry.lock);
 	mcp_set_dying(&p->mcp);
 	vcore_threads_release(p);
-	vcore_regrant_others(p);
+	vcore_provision(false);
 	vcore_debugfs_remove(p->debugfs);
 	vcore_proc_put(p);
+}
+
+/*
+ * Fair share: the managed pcores divided evenly among the MCPs that want
+ * vcores or hold some (rounded up).  @p wants more and counts as wanting.
+ * If it is below its share, one MCP above the share loses a vcore for it.
+ */
+static void __rebalance(struct vcore_proc *p)
+	__must_hold(&registry.lock)
+{
+	unsigned int wanting = 0, share, nr = vcore_pcores_nr_managed();
+	struct vcore_proc *q;
+
+	lockdep_assert_held(&registry.lock);
+	list_for_each_entry(q, &registry.list, node)
+		wanting += q == p || READ_ONCE(q->mcp.num_vcores) ||
+			   mcp_vcores_wanted(&q->mcp);
+	share = DIV_ROUND_UP(nr, max(wanting, 1U));
+	if (READ_ONCE(p->mcp.num_vcores) >= share)
+		return;
+	list_for_each_entry(q, &registry.list, node)
+		if (vcore_rebalance_one(p, q, share))
+			break;
 }
 
 /**
  * vcore_rebalance() - take a pcore from an MCP above its fair share
  * @p: an MCP that wants more vcores than it has
  *
- * Process context.  The share is the managed pcores divided evenly among
- * the MCPs that want vcores (rounded up).
+ * Process context.
  */
 void vcore_rebalance(struct vcore_proc *p)
 {
-	unsigned int wanting = 0, share, nr = vcore_pcores_nr_managed();
-	struct vcore_proc *q;
-
 	mutex_lock(&registry.lock);
-	list_for_each_entry(q, &registry.list, node)
-		wanting += q == p || READ_ONCE(q->mcp.num_vcores) ||
-			   mcp_vcores_wanted(&q->mcp);
-	share = DIV_ROUND_UP(nr, max(wanting, 1U));
-	if (READ_ONCE(p->mcp.num_vcores) < share)
-		list_for_each_entry(q, &registry.list, node)
-			if (vcore_rebalance_one(p, q, share))
-				break;
+	__rebalance(p);
 	mutex_unlock(&registry.lock);
 }
 
-/**
- * vcore_regrant_others() - hand free pcores to the MCPs that want them
- * @except: skip this one (it just gave its pcore up); may be NULL
+/*
+ * System-wide provisioning.  Whenever a pcore comes free (a yield, a
+ * preemption completing, a vcore thread exiting, an MCP going away, a
+ * reservation for another MCP running out) every MCP that wants vcores is
+ * offered the free pcores, and each one below its fair share may take a
+ * vcore from one above it.  An MCP that asked once (one POKE) is served
+ * as pcores come free without asking again.
  *
- * Process context.
+ * A pcore is released in any context (hard IRQ included, from a wakeup);
+ * the pass needs the registry mutex, so the release only queues it.  A
+ * pcore kept for another MCP is offered to everyone once its reservation
+ * has run out: the pass is queued again for then (reserve_pass).
+ *
+ * An MCP that yielded a pcore or had one preempted is left out of the
+ * pass for VCORE_HOLD_OFF_JIFFIES, or until it asks again (POKE, ATTACH,
+ * a wakeup): otherwise it would get back at once what it gave up or what
+ * was taken from it.  A pass queued for the end of the earliest hold-off
+ * (hold_off_pass) serves it then.
  */
-void vcore_regrant_others(struct vcore_proc *except)
+#define VCORE_HOLD_OFF_JIFFIES	HZ
+
+static bool held_off(struct vcore_proc *p)
 {
+	return test_bit(VCORE_PROC_HELD_OFF, &p->flags) &&
+	       time_before(jiffies, READ_ONCE(p->held_off_until));
+}
+
+static void provision_fn(struct work_struct *w)
+{
+	unsigned long next = 0;
 	struct vcore_proc *p;
 
 	mutex_lock(&registry.lock);
 	list_for_each_entry(p, &registry.list, node)
-		if (p != except)
+		if (!held_off(p))
 			vcore_grant(p);
+	list_for_each_entry(p, &registry.list, node) {
+		if (held_off(p)) {
+			unsigned long left = READ_ONCE(p->held_off_until) -
+					     jiffies;
+
+			if (!next || left < next)
+				next = left;
+		} else if (mcp_vcores_wanted(&p->mcp)) {
+			__rebalance(p);
+		}
+	}
 	mutex_unlock(&registry.lock);
+	if (next)
+		queue_delayed_work(system_unbound_wq, &hold_off_pass, next + 1);
+}
+
+/**
+ * vcore_provision() - run the provisioning pass soon
+ * @reserved: a pcore was just kept for an MCP: pass again when that ends
+ *
+ * Any context.
+ */
+void vcore_provision(bool reserved)
+{
+	queue_work(system_unbound_wq, &provision_work);
+	if (reserved)
+		mod_delayed_work(system_unbound_wq, &reserve_pass,
+				 VCORE_RESERVE_JIFFIES + 1);
+}
+
+/* @p gave up or lost a pcore: leave it out of passes for a while. */
+void vcore_hold_off(struct vcore_proc *p)
+{
+	WRITE_ONCE(p->held_off_until, jiffies + VCORE_HOLD_OFF_JIFFIES);
+	/* the deadline before the bit: pairs with held_off()'s reads */
+	smp_mb__before_atomic();
+	set_bit(VCORE_PROC_HELD_OFF, &p->flags);
+	queue_delayed_work(system_unbound_wq, &hold_off_pass,
+			   VCORE_HOLD_OFF_JIFFIES + 1);
+}
+
+/* @p asks for vcores: the passes serve it again. */
+void vcore_unhold(struct vcore_proc *p)
+{
+	clear_bit(VCORE_PROC_HELD_OFF, &p->flags);
 }
 
 /**

@@ -20,6 +20,8 @@ struct pid;
 
 /* bits in vcore_proc.flags */
 #define VCORE_PROC_API_DONE	0
+/* gave up or lost a pcore: provisioning waits a while (proc.c) */
+#define VCORE_PROC_HELD_OFF	1
 
 #define VCORE_PROC_NODE_MASK	0xffff
 #define VCORE_PROC_NODE_STRICT	0x10000
@@ -35,6 +37,7 @@ struct vcore_proc {
 	struct mm_struct *mm;		/* the owner's address space (grabbed) */
 	struct pid *tgid;		/* the owner (referenced) */
 	unsigned long flags;		/* VCORE_PROC_* bits, atomic */
+	unsigned long held_off_until;	/* jiffies; with VCORE_PROC_HELD_OFF */
 	struct mutex setup_lock;	/* serialises VCORE_IOC_SETUP */
 	/* VCORE_IOC_SET_NODE: node + 1, VCORE_PROC_NODE_STRICT; atomic */
 	atomic_t node_req;
@@ -50,7 +53,9 @@ void vcore_proc_release(struct vcore_proc *p);
 void vcore_proc_put(struct vcore_proc *p);
 void vcore_proc_put_any(struct vcore_proc *p);
 struct vcore_proc *vcore_target(s32 fd, s32 pid, long *err);
-void vcore_regrant_others(struct vcore_proc *except);
+void vcore_provision(bool reserved);
+void vcore_hold_off(struct vcore_proc *p);
+void vcore_unhold(struct vcore_proc *p);
 void vcore_rebalance(struct vcore_proc *p);
 int vcore_procs_init(void);
 void vcore_procs_exit(void);

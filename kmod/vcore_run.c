@@ -45,6 +45,7 @@
 #include <linux/smp.h>
 #include <linux/task_work.h>
 #include <linux/topology.h>
+#include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <asm/msr.h>
@@ -59,8 +60,11 @@
 #include "vcores.h"
 
 static void vcore_work_fn(struct callback_head *cb);
-static void vcore_retire_fn(struct work_struct *w);
 static void vcore_ipi_fn(void *info);
+
+/* Every attached vcore thread, for the exit hook (vcore_exit_probe()). */
+static DEFINE_SPINLOCK(vcore_tasks_lock);
+static LIST_HEAD(vcore_tasks);
 
 void vcore_threads_init(struct vcore_proc *p)
 {
@@ -72,9 +76,9 @@ void vcore_threads_init(struct vcore_proc *p)
 		vt->p = p;
 		vt->id = i;
 		vt->grant_cpu = -1;
+		INIT_LIST_HEAD(&vt->task_node);
 		init_waitqueue_head(&vt->wq);
 		init_task_work(&vt->work, vcore_work_fn);
-		INIT_WORK(&vt->retire, vcore_retire_fn);
 		/* reused: VT_IPI_BUSY keeps it from being sent twice at once */
 		INIT_CSD(&vt->csd, vcore_ipi_fn, vt);
 	}
@@ -122,6 +126,7 @@ unsigned int vcore_grant(struct vcore_proc *p)
 			break;
 		vc = mcp_grant_vcore_near(&p->mcp, cpu, cpu_to_node(cpu));
 		if (!vc) {
+			/* no vcore can take it: no pass either, it would loop */
 			vcore_pcores_release(cpu, p, NULL);
 			break;
 		}
@@ -134,9 +139,39 @@ unsigned int vcore_grant(struct vcore_proc *p)
 	return n;
 }
 
+/*
+ * A WAITING process was woken (EVENT_WAKEUP): it gets a vcore even if its
+ * last yield lowered amt_wanted to 0, as the woken process is to run.
+ * amt_wanted is the process's to write; the kernel only raises it from 0
+ * to 1 here, which the process's own lowering (never below 0) tolerates.
+ */
 void vcore_wakeup_grant(struct mcp *m)
 {
-	vcore_grant(container_of(m, struct vcore_proc, mcp));
+	struct vcore_proc *p = container_of(m, struct vcore_proc, mcp);
+	u64 *amt = &mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted;
+
+	cmpxchg(amt, 0, 1);
+	vcore_unhold(p);
+	vcore_grant(p);
+	vcore_provision(false);
+}
+
+/*
+ * Give @cpu back (kept for the MCP a policy preemption took it for, if
+ * any) and have every MCP that wants vcores look at it.  With @hold_off
+ * (a yield or a preemption: the pcore was taken from this MCP, or given
+ * up by it) the provisioning passes leave this MCP alone for a while, or
+ * until it asks again (POKE, ATTACH, a wakeup).  Any context.
+ */
+static void vcore_release_pcore(struct vcore_thread *vt, int cpu,
+				bool hold_off)
+{
+	struct vcore_proc *next = xchg(&vt->handoff, NULL);
+
+	if (hold_off)
+		vcore_hold_off(vt->p);
+	vcore_pcores_release(cpu, vt->p, next);
+	vcore_provision(next != NULL);
 }
 
 /*
@@ -146,7 +181,7 @@ void vcore_wakeup_grant(struct mcp *m)
 static void vcore_drop_pcore(struct vcore_thread *vt, int cpu)
 {
 	cmpxchg(&vt->grant_cpu, cpu, -1);
-	vcore_pcores_release(cpu, vt->p, xchg(&vt->handoff, NULL));
+	vcore_release_pcore(vt, cpu, true);
 }
 
 static bool user_addr_ok(u64 a)
@@ -197,20 +232,36 @@ static int vcore_wait_and_enter(struct vcore_thread *vt, struct pt_regs *regs)
 	struct vcore_proc *p = vt->p;
 	struct mcp_vcore *vc = &p->mcp.vcores[vt->id];
 	unsigned long flags;
-	bool resume;
+	bool resume, ok;
 	int cpu;
 
-	/* acquire: pairs with vcore_grant()'s release of grant_cpu */
-	if (wait_event_killable(vt->wq, granted_cpu(vt) >= 0 || proc_dying(p)))
-		return -EINTR;
-	cpu = granted_cpu(vt);
-	if (cpu < 0)
-		return -ESRCH;
+	for (;;) {
+		/* acquire: pairs with vcore_grant()'s release of grant_cpu */
+		if (wait_event_killable(vt->wq,
+					granted_cpu(vt) >= 0 || proc_dying(p)))
+			return -EINTR;
+		cpu = granted_cpu(vt);
+		if (cpu < 0)
+			return -ESRCH;
+		vc_lock_irqsave(&p->mcp.lock, flags);
+		ok = vc->mapped && vc->pcoreid == cpu;
+		if (ok) {
+			resume = vc->resume_vcore_ctx;
+			vc->resume_vcore_ctx = false;
+		}
+		vc_unlock_irqrestore(&p->mcp.lock, flags);
+		if (ok)
+			break;
+		/*
+		 * A grant for an earlier life of this vcore: a grant or
+		 * change_vcore that mapped it stores grant_cpu after the
+		 * mapping, and a detach (its thread exited) may have come in
+		 * between.  Forget it; the current grant, if any, stores its
+		 * own.
+		 */
+		cmpxchg(&vt->grant_cpu, cpu, -1);
+	}
 	set_cpus_allowed_ptr(current, cpumask_of(cpu));
-	vc_lock_irqsave(&p->mcp.lock, flags);
-	resume = vc->resume_vcore_ctx;
-	vc->resume_vcore_ctx = false;
-	vc_unlock_irqrestore(&p->mcp.lock, flags);
 	/*
 	 * Stopped in vcore context: carry on where it was, as Akaros does.
 	 * The saved user registers are still this thread's, and so is its
@@ -323,35 +374,7 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	vcore_drop_pcore(vt, cpu);
 	if (READ_ONCE(m->num_vcores))
 		send_kernel_event(m, &msg, 0);
-	vcore_regrant_others(p);
 	vcore_wait_and_enter(vt, regs);
-}
-
-/*
- * The vcore's thread has exited while the vcore was online (pthread_exit
- * in vcore or uthread context): nothing will ever run the task work that
- * a preemption needs, so the vcore would keep its pcore for as long as the
- * process lives.  A kick that finds the thread gone (its task work
- * refused, or run at exit) retires the vcore instead: offline for good,
- * its pcore back to the pool, EV_VCORE_PREEMPT for the others, as after a
- * preemption.  Process context.
- */
-static void vcore_retire(struct vcore_thread *vt)
-{
-	struct vcore_proc *p = vt->p;
-	struct mcp *m = &p->mcp;
-	struct event_msg msg = { .ev_type = EV_VCORE_PREEMPT,
-				 .ev_arg2 = vt->id };
-	int cpu = READ_ONCE(vt->grant_cpu);
-
-	vcore_forget_preemption(vt);
-	if (proc_dying(p) || mcp_retire_vcore(m, vt->id) || cpu < 0)
-		return;
-	trace_vcore_preempt(m_pid(p), vt->id, cpu);
-	vcore_drop_pcore(vt, cpu);
-	if (READ_ONCE(m->num_vcores))
-		send_kernel_event(m, &msg, 0);
-	vcore_regrant_others(p);
 }
 
 static void vcore_work_fn(struct callback_head *cb)
@@ -363,10 +386,8 @@ static void vcore_work_fn(struct callback_head *cb)
 	clear_bit(VT_WORK_QUEUED, &vt->bits);
 	/* a request after this point queues the work again */
 	smp_mb__after_atomic();
-	if (current == READ_ONCE(vt->task) && (current->flags & PF_EXITING)) {
-		vcore_retire(vt);
-	} else if (current == READ_ONCE(vt->task) && user_mode(regs) &&
-		   !proc_dying(p)) {
+	if (current == READ_ONCE(vt->task) && !(current->flags & PF_EXITING) &&
+	    user_mode(regs) && !proc_dying(p)) {
 		if (test_and_clear_bit(VT_PREEMPT, &vt->bits))
 			vcore_preempt_self(vt, regs,
 					   test_and_clear_bit(VT_PREEMPT_BULK,
@@ -374,18 +395,6 @@ static void vcore_work_fn(struct callback_head *cb)
 		else
 			vcore_notify_self(vt, regs);
 	}
-	vcore_proc_put(p);
-	module_put(THIS_MODULE);
-}
-
-/* The work the IPI queued for a thread that had exited. */
-static void vcore_retire_fn(struct work_struct *w)
-{
-	struct vcore_thread *vt = container_of(w, struct vcore_thread, retire);
-	struct vcore_proc *p = vt->p;
-
-	vcore_retire(vt);
-	clear_bit(VT_WORK_QUEUED, &vt->bits);
 	vcore_proc_put(p);
 	module_put(THIS_MODULE);
 }
@@ -400,9 +409,11 @@ static void vcore_ipi_fn(void *info)
 	if (task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits)) {
 		kref_get(&p->ref);
 		__module_get(THIS_MODULE);
-		/* refused: the thread has exited; the references go along */
-		if (task_work_add(task, &vt->work, TWA_RESUME))
-			queue_work(system_wq, &vt->retire);
+		if (task_work_add(task, &vt->work, TWA_RESUME)) {
+			clear_bit(VT_WORK_QUEUED, &vt->bits);
+			module_put(THIS_MODULE);
+			vcore_proc_put_any(p);
+		}
 	}
 	/* the last touch of vt: after this the MCP may go */
 	clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
@@ -457,12 +468,25 @@ long vcore_ioc_attach(struct vcore_proc *p, void __user *arg)
 	stack = vc_load(&vcpd->vcore_stack);
 	if (!user_addr_ok(entry) || !user_addr_ok(stack) || stack % 16)
 		return -EINVAL;
+	vt = &p->vt[a.vcoreid];
+	/*
+	 * Only an unattached vcore gets here with the lock: its thread (if
+	 * it had one) has exited and is off the list, and grant_cpu may be
+	 * a grant of that life, which vcore_wait_and_enter() checks.
+	 */
+	spin_lock(&vcore_tasks_lock);
 	ret = mcp_attach_vcore(&p->mcp, a.vcoreid);
+	if (!ret) {
+		clear_bit(VT_PREEMPT, &vt->bits);
+		clear_bit(VT_PREEMPT_BULK, &vt->bits);
+		get_task_struct(current);
+		WRITE_ONCE(vt->task, current);
+		list_add(&vt->task_node, &vcore_tasks);
+	}
+	spin_unlock(&vcore_tasks_lock);
 	if (ret)
 		return ret;
-	vt = &p->vt[a.vcoreid];
-	get_task_struct(current);
-	WRITE_ONCE(vt->task, current);
+	vcore_unhold(p);
 	vcore_grant(p);
 	return vcore_wait_and_enter(vt, current_pt_regs());
 }
@@ -472,6 +496,7 @@ static bool preempt_one(struct vcore_proc *t, u32 vcoreid, u32 flags,
 
 long vcore_ioc_poke(struct vcore_proc *p, void __user *arg)
 {
+	vcore_unhold(p);
 	vcore_grant(p);
 	if (mcp_vcores_wanted(&p->mcp))
 		vcore_rebalance(p);
@@ -482,8 +507,10 @@ long vcore_ioc_poke(struct vcore_proc *p, void __user *arg)
  * The provisioning policy, for @p that wants more vcores than it got:
  * the managed pcores are shared evenly among the MCPs that want any.  An
  * MCP holding more than its share loses one vcore (preempted with a
- * warning-free preemption); the pcore goes to whoever asks next, @p when
- * it pokes again or at once through vcore_regrant_others().
+ * warning-free preemption); the pcore is kept for @p for a while and
+ * the provisioning pass that its release queues hands it over.  Vcores
+ * whose preemption is already under way do not count: they are on their
+ * way out, and counting them would take a second vcore for one.
  *
  * Return: whether a preemption was started.
  */
@@ -491,20 +518,22 @@ bool vcore_rebalance_one(struct vcore_proc *p, struct vcore_proc *victim,
 			 unsigned int share)
 {
 	struct mcp *m = &victim->mcp;
-	unsigned int v;
+	unsigned int v, staying = 0;
+	int pick = -1;
 
-	if (victim == p || READ_ONCE(m->num_vcores) <= share)
+	if (victim == p)
 		return false;
-	for (v = m->max_vcores; v-- > 0;) {
-		struct vcore_preempt_data *vcpd = mcp_vcpd(m, v);
-
+	for (v = 0; v < m->max_vcores; v++) {
 		if (!mcp_vcore_is_mapped(m, v) ||
-		    (vc_load(&vcpd->flags) & VC_K_LOCK))
+		    (vc_load(&mcp_vcpd(m, v)->flags) & VC_K_LOCK))
 			continue;
-		WRITE_ONCE(victim->vt[v].handoff, p);
-		return preempt_one(victim, v, 0, 0);
+		staying++;
+		pick = v;
 	}
-	return false;
+	if (staying <= share || pick < 0)
+		return false;
+	WRITE_ONCE(victim->vt[pick].handoff, p);
+	return preempt_one(victim, pick, 0, 0);
 }
 
 long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)
@@ -529,7 +558,6 @@ long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)
 	trace_vcore_yield(m_pid(p), vt->id, cpu);
 	vcore_forget_preemption(vt);
 	vcore_drop_pcore(vt, cpu);
-	vcore_regrant_others(p);
 	return vcore_wait_and_enter(vt, current_pt_regs());
 }
 
@@ -646,14 +674,107 @@ long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg)
 	return err;
 }
 
-/* The MCP is going: wake every offline vcore thread so it leaves. */
+/*
+ * The MCP is going: wake every offline vcore thread so it leaves, and take
+ * its threads off the exit hook's list (the MCP may be freed once its
+ * last reference goes; the hook takes one while it holds the list lock).
+ */
 void vcore_threads_release(struct vcore_proc *p)
 {
 	unsigned int i;
 
+	spin_lock(&vcore_tasks_lock);
+	for (i = 0; i < p->mcp.max_vcores; i++)
+		list_del_init(&p->vt[i].task_node);
+	spin_unlock(&vcore_tasks_lock);
 	for (i = 0; i < p->mcp.max_vcores; i++)
 		wake_up(&p->vt[i].wq);
 	vcore_pcores_release_all(p);
+}
+
+/*
+ * A vcore thread exits (pthread_exit, a fatal signal) while its process
+ * lives on: the vcore is detached.  It gives back its pcore, goes offline
+ * and unattached (mcp_detach_vcore()), and a new thread may ATTACH to it.
+ * Without this the vcore would keep its pcore, and grants would keep
+ * going to a thread that can never run.
+ *
+ * The hook is the sched_process_exit tracepoint, which every exiting task
+ * passes in do_exit() with preemption off: a vcore thread is found on
+ * vcore_tasks, a list of the attached ones.  Everything below is safe in
+ * atomic context.  An IPI or task work still in flight for the thread
+ * finds vt->task changed (or the task gone from task_work_add()) and
+ * does nothing.
+ */
+static void vcore_detach(struct vcore_thread *vt, struct task_struct *task)
+{
+	struct vcore_proc *p = vt->p;
+	int cpu;
+
+	vcore_forget_preemption(vt);
+	cpu = mcp_detach_vcore(&p->mcp, vt->id);
+	WRITE_ONCE(vt->task, NULL);
+	if (cpu >= 0) {
+		trace_vcore_yield(m_pid(p), vt->id, cpu);
+		cmpxchg(&vt->grant_cpu, cpu, -1);
+		vcore_release_pcore(vt, cpu, false);
+	}
+	put_task_struct(task);
+}
+
+static void vcore_exit_probe(void *data, struct task_struct *task)
+{
+	struct vcore_thread *vt, *found = NULL;
+	unsigned long flags;
+
+	if (list_empty(&vcore_tasks))	/* racy peek: others' threads */
+		return;
+	spin_lock_irqsave(&vcore_tasks_lock, flags);
+	list_for_each_entry(vt, &vcore_tasks, task_node) {
+		if (vt->task == task) {
+			found = vt;
+			list_del_init(&vt->task_node);
+			kref_get(&vt->p->ref);
+			break;
+		}
+	}
+	spin_unlock_irqrestore(&vcore_tasks_lock, flags);
+	if (!found)
+		return;
+	vcore_detach(found, task);
+	vcore_proc_put_any(found->p);
+}
+
+static struct tracepoint *exit_tp;
+
+static void find_exit_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exit"))
+		exit_tp = tp;
+}
+
+/* Hook task exit; without the tracepoint, exited vcores stay attached. */
+int vcore_run_init(void)
+{
+	int ret;
+
+	for_each_kernel_tracepoint(find_exit_tp, NULL);
+	if (!exit_tp) {
+		pr_warn("no sched_process_exit tracepoint: exited vcore threads are not detached\n");
+		return 0;
+	}
+	ret = tracepoint_probe_register(exit_tp, vcore_exit_probe, NULL);
+	if (ret)
+		exit_tp = NULL;
+	return ret;
+}
+
+void vcore_run_exit(void)
+{
+	if (!exit_tp)
+		return;
+	tracepoint_probe_unregister(exit_tp, vcore_exit_probe, NULL);
+	tracepoint_synchronize_unregister();
 }
 
 void vcore_threads_free(struct vcore_proc *p)

@@ -21,7 +21,9 @@ struct vcore_proc;
 struct vcore_thread {
 	struct vcore_proc *p;
 	unsigned int id;
-	struct task_struct *task;	/* set once at ATTACH, referenced */
+	/* set at ATTACH, cleared when it exits; referenced */
+	struct task_struct *task;
+	struct list_head task_node;	/* on the exit hook's list, or empty */
 	int grant_cpu;			/* the pcore, or -1 while offline */
 	unsigned long bits;		/* VT_*, atomic */
 	/* who the pcore goes to after a policy preemption; compared only */
@@ -29,12 +31,13 @@ struct vcore_thread {
 	wait_queue_head_t wq;		/* the offline thread sleeps here */
 	call_single_data_t csd;
 	struct callback_head work;
-	struct work_struct retire;	/* the thread exited: see vcore_retire() */
 };
 
 void vcore_threads_init(struct vcore_proc *p);
 void vcore_threads_release(struct vcore_proc *p);
 void vcore_threads_free(struct vcore_proc *p);
+int vcore_run_init(void);
+void vcore_run_exit(void);
 unsigned int vcore_grant(struct vcore_proc *p);
 bool vcore_rebalance_one(struct vcore_proc *p, struct vcore_proc *victim,
 			 unsigned int share);

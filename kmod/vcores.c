@@ -203,7 +203,7 @@ static struct mcp_vcore *first_attached(struct list_head *l, int node)
 	struct mcp_vcore *vc, *first = NULL;
 
 	list_for_each_entry(vc, l, list) {
-		if (!vc->attached || vc->retired)
+		if (!vc->attached)
 			continue;
 		if (node < 0 || vc->home_node == node)
 			return vc;
@@ -304,7 +304,7 @@ static void __unmap_vcore(struct mcp *m, struct mcp_vcore *vc,
  * and again after leaving the online list (a message posted to us in
  * between may have gone through the fallback, which only considers online
  * vcores); on the second check the vcore goes back.  The last vcore out
- * makes the process WAITING.
+ * makes the process WAITING, or RUNNABLE_M if @being_nice.
  *
  * Return: 0, -EAGAIN (not yielded), -EPERM (not online).
  */
@@ -332,7 +332,14 @@ int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice)
 		vc_unlock_irqrestore(&m->lock, flags);
 		return -EAGAIN;
 	}
-	__unmap_vcore(m, vc, &m->inactive, VCORE_PROC_WAITING);
+	/*
+	 * A nice yield gives the pcore up for a preemption that was coming
+	 * and keeps amt_wanted: the process still wants the vcore, so the
+	 * last one out leaves it RUNNABLE_M, as a preemption would, not
+	 * WAITING (which only a wakeup ends: it would sit there with work).
+	 */
+	__unmap_vcore(m, vc, &m->inactive, being_nice ? VCORE_PROC_RUNNABLE_M :
+							VCORE_PROC_WAITING);
 	/* off the online list before the second look: pairs with mcp_notify */
 	vc_mb();
 	if (vc_load(&vcpd->notif_pending)) {
@@ -382,27 +389,40 @@ int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk)
 }
 
 /**
- * mcp_retire_vcore() - the thread playing @vcoreid has exited
+ * mcp_detach_vcore() - vcore @vcoreid's thread is gone
  * @m: the MCP
- * @vcoreid: an attached vcore
+ * @vcoreid: a valid vcore id
  *
- * The vcore is never granted or changed to again (and stays attached, so
- * no other thread takes it); if it was online it goes offline as if
- * preempted.
+ * The vcore loses its thread and, if it was online, its pcore: it goes
+ * to the tail of the inactive list (last in line for grants and for the
+ * fallback, which prefers list heads) without VC_CAN_RCV_MSG, and the
+ * process is RUNNABLE_M when none is left online.  A later ATTACH may
+ * give it a new thread.
  *
- * Return: 0 if it was online (the caller gives its pcore back), else
- * -EPERM.
+ * Return: the pcore it was mapped to, or -1.
  */
-int mcp_retire_vcore(struct mcp *m, u32 vcoreid)
+int mcp_detach_vcore(struct mcp *m, u32 vcoreid)
 {
+	struct mcp_vcore *vc;
 	unsigned long flags;
+	int cpu = -1;
 
 	if (vcoreid >= m->max_vcores)
-		return -EPERM;
+		return -1;
+	vc = &m->vcores[vcoreid];
 	vc_lock_irqsave(&m->lock, flags);
-	m->vcores[vcoreid].retired = true;
+	vc->attached = false;
+	vc->resume_vcore_ctx = false;
+	vc_and32(&mcp_vcpd(m, vcoreid)->flags, ~(u32)VC_CAN_RCV_MSG);
+	if (vc->mapped) {
+		cpu = vc->pcoreid;
+		__unmap_vcore(m, vc, &m->inactive, VCORE_PROC_RUNNABLE_M);
+	}
+	list_del_rcu(&vc->list);
+	list_add_tail_rcu(&vc->list, &m->inactive);
+	__mcp_publish(m);
 	vc_unlock_irqrestore(&m->lock, flags);
-	return mcp_preempt_vcore(m, vcoreid, false);
+	return cpu;
 }
 
 /* From here on every event is dropped. */
@@ -446,7 +466,7 @@ int mcp_change_vcore(struct mcp *m, u32 caller, u32 target)
 		ret = -EPERM;
 	else if (vt->mapped)
 		ret = -EBUSY;
-	else if (!vt->attached || vt->retired)
+	else if (!vt->attached)
 		ret = -EINVAL;
 	else if (m->state != VCORE_PROC_RUNNING_M ||
 		 (vc_load(&mcp_vcpd(m, caller)->flags) & VC_K_LOCK))

@@ -19,11 +19,11 @@ int mcp_arrange(struct mcp *m, unsigned int state, const u8 *list_of,
 bool mcp_wakeup(struct mcp *m);
 void mcp_set_dying(struct mcp *m);
 int mcp_attach_vcore(struct mcp *m, u32 vcoreid);
+int mcp_detach_vcore(struct mcp *m, u32 vcoreid);
 struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid);
 struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node);
 int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice);
 int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk);
-int mcp_retire_vcore(struct mcp *m, u32 vcoreid);
 int mcp_change_vcore(struct mcp *m, u32 caller, u32 target);
 unsigned int mcp_vcores_wanted(struct mcp *m);
 

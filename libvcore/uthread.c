@@ -76,6 +76,7 @@ static __thread struct uthread *current_uthread
 	__attribute__((tls_model("initial-exec")));
 
 static struct vcore_dev *dev;
+static struct event_queue *wake_evq;	/* EVENT_WAKEUP to ourselves */
 static struct uth_vcore *uvcs;
 static unsigned int nr_uvcs;
 static unsigned int nr_yielding;
@@ -251,10 +252,33 @@ static bool kick_yielding(void)
 }
 
 /*
+ * No vcore online after a POKE: if the last one yielded (R3 may have
+ * kicked it too late), the process is WAITING, which a POKE does not end.
+ * A thread that is no vcore (or a uthread whose vcore yields under it)
+ * then wakes the process as an event from outside would: EVENT_WAKEUP,
+ * which also makes the kernel grant a vcore.  The POKE's return and the
+ * state come from the same kernel, after the yield published WAITING.
+ */
+static void wake_if_waiting(void)
+{
+	struct vcore_send_event se = { .ev_q = (uintptr_t)wake_evq };
+
+	if (!wake_evq ||
+	    READ_ONCE(dev->kprocinfo->state) != VCORE_PROC_WAITING)
+		return;
+	STAT_INC(wakeups);
+	ioctl(dev->fd, VCORE_IOC_SEND_EVENT, &se);
+}
+
+/*
  * R4: want as many vcores as are busy plus runnable uthreads; poke the
- * kernel when that raised amt_wanted (an idle vcore's yield lowers it) or
- * a yielding vcore was kicked (it may be offline already).  A standing
- * request is the kernel's to meet as pcores come free.
+ * kernel when that raised amt_wanted (an idle vcore's yield lowers it), a
+ * yielding vcore was kicked (it may be offline already), or no vcore is
+ * online at all.  The last: amt_wanted may already be high enough (a
+ * preempted vcore does not lower it) while the other vcores yielded and
+ * made the process WAITING, which no grant ends; the POKE finds that and
+ * wakes it.  A standing request is the kernel's to meet as pcores come
+ * free.
  */
 static void want_vcores(bool kicked)
 {
@@ -267,11 +291,12 @@ static void want_vcores(bool kicked)
 		want = nr_uvcs;
 	while (old < want && !(raised = try_cmpxchg(amt, &old, want)))
 		;
-	if (!raised && !kicked)
+	if (!raised && !kicked && READ_ONCE(dev->kprocinfo->num_vcores))
 		return;
 	STAT_INC(requests);
 	/* the ioctl is a full barrier; POKE reads amt_wanted after it */
-	ioctl(dev->fd, VCORE_IOC_POKE);
+	if (ioctl(dev->fd, VCORE_IOC_POKE) == 0)
+		wake_if_waiting();
 }
 
 void uthread_runnable(struct uthread *u)
@@ -755,6 +780,7 @@ void uthread_get_stats(struct uthread_stats *st)
 	st->vcore_yields = READ_ONCE(stats.vcore_yields);
 	st->kicks = READ_ONCE(stats.kicks);
 	st->requests = READ_ONCE(stats.requests);
+	st->wakeups = READ_ONCE(stats.wakeups);
 }
 
 /*
@@ -775,6 +801,11 @@ static int kevent_qs_init(struct vcore_dev *d)
 	vq->ev_flags = EVENT_IPI | EVENT_SPAM_PUBLIC | EVENT_VCORE_MUST_RUN |
 		       EVENT_WAKEUP;
 	pq->ev_flags = EVENT_IPI | EVENT_VCORE_APPRO | EVENT_VCORE_PRIVATE;
+	/* a bitmap nobody reads: only the WAKEUP matters */
+	wake_evq = get_eventq(EV_MBOX_BITMAP);
+	if (!wake_evq)
+		return -ENOMEM;
+	wake_evq->ev_flags = EVENT_WAKEUP;
 	err = register_kevent_q(d, vq, EV_VCORE_PREEMPT);
 	if (!err)
 		err = register_kevent_q(d, vq, EV_CHECK_MSGS);

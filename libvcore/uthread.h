@@ -175,6 +175,7 @@ struct uthread_stats {
 	unsigned long vcore_yields;	/* idle vcores that yielded their pcore */
 	unsigned long kicks;		/* yielding vcores told of new work */
 	unsigned long requests;		/* vcore requests for runnable work */
+	unsigned long wakeups;		/* ... that had to wake a WAITING process */
 };
 
 void uthread_get_stats(struct uthread_stats *st)

@@ -26,6 +26,25 @@ if [ -x "$smoke" ]; then
 	echo 0 >"$out/vcore_uthread_smoke.rc"
 fi
 
+# Every event path (spam, must-run, wakeup, INDIR through the fallback or
+# to one vcore, APPRO, round-robin) while the vcores yield and are
+# preempted one at a time and all at once, uthreads come and go and
+# producers run in the kernel and in user space (libvcore/tests/
+# vm_storm.c, needs test=1); one TAP line.
+storm=${bindir%/selftests}/tests/vm_storm
+if [ -x "$storm" ]; then
+	echo "# selftest: vcore_storm"
+	"$storm" 10 >"$out/vcore_storm.log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$out/vcore_storm.log"
+	if [ $rc = 0 ] && grep -q '^RESULT PASS' "$out/vcore_storm.log"; then
+		echo "ok 1 every event arrives through a preemption storm, every uthread is joined"
+	else
+		echo "not ok 1 every event arrives through a preemption storm, every uthread is joined"
+	fi | tee "$out/vcore_storm.tap"
+	echo 0 >"$out/vcore_storm.rc"
+fi
+
 # The benchmark runs and writes every row (no timing is judged): one TAP
 # line.
 bench=${bindir%/selftests}/tools/vcore-bench

@@ -39,7 +39,7 @@ static struct {
 	volatile int sleeping, nice_eagain;
 	int attaching;
 	volatile unsigned long vc_loops[VCORE_MAX_VCORES];
-	volatile int exit_vcore, thread_exited;
+	volatile int exit_vcore, exiting;
 } g;
 
 enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE, MODE_SLEEP,
@@ -141,10 +141,6 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
 		if (g.mode == MODE_EXIT)
 			_exit(0);	/* the whole process, from vcore context */
-		if (g.mode == MODE_THREAD_EXIT && (int)vcoreid == g.exit_vcore) {
-			g.thread_exited = 1;
-			syscall(SYS_exit, 0);	/* this thread only, online */
-		}
 		if (g.mode == MODE_YIELD) {
 			struct vcore_yield y = { 0 };
 			struct vcore_procdata *pd = g.pd;
@@ -188,6 +184,11 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 				g.nice_eagain++;
 			usleep(1000);
 			continue;
+		}
+		if (g.mode == MODE_THREAD_EXIT && (int)vcoreid == g.exit_vcore) {
+			/* the vcore's thread goes; the process lives on */
+			g.exiting = 1;
+			pthread_exit(NULL);
 		}
 		if (g.mode == MODE_YIELD_PENDING && !g.yield_tries) {
 			struct vcore_yield y = { 0 };
@@ -415,6 +416,193 @@ TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
 	EXPECT_NE(0, mb->evbm.check_bits);
 }
 
+/* A wakeup gives a vcore even when the last yield left amt_wanted at 0. */
+TEST_F(vc, wakeup_grants_a_vcore_with_nothing_wanted)
+{
+	unsigned int n = self->nv;
+	struct vcore_procdata *pd = g.pd;
+	struct vcore_test_kevent k = { .msg = { .ev_type = 9 } };
+	struct vcore_setup su = { .arena_size = 1 << 20 };
+	struct event_queue *q;
+	void *arena;
+
+	if (!(g.api.features & VCORE_FEAT_TEST))
+		SKIP(return, "needs test=1 for kernel events");
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
+	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     g.fd, g.api.arena_offset);
+	ASSERT_NE(MAP_FAILED, arena);
+	q = arena;
+	q->ev_flags = EVENT_WAKEUP | EVENT_SPAM_PUBLIC;
+	pd->kernel_evts[9] = (uintptr_t)q;
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	g.mode = MODE_YIELD;
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0 &&
+			     g.pi->state == VCORE_PROC_WAITING));
+	g.stop = 0;
+	ASSERT_EQ(0, pd->res_req[VCORE_RES_CORES].amt_wanted);
+	g.mode = MODE_SPIN;
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_TEST_KEVENT, &k));
+	/* the spammed message's vcore runs, with no poke */
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 1 &&
+			     total_entries(VCORE_ENTRY_START) > n));
+	EXPECT_EQ(1, pd->res_req[VCORE_RES_CORES].amt_wanted);
+	EXPECT_EQ(VCORE_PROC_RUNNING_M, g.pi->state);
+}
+
+/*
+ * A vcore whose thread exits while the process lives is detached: its
+ * pcore is free, it is offline and grants skip it, and a new thread may
+ * attach to it and run.
+ */
+TEST_F(vc, exited_vcore_thread_is_detached_and_can_be_replaced)
+{
+	unsigned int n = self->nv, v = self->nv - 1;
+	struct vcore_self_notify s = { .vcoreid = self->nv - 1 };
+	pthread_t t;
+
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	g.exit_vcore = v;
+	g.mode = MODE_THREAD_EXIT;
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
+	ASSERT_TRUE(WAIT_FOR(g.exiting && !g.pi->vcoremap[v].valid));
+	EXPECT_EQ(n - 1, g.pi->num_vcores);
+	EXPECT_EQ(VCORE_PROC_RUNNING_M, g.pi->state);
+	/* still wanted, but no grant goes to a vcore without a thread */
+	EXPECT_EQ((int)n - 1, want(n));
+	usleep(100000);
+	EXPECT_EQ(n - 1, g.pi->num_vcores);
+	EXPECT_FALSE(g.pi->vcoremap[v].valid);
+	/* a new thread for it: attached, granted the free pcore, started */
+	g.mode = MODE_SPIN;
+	ASSERT_EQ(0, pthread_create(&t, NULL, vcore_thread,
+				    (void *)(uintptr_t)v));
+	pthread_detach(t);
+	ASSERT_TRUE(WAIT_FOR(g.pi->vcoremap[v].valid &&
+			     g.pi->num_vcores == n && g.entries[v][0] == 2));
+	EXPECT_EQ(n, want(n));
+}
+
+/*
+ * System-wide provisioning: an MCP that asked once is served whenever a
+ * pcore comes free (a vcore thread exiting, a yield), without poking.
+ */
+TEST_F(vc, freed_pcores_go_to_a_waiting_requester_without_a_poke)
+{
+	unsigned int n = self->nv, v, online;
+	volatile unsigned int *other = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct vcore_procdata *pd = g.pd;
+	struct vcore_self_notify s = { 0 };
+	pid_t child;
+	int status;
+
+	ASSERT_NE(MAP_FAILED, other);
+	if (n < 3)
+		SKIP(return, "needs three managed pcores");
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	other[0] = other[1] = 0;
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (!child) {
+		memset(&g, 0, sizeof(g));
+		if (vt_setup(VCORE_MAX_VCORES))
+			_exit(1);
+		while (__atomic_load_n(&g.attaching, __ATOMIC_SEQ_CST) <
+		       (int)g.api.max_vcores)
+			usleep(1000);
+		usleep(100000);
+		/* one request, one poke, and from then on only watching */
+		other[0] = want(g.api.max_vcores);
+		other[1] = 1;
+		for (;;) {
+			other[0] = g.pi->num_vcores;
+			usleep(1000);
+		}
+	}
+	ASSERT_TRUE(WAIT_FOR(other[1]));
+	/* its fair share takes one vcore from us at once */
+	ASSERT_TRUE(WAIT_FOR(other[0] >= 1 && g.pi->num_vcores + other[0] == n));
+	online = g.pi->num_vcores;
+	TH_LOG("after one poke: %u here, %u there", online, other[0]);
+	/* we want no more than we have; one of our vcore threads exits */
+	__atomic_store_n(&pd->res_req[VCORE_RES_CORES].amt_wanted, online - 1,
+			 __ATOMIC_SEQ_CST);
+	for (v = 0; v < n && !g.pi->vcoremap[v].valid; v++)
+		;
+	ASSERT_LT(v, n);
+	g.exit_vcore = v;
+	g.mode = MODE_THREAD_EXIT;
+	s.vcoreid = v;
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
+	ASSERT_TRUE(WAIT_FOR(g.exiting && other[0] == n - online + 1));
+	/* the rest of ours yield: the other MCP gets every pcore */
+	g.mode = MODE_YIELD;
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0 && other[0] == n));
+	kill(child, SIGKILL);
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+}
+
+/*
+ * Preempted vcores of an MCP that still wants them come back once the
+ * hold-off after the preemption is over, with no poke.
+ */
+/* An MCP that goes away hands its pcores to one that asked once. */
+TEST_F(vc, a_closing_mcp_hands_its_pcores_to_a_waiting_requester)
+{
+	unsigned int n = self->nv;
+	volatile unsigned int *other = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t child;
+	int status;
+
+	ASSERT_NE(MAP_FAILED, other);
+	if (n < 2)
+		SKIP(return, "needs two managed pcores");
+	other[0] = other[1] = 0;
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (!child) {
+		memset(&g, 0, sizeof(g));
+		if (vt_setup(VCORE_MAX_VCORES))
+			_exit(1);
+		for (;;) {
+			other[0] = want(g.api.max_vcores);
+			if (other[1])
+				_exit(0);
+			usleep(2000);
+		}
+	}
+	ASSERT_TRUE(WAIT_FOR(other[0] == n));
+	/* one request: the fair share gives us some at once, not all */
+	EXPECT_LT(want(n), (int)n);
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores >= 1));
+	other[1] = 1;
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	/* no more pokes: the pcores it held come to us */
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == n));
+}
+
+TEST_F(vc, preempted_vcores_come_back_without_a_poke)
+{
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid(),
+				   .flags = VCORE_PREEMPT_ALL };
+	unsigned int n = self->nv, v;
+
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	for (v = 0; v < n; v++)
+		ASSERT_TRUE(WAIT_FOR(!vcpd(v)->notif_disabled));
+	EXPECT_EQ(n, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) == 2 * n &&
+			     g.pi->num_vcores == n));
+}
+
 TEST_F(vc, yield_is_refused_while_notif_pending)
 {
 	g.mode = MODE_YIELD_PENDING;
@@ -609,7 +797,8 @@ TEST_F(vc, warned_preemption_lets_a_nice_yield_through)
 	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0));
 	EXPECT_EQ(0, g.pi->vcoremap[v].preempt_pending);
 	EXPECT_EQ(0, g.pi->vcoremap[v].nr_preempts_done);
-	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
+	/* it still wants the vcore: not WAITING, which only a wakeup ends */
+	EXPECT_EQ(VCORE_PROC_RUNNABLE_M, g.pi->state);
 }
 
 static int tracefs_write(const char *file, const char *what)
@@ -764,33 +953,6 @@ TEST(exit_with_vcores_online_frees_everything)
 	}
 	ASSERT_TRUE(WAIT_FOR(!vt_read_live(&procs, &bytes) &&
 			     procs == procs0 && bytes == bytes0));
-}
-
-/*
- * A vcore's thread exits while the vcore is online: a preemption (here
- * asked for directly; the provisioning policy asks the same way) still
- * takes its pcore back, and the vcore is never granted again.
- */
-TEST_F(vc, a_vcore_whose_thread_exited_gives_its_pcore_back)
-{
-	struct vcore_preempt r = { .target_fd = g.fd };
-	unsigned int n = self->nv;
-
-	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
-			     total_entries(VCORE_ENTRY_START) == n));
-	g.exit_vcore = first_online();
-	r.vcoreid = g.exit_vcore;
-	g.mode = MODE_THREAD_EXIT;
-	g.stop = 1;
-	ASSERT_TRUE(WAIT_FOR(g.thread_exited));
-	usleep(100000);
-	EXPECT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
-	EXPECT_TRUE(WAIT_FOR(!g.pi->vcoremap[r.vcoreid].valid));
-	EXPECT_EQ(n - 1, g.pi->num_vcores);
-	/* asking for every vcore again grants only the live ones */
-	EXPECT_EQ(n - 1, want(n));
-	usleep(100000);
-	EXPECT_EQ(0, g.pi->vcoremap[r.vcoreid].valid);
 }
 
 /* ---- exit in every state ---- */

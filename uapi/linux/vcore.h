@@ -553,7 +553,8 @@ struct vcore_attach {
 /*
  * VCORE_IOC_YIELD: a vcore gives its pcore back and waits offline, to be
  * restarted at vcore_entry (VCORE_ENTRY_START) when granted again; the
- * last vcore out makes the process WAITING.  Returns only when it does not
+ * last vcore out makes the process WAITING (RUNNABLE_M with BEING_NICE:
+ * it still wants the vcore).  Returns only when it does not
  * yield: EAGAIN (notif_pending is set, or BEING_NICE and no preemption is
  * pending), EPERM (the caller is not an online vcore), EINTR, ESRCH.
  */
@@ -587,14 +588,18 @@ struct vcore_change {
  * VCORE_IOC_POKE: (any thread of the owner) grant attached, offline vcores
  * free managed pcores until res_req[VCORE_RES_CORES].amt_wanted vcores are
  * online; bulk-preempted vcores first, then the inactive list's order.
- * Returns the number of vcores online.  EPERM (not the owner).
+ * Returns the number of vcores online.  EPERM (not the owner).  One POKE
+ * is enough: whatever it cannot grant now, the kernel grants as pcores
+ * come free (a yield, a preemption, an exit, another MCP closing).
  */
 
 /*
  * VCORE_IOC_PREEMPT (CAP_SYS_NICE): preempt one or all vcores of a target.
  * A preempted vcore saves its context in its VCPD and waits offline; its
  * pcore is free for others, and the target gets it back on its next grant
- * (POKE, or a WAKEUP event while WAITING).  EPERM, ESRCH, EINVAL, EBADF.
+ * (POKE, or a WAKEUP event while WAITING), or from the kernel's
+ * provisioning about a second later if it still wants the vcore.  EPERM,
+ * ESRCH, EINVAL, EBADF.
  */
 #define VCORE_PREEMPT_ALL	0x1	/* bulk preemption; vcoreid ignored */
 #define VCORE_PREEMPT_WARN	0x2	/* only warn: EV_PREEMPT_PENDING */

@@ -237,24 +237,6 @@ TEST(grant_near_a_node_prefers_a_vcore_homed_there)
 	teardown();
 }
 
-TEST(a_retired_vcore_goes_offline_and_is_never_granted_again)
-{
-	setup();
-	h_arrange(H, VCORE_PROC_RUNNING_M, "O:1 I:0,2,3");
-	mcp_attach_vcore(&H->m, 1);
-	mcp_attach_vcore(&H->m, 2);
-	expect_eq(mcp_retire_vcore(&H->m, NR_VC), -EPERM);
-	expect_eq(mcp_retire_vcore(&H->m, 1), 0);		/* was online */
-	expect(!H->m.vcores[1].mapped);
-	expect_eq(H->m.num_vcores, 0);
-	expect_eq(mcp_retire_vcore(&H->m, 1), -EPERM);	/* offline now */
-	expect_eq(mcp_attach_vcore(&H->m, 1), -EBUSY);	/* still taken */
-	expect_eq(mcp_grant_vcore(&H->m, 5), &H->m.vcores[2]);
-	expect_eq(mcp_grant_vcore(&H->m, 6), NULL);		/* not 1 */
-	expect_eq(mcp_change_vcore(&H->m, 2, 1), -EINVAL);
-	teardown();
-}
-
 TEST(yield_refuses_pending_and_the_last_out_waits)
 {
 	struct vcore_procinfo *pi;
@@ -278,6 +260,12 @@ TEST(yield_refuses_pending_and_the_last_out_waits)
 	expect_eq(H->m.state, VCORE_PROC_WAITING);
 	expect_eq(pi->state, VCORE_PROC_WAITING);
 	expect_eq(pi->num_vcores, 0);
+	/* a nice yield of the last one: it still wants it, RUNNABLE_M */
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0 I:1,2,3");
+	pi->vcoremap[0].preempt_pending = 99;
+	expect_eq(mcp_yield_vcore(&H->m, 0, true), 0);
+	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_M);
+	expect_eq(pi->state, VCORE_PROC_RUNNABLE_M);
 	teardown();
 }
 
@@ -352,6 +340,35 @@ TEST(change_vcore_swaps_online_and_keeps_the_pcore)
 	teardown();
 }
 
+TEST(detach_unmaps_to_the_inactive_tail_and_allows_a_new_attach)
+{
+	setup();
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0,1 B:2 I:3");
+	mcp_attach_vcore(&H->m, 1);
+	mcp_attach_vcore(&H->m, 2);
+	mcp_vcpd(&H->m, 1)->flags = VC_CAN_RCV_MSG;
+	expect_eq(mcp_detach_vcore(&H->m, NR_VC), -1);
+	expect_eq(mcp_detach_vcore(&H->m, 1), (int)H->m.vcores[1].pcoreid);
+	expect(!H->m.vcores[1].mapped);
+	expect(!H->m.vcores[1].attached);
+	expect_eq(vflags(1) & VC_CAN_RCV_MSG, 0);
+	expect_str(list(MCP_ONLINE), "0");
+	expect_str(list(MCP_INACTIVE), "3,1");
+	expect_eq(H->m.procinfo->vcoremap[1].valid, 0);
+	expect_eq(H->m.state, VCORE_PROC_RUNNING_M);
+	/* offline: off the bulk-preempted list too, no pcore */
+	expect_eq(mcp_detach_vcore(&H->m, 2), -1);
+	expect_str(list(MCP_BULK_PREEMPTED), "");
+	expect_str(list(MCP_INACTIVE), "3,1,2");
+	/* the last one online: RUNNABLE_M, not WAITING */
+	expect_eq(mcp_detach_vcore(&H->m, 0), 0);
+	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_M);
+	expect_eq(H->m.num_vcores, 0);
+	expect_eq(mcp_attach_vcore(&H->m, 1), 0);
+	expect_eq(mcp_grant_vcore(&H->m, 4), &H->m.vcores[1]);
+	teardown();
+}
+
 int main(void)
 {
 	tap_start(60);
@@ -366,10 +383,10 @@ int main(void)
 	RUN(wanted_is_amt_wanted_less_online_capped_and_zero_when_waiting);
 	RUN(grant_takes_bulk_preempted_then_inactive_with_a_thread);
 	RUN(grant_near_a_node_prefers_a_vcore_homed_there);
-	RUN(a_retired_vcore_goes_offline_and_is_never_granted_again);
 	RUN(yield_refuses_pending_and_the_last_out_waits);
 	RUN(yield_goes_back_online_if_a_message_came_while_leaving);
 	RUN(preempt_one_goes_inactive_all_go_bulk);
 	RUN(change_vcore_swaps_online_and_keeps_the_pcore);
+	RUN(detach_unmaps_to_the_inactive_tail_and_allows_a_new_attach);
 	return tap_done();
 }
