@@ -90,32 +90,21 @@ static struct vcore_preempt_data *vcpd(struct mcp *m, unsigned int v)
 
 static int mcp_open(struct mcp *m, __u64 arena_size)
 {
-	struct vcore_setup s = { .arena_size = arena_size };
+	struct vt_mcp r;
+	int ret = vt_mcp_open(&r, arena_size);
 
-	m->fd = vt_open();
-	if (m->fd < 0 || vt_handshake(m->fd, &m->api))
-		return -1;
-	m->pi = mmap(NULL, m->api.procinfo_size, PROT_READ, MAP_SHARED, m->fd,
-		     m->api.procinfo_offset);
-	m->pd = mmap(NULL, m->api.procdata_size, PROT_READ | PROT_WRITE,
-		     MAP_SHARED, m->fd, m->api.procdata_offset);
-	if (m->pi == MAP_FAILED || m->pd == MAP_FAILED)
-		return -1;
-	if (vt_ioctl(m->fd, VCORE_IOC_SETUP, &s))
-		return -1;
+	m->fd = r.fd;
+	m->api = r.api;
+	m->pi = r.pi;
+	m->pd = r.pd;
+	m->arena = r.arena;
 	m->arena_size = arena_size;
-	m->arena = mmap(NULL, arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			m->fd, m->api.arena_offset);
-	return m->arena == MAP_FAILED ? -1 : 0;
+	return ret;
 }
 
 static void *pages(struct mcp *m, unsigned int n)
 {
-	struct vcore_arena_alloc a = { .nr_pages = n };
-
-	if (vt_ioctl(m->fd, VCORE_IOC_ARENA_ALLOC, &a))
-		return NULL;
-	return (void *)(uintptr_t)a.addr;
+	return vt_arena_pages(m->fd, n);
 }
 
 static int ucq_mbox_init(struct mcp *m, struct event_mbox *mb)

@@ -43,30 +43,20 @@ struct mcp {
 
 static void *pages(struct mcp *m, unsigned int n)
 {
-	struct vcore_arena_alloc a = { .nr_pages = n };
-
-	if (vt_ioctl(m->fd, VCORE_IOC_ARENA_ALLOC, &a))
-		return NULL;
-	return (void *)(uintptr_t)a.addr;
+	return vt_arena_pages(m->fd, n);
 }
 
 static int mcp_open(struct mcp *m)
 {
-	struct vcore_setup s = { .arena_size = ARENA };
+	struct vt_mcp r;
+	int ret = vt_mcp_open(&r, ARENA);
 
-	m->fd = vt_open();
-	if (m->fd < 0 || vt_handshake(m->fd, &m->api))
-		return -1;
-	m->pi = mmap(NULL, m->api.procinfo_size, PROT_READ, MAP_SHARED, m->fd,
-		     m->api.procinfo_offset);
-	m->pd = mmap(NULL, m->api.procdata_size, PROT_READ | PROT_WRITE,
-		     MAP_SHARED, m->fd, m->api.procdata_offset);
-	if (m->pi == MAP_FAILED || m->pd == MAP_FAILED ||
-	    vt_ioctl(m->fd, VCORE_IOC_SETUP, &s))
-		return -1;
-	m->arena = mmap(NULL, ARENA, PROT_READ | PROT_WRITE, MAP_SHARED,
-			m->fd, m->api.arena_offset);
-	if (m->arena == MAP_FAILED)
+	m->fd = r.fd;
+	m->api = r.api;
+	m->pi = r.pi;
+	m->pd = r.pd;
+	m->arena = r.arena;
+	if (ret)
 		return -1;
 	m->mb = pages(m, 1);
 	m->q = pages(m, 1);

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <linux/vcore.h>
 
@@ -31,6 +33,49 @@ static inline int vt_handshake(int fd, struct vcore_api *api)
 	memset(api, 0, sizeof(*api));
 	api->api = VCORE_API_VERSION;
 	return vt_ioctl(fd, VCORE_IOC_API, api);
+}
+
+/* An MCP of the caller's: handshaken, set up, its three regions mapped. */
+struct vt_mcp {
+	int fd;
+	struct vcore_api api;
+	void *pi;
+	void *pd;
+	void *arena;
+};
+
+/*
+ * Open the device and map procinfo, procdata and an arena of @arena_size.
+ * Return: 0, or -1 with what was reached in @r (fd -1, MAP_FAILED).
+ */
+static inline int vt_mcp_open(struct vt_mcp *r, __u64 arena_size)
+{
+	struct vcore_setup s = { .arena_size = arena_size };
+
+	r->pi = r->pd = r->arena = MAP_FAILED;
+	r->fd = vt_open();
+	if (r->fd < 0 || vt_handshake(r->fd, &r->api))
+		return -1;
+	r->pi = mmap(NULL, r->api.procinfo_size, PROT_READ, MAP_SHARED, r->fd,
+		     r->api.procinfo_offset);
+	r->pd = mmap(NULL, r->api.procdata_size, PROT_READ | PROT_WRITE,
+		     MAP_SHARED, r->fd, r->api.procdata_offset);
+	if (r->pi == MAP_FAILED || r->pd == MAP_FAILED ||
+	    vt_ioctl(r->fd, VCORE_IOC_SETUP, &s))
+		return -1;
+	r->arena = mmap(NULL, arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			r->fd, r->api.arena_offset);
+	return r->arena == MAP_FAILED ? -1 : 0;
+}
+
+/* @n contiguous arena pages (VCORE_IOC_ARENA_ALLOC), or NULL. */
+static inline void *vt_arena_pages(int fd, unsigned int n)
+{
+	struct vcore_arena_alloc a = { .nr_pages = n };
+
+	if (vt_ioctl(fd, VCORE_IOC_ARENA_ALLOC, &a))
+		return NULL;
+	return (void *)(uintptr_t)a.addr;
 }
 
 /*
