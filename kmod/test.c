@@ -7,6 +7,7 @@
  */
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
@@ -27,6 +28,16 @@ static bool test;
 module_param(test, bool, 0444);
 MODULE_PARM_DESC(test, "enable the test-only commands");
 
+/*
+ * Widens one race for the selftests: a preempted vcore's thread sleeps this
+ * long after its vcore went offline, before EV_VCORE_PREEMPT is sent, so
+ * the other vcores can all yield in between.
+ */
+static unsigned int test_preempt_delay_ms;
+module_param(test_preempt_delay_ms, uint, 0644);
+MODULE_PARM_DESC(test_preempt_delay_ms,
+		 "with test=1: delay before EV_VCORE_PREEMPT is sent (ms, at most 10000)");
+
 #define PRODUCE_MAX		64
 #define HRTIMER_BATCH		16
 #define HRTIMER_PERIOD_NS	(200 * NSEC_PER_USEC)
@@ -34,6 +45,15 @@ MODULE_PARM_DESC(test, "enable the test-only commands");
 bool vcore_test_enabled(void)
 {
 	return test;
+}
+
+/* Process context; a fatal signal cuts it short. */
+void vcore_test_preempt_delay(void)
+{
+	unsigned int ms = READ_ONCE(test_preempt_delay_ms);
+
+	if (test && ms)
+		msleep_interruptible(min(ms, 10000U));
 }
 
 long vcore_test_arrange(struct vcore_proc *p, void __user *arg)

@@ -9,6 +9,7 @@
 struct vcore_proc;
 
 bool vcore_test_enabled(void);
+void vcore_test_preempt_delay(void);
 long vcore_test_arrange(struct vcore_proc *p, void __user *arg);
 long vcore_test_kevent(struct vcore_proc *p, void __user *arg);
 long vcore_test_produce(struct vcore_proc *p, void __user *arg);

@@ -55,6 +55,7 @@
 #include "event.h"
 #include "pcores.h"
 #include "proc.h"
+#include "test.h"
 #include "vcore_run.h"
 #include "trace.h"
 #include "vcores.h"
@@ -140,17 +141,22 @@ unsigned int vcore_grant(struct vcore_proc *p)
 }
 
 /*
- * A WAITING process was woken (EVENT_WAKEUP): it gets a vcore even if its
- * last yield lowered amt_wanted to 0, as the woken process is to run.
- * amt_wanted is the process's to write; the kernel only raises it from 0
- * to 1 here, which the process's own lowering (never below 0) tolerates.
+ * A process that is to run wants at least one vcore, even if its yields
+ * lowered amt_wanted to 0 (they lower it before the kernel may refuse
+ * them).  amt_wanted is the process's to write; the kernel only raises it
+ * from 0 to 1, which the process's own lowering (never below 0) tolerates.
  */
+static void want_one(struct mcp *m)
+{
+	cmpxchg(&mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted, 0, 1);
+}
+
+/* A WAITING process was woken (EVENT_WAKEUP): it gets a vcore. */
 void vcore_wakeup_grant(struct mcp *m)
 {
 	struct vcore_proc *p = container_of(m, struct vcore_proc, mcp);
-	u64 *amt = &mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted;
 
-	cmpxchg(amt, 0, 1);
+	want_one(m);
 	vcore_unhold(p);
 	vcore_grant(p);
 	vcore_provision(false);
@@ -353,6 +359,7 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	bool in_vcore_ctx = vc_load(&vcpd->notif_disabled);
 	int cpu = READ_ONCE(vt->grant_cpu);
 	unsigned long flags;
+	int others;
 
 	if (!mcp_vcore_is_mapped(m, vt->id) || cpu < 0) {
 		vc_and32(&vcpd->flags, ~(u32)VC_K_LOCK);
@@ -368,12 +375,27 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	vc_unlock_irqrestore(&m->lock, flags);
 	vc_or32(&vcpd->flags, VC_PREEMPTED);
 	vc_and32(&vcpd->flags, ~(u32)VC_K_LOCK);
-	if (mcp_preempt_vcore(m, vt->id, bulk))
+	others = mcp_preempt_vcore(m, vt->id, bulk);
+	if (others < 0)
 		return;
 	trace_vcore_preempt(m_pid(p), vt->id, cpu);
+	/*
+	 * With none left online the process is RUNNABLE_M, this vcore first
+	 * in line, and no one to tell: it only needs a grant.
+	 */
+	if (!others)
+		want_one(m);
 	vcore_drop_pcore(vt, cpu);
-	if (READ_ONCE(m->num_vcores))
+	/*
+	 * Whether anyone must hear of it was decided with the vcore going
+	 * offline: the others may all have yielded since.  The process is
+	 * then WAITING, the event lands in an inactive vcore's mbox and its
+	 * ev_q's EVENT_WAKEUP brings the process back.
+	 */
+	if (others) {
+		vcore_test_preempt_delay();
 		send_kernel_event(m, &msg, 0);
+	}
 	vcore_wait_and_enter(vt, regs);
 }
 

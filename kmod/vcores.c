@@ -364,12 +364,15 @@ int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice)
  * when none is left online.  The caller has saved its context and set
  * VC_PREEMPTED.
  *
- * Return: 0, or -EPERM if it was not online.
+ * Return: how many vcores were still online right after it went (read
+ * under the lock: if any was, someone must hear EV_VCORE_PREEMPT, even
+ * if they all yield before it is sent), or -EPERM if it was not online.
  */
 int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk)
 {
 	struct mcp_vcore *vc;
 	unsigned long flags;
+	int left;
 
 	if (vcoreid >= m->max_vcores)
 		return -EPERM;
@@ -384,8 +387,9 @@ int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk)
 		 m->procinfo->vcoremap[vcoreid].nr_preempts_done + 1);
 	__unmap_vcore(m, vc, bulk ? &m->bulk_preempted : &m->inactive,
 		      VCORE_PROC_RUNNABLE_M);
+	left = m->num_vcores;
 	vc_unlock_irqrestore(&m->lock, flags);
-	return 0;
+	return left;
 }
 
 /**

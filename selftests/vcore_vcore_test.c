@@ -304,8 +304,24 @@ FIXTURE_SETUP(vc)
 	ASSERT_NE(0, g.api.features & VCORE_FEAT_VCORES);
 }
 
+#define PREEMPT_DELAY "/sys/module/vcore/parameters/test_preempt_delay_ms"
+
+/* The module's test delay before EV_VCORE_PREEMPT goes out; 0 on success. */
+static int set_preempt_delay(unsigned int ms)
+{
+	FILE *f = fopen(PREEMPT_DELAY, "w");
+	int bad;
+
+	if (!f)
+		return -1;
+	bad = fprintf(f, "%u\n", ms) < 0;
+	return fclose(f) || bad ? -1 : 0;
+}
+
 FIXTURE_TEARDOWN(vc)
 {
+	if (!access(PREEMPT_DELAY, W_OK))
+		set_preempt_delay(0);
 }
 
 TEST_F(vc, grants_start_vcores_on_their_pcores)
@@ -601,6 +617,58 @@ TEST_F(vc, preempted_vcores_come_back_without_a_poke)
 	EXPECT_EQ(n, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
 	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) == 2 * n &&
 			     g.pi->num_vcores == n));
+}
+
+/*
+ * A vcore is preempted while the others are online, and they all yield
+ * before EV_VCORE_PREEMPT goes out (the module's test delay holds it
+ * back): the process is WAITING, yet the event is sent, and its ev_q's
+ * EVENT_WAKEUP brings a vcore back to hear it.
+ */
+TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
+{
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid() };
+	struct vcore_setup su = { .arena_size = 1 << 20 };
+	struct vcore_procdata *pd = g.pd;
+	unsigned int n = self->nv, v;
+	unsigned long started;
+	struct event_queue *q;
+	void *arena;
+
+	if (!(g.api.features & VCORE_FEAT_TEST) || access(PREEMPT_DELAY, W_OK))
+		SKIP(return, "needs test=1 and its test_preempt_delay_ms");
+	if (n < 2)
+		SKIP(return, "needs two vcores");
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
+	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     g.fd, g.api.arena_offset);
+	ASSERT_NE(MAP_FAILED, arena);
+	q = arena;
+	q->ev_flags = EVENT_IPI | EVENT_SPAM_PUBLIC | EVENT_VCORE_MUST_RUN |
+		      EVENT_WAKEUP;
+	pd->kernel_evts[EV_VCORE_PREEMPT] = (uintptr_t)q;
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	for (v = 0; v < n; v++)
+		ASSERT_TRUE(WAIT_FOR(!vcpd(v)->notif_disabled));
+	ASSERT_EQ(0, set_preempt_delay(2000 * vt_time_scale()));
+	r.vcoreid = 0;
+	ASSERT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	/* offline, the others still online; the event is held back */
+	ASSERT_TRUE(WAIT_FOR(!g.pi->vcoremap[0].valid));
+	EXPECT_EQ(n - 1, g.pi->num_vcores);
+	started = total_entries(VCORE_ENTRY_START);
+	/* the others yield, lowering amt_wanted: the last makes WAITING */
+	g.mode = MODE_YIELD;
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0 &&
+			     g.pi->state == VCORE_PROC_WAITING));
+	EXPECT_EQ(started, total_entries(VCORE_ENTRY_START));
+	/* vcore 0 still counts: it did not yield */
+	EXPECT_EQ(1, pd->res_req[VCORE_RES_CORES].amt_wanted);
+	/* the event comes after all and wakes the process */
+	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) > started));
+	EXPECT_NE(0, vcpd(0)->flags & VC_PREEMPTED);
 }
 
 TEST_F(vc, yield_is_refused_while_notif_pending)

@@ -303,10 +303,10 @@ TEST(preempt_one_goes_inactive_all_go_bulk)
 	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0,1,2 I:3");
 	expect_eq(mcp_preempt_vcore(&H->m, 3, false), -EPERM);
 	expect_eq(mcp_preempt_vcore(&H->m, NR_VC, false), -EPERM);
-	expect_eq(mcp_preempt_vcore(&H->m, 1, false), 0);
+	expect_eq(mcp_preempt_vcore(&H->m, 1, false), 2);
 	expect_str(list(MCP_INACTIVE), "1,3");
 	expect_eq(pi->vcoremap[1].nr_preempts_done, 1);
-	expect_eq(mcp_preempt_vcore(&H->m, 0, true), 0);
+	expect_eq(mcp_preempt_vcore(&H->m, 0, true), 1);
 	expect_eq(mcp_preempt_vcore(&H->m, 2, true), 0);
 	expect_str(list(MCP_BULK_PREEMPTED), "2,0");
 	expect_eq(H->m.state, VCORE_PROC_RUNNABLE_M);
