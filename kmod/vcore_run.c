@@ -719,7 +719,9 @@ void vcore_threads_release(struct vcore_proc *p)
  * lives on: the vcore is detached.  It gives back its pcore, goes offline
  * and unattached (mcp_detach_vcore()), and a new thread may ATTACH to it.
  * Without this the vcore would keep its pcore, and grants would keep
- * going to a thread that can never run.
+ * going to a thread that can never run.  Messages already in its public
+ * mbox would wait for a new thread: unless the whole process is exiting,
+ * the others hear EV_CHECK_MSGS about it and drain them.
  *
  * The hook is the sched_process_exit tracepoint, which every exiting task
  * passes in do_exit() with preemption off: a vcore thread is found on
@@ -730,6 +732,7 @@ void vcore_threads_release(struct vcore_proc *p)
  */
 static void vcore_detach(struct vcore_thread *vt, struct task_struct *task)
 {
+	struct event_msg msg = { .ev_type = EV_CHECK_MSGS, .ev_arg2 = vt->id };
 	struct vcore_proc *p = vt->p;
 	int cpu;
 
@@ -741,6 +744,8 @@ static void vcore_detach(struct vcore_thread *vt, struct task_struct *task)
 		cmpxchg(&vt->grant_cpu, cpu, -1);
 		vcore_release_pcore(vt, cpu, false);
 	}
+	if (!(READ_ONCE(task->signal->flags) & SIGNAL_GROUP_EXIT))
+		send_kernel_event(&p->mcp, &msg, 0);
 	put_task_struct(task);
 }
 

@@ -470,23 +470,42 @@ TEST_F(vc, wakeup_grants_a_vcore_with_nothing_wanted)
 
 /*
  * A vcore whose thread exits while the process lives is detached: its
- * pcore is free, it is offline and grants skip it, and a new thread may
- * attach to it and run.
+ * pcore is free, it is offline and grants skip it, the others hear
+ * EV_CHECK_MSGS about it (its public mbox may hold messages), and a new
+ * thread may attach to it and run.
  */
 TEST_F(vc, exited_vcore_thread_is_detached_and_can_be_replaced)
 {
 	unsigned int n = self->nv, v = self->nv - 1;
 	struct vcore_self_notify s = { .vcoreid = self->nv - 1 };
+	struct vcore_setup su = { .arena_size = 1 << 20 };
+	struct vcore_procdata *pd = g.pd;
+	struct event_queue *q;
+	struct event_mbox *mb;
+	void *arena;
 	pthread_t t;
 
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
+	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     g.fd, g.api.arena_offset);
+	ASSERT_NE(MAP_FAILED, arena);
+	q = arena;
+	mb = (struct event_mbox *)((char *)arena + 4096);
+	mb->type = EV_MBOX_BITMAP;
+	q->ev_mbox = (uintptr_t)mb;
+	pd->kernel_evts[EV_CHECK_MSGS] = (uintptr_t)q;
 	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
 			     total_entries(VCORE_ENTRY_START) == n));
+	EXPECT_EQ(0, mb->evbm.check_bits);
 	g.exit_vcore = v;
 	g.mode = MODE_THREAD_EXIT;
 	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
 	ASSERT_TRUE(WAIT_FOR(g.exiting && !g.pi->vcoremap[v].valid));
 	EXPECT_EQ(n - 1, g.pi->num_vcores);
 	EXPECT_EQ(VCORE_PROC_RUNNING_M, g.pi->state);
+	ASSERT_TRUE(WAIT_FOR(mb->evbm.check_bits != 0));
+	EXPECT_NE(0, mb->evbm.bitmap[EV_CHECK_MSGS / 64] &
+		     (1ULL << (EV_CHECK_MSGS % 64)));
 	/* still wanted, but no grant goes to a vcore without a thread */
 	EXPECT_EQ((int)n - 1, want(n));
 	usleep(100000);
@@ -668,7 +687,6 @@ TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
 	EXPECT_EQ(1, pd->res_req[VCORE_RES_CORES].amt_wanted);
 	/* the event comes after all and wakes the process */
 	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) > started));
-	EXPECT_NE(0, vcpd(0)->flags & VC_PREEMPTED);
 }
 
 TEST_F(vc, yield_is_refused_while_notif_pending)
