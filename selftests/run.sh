@@ -9,41 +9,40 @@ bindir=${2:-build/selftests}
 tests=(vcore_dev_test vcore_event_test vcore_libvcore_test vcore_vcore_test vcore_numa_test vcore_hostile_test vcore_failnth_test vcore_isolation_test vcore_module_test)
 
 mkdir -p "$out"
+
+# One program that prints "RESULT PASS" as one TAP line:
+# one_line NAME DESCRIPTION COMMAND...
+one_line() {
+	local name=$1 desc=$2 rc
+	shift 2
+	[ -x "$1" ] || return 0
+	echo "# selftest: $name"
+	"$@" >"$out/$name.log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$out/$name.log"
+	if [ $rc = 0 ] && grep -q '^RESULT PASS' "$out/$name.log"; then
+		echo "ok 1 $desc"
+	else
+		echo "not ok 1 $desc"
+	fi | tee "$out/$name.tap"
+	echo 0 >"$out/$name.rc"
+}
+
 # libvcore's vcore context and uthreads on the real module: every register
 # across notifications, then preemptions with uthread stealing and
-# change_vcore (libvcore/tests/vm_smoke.c); one TAP line.
-smoke=${bindir%/selftests}/tests/vm_smoke
-if [ -x "$smoke" ]; then
-	echo "# selftest: vcore_uthread_smoke"
-	"$smoke" 8 1 preempt >"$out/vcore_uthread_smoke.log" 2>&1
-	rc=$?
-	sed 's/^/# /' "$out/vcore_uthread_smoke.log"
-	if [ $rc = 0 ] && grep -q '^RESULT PASS' "$out/vcore_uthread_smoke.log"; then
-		echo "ok 1 uthreads on vcores keep every register through notifications and preemptions"
-	else
-		echo "not ok 1 uthreads on vcores keep every register through notifications and preemptions"
-	fi | tee "$out/vcore_uthread_smoke.tap"
-	echo 0 >"$out/vcore_uthread_smoke.rc"
-fi
+# change_vcore (libvcore/tests/vm_smoke.c).
+one_line vcore_uthread_smoke \
+	"uthreads on vcores keep every register through notifications and preemptions" \
+	"${bindir%/selftests}/tests/vm_smoke" 8 1 preempt
 
 # Every event path (spam, must-run, wakeup, INDIR through the fallback or
 # to one vcore, APPRO, round-robin) while the vcores yield and are
 # preempted one at a time and all at once, uthreads come and go and
 # producers run in the kernel and in user space (libvcore/tests/
-# vm_storm.c, needs test=1); one TAP line.
-storm=${bindir%/selftests}/tests/vm_storm
-if [ -x "$storm" ]; then
-	echo "# selftest: vcore_storm"
-	"$storm" 10 >"$out/vcore_storm.log" 2>&1
-	rc=$?
-	sed 's/^/# /' "$out/vcore_storm.log"
-	if [ $rc = 0 ] && grep -q '^RESULT PASS' "$out/vcore_storm.log"; then
-		echo "ok 1 every event arrives through a preemption storm, every uthread is joined"
-	else
-		echo "not ok 1 every event arrives through a preemption storm, every uthread is joined"
-	fi | tee "$out/vcore_storm.tap"
-	echo 0 >"$out/vcore_storm.rc"
-fi
+# vm_storm.c, needs test=1).
+one_line vcore_storm \
+	"every event arrives through a preemption storm, every uthread is joined" \
+	"${bindir%/selftests}/tests/vm_storm" 10
 
 # The benchmark runs and writes every row (no timing is judged): one TAP
 # line.

@@ -283,6 +283,28 @@ static unsigned long total_entries(unsigned int why)
 	(cond);								\
 })
 
+/* Every online vcore leaves its spin and yields; the last makes WAITING. */
+static bool yield_all(void)
+{
+	g.mode = MODE_YIELD;
+	g.stop = 1;
+	return WAIT_FOR(g.pi->num_vcores == 0 &&
+			g.pi->state == VCORE_PROC_WAITING);
+}
+
+/* SETUP with a 1 MiB arena, mapped; NULL on failure. */
+static void *map_arena(void)
+{
+	struct vcore_setup su = { .arena_size = 1 << 20 };
+	void *arena;
+
+	if (vt_ioctl(g.fd, VCORE_IOC_SETUP, &su))
+		return NULL;
+	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     g.fd, g.api.arena_offset);
+	return arena == MAP_FAILED ? NULL : arena;
+}
+
 FIXTURE(vc) {
 	unsigned int nv;
 };
@@ -395,16 +417,12 @@ TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
 	};
 	struct event_queue *q;
 	struct event_mbox *mb;
-	struct vcore_setup su = { .arena_size = 1 << 20 };
 	void *arena;
 
 	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
 			     total_entries(VCORE_ENTRY_START) == n));
 	/* out of the spin, and every vcore yields, lowering amt_wanted */
-	g.mode = MODE_YIELD;
-	g.stop = 1;
-	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0 &&
-			     g.pi->state == VCORE_PROC_WAITING));
+	ASSERT_TRUE(yield_all());
 	g.stop = 0;
 	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
 	EXPECT_EQ(0, pd->res_req[VCORE_RES_CORES].amt_wanted);
@@ -412,10 +430,8 @@ TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
 	pd->res_req[VCORE_RES_CORES].amt_wanted = 1;
 	EXPECT_EQ(0, ioctl(g.fd, VCORE_IOC_POKE));
 	/* an EVENT_WAKEUP kernel event brings one vcore back */
-	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
-	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     g.fd, g.api.arena_offset);
-	ASSERT_NE(MAP_FAILED, arena);
+	arena = map_arena();
+	ASSERT_NE(NULL, arena);
 	q = arena;
 	mb = (struct event_mbox *)((char *)arena + 4096);
 	mb->type = EV_MBOX_BITMAP;
@@ -438,25 +454,19 @@ TEST_F(vc, wakeup_grants_a_vcore_with_nothing_wanted)
 	unsigned int n = self->nv;
 	struct vcore_procdata *pd = g.pd;
 	struct vcore_test_kevent k = { .msg = { .ev_type = 9 } };
-	struct vcore_setup su = { .arena_size = 1 << 20 };
 	struct event_queue *q;
 	void *arena;
 
 	if (!(g.api.features & VCORE_FEAT_TEST))
 		SKIP(return, "needs test=1 for kernel events");
-	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
-	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     g.fd, g.api.arena_offset);
-	ASSERT_NE(MAP_FAILED, arena);
+	arena = map_arena();
+	ASSERT_NE(NULL, arena);
 	q = arena;
 	q->ev_flags = EVENT_WAKEUP | EVENT_SPAM_PUBLIC;
 	pd->kernel_evts[9] = (uintptr_t)q;
 	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
 			     total_entries(VCORE_ENTRY_START) == n));
-	g.mode = MODE_YIELD;
-	g.stop = 1;
-	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0 &&
-			     g.pi->state == VCORE_PROC_WAITING));
+	ASSERT_TRUE(yield_all());
 	g.stop = 0;
 	ASSERT_EQ(0, pd->res_req[VCORE_RES_CORES].amt_wanted);
 	g.mode = MODE_SPIN;
@@ -478,17 +488,14 @@ TEST_F(vc, exited_vcore_thread_is_detached_and_can_be_replaced)
 {
 	unsigned int n = self->nv, v = self->nv - 1;
 	struct vcore_self_notify s = { .vcoreid = self->nv - 1 };
-	struct vcore_setup su = { .arena_size = 1 << 20 };
 	struct vcore_procdata *pd = g.pd;
 	struct event_queue *q;
 	struct event_mbox *mb;
 	void *arena;
 	pthread_t t;
 
-	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
-	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     g.fd, g.api.arena_offset);
-	ASSERT_NE(MAP_FAILED, arena);
+	arena = map_arena();
+	ASSERT_NE(NULL, arena);
 	q = arena;
 	mb = (struct event_mbox *)((char *)arena + 4096);
 	mb->type = EV_MBOX_BITMAP;
@@ -647,7 +654,6 @@ TEST_F(vc, preempted_vcores_come_back_without_a_poke)
 TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
 {
 	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid() };
-	struct vcore_setup su = { .arena_size = 1 << 20 };
 	struct vcore_procdata *pd = g.pd;
 	unsigned int n = self->nv, v;
 	unsigned long started;
@@ -658,10 +664,8 @@ TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
 		SKIP(return, "needs test=1 and its test_preempt_delay_ms");
 	if (n < 2)
 		SKIP(return, "needs two vcores");
-	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
-	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		     g.fd, g.api.arena_offset);
-	ASSERT_NE(MAP_FAILED, arena);
+	arena = map_arena();
+	ASSERT_NE(NULL, arena);
 	q = arena;
 	q->ev_flags = EVENT_IPI | EVENT_SPAM_PUBLIC | EVENT_VCORE_MUST_RUN |
 		      EVENT_WAKEUP;
@@ -678,10 +682,7 @@ TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
 	EXPECT_EQ(n - 1, g.pi->num_vcores);
 	started = total_entries(VCORE_ENTRY_START);
 	/* the others yield, lowering amt_wanted: the last makes WAITING */
-	g.mode = MODE_YIELD;
-	g.stop = 1;
-	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0 &&
-			     g.pi->state == VCORE_PROC_WAITING));
+	ASSERT_TRUE(yield_all());
 	EXPECT_EQ(started, total_entries(VCORE_ENTRY_START));
 	/* vcore 0 still counts: it did not yield */
 	EXPECT_EQ(1, pd->res_req[VCORE_RES_CORES].amt_wanted);
