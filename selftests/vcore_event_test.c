@@ -50,13 +50,6 @@ static void *pages(struct mcp *m, unsigned int n)
 	return vt_arena_pages(m->fd, n);
 }
 
-static void free_pages_(struct mcp *m, void *p, unsigned int n)
-{
-	struct vcore_arena_alloc a = { .addr = (uintptr_t)p, .nr_pages = n };
-
-	vt_ioctl(m->fd, VCORE_IOC_ARENA_FREE, &a);
-}
-
 static struct vcore_stats stats(struct mcp *m)
 {
 	struct vcore_stats s;
@@ -73,59 +66,16 @@ struct ucq_reader {
 	__u64 pages_freed;
 };
 
-static void ucq_init_(struct mcp *m, struct ucq *u)
-{
-	char *pg = pages(m, 2);
-
-	memset(u, 0, sizeof(*u));
-	u->prod_idx = u->cons_idx = (uintptr_t)pg;
-	u->spare_pg = (uintptr_t)pg + PAGE;
-	__atomic_store_n(&u->ucq_ready, 1, __ATOMIC_RELEASE);
-}
-
 static void mbox_init_ucq(struct mcp *m, struct event_mbox *mb)
 {
 	memset(mb, 0, sizeof(*mb));
 	mb->type = EV_MBOX_UCQ;
-	ucq_init_(m, &mb->ucq);
+	vt_ucq_init(m->fd, &mb->ucq);
 }
 
-/* 1 and a message, or 0 when empty.  Recycles finished pages. */
 static int ucq_get(struct ucq_reader *r, struct event_msg *msg)
 {
-	struct ucq *u = r->ucq;
-	__u64 idx = __atomic_load_n(&u->cons_idx, __ATOMIC_RELAXED);
-	struct ucq_page *pg;
-	struct ucq_msg_slot *s;
-
-	if (idx == __atomic_load_n(&u->prod_idx, __ATOMIC_ACQUIRE))
-		return 0;
-	pg = (void *)(uintptr_t)(idx & ~(__u64)VCORE_UCQ_SLOT_MASK);
-	if ((idx & VCORE_UCQ_SLOT_MASK) >= VCORE_UCQ_SLOTS_PER_PAGE) {
-		__u64 next, old;
-
-		while (!(next = __atomic_load_n(&pg->header.cons_next_pg,
-						__ATOMIC_ACQUIRE)))
-			;
-		u->cons_idx = next;
-		memset(&pg->header, 0, sizeof(pg->header));
-		old = __atomic_exchange_n(&u->spare_pg, (uintptr_t)pg,
-					  __ATOMIC_ACQ_REL);
-		if (old) {
-			free_pages_(r->m, (void *)(uintptr_t)old, 1);
-			__atomic_fetch_sub(&u->nr_extra_pgs, 1,
-					   __ATOMIC_RELAXED);
-			r->pages_freed++;
-		}
-		return ucq_get(r, msg);
-	}
-	s = &pg->msgs[idx & VCORE_UCQ_SLOT_MASK];
-	while (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE))
-		;
-	*msg = s->ev_msg;
-	s->ready = 0;
-	u->cons_idx = idx + 1;
-	return 1;
+	return vt_ucq_get(r->m->fd, r->ucq, msg, &r->pages_freed);
 }
 
 static int drain_count(struct mcp *m, struct ucq *u, __u16 type)

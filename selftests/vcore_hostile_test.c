@@ -109,16 +109,9 @@ static void *pages(struct mcp *m, unsigned int n)
 
 static int ucq_mbox_init(struct mcp *m, struct event_mbox *mb)
 {
-	char *pg = pages(m, 2);
-
-	if (!pg)
-		return -1;
 	memset(mb, 0, sizeof(*mb));
 	mb->type = EV_MBOX_UCQ;
-	mb->ucq.prod_idx = mb->ucq.cons_idx = (uintptr_t)pg;
-	mb->ucq.spare_pg = (uintptr_t)pg + PAGE;
-	__atomic_store_n(&mb->ucq.ucq_ready, 1, __ATOMIC_RELEASE);
-	return 0;
+	return vt_ucq_init(m->fd, &mb->ucq);
 }
 
 static struct event_queue *evq_new(struct mcp *m, __u32 flags,
@@ -131,43 +124,6 @@ static struct event_queue *evq_new(struct mcp *m, __u32 flags,
 		q->ev_flags = flags;
 	}
 	return q;
-}
-
-/* 1 and a message, 0 when empty; recycles finished pages */
-static int ucq_get(struct mcp *m, struct ucq *u, struct event_msg *msg)
-{
-	for (;;) {
-		__u64 idx = __atomic_load_n(&u->cons_idx, __ATOMIC_RELAXED);
-		struct ucq_page *pg;
-		struct ucq_msg_slot *s;
-		__u64 next, old;
-
-		if (idx == __atomic_load_n(&u->prod_idx, __ATOMIC_ACQUIRE))
-			return 0;
-		pg = (void *)(uintptr_t)(idx & ~(__u64)VCORE_UCQ_SLOT_MASK);
-		if ((idx & VCORE_UCQ_SLOT_MASK) < VCORE_UCQ_SLOTS_PER_PAGE) {
-			s = &pg->msgs[idx & VCORE_UCQ_SLOT_MASK];
-			while (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE))
-				;
-			*msg = s->ev_msg;
-			s->ready = 0;
-			u->cons_idx = idx + 1;
-			return 1;
-		}
-		while (!(next = __atomic_load_n(&pg->header.cons_next_pg,
-						__ATOMIC_ACQUIRE)))
-			;
-		u->cons_idx = next;
-		memset(&pg->header, 0, sizeof(pg->header));
-		old = __atomic_exchange_n(&u->spare_pg, (uintptr_t)pg,
-					  __ATOMIC_ACQ_REL);
-		if (old) {
-			struct vcore_arena_alloc a = { .addr = old, .nr_pages = 1 };
-
-			vt_ioctl(m->fd, VCORE_IOC_ARENA_FREE, &a);
-			__atomic_fetch_sub(&u->nr_extra_pgs, 1, __ATOMIC_RELAXED);
-		}
-	}
 }
 
 /* ---- the bystander ---- */
@@ -184,13 +140,13 @@ static void byst_drain(struct byst *b)
 {
 	struct event_msg msg;
 
-	while (ucq_get(&b->m, &b->prod_mb->ucq, &msg)) {
+	while (vt_ucq_get(b->m.fd, &b->prod_mb->ucq, &msg, NULL)) {
 		b->got++;
 		if (msg.ev_type != 20 || msg.ev_arg2 >= 4 ||
 		    msg.ev_arg4 != b->next[msg.ev_arg2]++)
 			b->bad++;
 	}
-	while (ucq_get(&b->m, &b->ipi_mb->ucq, &msg)) {
+	while (vt_ucq_get(b->m.fd, &b->ipi_mb->ucq, &msg, NULL)) {
 		b->ipis++;
 		if (msg.ev_type != EV_USER_IPI)
 			b->odd_ipis++;

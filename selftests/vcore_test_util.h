@@ -78,6 +78,66 @@ static inline void *vt_arena_pages(int fd, unsigned int n)
 	return (void *)(uintptr_t)a.addr;
 }
 
+/* A UCQ with its first page and a spare from the arena: 0, or -1. */
+static inline int vt_ucq_init(int fd, struct ucq *u)
+{
+	char *pg = vt_arena_pages(fd, 2);
+
+	if (!pg)
+		return -1;
+	memset(u, 0, sizeof(*u));
+	u->prod_idx = u->cons_idx = (uintptr_t)pg;
+	u->spare_pg = (uintptr_t)pg + VCORE_UCQ_PAGE_SIZE;
+	__atomic_store_n(&u->ucq_ready, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * The single consumer of a UCQ: 1 and a message, 0 when empty.  A
+ * finished page becomes the spare; the spare it replaces goes back to the
+ * arena, counted in *@pages_freed if given.
+ */
+static inline int vt_ucq_get(int fd, struct ucq *u, struct event_msg *msg,
+			     __u64 *pages_freed)
+{
+	for (;;) {
+		__u64 idx = __atomic_load_n(&u->cons_idx, __ATOMIC_RELAXED);
+		struct ucq_page *pg;
+		struct ucq_msg_slot *s;
+		__u64 next, old;
+
+		if (idx == __atomic_load_n(&u->prod_idx, __ATOMIC_ACQUIRE))
+			return 0;
+		pg = (void *)(uintptr_t)(idx & ~(__u64)VCORE_UCQ_SLOT_MASK);
+		if ((idx & VCORE_UCQ_SLOT_MASK) < VCORE_UCQ_SLOTS_PER_PAGE) {
+			s = &pg->msgs[idx & VCORE_UCQ_SLOT_MASK];
+			while (!__atomic_load_n(&s->ready, __ATOMIC_ACQUIRE))
+				;
+			*msg = s->ev_msg;
+			s->ready = 0;
+			u->cons_idx = idx + 1;
+			return 1;
+		}
+		while (!(next = __atomic_load_n(&pg->header.cons_next_pg,
+						__ATOMIC_ACQUIRE)))
+			;
+		u->cons_idx = next;
+		memset(&pg->header, 0, sizeof(pg->header));
+		old = __atomic_exchange_n(&u->spare_pg, (uintptr_t)pg,
+					  __ATOMIC_ACQ_REL);
+		if (old) {
+			struct vcore_arena_alloc a = { .addr = old,
+						       .nr_pages = 1 };
+
+			vt_ioctl(fd, VCORE_IOC_ARENA_FREE, &a);
+			__atomic_fetch_sub(&u->nr_extra_pgs, 1,
+					   __ATOMIC_RELAXED);
+			if (pages_freed)
+				(*pages_freed)++;
+		}
+	}
+}
+
 /*
  * How much longer than usual tests wait for something to happen (the
  * debug kernel under QEMU is several times slower): VCORE_TEST_TIME_SCALE,
