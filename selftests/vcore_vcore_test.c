@@ -129,14 +129,16 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 
 	if (vcoreid >= VCORE_MAX_VCORES || why > 2)
 		abort();
+	/*
+	 * Counted before the entry the tests wait for, and atomically: the
+	 * next vcore may be notified as soon as this entry shows.
+	 */
+	if (why == VCORE_ENTRY_NOTIFY)
+		__atomic_fetch_add(ctx_is_spin(&d->uthread_ctx) ?
+				   &g.notified_ok : &g.notified_bad, 1,
+				   __ATOMIC_SEQ_CST);
 	g.entries[vcoreid][why]++;
 	g.last_cpu[vcoreid] = sched_getcpu();
-	if (why == VCORE_ENTRY_NOTIFY) {
-		if (ctx_is_spin(&d->uthread_ctx))
-			g.notified_ok++;
-		else
-			g.notified_bad++;
-	}
 	for (;;) {
 		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
 		if (g.mode == MODE_EXIT)
