@@ -141,22 +141,16 @@ unsigned int vcore_grant(struct vcore_proc *p)
 }
 
 /*
- * A process that is to run wants at least one vcore, even if its yields
- * lowered amt_wanted to 0 (they lower it before the kernel may refuse
- * them).  amt_wanted is the process's to write; the kernel only raises it
- * from 0 to 1, which the process's own lowering (never below 0) tolerates.
+ * A WAITING process was woken (EVENT_WAKEUP): it gets a vcore even if its
+ * last yield lowered amt_wanted to 0, as the woken process is to run.
+ * amt_wanted is the process's to write; the kernel only raises it from 0
+ * to 1 here, which the process's own lowering (never below 0) tolerates.
  */
-static void want_one(struct mcp *m)
-{
-	cmpxchg(&mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted, 0, 1);
-}
-
-/* A WAITING process was woken (EVENT_WAKEUP): it gets a vcore. */
 void vcore_wakeup_grant(struct mcp *m)
 {
 	struct vcore_proc *p = container_of(m, struct vcore_proc, mcp);
 
-	want_one(m);
+	cmpxchg(&mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted, 0, 1);
 	vcore_unhold(p);
 	vcore_grant(p);
 	vcore_provision(false);
@@ -379,18 +373,14 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	if (others < 0)
 		return;
 	trace_vcore_preempt(m_pid(p), vt->id, cpu);
-	/*
-	 * With none left online the process is RUNNABLE_M, this vcore first
-	 * in line, and no one to tell: it only needs a grant.
-	 */
-	if (!others)
-		want_one(m);
 	vcore_drop_pcore(vt, cpu);
 	/*
 	 * Whether anyone must hear of it was decided with the vcore going
 	 * offline: the others may all have yielded since.  The process is
 	 * then WAITING, the event lands in an inactive vcore's mbox and its
-	 * ev_q's EVENT_WAKEUP brings the process back.
+	 * ev_q's EVENT_WAKEUP brings the process back.  With none online it
+	 * is RUNNABLE_M, this vcore first in line and no one to tell: it
+	 * only needs a grant (mcp_vcores_wanted() counts one).
 	 */
 	if (others) {
 		vcore_test_preempt_delay();

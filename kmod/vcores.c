@@ -183,15 +183,23 @@ int mcp_attach_vcore(struct mcp *m, u32 vcoreid)
 	return ret;
 }
 
-/* How many more vcores the process asks for (procdata's res_req). */
+/*
+ * How many more vcores the process asks for (procdata's res_req).  A
+ * RUNNABLE_M process with none online (preempted, or its last vcore
+ * yielded nicely) has work and wants at least one, even if its yields
+ * lowered amt_wanted to 0 (they lower it before the kernel may refuse
+ * them).
+ */
 unsigned int mcp_vcores_wanted(struct mcp *m)
 {
 	u64 want = vc_load(&mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted);
 	unsigned int online = READ_ONCE(m->num_vcores);
+	u32 state = READ_ONCE(m->state);
 
-	if (READ_ONCE(m->state) == VCORE_PROC_DYING ||
-	    READ_ONCE(m->state) == VCORE_PROC_WAITING)
+	if (state == VCORE_PROC_DYING || state == VCORE_PROC_WAITING)
 		return 0;
+	if (state == VCORE_PROC_RUNNABLE_M && !online && !want)
+		want = 1;
 	if (want > m->max_vcores)
 		want = m->max_vcores;
 	return want > online ? want - online : 0;

@@ -176,7 +176,7 @@ TEST(attach_checks_the_id_twice_and_dying)
 	teardown();
 }
 
-TEST(wanted_is_amt_wanted_less_online_capped_and_zero_when_waiting)
+TEST(wanted_is_amt_wanted_less_online_capped_zero_when_waiting_one_when_runnable)
 {
 	setup();
 	wants(3);
@@ -186,6 +186,12 @@ TEST(wanted_is_amt_wanted_less_online_capped_and_zero_when_waiting)
 	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0 I:1,2,3");
 	expect_eq(mcp_vcores_wanted(&H->m), NR_VC - 1);
 	h_arrange(H, VCORE_PROC_WAITING, "I:0,1,2,3");
+	expect_eq(mcp_vcores_wanted(&H->m), 0);
+	/* RUNNABLE_M with none online has work: one, whatever amt_wanted */
+	wants(0);
+	h_arrange(H, VCORE_PROC_RUNNABLE_M, "B:0 I:1,2,3");
+	expect_eq(mcp_vcores_wanted(&H->m), 1);
+	h_arrange(H, VCORE_PROC_RUNNING_M, "O:0 I:1,2,3");
 	expect_eq(mcp_vcores_wanted(&H->m), 0);
 	mcp_set_dying(&H->m);
 	expect_eq(mcp_vcores_wanted(&H->m), 0);
@@ -380,7 +386,7 @@ int main(void)
 	RUN(dying_is_published);
 	RUN(max_vcores_of_one_and_of_the_limit);
 	RUN(attach_checks_the_id_twice_and_dying);
-	RUN(wanted_is_amt_wanted_less_online_capped_and_zero_when_waiting);
+	RUN(wanted_is_amt_wanted_less_online_capped_zero_when_waiting_one_when_runnable);
 	RUN(grant_takes_bulk_preempted_then_inactive_with_a_thread);
 	RUN(grant_near_a_node_prefers_a_vcore_homed_there);
 	RUN(yield_refuses_pending_and_the_last_out_waits);
