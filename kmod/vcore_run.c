@@ -668,6 +668,10 @@ long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg)
 	if ((r.flags & ~(VCORE_PREEMPT_ALL | VCORE_PREEMPT_WARN)) ||
 	    memchr_inv(r.resv, 0, sizeof(r.resv)))
 		return -EINVAL;
+	/* bounded so that the deadline in TSC cycles fits in 64 bits */
+	if ((r.flags & VCORE_PREEMPT_WARN) &&
+	    r.warn_ns > VCORE_PREEMPT_WARN_MAX_NS)
+		return -EINVAL;
 	if (!capable(CAP_SYS_NICE))
 		return -EPERM;
 	t = vcore_target(r.target_fd, r.target_pid, &err);

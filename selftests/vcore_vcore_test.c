@@ -942,6 +942,55 @@ TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
 	EXPECT_NE(NULL, strstr(buf, pidstr));
 }
 
+/*
+ * A warning's deadline is now + warn_ns in TSC cycles: 0, 1 and the bound
+ * are accepted and land in preempt_pending; past the bound is EINVAL (the
+ * conversion to cycles would not fit in 64 bits).
+ */
+TEST_F(vc, preempt_warning_deadline_is_bounded)
+{
+	static const unsigned long long ok[] = {
+		0, 1, VCORE_PREEMPT_WARN_MAX_NS,
+	};
+	static const unsigned long long bad[] = {
+		VCORE_PREEMPT_WARN_MAX_NS + 1, 1ULL << 63, ~0ULL,
+	};
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid(),
+				   .flags = VCORE_PREEMPT_WARN };
+	unsigned long long freq = g.pi->tsc_freq, pending, now, ticks;
+	unsigned int v, i;
+
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && first_online() < self->nv));
+	v = first_online();
+	r.vcoreid = v;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r.warn_ns = bad[i];
+		EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+		r.flags |= VCORE_PREEMPT_ALL;
+		EXPECT_EQ(-EINVAL, vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+		r.flags &= ~VCORE_PREEMPT_ALL;
+		EXPECT_EQ(0, g.pi->vcoremap[v].preempt_pending);
+	}
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		r.warn_ns = ok[i];
+		ASSERT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+		now = __builtin_ia32_rdtsc();
+		pending = g.pi->vcoremap[v].preempt_pending;
+		EXPECT_EQ(1, pending & 1);
+		if (!freq)
+			continue;
+		ticks = (unsigned __int128)ok[i] * freq / 1000000000ULL;
+		/* set before we read the TSC, at most a minute before */
+		EXPECT_LE(pending, now + ticks + 1);
+		EXPECT_GE(pending + 60 * freq * vt_time_scale(), now + ticks);
+	}
+	/* without the warning flag warn_ns means nothing */
+	r.flags = 0;
+	r.warn_ns = ~0ULL;
+	EXPECT_EQ(1, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	EXPECT_TRUE(WAIT_FOR(g.pi->vcoremap[v].nr_preempts_done == 1));
+}
+
 TEST_F(vc, preempt_needs_cap_sys_nice_and_a_target)
 {
 	struct vcore_preempt r = { .target_fd = -1, .target_pid = 0 };

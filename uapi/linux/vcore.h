@@ -599,10 +599,16 @@ struct vcore_change {
  * pcore is free for others, and the target gets it back on its next grant
  * (POKE, or a WAKEUP event while WAITING), or from the kernel's
  * provisioning about a second later if it still wants the vcore.  EPERM,
- * ESRCH, EINVAL, EBADF.
+ * ESRCH, EBADF; EINVAL: unknown flags, non-zero resv, vcoreid out of range,
+ * or VCORE_PREEMPT_WARN with warn_ns above VCORE_PREEMPT_WARN_MAX_NS.
+ *
+ * VCORE_PREEMPT_WARN only warns: the vcore's preempt_pending (procinfo's
+ * vcoremap) becomes the TSC deadline now + warn_ns, with its low bit set,
+ * and the target hears EV_PREEMPT_PENDING.  warn_ns is ignored without it.
  */
 #define VCORE_PREEMPT_ALL	0x1	/* bulk preemption; vcoreid ignored */
 #define VCORE_PREEMPT_WARN	0x2	/* only warn: EV_PREEMPT_PENDING */
+#define VCORE_PREEMPT_WARN_MAX_NS	3600000000000ULL	/* one hour */
 
 struct vcore_preempt {
 	__s32 target_fd;	/* as in vcore_notify */
