@@ -20,6 +20,7 @@
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -61,6 +62,7 @@ void *vcore_region_alloc(unsigned long nr,
 					    __GFP_NOWARN, 0);
 		if (!pages[i])
 			goto err_free_pages;
+		cond_resched();
 	}
 	/* VM_MAP_PUT_PAGES: vfree() frees the pages and the array */
 	k = vmap(pages, nr, VM_MAP | VM_USERMAP | VM_MAP_PUT_PAGES,

@@ -32,9 +32,24 @@
 #include "proc.h"
 #include "vcores.h"
 
+/* An arena's page count must fit the pagemap's unsigned int bit count. */
+#define ARENA_MAX_MB_LIMIT	65536
+
 static unsigned int arena_max_mb = 64;
-module_param(arena_max_mb, uint, 0444);
-MODULE_PARM_DESC(arena_max_mb, "largest event arena a process may set up, MiB");
+
+static int arena_max_mb_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, ARENA_MAX_MB_LIMIT);
+}
+
+static const struct kernel_param_ops arena_max_mb_ops = {
+	.set = arena_max_mb_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(arena_max_mb, &arena_max_mb_ops, &arena_max_mb, 0444);
+MODULE_PARM_DESC(arena_max_mb,
+		 "largest event arena a process may set up, MiB (1..65536)");
 
 static struct {
 	struct mutex lock;		/* protects list */

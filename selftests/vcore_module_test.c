@@ -135,6 +135,32 @@ TEST_F(module, bad_cpus_parameter_is_refused)
 	ASSERT_EQ(0, load(""));
 }
 
+/* arena_max_mb is 1..65536: the arena's page count must fit its pagemap. */
+TEST_F(module, arena_max_mb_is_bounded)
+{
+	struct vcore_setup su = { 0 };
+	struct vcore_api api;
+	int fd;
+
+	ASSERT_EQ(0, unload());
+	EXPECT_EQ(-EINVAL, load("arena_max_mb=0"));
+	EXPECT_EQ(-EINVAL, load("arena_max_mb=65537"));
+	EXPECT_EQ(-EINVAL, load("arena_max_mb=4294967295"));
+	EXPECT_EQ(-ERANGE, load("arena_max_mb=18446744073709551615"));
+	ASSERT_EQ(0, load("arena_max_mb=65536"));
+	fd = vt_open();
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(0, vt_handshake(fd, &api));
+	EXPECT_EQ(65536ULL << 20, api.arena_max_size);
+	su.arena_size = api.arena_max_size + 4096;
+	EXPECT_EQ(-EINVAL, vt_ioctl(fd, VCORE_IOC_SETUP, &su));
+	su.arena_size = ~0ULL - 4095;
+	EXPECT_EQ(-EINVAL, vt_ioctl(fd, VCORE_IOC_SETUP, &su));
+	close(fd);
+	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, load(""));
+}
+
 /* The module's reference count, as /sys/module/vcore/refcnt says; -1 if gone. */
 static int refcnt(void)
 {
