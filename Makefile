@@ -29,7 +29,7 @@ LIB_LDLIBS := -lnuma
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_vcore_test vcore_numa_test vcore_hostile_test vcore_failnth_test \
-	vcore_isolation_test vcore_module_test
+	vcore_isolation_test vcore_fuzz vcore_module_test
 TOOLS := vcore-info vcore-demo
 
 .PHONY: all module lib selftests tools check demo setup checkpatch clean unit
@@ -409,7 +409,13 @@ core-check: core-unit core-stress fuzz-check model
 # make compile-6.12  build the module against Linux 6.12 (tools/compile-6.12.sh)
 # make test-debug-kernel  check that the debug kernel reports each kind of
 #                    bug the debug tier relies on (tools/vm/test-debug-kernel)
-.PHONY: check-quick check-debug compile-6.12 test-debug-kernel
+# make fuzz-module   a long run of the concurrent ioctl fuzzer in the VM:
+#                    FUZZ_SEED, FUZZ_SECONDS (600), FUZZ_PROCS, FUZZ_THREADS,
+#                    FUZZ_KERNEL=stock|debug (tools/fuzz-module.sh)
+.PHONY: check-quick check-debug compile-6.12 test-debug-kernel fuzz-module
+
+fuzz-module: setup
+	@tools/fuzz-module.sh
 
 check-quick: setup
 	@tools/check.sh user vm

@@ -217,6 +217,102 @@ TEST_F(ev, arena_pages_alloc_and_free)
 	EXPECT_EQ(-ENOMEM, vt_ioctl(self->m.fd, VCORE_IOC_ARENA_ALLOC, &a));
 }
 
+/*
+ * Every number a caller hands the module that reaches arithmetic, at its
+ * extremes: sizes, page counts, addresses near the top of the address
+ * space, node, CPU, vcore and pid ids, a wanted count from shared memory,
+ * and the test producers' type range.  Each is refused with its errno (or
+ * clamped, for amt_wanted) and never wraps into something accepted.
+ */
+TEST_F(ev, user_numbers_at_their_extremes)
+{
+	static const __u64 sizes[] = {
+		~0ULL, ~0ULL & ~(PAGE - 1), 1ULL << 63, (1ULL << 52) + PAGE,
+	};
+	static const __s32 nodes[] = { INT32_MIN, -2, 1 << 20, INT32_MAX };
+	struct vcore_arena_alloc a = { 0 };
+	struct vcore_setup su = { 0 };
+	struct vcore_self_notify sn = { .vcoreid = UINT32_MAX };
+	struct vcore_notify n = { .msg.ev_type = EV_USER_IPI };
+	struct vcore_node_req nr = { 0 };
+	struct vcore_test_produce pr = { .nr_producers = 1 };
+	struct vcore_test_ipi ipi = { .cpu = UINT32_MAX };
+	__u64 base = (uintptr_t)self->m.arena, top;
+	unsigned int i;
+	void *p;
+	int ret;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		su.arena_size = sizes[i];
+		EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_SETUP, &su));
+	}
+
+	a.nr_pages = UINT32_MAX;
+	EXPECT_EQ(-ENOMEM, vt_ioctl(self->m.fd, VCORE_IOC_ARENA_ALLOC, &a));
+	a.nr_pages = 1;
+	a.flags = VCORE_ARENA_NODE;
+	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		a.node = nodes[i];
+		EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_ARENA_ALLOC, &a));
+		nr.node = nodes[i];
+		EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_SET_NODE, &nr));
+	}
+
+	/* frees whose end wraps past 2^64 or runs off the arena */
+	a.flags = 0;
+	a.node = 0;
+	top = ~0ULL & ~(PAGE - 1);
+	a.addr = top;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_ARENA_FREE, &a));
+	a.addr = base;
+	a.nr_pages = UINT32_MAX;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_ARENA_FREE, &a));
+	a.addr = base + ARENA_SIZE - PAGE;
+	a.nr_pages = 2;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_ARENA_FREE, &a));
+	a.addr = base - PAGE;
+	a.nr_pages = 1;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_ARENA_FREE, &a));
+
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_SELF_NOTIFY, &sn));
+	n.target_fd = INT32_MIN;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_NOTIFY, &n));
+	n.target_fd = INT32_MAX;
+	EXPECT_EQ(-EBADF, vt_ioctl(self->m.fd, VCORE_IOC_NOTIFY, &n));
+	n.target_fd = -1;
+	n.target_pid = INT32_MIN;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_NOTIFY, &n));
+	n.target_pid = INT32_MAX;
+	EXPECT_EQ(-ESRCH, vt_ioctl(self->m.fd, VCORE_IOC_NOTIFY, &n));
+
+	/* shared memory asks for every vcore there could be, and more */
+	self->m.pd->res_req[VCORE_RES_CORES].amt_wanted = ~0ULL;
+	self->m.pd->res_req[VCORE_RES_CORES].amt_wanted_min = ~0ULL;
+	ret = ioctl(self->m.fd, VCORE_IOC_POKE);
+	EXPECT_GE(ret, 0);
+	EXPECT_LE(ret, (int)self->nv);
+	self->m.pd->res_req[VCORE_RES_CORES].amt_wanted = 0;
+	self->m.pd->res_req[VCORE_RES_CORES].amt_wanted_min = 0;
+
+	/* a mapping offset at the top of what mmap(2) accepts */
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, self->m.fd,
+		 (off_t)(0x7fffffffffffffffULL & ~(PAGE - 1)));
+	EXPECT_EQ(MAP_FAILED, p);
+
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_TEST_IPI, &ipi));
+	pr.ev_q = (uintptr_t)pages(&self->m, 1);
+	pr.ev_type = UINT16_MAX;
+	pr.nr_types = 2;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_TEST_PRODUCE, &pr));
+	pr.ev_type = 0;
+	pr.nr_types = 0;
+	pr.mode = UINT32_MAX;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_TEST_PRODUCE, &pr));
+	pr.mode = 0;
+	pr.nr_producers = UINT32_MAX;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->m.fd, VCORE_IOC_TEST_PRODUCE, &pr));
+}
+
 /* ---- mailboxes ---- */
 
 TEST_F(ev, ucq_delivers_in_order_across_pages)

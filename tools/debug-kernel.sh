@@ -44,11 +44,23 @@ die() { say "$*"; exit 1; }
 #  pci=noacpi  KASAN makes ACPI's interpreter so slow that the _PRT method
 #              of QEMU's i440fx hits ACPICA's 30 s loop timeout, twice: a
 #              minute of boot, and then no IRQ routing; the PIRQ table works.
-boot_args=(no5lvl pci=noacpi)
+#
+# and the detectors' thresholds, explicit so that the tier does not depend
+# on the config's defaults: hung tasks after 60 s (a sysctl, set through
+# sysctl.*: a bare hung_task_timeout_secs= would reach init's environment),
+# soft lockups after 20 s (twice watchdog_thresh), workqueue stalls after
+# 30 s.  None of them panics; each prints a report that tools/vm/scan-log
+# fails the run on.  Debug objects are on by default in this config.
+boot_args=(no5lvl pci=noacpi sysctl.kernel.hung_task_timeout_secs=60 hung_task_panic=0
+	watchdog_thresh=10 softlockup_panic=0 workqueue.watchdog_thresh=30
+	debug_objects)
 
 # Config options the tier's verdict depends on.
 required_config=(KASAN PROVE_LOCKING PROVE_RCU DEBUG_ATOMIC_SLEEP DEBUG_LIST
 	DEBUG_KMEMLEAK DEBUG_FS FAILSLAB FAIL_PAGE_ALLOC MODULE_UNLOAD
+	DETECT_HUNG_TASK SOFTLOCKUP_DETECTOR WQ_WATCHDOG
+	DEBUG_OBJECTS DEBUG_OBJECTS_TIMERS DEBUG_OBJECTS_WORK
+	DEBUG_OBJECTS_RCU_HEAD UBSAN UBSAN_BOUNDS UBSAN_SHIFT UBSAN_DIV_ZERO
 	VIRTIO_PCI NET_9P_VIRTIO 9P_FS)
 
 # find_debs: sets image_deb and headers_deb, or why and returns 3.
