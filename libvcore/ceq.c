@@ -77,7 +77,9 @@
  *
  * Waits that cannot be bounded here are on the kernel (a claimed ring
  * slot being filled) or on other consumers (cons_pub_idx, u_lock); they
- * spin with cpu_relax() and yield the CPU now and then (spin_relax()).
+ * spin with cpu_relax() and yield the CPU now and then (spin_relax()), and
+ * those on a consumer make sure that a consumer whose vcore was preempted
+ * runs (internal.h: vcore_waits).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -168,7 +170,7 @@ static __s32 ceq_get_ring_idx(struct ceq *ceq)
 	inject_delay(INJ_CEQ_SLOT_TAKEN);
 	/* Slots are handed back in order: wait for the consumers before us. */
 	while (smp_load_acquire(&ceq->cons_pub_idx) != pvt)
-		spin_relax(&spins);
+		spin_relax_consumers(&spins);
 	/* H, pairs with G. */
 	smp_store_release(&ceq->cons_pub_idx, pvt + 1);
 	return id;

@@ -36,21 +36,87 @@ static inline void spin_relax(unsigned int *spins)
 }
 
 /*
+ * Waits on another consumer (a lock it holds, a copy it has not finished)
+ * end when that consumer runs again.  If its vcore was preempted, that may
+ * be never while the process sits at its fair share and every vcore it
+ * still has is spinning here.  Akaros's PDR locks and cpu_relax_any() make
+ * sure such a vcore gets to run (ensure_vcore_runs()), and so do these
+ * waits: every WAIT_HELP_EVERY spins they hand the party they wait for to
+ * vcore_waits.  The mailboxes link without the vcore layer (the unit
+ * tests use them alone), so the layer that can change to another vcore
+ * plugs in here when its scheduler starts (uthread.c); until then, or
+ * without it, a wait only spins and yields.
+ */
+#define WAIT_HELP_EVERY	1024
+#define WAIT_NOBODY	0xffffffffU	/* a lock word held by no vcore */
+
+struct vcore_waits {
+	/* what the caller leaves in a lock word it takes: vcore id + 1 */
+	unsigned int (*self)(void);
+	/* the holder of a lock word: if its vcore is preempted, run it */
+	void (*help)(unsigned int holder);
+	/* waiting on a consumer we cannot name: look at the next vcore */
+	void (*help_any)(void);
+};
+
+extern const struct vcore_waits *vcore_waits VCORE_HIDDEN;
+
+static inline unsigned int wait_self(void)
+{
+	const struct vcore_waits *w = READ_ONCE(vcore_waits);
+
+	return w ? w->self() : WAIT_NOBODY;
+}
+
+static inline void wait_help(unsigned int holder, unsigned int spins)
+{
+	const struct vcore_waits *w;
+
+	if (spins % WAIT_HELP_EVERY || !holder || holder == WAIT_NOBODY)
+		return;
+	w = READ_ONCE(vcore_waits);
+	if (w)
+		w->help(holder);
+}
+
+/* spin_relax() for a wait on other consumers, whoever they are. */
+static inline void spin_relax_consumers(unsigned int *spins)
+{
+	const struct vcore_waits *w;
+
+	spin_relax(spins);
+	if (*spins % WAIT_HELP_EVERY)
+		return;
+	w = READ_ONCE(vcore_waits);
+	if (w)
+		w->help_any();
+}
+
+/*
  * The consumers' lock (ucq.u_lock, ceq.u_lock): a test-and-test-and-set
- * spinlock on a user-only word of either width.  Acquire on lock, release
- * on unlock.  It is a plain spinlock: a holder that loses its pcore to a
- * vcore preemption stalls the other consumers until it runs again (Akaros
- * uses its PDR lock here).  Nor is it reentrant: a uthread that can be
- * interrupted by a notification whose handlers take the same lock must
- * disable notifications around the call, as Akaros's uthreads do when
- * they extract messages.
+ * spinlock on a user-only word of either width, holding its holder's
+ * wait_self(), so that a waiter can see a holder whose vcore was preempted
+ * and get it running (wait_help()).  Acquire on lock, release on unlock.
+ * It is not reentrant: a uthread that can be interrupted by a
+ * notification whose handlers take the same lock must disable
+ * notifications around the call, as Akaros's uthreads do when they
+ * extract messages.
  */
 #define u_spin_lock(l)							\
 	do {								\
-		unsigned int __spins = 0;				\
+		unsigned int __spins = 0, __me = wait_self();		\
 									\
-		while (READ_ONCE(*(l)) || xchg_acquire((l), 1))		\
+		for (;;) {						\
+			__typeof__(*(l)) __old = READ_ONCE(*(l));	\
+									\
+			if (!__old) {					\
+				if (try_cmpxchg((l), &__old, __me))	\
+					break;				\
+				continue;				\
+			}						\
 			spin_relax(&__spins);				\
+			wait_help((unsigned int)__old, __spins);	\
+		}							\
 	} while (0)
 
 #define u_spin_unlock(l)	smp_store_release((l), 0)

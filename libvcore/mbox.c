@@ -15,6 +15,9 @@
 #include "event.h"
 #include "internal.h"
 
+/* Set by the scheduler once it can run other vcores (internal.h). */
+const struct vcore_waits *vcore_waits;
+
 static int mbox_publish(struct event_mbox *mbox, unsigned int type)
 {
 	mbox->resv0 = 0;

@@ -104,7 +104,8 @@
  * Waits that cannot be bounded here are on the kernel (ready, prod_idx
  * leaving a full page, the page link) or on another consumer (nr_cons,
  * u_lock); they spin with cpu_relax() and yield the CPU now and then
- * (spin_relax()).
+ * (spin_relax()), and those on a consumer make sure that a consumer whose
+ * vcore was preempted runs (internal.h: vcore_waits).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -262,7 +263,7 @@ static void ucq_flip_page(struct ucq *ucq, __u64 seen)
 
 	/* L, pairs with K: wait for the consumers still copying out. */
 	while (smp_load_acquire(&old->header.nr_cons) < UCQ_SLOTS)
-		spin_relax(&spins);
+		spin_relax_consumers(&spins);
 	WRITE_ONCE(old->header.cons_next_pg, 0);
 	WRITE_ONCE(old->header.nr_cons, 0);
 	/*

@@ -129,6 +129,23 @@ static unsigned int pdr_me(void)
 	return v < nr_uvcs ? v + 1 : PDR_NONVC;
 }
 
+/*
+ * The vcore whose id + 1 is @holder is preempted, and we wait for it:
+ * give it our pcore, or, from a thread that is no vcore (or a uthread
+ * that may move), ask for one more vcore: the kernel grants preempted
+ * vcores first.
+ */
+static void run_holder(unsigned int me, unsigned int holder)
+{
+	if (!holder || holder == PDR_NONVC || holder - 1 >= nr_uvcs ||
+	    !vcore_is_preempted(holder - 1))
+		return;
+	if (me != PDR_NONVC)
+		change_to_vcore(holder - 1);
+	else
+		vcore_request_more(1);
+}
+
 void pdr_lock(unsigned int *l)
 {
 	unsigned int me = pdr_me(), spins = 0;
@@ -141,13 +158,8 @@ void pdr_lock(unsigned int *l)
 				return;
 			continue;
 		}
-		if (++spins % PDR_CHECK_EVERY == 0 && old != PDR_NONVC &&
-		    vcore_is_preempted(old - 1)) {
-			if (me != PDR_NONVC)
-				change_to_vcore(old - 1);
-			else
-				vcore_request_more(1);
-		}
+		if (++spins % PDR_CHECK_EVERY == 0)
+			run_holder(me, old);
 		spin_relax(&spins);
 	}
 }
@@ -156,6 +168,41 @@ void pdr_unlock(unsigned int *l)
 {
 	smp_store_release(l, 0);
 }
+
+/*
+ * The mailboxes' waits on other consumers (internal.h).  Only a caller
+ * that stays on its vcore names it: vcore context, or a uthread with
+ * notifications off.
+ */
+static unsigned int waits_self(void)
+{
+	struct uthread *u = current_uthread;
+
+	if (!in_vcore_context() && u && !u->notif_depth)
+		return PDR_NONVC;
+	return pdr_me();
+}
+
+static void waits_help(unsigned int holder)
+{
+	run_holder(waits_self(), holder);
+}
+
+/* Akaros's cpu_relax_any(): one vcore per call, in turn. */
+static void waits_help_any(void)
+{
+	static __thread unsigned int next;
+	unsigned int r = next++ % nr_uvcs;
+
+	if (!vcore_is_mapped(r))
+		run_holder(waits_self(), r + 1);
+}
+
+static const struct vcore_waits uthread_waits = {
+	.self = waits_self,
+	.help = waits_help,
+	.help_any = waits_help_any,
+};
 
 /* ---- Notifications, uthread side ------------------------------------- */
 
@@ -839,5 +886,7 @@ int uthread_lib_init(struct vcore_dev *d)
 		err = kevent_qs_init(d);
 	if (!err)
 		err = vcore_lib_init(d, uth_vcore_entry);
+	if (!err)
+		smp_store_release(&vcore_waits, &uthread_waits);
 	return err;
 }

@@ -18,6 +18,7 @@
 #include "event.h"
 #include "fake_arena.h"
 #include "fake_kernel.h"
+#include "internal.h"
 #include "tap.h"
 #include "uthread.h"
 #include "vcore_ctx.h"
@@ -453,6 +454,76 @@ TEST(without_change_vcore_recovery_asks_for_vcores)
 	expect(d.change_fallbacks > 0);
 }
 
+/* ---- a mailbox consumer lock held by a preempted vcore ----------------- */
+
+static __u64 cons_lock;			/* a ucq.u_lock */
+static unsigned int holder_vcore = -1U, release_lock, nr_spinning;
+static unsigned int nr_locked;
+
+static void *lock_holder(void *arg)
+{
+	(void)arg;
+	uth_disable_notifs();
+	u_spin_lock(&cons_lock);
+	WRITE_ONCE(holder_vcore, vcore_id());
+	while (!READ_ONCE(release_lock))
+		cpu_relax();
+	u_spin_unlock(&cons_lock);
+	uth_enable_notifs();
+	fetch_add(&nr_locked, 1);
+	return NULL;
+}
+
+static void *lock_waiter(void *arg)
+{
+	(void)arg;
+	while (READ_ONCE(holder_vcore) == -1U)
+		uthread_yield();
+	uth_disable_notifs();
+	fetch_add(&nr_spinning, 1);
+	u_spin_lock(&cons_lock);
+	u_spin_unlock(&cons_lock);
+	uth_enable_notifs();
+	fetch_add(&nr_locked, 1);
+	return NULL;
+}
+
+/*
+ * Every vcore left online spins, notifications off, on a consumer lock
+ * whose holder's vcore is preempted, and nobody asks the kernel for more:
+ * only the spinners can get the holder running (Akaros's PDR lock).
+ * Last: a plain spinlock never returns here.
+ */
+TEST(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running)
+{
+	struct uthread *u[NR_VCORES];
+	struct uthread_stats before, after;
+	double t0;
+	int i;
+
+	uthread_get_stats(&before);
+	u[0] = uthread_create(lock_holder, NULL);
+	for (i = 1; i < NR_VCORES; i++)
+		u[i] = uthread_create(lock_waiter, NULL);
+	t0 = now_s();
+	while ((READ_ONCE(nr_spinning) < NR_VCORES - 1 ||
+		READ_ONCE(holder_vcore) == -1U) && now_s() - t0 < 10)
+		usleep(1000);
+	expect_eq(READ_ONCE(nr_spinning), NR_VCORES - 1);
+	expect_eq(fake_preempt(READ_ONCE(holder_vcore)), 0);
+	WRITE_ONCE(release_lock, 1);
+	t0 = now_s();
+	while (READ_ONCE(nr_locked) < NR_VCORES && now_s() - t0 < 10)
+		usleep(1000);
+	expect_eq(READ_ONCE(nr_locked), NR_VCORES);
+	if (READ_ONCE(nr_locked) < NR_VCORES)
+		return;		/* the spinners hold their vcores for good */
+	for (i = 0; i < NR_VCORES; i++)
+		expect_eq(uthread_join(u[i], NULL), 0);
+	uthread_get_stats(&after);
+	expect(after.changes > before.changes);
+}
+
 int main(void)
 {
 	struct uthread_stats us;
@@ -480,6 +551,7 @@ int main(void)
 	RUN(uthreads_keep_their_registers_across_notifications);
 	RUN(a_preempted_vcores_uthread_is_stolen_and_goes_on);
 	RUN(without_change_vcore_recovery_asks_for_vcores);
+	RUN(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running);
 	WRITE_ONCE(notifier_quit, 1);
 	pthread_join(nt, NULL);
 	uthread_get_stats(&us);
