@@ -65,6 +65,16 @@ extern "C" {
  */
 int vcore_lib_init(struct vcore_dev *dev, void (*entry)(void));
 
+/*
+ * Vcore threads block every asynchronous signal (a handler would run on
+ * whatever the vcore runs, a uthread or vcore context, and could take a
+ * lock the interrupted code holds); process-directed signals reach the
+ * process's other threads.  Faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+ * SIGTRAP, SIGSYS) stay deliverable.  The @nr signal numbers in
+ * @signals stay unblocked too.  Before vcore_lib_init().
+ */
+void vcore_unblock_signals(const int *signals, unsigned int nr);
+
 /* The device vcore_lib_init() was given, or NULL before it. */
 struct vcore_dev *vcore_lib_dev(void);
 

@@ -23,6 +23,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -616,8 +617,43 @@ static void blks_destroy(unsigned int n)
 	vcore_blks = NULL;
 }
 
+/* Signals vcore threads leave unblocked besides the synchronous ones. */
+static sigset_t vc_unblocked;
+
+void vcore_unblock_signals(const int *signals, unsigned int nr)
+{
+	sigemptyset(&vc_unblocked);
+	for (unsigned int i = 0; i < nr; i++)
+		sigaddset(&vc_unblocked, signals[i]);
+}
+
+/*
+ * A vcore thread blocks every asynchronous signal: a handler would run
+ * on whatever the vcore runs (a uthread, or vcore context on its
+ * transition stack), and could take a lock the interrupted code holds.
+ * Process-directed signals go to the process's other threads.  A fault
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) is the thread's own
+ * and stays deliverable.
+ */
+static void vcore_thread_sigmask(sigset_t *m)
+{
+	static const int sync_signals[] = {
+		SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS,
+	};
+	unsigned int i;
+	int sig;
+
+	sigfillset(m);
+	for (i = 0; i < sizeof(sync_signals) / sizeof(sync_signals[0]); i++)
+		sigdelset(m, sync_signals[i]);
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&vc_unblocked, sig) == 1)
+			sigdelset(m, sig);
+}
+
 static int threads_start(void)
 {
+	sigset_t mask, old;
 	pthread_attr_t attr;
 	pthread_t tid;
 	unsigned int v;
@@ -628,11 +664,15 @@ static int threads_start(void)
 		return -err;
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, VC_THREAD_STACK_SIZE);
+	/* the new threads inherit the mask: no window with it open */
+	vcore_thread_sigmask(&mask);
+	pthread_sigmask(SIG_BLOCK, &mask, &old);
 	for (v = 0; v < nr_vcores; v++) {
 		err = pthread_create(&tid, &attr, vcore_thread, vcore_blks[v]);
 		if (err)
 			break;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	if (err)
 		return -err;

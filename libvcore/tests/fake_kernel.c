@@ -34,6 +34,7 @@
 #include "barrier.h"
 #include "fake_kernel.h"
 #include "kernel_sim.h"
+#include "vcore_ctx.h"
 
 #define ALTSTACK_SIZE	(256 * 1024)
 
@@ -749,6 +750,12 @@ int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 		err = install_handler(FAKE_SIG_PREEMPT, sig_preempt);
 	if (!err)
 		err = install_seccomp();
+	if (!err) {
+		/* the fake's IPIs are signals: vcore threads must take them */
+		static const int ipis[] = { FAKE_SIG_NOTIFY, FAKE_SIG_PREEMPT };
+
+		vcore_unblock_signals(ipis, 2);
+	}
 	return err;
 }
 
