@@ -342,17 +342,20 @@ void send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 		goto wakeup;
 	}
 	mbox_u = vc_load(&evq_k->ev_mbox);
-	if (mbox_u) {
+	if (mbox_u)
 		mbox = mcp_translate(m, mbox_u, sizeof(*mbox), sizeof(__u64));
-		if (!mbox) {
-			mcp_drop(m, VCORE_DROP_BAD_MBOX);
-			return;
-		}
-	} else {
+	else
 		mbox = vcpd_mbox(m, vcoreid, flags);
-	}
-	if (!mbox_post(m, mbox, msg))
-		return;
+	/*
+	 * A message that cannot be posted is a counted drop, and the alert
+	 * and the wakeup still go out, as in Akaros: the consumer finds
+	 * nothing new, but a process WAITING for this ev_q is not left
+	 * asleep.
+	 */
+	if (!mbox)
+		mcp_drop(m, VCORE_DROP_BAD_MBOX);
+	else
+		mbox_post(m, mbox, msg);
 	vc_wmb();	/* the message before any alert about it */
 	if (flags & EVENT_INDIR)
 		send_indir(m, ev_q, evq_k, vcoreid, flags);

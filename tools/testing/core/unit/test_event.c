@@ -141,23 +141,55 @@ TEST(evq_mbox_outside_the_regions_is_dropped)
 	teardown();
 }
 
-TEST(mbox_of_unknown_type_is_dropped_without_an_alert)
+TEST(mbox_of_unknown_type_is_dropped_and_the_alert_still_goes_out)
 {
 	struct event_queue *evq;
 	u64 q;
 
 	setup();
 	h_arrange(H, RUNNING, "O:1 I:0,2,3");
-	evq = h_evq(H, EVENT_IPI | EVENT_INDIR, 1, EV_MBOX_UCQ, &q);
+	evq = h_evq(H, EVENT_IPI | EVENT_INDIR | EVENT_NOTHROTTLE, 1,
+		    EV_MBOX_UCQ, &q);
 	h_evq_mbox(H, evq)->type = 0;
 	send(q, EV_ALARM, 1, 0);
 	h_evq_mbox(H, evq)->type = 4;
 	send(q, EV_ALARM, 1, 0);
 	expect_eq(H_DROPS(H, VCORE_DROP_BAD_MBOX_TYPE), 2);
-	expect_eq(pub_count(1), 0);
-	expect_eq(evq->ev_alert_pending, 0);
-	expect_eq(H_STAT(H, notifs), 0);
-	expect_eq(H_STAT(H, indirs), 0);
+	/* as in Akaros: the INDIR names the ev_q, which holds nothing */
+	expect_eq(pub_count(1), 2);
+	expect_eq(H_STAT(H, indirs), 2);
+	teardown();
+}
+
+/*
+ * Whatever stops the post (a corrupt or unready mailbox, a full arena),
+ * a WAITING process that asked for EVENT_WAKEUP is woken: losing the
+ * message is a counted drop, losing the wakeup would leave it asleep.
+ */
+TEST(a_failed_post_still_wakes_a_waiting_process)
+{
+	struct event_queue *evq;
+	u64 q;
+
+	setup();
+	evq = h_evq(H, EVENT_WAKEUP | EVENT_INDIR, 0, EV_MBOX_UCQ, &q);
+	h_evq_mbox(H, evq)->ucq.ucq_ready = 0;
+	h_arrange(H, WAITING, "I:0,1,2,3");
+	send(q, EV_ALARM, 1, 0);
+	expect_eq(H_DROPS(H, VCORE_DROP_UCQ_NOT_READY), 1);
+	expect_eq(H->m.state, RUNNABLE_M);
+
+	h_evq_mbox(H, evq)->type = 0;
+	h_arrange(H, WAITING, "I:0,1,2,3");
+	send(q, EV_ALARM, 2, 0);
+	expect_eq(H_DROPS(H, VCORE_DROP_BAD_MBOX_TYPE), 1);
+	expect_eq(H->m.state, RUNNABLE_M);
+
+	evq->ev_mbox = H->arena_u + H->m.arena.r.size;	/* outside */
+	h_arrange(H, WAITING, "I:0,1,2,3");
+	send(q, EV_ALARM, 3, 0);
+	expect_eq(H_DROPS(H, VCORE_DROP_BAD_MBOX), 1);
+	expect_eq(H->m.state, RUNNABLE_M);
 	teardown();
 }
 
@@ -809,7 +841,8 @@ int main(void)
 	RUN(vcoreid_past_max_vcores_is_dropped);
 	RUN(evq_mbox_of_each_type_gets_the_message_and_no_alert);
 	RUN(evq_mbox_outside_the_regions_is_dropped);
-	RUN(mbox_of_unknown_type_is_dropped_without_an_alert);
+	RUN(mbox_of_unknown_type_is_dropped_and_the_alert_still_goes_out);
+	RUN(a_failed_post_still_wakes_a_waiting_process);
 	RUN(vcpd_public_and_private_mboxes_without_ipi_leave_notif_pending);
 	RUN(ipi_notifies_only_a_mapped_vcore_with_notifs_enabled);
 	RUN(mcp_notify_sets_pending_and_counts_an_ipi_when_it_would_send_one);
