@@ -727,13 +727,32 @@ static void change_to_vcore(unsigned int rem)
 	vcore_request_more(1);
 }
 
-/* Drain rem's public mbox on its behalf. */
+/*
+ * Drain rem's public mbox on its behalf, if it is still preempted: first
+ * it stops promising to look there (VC_CAN_RCV_MSG), with a compare and
+ * swap that only succeeds while VC_PREEMPTED holds, so that the kernel
+ * sends its spammed messages to vcores that run.  A vcore that runs again
+ * drains its own mbox.
+ */
 static void handle_vcpd_mbox(unsigned int rem)
 {
 	struct vcore_preempt_data *rvcpd = vcpd_of(rem);
+	unsigned int spins = 0;
+	__u32 old;
 
 	if (!rvcpd || rem == vcore_id())
 		return;
+	old = READ_ONCE(rvcpd->flags);
+	do {
+		/* the kernel is still saving it, while it is mapped */
+		while ((old & VC_K_LOCK) && vcore_is_mapped(rem)) {
+			spin_relax(&spins);
+			old = READ_ONCE(rvcpd->flags);
+		}
+		if (!(old & VC_PREEMPTED))
+			return;
+	} while (!try_cmpxchg(&rvcpd->flags, &old,
+			      old & ~(__u32)VC_CAN_RCV_MSG));
 	STAT_INC(remote_drains);
 	handle_mbox(&rvcpd->ev_mbox_public);
 }
@@ -790,10 +809,9 @@ static void recover_vcore(unsigned int rem)
 		change_to_vcore(rem);
 		return;
 	}
-	/* rem no longer promises to look at its public mbox: we do */
-	fetch_and(&rvcpd->flags, ~(__u32)VC_CAN_RCV_MSG);
 	/* in case we do not get to the end of it (a handler blocks us) */
 	vcore_self_notify(me, &check, true);
+	/* rem no longer promises to look at its public mbox: we do */
 	handle_vcpd_mbox(rem);
 }
 

@@ -454,6 +454,85 @@ TEST(without_change_vcore_recovery_asks_for_vcores)
 	expect(d.change_fallbacks > 0);
 }
 
+/* ---- EV_CHECK_MSGS --------------------------------------------------- */
+
+static unsigned int spin_stop;
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	while (!READ_ONCE(spin_stop))
+		cpu_relax();
+	return NULL;
+}
+
+static bool wait_flags(unsigned int v, __u32 mask, __u32 want)
+{
+	double t0 = now_s();
+
+	while ((READ_ONCE(vcpd_of(v)->flags) & mask) != want)
+		if (now_s() - t0 > 5)
+			return false;
+	return true;
+}
+
+/*
+ * As Akaros's handler: EV_CHECK_MSGS about a vcore that is still
+ * preempted turns its VC_CAN_RCV_MSG off (so the kernel spams elsewhere)
+ * and drains its public mbox; about a vcore that runs, it does neither.
+ * The preempted vcore is staged: an offline vcore given the flags a
+ * CHANGE_VCORE leaves its caller with (VC_PREEMPTED, VC_CAN_RCV_MSG
+ * still set; the kernel sends only EV_CHECK_MSGS about it).
+ */
+TEST(check_msgs_about_a_preempted_vcore_turns_its_mailbox_off)
+{
+	struct event_msg check = { .ev_type = EV_CHECK_MSGS };
+	struct uthread *u[NR_VCORES - 1];
+	unsigned int off = NR_VCORES, on = NR_VCORES, v;
+	struct uthread_stats before, after;
+	double t0 = now_s();
+
+	WRITE_ONCE(spin_stop, 0);
+	for (v = 0; v < NR_VCORES - 1; v++)
+		u[v] = uthread_create(spinner, NULL);
+	/* two vcores run the spinners; the third idles and yields */
+	while (now_s() - t0 < 5) {
+		for (off = 0; off < NR_VCORES && fake_vcore_online(off); off++)
+			;
+		if (fake_online() == NR_VCORES - 1 && off < NR_VCORES)
+			break;
+		usleep(1000);
+	}
+	expect(off < NR_VCORES);
+	on = (off + 1) % NR_VCORES;
+	expect(fake_vcore_online(on));
+	if (off >= NR_VCORES || !fake_vcore_online(on))
+		goto out;
+	fetch_or(&vcpd_of(off)->flags, (__u32)(VC_PREEMPTED | VC_CAN_RCV_MSG));
+	uthread_get_stats(&before);
+	check.ev_arg2 = off;
+	expect_eq(fake_send_vc_msg(on, false, &check), 0);
+	expect(wait_flags(off, VC_PREEMPTED | VC_CAN_RCV_MSG, VC_PREEMPTED));
+	uthread_get_stats(&after);
+	expect(after.remote_drains > before.remote_drains);
+	fetch_and(&vcpd_of(off)->flags, ~(__u32)VC_PREEMPTED);
+
+	/* about a vcore that runs: its flag stays, its mbox is its own */
+	v = (off + 2) % NR_VCORES;
+	fetch_or(&vcpd_of(v)->flags, (__u32)VC_CAN_RCV_MSG);
+	uthread_get_stats(&before);
+	check.ev_arg2 = v;
+	expect_eq(fake_send_vc_msg(on, false, &check), 0);
+	usleep(100000);
+	expect(READ_ONCE(vcpd_of(v)->flags) & VC_CAN_RCV_MSG);
+	uthread_get_stats(&after);
+	expect_eq(after.remote_drains, before.remote_drains);
+out:
+	WRITE_ONCE(spin_stop, 1);
+	for (v = 0; v < NR_VCORES - 1; v++)
+		expect_eq(uthread_join(u[v], NULL), 0);
+}
+
 /* ---- a mailbox consumer lock held by a preempted vcore ----------------- */
 
 static __u64 cons_lock;			/* a ucq.u_lock */
@@ -551,6 +630,7 @@ int main(void)
 	RUN(uthreads_keep_their_registers_across_notifications);
 	RUN(a_preempted_vcores_uthread_is_stolen_and_goes_on);
 	RUN(without_change_vcore_recovery_asks_for_vcores);
+	RUN(check_msgs_about_a_preempted_vcore_turns_its_mailbox_off);
 	RUN(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running);
 	WRITE_ONCE(notifier_quit, 1);
 	pthread_join(nt, NULL);
