@@ -705,6 +705,31 @@ int uthread_detach(struct uthread *u)
  * (or with the kernel refusing for now), ask for one more vcore: the
  * kernel grants preempted vcores first.
  */
+/*
+ * Before vcore context gives its pcore away, the uthread it interrupted
+ * goes back to the run queue (Akaros pauses it too): it, and any lock it
+ * holds, can run on another vcore meanwhile instead of waiting for this
+ * one to be granted again.  Its context is in u->ctx and u->fp since the
+ * entry.  Not a uthread that may not move.
+ */
+static void pause_current(void)
+{
+	struct uthread *u = current_uthread;
+
+	if (!in_vcore_context() || !u ||
+	    (READ_ONCE(u->flags) & UTH_DONT_MIGRATE))
+		return;
+	set_current(NULL);
+	uthread_runnable(u);
+	/*
+	 * Another vcore online takes it at its next scheduling point.  If
+	 * we are the last, ask the kernel again: u counted as busy until
+	 * now, so the request above may have seen enough vcores.
+	 */
+	if (num_vcores() <= 1)
+		vcore_request_more(0);
+}
+
 static void change_to_vcore(unsigned int rem)
 {
 	struct vcore_preempt_data *vcpd = vcpd_of(vcore_id());
@@ -714,13 +739,17 @@ static void change_to_vcore(unsigned int rem)
 	 * Not while someone steals our old uthread: the change saves our FP
 	 * state over the preempt_fp the stealer is copying.
 	 */
-	if (vcpd && !(READ_ONCE(vcpd->flags) & VC_UTHREAD_STEALING))
-		err = vcore_change_to(rem);
-
-	if (!err) {
+	if (vcpd && !(READ_ONCE(vcpd->flags) & VC_UTHREAD_STEALING)) {
+		pause_current();
+		/* counted first: it returns only when this vcore runs again */
 		STAT_INC(changes);
-		return;
+		err = vcore_change_to(rem);
+		if (err)
+			fetch_sub(&stats.changes, 1);
 	}
+
+	if (!err)
+		return;
 	if (err == -EBUSY)		/* it runs again already */
 		return;
 	STAT_INC(change_fallbacks);
@@ -809,8 +838,12 @@ static void recover_vcore(unsigned int rem)
 		change_to_vcore(rem);
 		return;
 	}
-	/* in case we do not get to the end of it (a handler blocks us) */
-	vcore_self_notify(me, &check, true);
+	/*
+	 * In case we do not get to the end of it (a handler blocks us, or
+	 * we are preempted in turn): to our public mbox, so that whoever
+	 * recovers us finishes the drain (Akaros's send_self_vc_msg()).
+	 */
+	vcore_self_notify(me, &check, false);
 	/* rem no longer promises to look at its public mbox: we do */
 	handle_vcpd_mbox(rem);
 }

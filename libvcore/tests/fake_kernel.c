@@ -334,6 +334,12 @@ static long do_self_notify(ucontext_t *uc, const struct vcore_self_notify *s)
 	    s->resv[1] || v >= fk.nr_vcores)
 		return -EINVAL;
 	STAT_INC(self_notifies);
+	if (s->msg.ev_type == EV_CHECK_MSGS) {
+		if (s->flags & VCORE_SELF_NOTIFY_PRIVATE)
+			STAT_INC(check_msgs_private);
+		else
+			STAT_INC(check_msgs_public);
+	}
 	sim_post_vc_msg(vcpd(v), s->flags & VCORE_SELF_NOTIFY_PRIVATE,
 			&s->msg);
 	if (fk_vcoreid == (int)v) {

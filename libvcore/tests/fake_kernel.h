@@ -71,6 +71,8 @@ struct fake_stats {
 	unsigned long preempts;
 	unsigned long changes;		/* CHANGE_VCORE */
 	unsigned long resumes;		/* restarts with RESUME */
+	/* EV_CHECK_MSGS a vcore sent itself, to each mbox */
+	unsigned long check_msgs_public, check_msgs_private;
 };
 
 /*

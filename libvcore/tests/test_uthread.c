@@ -435,11 +435,21 @@ static void preempt_run(const char *what, struct uthread_stats *d)
 
 TEST(a_preempted_vcores_uthread_is_stolen_and_goes_on)
 {
+	struct fake_stats f0, f;
 	struct uthread_stats d;
 
+	fake_get_stats(&f0);
 	preempt_run("with CHANGE_VCORE", &d);
 	/* a few may still fall back: not while our own uthread is stolen */
 	expect(d.changes > 0);
+	/*
+	 * A recovering vcore's reminder to itself goes to its public mbox
+	 * (Akaros's send_self_vc_msg()): preempted before it finishes the
+	 * drain, it leaves the rest to whoever recovers it.
+	 */
+	fake_get_stats(&f);
+	expect(f.check_msgs_public > f0.check_msgs_public);
+	expect_eq(f.check_msgs_private, f0.check_msgs_private);
 }
 
 TEST(without_change_vcore_recovery_asks_for_vcores)
@@ -531,6 +541,73 @@ out:
 	WRITE_ONCE(spin_stop, 1);
 	for (v = 0; v < NR_VCORES - 1; v++)
 		expect_eq(uthread_join(u[v], NULL), 0);
+}
+
+/* ---- change_to_vcore pauses the uthread it leaves --------------------- */
+
+static unsigned int pinned_vcore = -1U, pin_release;
+static unsigned long progress;
+
+static void *pinned_spinner(void *arg)
+{
+	(void)arg;
+	uth_disable_notifs();
+	WRITE_ONCE(pinned_vcore, vcore_id());
+	while (!READ_ONCE(pin_release))
+		cpu_relax();
+	uth_enable_notifs();
+	return NULL;
+}
+
+static void *count_up(void *arg)
+{
+	(void)arg;
+	while (!READ_ONCE(spin_stop))
+		fetch_add(&progress, 1);
+	return NULL;
+}
+
+/*
+ * A vcore notified out of a uthread recovers a preempted vcore whose
+ * uthread cannot move, by giving it its pcore (CHANGE_VCORE).  The
+ * uthread it interrupted goes back to the run queue first and runs on
+ * another vcore; it does not wait for this one to be granted again
+ * (nothing here asks the kernel for it).
+ */
+TEST(a_vcore_changing_to_another_leaves_its_uthread_to_the_others)
+{
+	struct uthread *pin, *cnt;
+	unsigned long p0;
+	double t0;
+
+	WRITE_ONCE(spin_stop, 0);
+	WRITE_ONCE(pin_release, 0);
+	pin = uthread_create(pinned_spinner, NULL);
+	cnt = uthread_create(count_up, NULL);
+	t0 = now_s();
+	while ((READ_ONCE(pinned_vcore) == -1U || !READ_ONCE(progress) ||
+		fake_online() != 2) && now_s() - t0 < 5)
+		usleep(1000);
+	expect_eq(fake_online(), 2);
+	expect_eq(fake_preempt(READ_ONCE(pinned_vcore)), 0);
+	/* the recovering vcore gives it its pcore (a change returns only
+	 * when the changer runs again, so look at the preempted one)
+	 */
+	t0 = now_s();
+	while (!fake_vcore_online(READ_ONCE(pinned_vcore)) &&
+	       now_s() - t0 < 5)
+		usleep(1000);
+	expect(fake_vcore_online(READ_ONCE(pinned_vcore)));
+	/* the pinned one spins on: does the counter still count? */
+	usleep(50000);
+	p0 = READ_ONCE(progress);
+	usleep(200000);
+	expect(READ_ONCE(progress) > p0);
+	WRITE_ONCE(pin_release, 1);
+	WRITE_ONCE(spin_stop, 1);
+	vcore_request_more(0);
+	expect_eq(uthread_join(pin, NULL), 0);
+	expect_eq(uthread_join(cnt, NULL), 0);
 }
 
 /* ---- a mailbox consumer lock held by a preempted vcore ----------------- */
@@ -631,6 +708,7 @@ int main(void)
 	RUN(a_preempted_vcores_uthread_is_stolen_and_goes_on);
 	RUN(without_change_vcore_recovery_asks_for_vcores);
 	RUN(check_msgs_about_a_preempted_vcore_turns_its_mailbox_off);
+	RUN(a_vcore_changing_to_another_leaves_its_uthread_to_the_others);
 	RUN(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running);
 	WRITE_ONCE(notifier_quit, 1);
 	pthread_join(nt, NULL);
