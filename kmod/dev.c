@@ -4,6 +4,9 @@
  *
  * The /dev/vcore misc device.  Opening it makes the calling process an MCP;
  * the open file is the MCP's handle, and its release tears the MCP down.
+ * This file puts the pieces together: it builds an MCP from proc.c's
+ * object, vcore_run.c's threads and debugfs.c's directory, and takes it
+ * down again, and brings the module up and down.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,35 +20,52 @@
 #include "mmap.h"
 #include "pcores.h"
 #include "proc.h"
+#include "provision.h"
+#include "vcore_run.h"
 
 static char *cpus;
 module_param(cpus, charp, 0444);
 MODULE_PARM_DESC(cpus,
 		 "CPU list the module grants to vcores (default: all online CPUs but CPU 0)");
 
+/*
+ * The calling process becomes an MCP: its threads are ready before the
+ * registry (and so provisioning) can see it.  -EBUSY if it already is one.
+ */
 static int vcore_open(struct inode *inode, struct file *file)
 {
 	struct vcore_proc *p;
+	int ret;
 
 	p = vcore_proc_create();
 	if (IS_ERR(p))
 		return PTR_ERR(p);
+	vcore_threads_init(p);
+	ret = vcore_proc_register(p);
+	if (ret) {
+		vcore_proc_put(p);
+		return ret;
+	}
+	p->debugfs = vcore_debugfs_add(p);
 	file->private_data = p;
 	return 0;
 }
 
+/*
+ * The owner's file is gone: no more events, its vcore threads leave,
+ * its pcores go to others.  In-flight senders and IPIs hold their own
+ * references on the MCP.
+ */
 static int vcore_release(struct inode *inode, struct file *file)
 {
-	vcore_proc_release(file->private_data);
+	struct vcore_proc *p = file->private_data;
+
+	vcore_proc_unregister(p);
+	vcore_threads_release(p);
+	vcore_provision(false);
+	vcore_debugfs_remove(p->debugfs);
+	vcore_proc_put(p);
 	return 0;
-}
-
-static const struct file_operations vcore_fops;
-
-/* The MCP behind an open /dev/vcore, or NULL for any other file. */
-struct vcore_proc *vcore_proc_from_file(struct file *file)
-{
-	return file->f_op == &vcore_fops ? file->private_data : NULL;
 }
 
 static const struct file_operations vcore_fops = {
@@ -89,6 +109,7 @@ err_debugfs:
 	vcore_debugfs_exit();
 	vcore_run_exit();
 err_procs:
+	vcore_provision_exit();
 	vcore_procs_exit();
 	return ret;
 }
@@ -98,6 +119,7 @@ static void __exit vcore_exit(void)
 	misc_deregister(&vcore_miscdev);
 	vcore_debugfs_exit();
 	vcore_run_exit();
+	vcore_provision_exit();
 	vcore_procs_exit();
 }
 

@@ -116,9 +116,9 @@ static inline void vc_max_s32(__s32 *p, s32 v)
 #define vc_kaddr_node(k)		page_to_nid(vmalloc_to_page(k))
 
 /*
- * What the core asks of the Linux side (kmod/vcore_run.c): interrupt an
- * online vcore into vcore context, and grant pcores to a process that
- * just left WAITING.  Both may be called from any context.
+ * What the core asks of the Linux side: interrupt an online vcore into
+ * vcore context (kmod/kick.c), and grant pcores to a process that just
+ * left WAITING (kmod/provision.c).  Both may be called from any context.
  */
 struct mcp;
 void vcore_notify_ipi(struct mcp *m, u32 vcoreid);

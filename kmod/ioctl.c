@@ -5,12 +5,17 @@
  * command but VCORE_IOC_API needs the handshake first (-EBADFD) and must
  * come from the owning process (-EPERM).  Reserved fields and unknown
  * flags are -EINVAL.
+ *
+ * Every command's handler is here: it copies the argument in, checks its
+ * flags and reserved fields, and calls the file that does the work
+ * (proc.c, provision.c, vcore_run.c, kick.c or the portable core).
  */
 #include <linux/capability.h>
-#include <linux/cred.h>
+#include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/nodemask.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/vcore_test.h>
@@ -18,11 +23,14 @@
 #include "arena.h"
 #include "event.h"
 #include "ioctl.h"
+#include "kick.h"
 #include "mmap.h"
 #include "pcores.h"
 #include "proc.h"
+#include "provision.h"
 #include "test.h"
 #include "vcore_run.h"
+#include "vcores.h"
 
 struct vcore_cmd {
 	unsigned int cmd;
@@ -30,8 +38,8 @@ struct vcore_cmd {
 	bool test;		/* only with test=1 */
 };
 
-#define resv_is_zero(s, f) \
-	(!memchr_inv(&(s)->f, 0, sizeof((s)->f)))
+/* The one check of a reserved field, scalar or array: all zero bytes. */
+#define vcore_resv_zero(field) (!memchr_inv(&(field), 0, sizeof(field)))
 
 static long vcore_ioc_api(struct vcore_proc *p, void __user *arg);
 
@@ -41,7 +49,7 @@ static long vcore_ioc_setup(struct vcore_proc *p, void __user *arg)
 
 	if (copy_from_user(&s, arg, sizeof(s)))
 		return -EFAULT;
-	if (s.flags || s.resv0 || !resv_is_zero(&s, resv))
+	if (s.flags || !vcore_resv_zero(s.resv0) || !vcore_resv_zero(s.resv))
 		return -EINVAL;
 	return vcore_proc_setup_arena(p, s.arena_size);
 }
@@ -54,7 +62,7 @@ static long vcore_ioc_arena_alloc(struct vcore_proc *p, void __user *arg)
 	if (copy_from_user(&a, arg, sizeof(a)))
 		return -EFAULT;
 	if ((a.flags & ~VCORE_ARENA_NODE) || a.addr || !a.nr_pages ||
-	    a.resv0 || a.resv)
+	    !vcore_resv_zero(a.resv0) || !vcore_resv_zero(a.resv))
 		return -EINVAL;
 	if (a.flags & VCORE_ARENA_NODE ?
 	    a.node < 0 || a.node >= nr_node_ids : a.node)
@@ -79,7 +87,8 @@ static long vcore_ioc_arena_free(struct vcore_proc *p, void __user *arg)
 
 	if (copy_from_user(&a, arg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.node || a.resv0 || a.resv)
+	if (a.flags || a.node || !vcore_resv_zero(a.resv0) ||
+	    !vcore_resv_zero(a.resv))
 		return -EINVAL;
 	return mcp_arena_free_pages(&p->mcp, a.addr, a.nr_pages);
 }
@@ -90,7 +99,7 @@ static long vcore_ioc_send_event(struct vcore_proc *p, void __user *arg)
 
 	if (copy_from_user(&s, arg, sizeof(s)))
 		return -EFAULT;
-	if (s.flags || !resv_is_zero(&s, resv))
+	if (s.flags || !vcore_resv_zero(s.resv))
 		return -EINVAL;
 	send_event(&p->mcp, s.ev_q, &s.msg, s.vcoreid);
 	return 0;
@@ -102,7 +111,7 @@ static long vcore_ioc_self_notify(struct vcore_proc *p, void __user *arg)
 
 	if (copy_from_user(&s, arg, sizeof(s)))
 		return -EFAULT;
-	if ((s.flags & ~VCORE_SELF_NOTIFY_PRIVATE) || !resv_is_zero(&s, resv))
+	if ((s.flags & ~VCORE_SELF_NOTIFY_PRIVATE) || !vcore_resv_zero(s.resv))
 		return -EINVAL;
 	if (s.vcoreid >= p->mcp.max_vcores)
 		return -EINVAL;
@@ -113,19 +122,56 @@ static long vcore_ioc_self_notify(struct vcore_proc *p, void __user *arg)
 	return 0;
 }
 
+/*
+ * The MCP another process names, with a reference: by an fd of the
+ * target's own /dev/vcore (@fd >= 0), or by its pid (@fd = -1; the caller
+ * needs kill(2)'s rights over it).  A /dev/vcore file is one whose ioctls
+ * come here.
+ *
+ * Return: the MCP, or ERR_PTR(-EBADF, -EINVAL, -ESRCH or -EPERM).
+ */
+static struct vcore_proc *vcore_target(s32 fd, s32 pid)
+{
+	struct vcore_proc *t = NULL;
+	struct file *f;
+	int err;
+
+	if (fd >= 0) {
+		f = fget(fd);
+		if (!f)
+			return ERR_PTR(-EBADF);
+		if (f->f_op->unlocked_ioctl == vcore_ioctl) {
+			t = f->private_data;
+			kref_get(&t->ref);
+		}
+		fput(f);
+		return t ? t : ERR_PTR(-EINVAL);
+	}
+	if (fd != -1 || pid <= 0)
+		return ERR_PTR(-EINVAL);
+	t = vcore_proc_get_by_pid(pid);
+	if (!t)
+		return ERR_PTR(-ESRCH);
+	err = vcore_proc_may_signal(t);
+	if (err) {
+		vcore_proc_put(t);
+		return ERR_PTR(err);
+	}
+	return t;
+}
+
 static long vcore_ioc_notify(struct vcore_proc *p, void __user *arg)
 {
 	struct vcore_notify n;
 	struct vcore_proc *t;
-	long err;
 
 	if (copy_from_user(&n, arg, sizeof(n)))
 		return -EFAULT;
-	if (!resv_is_zero(&n, resv) || n.msg.ev_type != EV_USER_IPI)
+	if (!vcore_resv_zero(n.resv) || n.msg.ev_type != EV_USER_IPI)
 		return -EINVAL;
-	t = vcore_target(n.target_fd, n.target_pid, &err);
-	if (!t)
-		return err;
+	t = vcore_target(n.target_fd, n.target_pid);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
 	send_kernel_event(&t->mcp, &n.msg, 0);
 	vcore_proc_put(t);
 	return 0;
@@ -154,9 +200,134 @@ static long vcore_ioc_set_node(struct vcore_proc *p, void __user *arg)
 
 	if (copy_from_user(&r, arg, sizeof(r)))
 		return -EFAULT;
-	if (!resv_is_zero(&r, resv))
+	if (!vcore_resv_zero(r.resv))
 		return -EINVAL;
-	return vcore_proc_set_node(p, r.node, r.flags);
+	return vcore_set_node(p, r.node, r.flags);
+}
+
+static long vcore_ioc_attach(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_attach a;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || !vcore_resv_zero(a.resv))
+		return -EINVAL;
+	return vcore_attach(p, a.vcoreid);
+}
+
+static long vcore_ioc_poke(struct vcore_proc *p, void __user *arg)
+{
+	vcore_provision_ask(p);
+	if (mcp_vcores_wanted(&p->mcp))
+		vcore_rebalance(p);
+	return READ_ONCE(p->mcp.num_vcores);
+}
+
+static long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_yield y;
+
+	if (copy_from_user(&y, arg, sizeof(y)))
+		return -EFAULT;
+	if ((y.flags & ~VCORE_YIELD_BEING_NICE) || !vcore_resv_zero(y.resv0) ||
+	    !vcore_resv_zero(y.resv))
+		return -EINVAL;
+	return vcore_yield(p, y.flags & VCORE_YIELD_BEING_NICE);
+}
+
+static long vcore_ioc_change_vcore(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_change c;
+
+	if (copy_from_user(&c, arg, sizeof(c)))
+		return -EFAULT;
+	if (c.enable_my_notif > 1 || !vcore_resv_zero(c.resv))
+		return -EINVAL;
+	return vcore_change(p, c.vcoreid, c.enable_my_notif);
+}
+
+static long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_preempt r;
+	struct vcore_proc *t;
+	unsigned int v;
+	long ret, n = 0;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if ((r.flags & ~(VCORE_PREEMPT_ALL | VCORE_PREEMPT_WARN)) ||
+	    !vcore_resv_zero(r.resv))
+		return -EINVAL;
+	/* bounded so that the deadline in TSC cycles fits in 64 bits */
+	if ((r.flags & VCORE_PREEMPT_WARN) &&
+	    r.warn_ns > VCORE_PREEMPT_WARN_MAX_NS)
+		return -EINVAL;
+	if (!capable(CAP_SYS_NICE))
+		return -EPERM;
+	t = vcore_target(r.target_fd, r.target_pid);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	if (r.flags & VCORE_PREEMPT_ALL) {
+		for (v = 0; v < t->mcp.max_vcores; v++)
+			n += vcore_preempt_request(t, v, r.flags, r.warn_ns);
+		ret = n;
+	} else if (r.vcoreid < t->mcp.max_vcores) {
+		ret = vcore_preempt_request(t, r.vcoreid, r.flags, r.warn_ns);
+	} else {
+		ret = -EINVAL;
+	}
+	vcore_proc_put(t);
+	return ret;
+}
+
+/* The test-only commands: the parsing here, the work in test.c. */
+static long vcore_ioc_test_arrange(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_test_arrange *a;
+	long ret;
+
+	a = memdup_user(arg, sizeof(*a));
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	ret = vcore_resv_zero(a->resv0) ? vcore_test_arrange(p, a) : -EINVAL;
+	kfree(a);
+	return ret;
+}
+
+static long vcore_ioc_test_kevent(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_test_kevent k;
+
+	if (copy_from_user(&k, arg, sizeof(k)))
+		return -EFAULT;
+	return vcore_test_kevent(p, &k);
+}
+
+static long vcore_ioc_test_produce(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_test_produce args;
+
+	if (copy_from_user(&args, arg, sizeof(args)))
+		return -EFAULT;
+	return vcore_test_produce(p, &args);
+}
+
+static long vcore_ioc_test_ipi(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_test_ipi t;
+	long ret;
+
+	if (copy_from_user(&t, arg, sizeof(t)))
+		return -EFAULT;
+	if (t.flags || !vcore_resv_zero(t.resv))
+		return -EINVAL;
+	ret = vcore_test_ipi(&t);
+	if (ret)
+		return ret;
+	if (copy_to_user(arg, &t, sizeof(t)))
+		return -EFAULT;
+	return 0;
 }
 
 static const struct vcore_cmd vcore_cmds[] = {
@@ -182,12 +353,13 @@ static const struct vcore_cmd vcore_cmds[] = {
 	[VCORE_IOC_NR_PREEMPT] = { VCORE_IOC_PREEMPT, vcore_ioc_preempt },
 	[VCORE_IOC_NR_SET_NODE] = { VCORE_IOC_SET_NODE, vcore_ioc_set_node },
 	[VCORE_IOC_NR_TEST_ARRANGE] = { VCORE_IOC_TEST_ARRANGE,
-					vcore_test_arrange, true },
+					vcore_ioc_test_arrange, true },
 	[VCORE_IOC_NR_TEST_KEVENT] = { VCORE_IOC_TEST_KEVENT,
-				       vcore_test_kevent, true },
+				       vcore_ioc_test_kevent, true },
 	[VCORE_IOC_NR_TEST_PRODUCE] = { VCORE_IOC_TEST_PRODUCE,
-					vcore_test_produce, true },
-	[VCORE_IOC_NR_TEST_IPI] = { VCORE_IOC_TEST_IPI, vcore_test_ipi, true },
+					vcore_ioc_test_produce, true },
+	[VCORE_IOC_NR_TEST_IPI] = { VCORE_IOC_TEST_IPI, vcore_ioc_test_ipi,
+				    true },
 };
 
 static const struct vcore_cmd *find_cmd(unsigned int nr)

@@ -3,11 +3,11 @@
  * Mapping the MCP's regions into its owner.
  *
  * Each region is vmalloc memory owned by the vcore_proc, allocated page by
- * page on chosen NUMA nodes by vcore_region_alloc(); the kernel uses it
- * through its vmalloc address and the process through a shared mapping.  Every vma holds a reference
- * on the open file, so the memory stays until the last mapping and the
- * last fd are gone.  A mapping must be MAP_SHARED and lie inside one
- * region, at any page offset within it.
+ * page on chosen NUMA nodes (proc.c's region_alloc()); the kernel uses it
+ * through its vmalloc address and the process through a shared mapping.
+ * Every vma holds a reference on the open file, so the memory stays until
+ * the last mapping and the last fd are gone.  A mapping must be MAP_SHARED
+ * and lie inside one region, at any page offset within it.
  * procinfo can never become writable: VM_MAYWRITE is cleared, so mprotect
  * refuses.  Mappings are not inherited across fork (VM_DONTCOPY): the child
  * is a different process and gets its own MCP by opening the device.
@@ -18,63 +18,12 @@
  * the region is mapped whole again.
  */
 #include <linux/fs.h>
-#include <linux/gfp.h>
 #include <linux/mm.h>
-#include <linux/sched.h>
-#include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include "compat.h"
 #include "mmap.h"
 #include "proc.h"
-
-/**
- * vcore_region_alloc() - zeroed memory to share with the process, each page
- * on a chosen node
- * @nr: how many pages
- * @node_of: the node for page @pg (NUMA_NO_NODE: the caller's); NULL for
- *	the caller's node everywhere
- * @arg: passed to @node_of
- *
- * What vmalloc_user() gives, page by page: freed with vfree(), mapped by
- * vcore_mmap().  A node short of memory lends its neighbours' (no
- * __GFP_THISNODE).  The sizes are the process's to choose, so running out
- * of memory is its -ENOMEM, never a warning with a stack trace.  Process
- * context.
- *
- * Return: the kernel address, or NULL.
- */
-void *vcore_region_alloc(unsigned long nr,
-			 int (*node_of)(unsigned long pg, void *arg),
-			 void *arg)
-{
-	struct page **pages;
-	unsigned long i;
-	void *k;
-
-	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
-	if (!pages)
-		return NULL;
-	for (i = 0; i < nr; i++) {
-		int node = node_of ? node_of(i, arg) : NUMA_NO_NODE;
-
-		pages[i] = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO |
-					    __GFP_NOWARN, 0);
-		if (!pages[i])
-			goto err_free_pages;
-		cond_resched();
-	}
-	/* VM_MAP_PUT_PAGES: vfree() frees the pages and the array */
-	k = vmap(pages, nr, VM_MAP | VM_USERMAP | VM_MAP_PUT_PAGES,
-		 PAGE_KERNEL);
-	if (k)
-		return k;
-err_free_pages:
-	while (i--)
-		__free_page(pages[i]);
-	kvfree(pages);
-	return NULL;
-}
 
 struct region {
 	u64 offset;
@@ -107,7 +56,7 @@ static bool find_region(struct vcore_proc *p, u64 offset, struct region *r)
 	return false;
 }
 
-/* What remap_vmalloc_range() does, for vcore_region_alloc() memory. */
+/* What remap_vmalloc_range() does, for proc.c's region memory. */
 static int map_region(struct vm_area_struct *vma, void *kaddr,
 		      unsigned long pgoff)
 {

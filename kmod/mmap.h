@@ -14,8 +14,5 @@ struct vm_area_struct;
 #define VCORE_OFF_ARENA		0x20000000ULL
 
 int vcore_mmap(struct file *file, struct vm_area_struct *vma);
-void *vcore_region_alloc(unsigned long nr,
-			 int (*node_of)(unsigned long pg, void *arg),
-			 void *arg);
 
 #endif /* _VCORE_MMAP_H */

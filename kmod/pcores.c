@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The pcores: the CPUs the module may grant to vcores, chosen at load time
- * and fixed until unload.  CPU ids at or above VCORE_MAX_PCORES cannot be
+ * and fixed until unload, and their topology.  Who holds which one is
+ * provisioning's business (provision.c).  CPU ids at or above VCORE_MAX_PCORES cannot be
  * published in procinfo and so are never managed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -10,9 +11,7 @@
 #include <linux/elf.h>
 #include <linux/regset.h>
 #include <linux/sched.h>
-#include <linux/jiffies.h>
 #include <linux/nodemask.h>
-#include <linux/spinlock.h>
 #include <linux/topology.h>
 #include <linux/vcore.h>
 #ifdef CONFIG_X86
@@ -23,24 +22,6 @@
 
 static struct cpumask managed;
 static unsigned int fp_state_size;
-
-/*
- * Who holds each managed pcore: an opaque owner (the MCP), or NULL.  A
- * free pcore may be reserved for a while for the owner it was taken
- * from another for (the provisioning policy's hand-off), for
- * VCORE_RESERVE_JIFFIES.
- */
-static DEFINE_SPINLOCK(owners_lock);
-static const void *owner[VCORE_MAX_PCORES];
-static const void *reserved_for[VCORE_MAX_PCORES];
-static unsigned long reserved_until[VCORE_MAX_PCORES];
-
-static bool claimable(unsigned int cpu, const void *who)
-{
-	return !owner[cpu] &&
-	       (!reserved_for[cpu] || reserved_for[cpu] == who ||
-		time_after(jiffies, reserved_until[cpu]));
-}
 
 /* Bytes of the XSAVE regset, as ptrace and a preemption would save it. */
 static unsigned int xstate_regset_size(void)
@@ -135,6 +116,12 @@ unsigned int vcore_pcores_fp_state_size(void)
 	return fp_state_size;
 }
 
+/* The managed CPUs. */
+const struct cpumask *vcore_pcores_mask(void)
+{
+	return &managed;
+}
+
 /* Whether any managed CPU is on @node (a valid node id, or not). */
 bool vcore_pcores_node_managed(int node)
 {
@@ -189,97 +176,4 @@ void vcore_pcores_fill_procinfo(struct vcore_procinfo *pi)
 			e->core_id = topology_core_id(cpu);
 		}
 	}
-}
-
-/* The nodes of the pcores @who holds. */
-static void __held_nodes(const void *who, nodemask_t *used)
-	__must_hold(&owners_lock)
-{
-	unsigned int cpu;
-
-	nodes_clear(*used);
-	for_each_cpu(cpu, &managed)
-		if (owner[cpu] == who && cpu_to_node(cpu) >= 0)
-			node_set(cpu_to_node(cpu), *used);
-}
-
-/**
- * vcore_pcores_claim() - take a free managed pcore for @who
- * @who: the new owner
- * @node: the node to prefer, or -1
- * @strict: only a pcore on @node will do
- *
- * Among the free pcores: one on @node first, then one kept for @who by a
- * hand-off, then one on a node @who already holds pcores on, then any;
- * ties go to the lowest CPU id.  Any context.
- *
- * Return: the CPU, or -1 if none is free (on @node, when @strict).
- */
-int vcore_pcores_claim(const void *who, int node, bool strict)
-{
-	unsigned int cpu, score, best_score = 0;
-	unsigned long flags;
-	nodemask_t used;
-	int ret = -1;
-
-	spin_lock_irqsave(&owners_lock, flags);
-	__held_nodes(who, &used);
-	for_each_cpu(cpu, &managed) {
-		int cn = cpu_to_node(cpu);
-
-		if (!claimable(cpu, who) || (strict && cn != node))
-			continue;
-		score = 1;
-		if (node >= 0 && cn == node)
-			score += 8;
-		if (reserved_for[cpu] == who)
-			score += 4;
-		if (cn >= 0 && node_isset(cn, used))
-			score += 2;
-		if (score > best_score) {
-			best_score = score;
-			ret = cpu;
-		}
-	}
-	if (ret >= 0) {
-		owner[ret] = who;
-		reserved_for[ret] = NULL;
-	}
-	spin_unlock_irqrestore(&owners_lock, flags);
-	return ret;
-}
-
-/*
- * Give back @cpu if @who holds it, kept for @next (if not NULL) for a
- * tenth of a second.  Any context.
- */
-void vcore_pcores_release(unsigned int cpu, const void *who, const void *next)
-{
-	unsigned long flags;
-
-	if (cpu >= VCORE_MAX_PCORES)
-		return;
-	spin_lock_irqsave(&owners_lock, flags);
-	if (owner[cpu] == who) {
-		owner[cpu] = NULL;
-		reserved_for[cpu] = next;
-		reserved_until[cpu] = jiffies + VCORE_RESERVE_JIFFIES;
-	}
-	spin_unlock_irqrestore(&owners_lock, flags);
-}
-
-/* Give back every pcore @who holds. */
-void vcore_pcores_release_all(const void *who)
-{
-	unsigned long flags;
-	unsigned int cpu;
-
-	spin_lock_irqsave(&owners_lock, flags);
-	for (cpu = 0; cpu < VCORE_MAX_PCORES; cpu++) {
-		if (owner[cpu] == who)
-			owner[cpu] = NULL;
-		if (reserved_for[cpu] == who)
-			reserved_for[cpu] = NULL;
-	}
-	spin_unlock_irqrestore(&owners_lock, flags);
 }

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The MCP object: one per process that opened /dev/vcore.
+ * The MCP object: one per process that opened /dev/vcore, its region
+ * memory, the registry of live ones, and the event arena's set-up.  The
+ * callers (dev.c) build an MCP in steps: vcore_proc_create(), the vcore
+ * threads (vcore_run.c), vcore_proc_register(); and take it down in the
+ * reverse order.  Nothing here calls out of this file but into the
+ * portable core and pcores.c.
  *
  * A process is identified by its address space: a second open from a
  * thread sharing current->mm fails with -EBUSY for as long as the first
@@ -11,7 +16,7 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/err.h>
-#include <linux/file.h>
+#include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -21,13 +26,12 @@
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
 #include "arena.h"
-#include "debugfs.h"
-#include "mmap.h"
 #include "pcores.h"
 #include "proc.h"
 #include "vcores.h"
@@ -51,26 +55,65 @@ module_param_cb(arena_max_mb, &arena_max_mb_ops, &arena_max_mb, 0444);
 MODULE_PARM_DESC(arena_max_mb,
 		 "largest event arena a process may set up, MiB (1..65536)");
 
-static struct {
-	struct mutex lock;		/* protects list */
-	struct list_head list;
-} registry = {
-	.lock = __MUTEX_INITIALIZER(registry.lock),
-	.list = LIST_HEAD_INIT(registry.list),
+struct vcore_registry vcore_registry = {
+	.lock = __MUTEX_INITIALIZER(vcore_registry.lock),
+	.list = LIST_HEAD_INIT(vcore_registry.list),
 };
 
 /* Frees MCPs whose last reference went in atomic context. */
 static struct workqueue_struct *free_wq;
 
-/* The provisioning pass (see vcore_provision()), queued from any context. */
-static void provision_fn(struct work_struct *w);
-static DECLARE_WORK(provision_work, provision_fn);
-static DECLARE_DELAYED_WORK(reserve_pass, provision_fn);
-static DECLARE_DELAYED_WORK(hold_off_pass, provision_fn);
-
 /* What is alive right now, for leak checks through debugfs. */
 static atomic_long_t live_procs;
 static atomic_long_t live_bytes;
+
+/*
+ * region_alloc() - zeroed memory to share with the process, each page
+ * on a chosen node
+ * @nr: how many pages
+ * @node_of: the node for page @pg (NUMA_NO_NODE: the caller's); NULL for
+ *	the caller's node everywhere
+ * @arg: passed to @node_of
+ *
+ * What vmalloc_user() gives, page by page: freed with vfree(), mapped by
+ * vcore_mmap().  A node short of memory lends its neighbours' (no
+ * __GFP_THISNODE).  The sizes are the process's to choose, so running out
+ * of memory is its -ENOMEM, never a warning with a stack trace.  Process
+ * context.
+ *
+ * Return: the kernel address, or NULL.
+ */
+static void *region_alloc(unsigned long nr,
+			  int (*node_of)(unsigned long pg, void *arg),
+			  void *arg)
+{
+	struct page **pages;
+	unsigned long i;
+	void *k;
+
+	pages = kvcalloc(nr, sizeof(*pages), GFP_KERNEL | __GFP_NOWARN);
+	if (!pages)
+		return NULL;
+	for (i = 0; i < nr; i++) {
+		int node = node_of ? node_of(i, arg) : NUMA_NO_NODE;
+
+		pages[i] = alloc_pages_node(node, GFP_KERNEL | __GFP_ZERO |
+					    __GFP_NOWARN, 0);
+		if (!pages[i])
+			goto err_free_pages;
+		cond_resched();
+	}
+	/* VM_MAP_PUT_PAGES: vfree() frees the pages and the array */
+	k = vmap(pages, nr, VM_MAP | VM_USERMAP | VM_MAP_PUT_PAGES,
+		 PAGE_KERNEL);
+	if (k)
+		return k;
+err_free_pages:
+	while (i--)
+		__free_page(pages[i]);
+	kvfree(pages);
+	return NULL;
+}
 
 static size_t procdata_bytes(unsigned int max_vcores)
 {
@@ -127,27 +170,13 @@ static void init_procinfo(struct vcore_proc *p)
 	vcore_pcores_fill_procinfo(pi);
 }
 
-static int registry_add(struct vcore_proc *p)
-{
-	struct vcore_proc *q;
-
-	mutex_lock(&registry.lock);
-	list_for_each_entry(q, &registry.list, node) {
-		if (q->mm == p->mm) {
-			mutex_unlock(&registry.lock);
-			return -EBUSY;
-		}
-	}
-	list_add(&p->node, &registry.list);
-	mutex_unlock(&registry.lock);
-	return 0;
-}
-
 /**
- * vcore_proc_create() - make the calling process an MCP
+ * vcore_proc_create() - the MCP object of the calling process
+ *
+ * Not yet registered: see vcore_proc_register().
  *
  * Return: the new object, or ERR_PTR(-EINVAL) for a caller without an
- * address space, -EBUSY if the process already has one, -ENOMEM.
+ * address space, -ENOMEM.
  */
 struct vcore_proc *vcore_proc_create(void)
 {
@@ -176,12 +205,11 @@ struct vcore_proc *vcore_proc_create(void)
 	vcores = kcalloc(max_vcores, sizeof(*vcores), GFP_KERNEL);
 	if (!vcores)
 		goto err_free_proc;
-	m->procinfo = vcore_region_alloc(p->procinfo_size >> PAGE_SHIFT, NULL,
-					  NULL);
+	m->procinfo = region_alloc(p->procinfo_size >> PAGE_SHIFT, NULL, NULL);
 	if (!m->procinfo)
 		goto err_free_vcores;
-	m->procdata.kaddr = vcore_region_alloc(m->procdata.size >> PAGE_SHIFT,
-					       procdata_page_node, &max_vcores);
+	m->procdata.kaddr = region_alloc(m->procdata.size >> PAGE_SHIFT,
+					 procdata_page_node, &max_vcores);
 	if (!m->procdata.kaddr)
 		goto err_free_procinfo;
 
@@ -193,20 +221,10 @@ struct vcore_proc *vcore_proc_create(void)
 	mcp_vcores_init(m, vcores, max_vcores);
 	init_home_nodes(m);
 	atomic_set(&p->node_req, 0);
-	vcore_threads_init(p);
-
-	ret = registry_add(p);
-	if (ret)
-		goto err_put_owner;
-	p->debugfs = vcore_debugfs_add(p);
 	atomic_long_inc(&live_procs);
 	atomic_long_add(region_bytes(p), &live_bytes);
 	return p;
 
-err_put_owner:
-	put_pid(p->tgid);
-	mmdrop(p->mm);
-	vfree(m->procdata.kaddr);
 err_free_procinfo:
 	vfree(m->procinfo);
 err_free_vcores:
@@ -217,16 +235,44 @@ err_free_proc:
 	return ERR_PTR(ret);
 }
 
+/**
+ * vcore_proc_register() - make @p a live MCP, one per process
+ * @p: from vcore_proc_create(), its vcore threads set up
+ *
+ * From here on provisioning may grant @p pcores and other processes may
+ * find it.  Return: 0, or -EBUSY if the process already has an MCP (the
+ * caller then drops its reference).
+ */
+int vcore_proc_register(struct vcore_proc *p)
+{
+	struct vcore_proc *q;
+
+	mutex_lock(&vcore_registry.lock);
+	list_for_each_entry(q, &vcore_registry.list, node) {
+		if (q->mm == p->mm) {
+			mutex_unlock(&vcore_registry.lock);
+			return -EBUSY;
+		}
+	}
+	list_add(&p->node, &vcore_registry.list);
+	mutex_unlock(&vcore_registry.lock);
+	return 0;
+}
+
 static void vcore_proc_free(struct kref *ref)
 {
 	struct vcore_proc *p = container_of(ref, struct vcore_proc, ref);
 	struct mcp *m = &p->mcp;
+	unsigned int i;
 
 	atomic_long_sub(region_bytes(p), &live_bytes);
 	atomic_long_dec(&live_procs);
 	put_pid(p->tgid);
 	mmdrop(p->mm);
-	vcore_threads_free(p);
+	/* the references vcore_attach() took on the vcores' threads */
+	for (i = 0; i < m->max_vcores; i++)
+		if (p->vt[i].task)
+			put_task_struct(p->vt[i].task);
 	bitmap_free(m->arena.pagemap);
 	kfree(m->arena.slices);
 	vfree(m->arena.r.kaddr);
@@ -271,145 +317,22 @@ int vcore_procs_init(void)
 /* Every MCP is gone (the module is unused): wait for deferred frees. */
 void vcore_procs_exit(void)
 {
-	cancel_delayed_work_sync(&reserve_pass);
-	cancel_delayed_work_sync(&hold_off_pass);
-	cancel_work_sync(&provision_work);
 	destroy_workqueue(free_wq);
 }
 
 /**
- * vcore_proc_release() - the owner's file is gone: no more events
- * @p: the MCP; the caller's reference is dropped
+ * vcore_proc_unregister() - the owner's file is gone: no more events
+ * @p: the MCP
+ *
+ * Other processes no longer find it, provisioning no longer serves it,
+ * and the core drops every event sent to it from now on.
  */
-void vcore_proc_release(struct vcore_proc *p)
+void vcore_proc_unregister(struct vcore_proc *p)
 {
-	mutex_lock(&registry.lock);
+	mutex_lock(&vcore_registry.lock);
 	list_del(&p->node);
-	mutex_unlock(&registry.lock);
+	mutex_unlock(&vcore_registry.lock);
 	mcp_set_dying(&p->mcp);
-	vcore_threads_release(p);
-	vcore_provision(false);
-	vcore_debugfs_remove(p->debugfs);
-	vcore_proc_put(p);
-}
-
-/*
- * Fair share: the managed pcores divided evenly among the MCPs that want
- * vcores or hold some (rounded up).  @p wants more and counts as wanting.
- * If it is below its share, one MCP above the share loses a vcore for it.
- */
-static void __rebalance(struct vcore_proc *p)
-	__must_hold(&registry.lock)
-{
-	unsigned int wanting = 0, share, nr = vcore_pcores_nr_managed();
-	struct vcore_proc *q;
-
-	lockdep_assert_held(&registry.lock);
-	list_for_each_entry(q, &registry.list, node)
-		wanting += q == p || READ_ONCE(q->mcp.num_vcores) ||
-			   mcp_vcores_wanted(&q->mcp);
-	share = DIV_ROUND_UP(nr, max(wanting, 1U));
-	if (READ_ONCE(p->mcp.num_vcores) >= share)
-		return;
-	list_for_each_entry(q, &registry.list, node)
-		if (vcore_rebalance_one(p, q, share))
-			break;
-}
-
-/**
- * vcore_rebalance() - take a pcore from an MCP above its fair share
- * @p: an MCP that wants more vcores than it has
- *
- * Process context.
- */
-void vcore_rebalance(struct vcore_proc *p)
-{
-	mutex_lock(&registry.lock);
-	__rebalance(p);
-	mutex_unlock(&registry.lock);
-}
-
-/*
- * System-wide provisioning.  Whenever a pcore comes free (a yield, a
- * preemption completing, a vcore thread exiting, an MCP going away, a
- * reservation for another MCP running out) every MCP that wants vcores is
- * offered the free pcores, and each one below its fair share may take a
- * vcore from one above it.  An MCP that asked once (one POKE) is served
- * as pcores come free without asking again.
- *
- * A pcore is released in any context (hard IRQ included, from a wakeup);
- * the pass needs the registry mutex, so the release only queues it.  A
- * pcore kept for another MCP is offered to everyone once its reservation
- * has run out: the pass is queued again for then (reserve_pass).
- *
- * An MCP that yielded a pcore or had one preempted is left out of the
- * pass for VCORE_HOLD_OFF_JIFFIES, or until it asks again (POKE, ATTACH,
- * a wakeup): otherwise it would get back at once what it gave up or what
- * was taken from it.  A pass queued for the end of the earliest hold-off
- * (hold_off_pass) serves it then.
- */
-#define VCORE_HOLD_OFF_JIFFIES	HZ
-
-static bool held_off(struct vcore_proc *p)
-{
-	return test_bit(VCORE_PROC_HELD_OFF, &p->flags) &&
-	       time_before(jiffies, READ_ONCE(p->held_off_until));
-}
-
-static void provision_fn(struct work_struct *w)
-{
-	unsigned long next = 0;
-	struct vcore_proc *p;
-
-	mutex_lock(&registry.lock);
-	list_for_each_entry(p, &registry.list, node)
-		if (!held_off(p))
-			vcore_grant(p);
-	list_for_each_entry(p, &registry.list, node) {
-		if (held_off(p)) {
-			unsigned long left = READ_ONCE(p->held_off_until) -
-					     jiffies;
-
-			if (!next || left < next)
-				next = left;
-		} else if (mcp_vcores_wanted(&p->mcp)) {
-			__rebalance(p);
-		}
-	}
-	mutex_unlock(&registry.lock);
-	if (next)
-		queue_delayed_work(system_unbound_wq, &hold_off_pass, next + 1);
-}
-
-/**
- * vcore_provision() - run the provisioning pass soon
- * @reserved: a pcore was just kept for an MCP: pass again when that ends
- *
- * Any context.
- */
-void vcore_provision(bool reserved)
-{
-	queue_work(system_unbound_wq, &provision_work);
-	if (reserved)
-		mod_delayed_work(system_unbound_wq, &reserve_pass,
-				 VCORE_RESERVE_JIFFIES + 1);
-}
-
-/* @p gave up or lost a pcore: leave it out of passes for a while. */
-void vcore_hold_off(struct vcore_proc *p)
-{
-	WRITE_ONCE(p->held_off_until, jiffies + VCORE_HOLD_OFF_JIFFIES);
-	/* the deadline before the bit: pairs with held_off()'s reads */
-	smp_mb__before_atomic();
-	set_bit(VCORE_PROC_HELD_OFF, &p->flags);
-	queue_delayed_work(system_unbound_wq, &hold_off_pass,
-			   VCORE_HOLD_OFF_JIFFIES + 1);
-}
-
-/* @p asks for vcores: the passes serve it again. */
-void vcore_unhold(struct vcore_proc *p)
-{
-	clear_bit(VCORE_PROC_HELD_OFF, &p->flags);
 }
 
 /**
@@ -425,15 +348,15 @@ struct vcore_proc *vcore_proc_get_by_pid(pid_t nr)
 
 	if (!pid)
 		return NULL;
-	mutex_lock(&registry.lock);
-	list_for_each_entry(p, &registry.list, node) {
+	mutex_lock(&vcore_registry.lock);
+	list_for_each_entry(p, &vcore_registry.list, node) {
 		if (p->tgid == pid) {
 			kref_get(&p->ref);
 			found = p;
 			break;
 		}
 	}
-	mutex_unlock(&registry.lock);
+	mutex_unlock(&vcore_registry.lock);
 	put_pid(pid);
 	return found;
 }
@@ -518,7 +441,7 @@ int vcore_proc_setup_arena(struct vcore_proc *p, u64 size)
 		goto out;
 	}
 	l.slices = arena_slices(size / PAGE_SIZE, &l.nr);
-	kaddr = vcore_region_alloc(size / PAGE_SIZE, arena_page_node, &l);
+	kaddr = region_alloc(size / PAGE_SIZE, arena_page_node, &l);
 	pagemap = bitmap_zalloc(size / PAGE_SIZE, GFP_KERNEL);
 	if (!kaddr || !pagemap) {
 		vfree(kaddr);
@@ -536,36 +459,6 @@ out:
 	return ret;
 }
 
-/**
- * vcore_proc_set_node() - where @p's next grants take pcores
- * @p: the MCP
- * @node: a node with managed pcores, or -1 for the default policy
- * @flags: VCORE_NODE_STRICT: only that node
- *
- * Return: 0, or -EINVAL (see VCORE_IOC_SET_NODE).
- */
-int vcore_proc_set_node(struct vcore_proc *p, s32 node, u32 flags)
-{
-	bool strict = flags & VCORE_NODE_STRICT;
-
-	if ((flags & ~VCORE_NODE_STRICT) || node < -1 ||
-	    (node == -1 && strict) ||
-	    (node >= 0 && !vcore_pcores_node_managed(node)))
-		return -EINVAL;
-	atomic_set(&p->node_req, (node + 1) |
-		   (strict ? VCORE_PROC_NODE_STRICT : 0));
-	return 0;
-}
-
-/* The node request as one snapshot. */
-void vcore_proc_node_req(struct vcore_proc *p, int *node, bool *strict)
-{
-	int req = atomic_read(&p->node_req);
-
-	*node = (req & VCORE_PROC_NODE_MASK) - 1;
-	*strict = req & VCORE_PROC_NODE_STRICT;
-}
-
 void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes)
 {
 	*nr_procs = atomic_long_read(&live_procs);
@@ -578,7 +471,7 @@ void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes)
  * effective uid, or CAP_KILL.  Return: 0, -EPERM, or -ESRCH if the
  * process is gone.
  */
-static int may_signal(struct vcore_proc *t)
+int vcore_proc_may_signal(struct vcore_proc *t)
 {
 	const struct cred *cred = current_cred(), *tcred;
 	struct task_struct *task;
@@ -597,41 +490,4 @@ static int may_signal(struct vcore_proc *t)
 	     uid_eq(cred->uid, tcred->uid);
 	rcu_read_unlock();
 	return ok || capable(CAP_KILL) ? 0 : -EPERM;
-}
-
-/**
- * vcore_target() - the MCP another process names, with a reference
- * @fd: an fd of the target's own /dev/vcore, or -1
- * @pid: with @fd = -1, the target's pid; the caller needs kill(2)'s rights
- * @err: set on failure: -EBADF, -EINVAL, -ESRCH or -EPERM
- *
- * Return: the MCP, or NULL.
- */
-struct vcore_proc *vcore_target(s32 fd, s32 pid, long *err)
-{
-	struct vcore_proc *t;
-	struct file *f;
-
-	if (fd >= 0) {
-		f = fget(fd);
-		*err = -EBADF;
-		if (!f)
-			return NULL;
-		t = vcore_proc_from_file(f);
-		if (t)
-			kref_get(&t->ref);
-		fput(f);
-		*err = -EINVAL;
-		return t;
-	}
-	*err = -EINVAL;
-	if (fd != -1 || pid <= 0)
-		return NULL;
-	t = vcore_proc_get_by_pid(pid);
-	*err = t ? may_signal(t) : -ESRCH;
-	if (t && *err) {
-		vcore_proc_put(t);
-		return NULL;
-	}
-	return t;
 }

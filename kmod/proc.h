@@ -1,26 +1,53 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The per-process MCP object and the registry of live ones. */
+/*
+ * The per-process MCP object, the Linux side of its vcores, and the
+ * registry of live MCPs.
+ */
 #ifndef _VCORE_PROC_H
 #define _VCORE_PROC_H
 
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
 #include <linux/types.h>
 #include <linux/vcore.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "mcp.h"
-#include "vcore_run.h"
 
 struct dentry;
-struct file;
 struct mm_struct;
 struct pid;
+struct vcore_proc;
+
+/* vcore_thread.bits */
+#define VT_IPI_BUSY	0	/* an IPI is in flight (its csd is in use) */
+#define VT_WORK_QUEUED	1	/* the task work is queued */
+#define VT_PREEMPT	2	/* the work is to preempt, not notify */
+#define VT_PREEMPT_BULK	3	/* ... as part of a bulk preemption */
+
+/* The Linux side of one vcore (vcore_run.c runs it, kick.c reaches it). */
+struct vcore_thread {
+	struct vcore_proc *p;
+	unsigned int id;
+	/* set at ATTACH, cleared when it exits; referenced */
+	struct task_struct *task;
+	struct list_head task_node;	/* on the exit hook's list, or empty */
+	int grant_cpu;			/* the pcore, or -1 while offline */
+	unsigned long bits;		/* VT_*, atomic */
+	/* who the pcore goes to after a policy preemption; compared only */
+	struct vcore_proc *handoff;
+	wait_queue_head_t wq;		/* the offline thread sleeps here */
+	call_single_data_t csd;
+	struct callback_head work;
+};
 
 /* bits in vcore_proc.flags */
 #define VCORE_PROC_API_DONE	0
-/* gave up or lost a pcore: provisioning waits a while (proc.c) */
+/* gave up or lost a pcore: provisioning waits a while (provision.c) */
 #define VCORE_PROC_HELD_OFF	1
 
 #define VCORE_PROC_NODE_MASK	0xffff
@@ -48,24 +75,34 @@ struct vcore_proc {
 	struct mcp mcp;
 };
 
+/*
+ * Every registered MCP.  Provisioning walks the list under the lock; the
+ * lock is a mutex, so the walks run in process context (workers).
+ */
+struct vcore_registry {
+	struct mutex lock;		/* protects list */
+	struct list_head list;		/* of vcore_proc.node */
+};
+extern struct vcore_registry vcore_registry;
+
 struct vcore_proc *vcore_proc_create(void);
-void vcore_proc_release(struct vcore_proc *p);
+int vcore_proc_register(struct vcore_proc *p);
+void vcore_proc_unregister(struct vcore_proc *p);
 void vcore_proc_put(struct vcore_proc *p);
 void vcore_proc_put_any(struct vcore_proc *p);
-struct vcore_proc *vcore_target(s32 fd, s32 pid, long *err);
-void vcore_provision(bool reserved);
-void vcore_hold_off(struct vcore_proc *p);
-void vcore_unhold(struct vcore_proc *p);
-void vcore_rebalance(struct vcore_proc *p);
 int vcore_procs_init(void);
 void vcore_procs_exit(void);
 struct vcore_proc *vcore_proc_get_by_pid(pid_t nr);
-struct vcore_proc *vcore_proc_from_file(struct file *file);
 bool vcore_proc_is_owner(const struct vcore_proc *p);
+int vcore_proc_may_signal(struct vcore_proc *t);
 int vcore_proc_setup_arena(struct vcore_proc *p, u64 size);
-int vcore_proc_set_node(struct vcore_proc *p, s32 node, u32 flags);
-void vcore_proc_node_req(struct vcore_proc *p, int *node, bool *strict);
 u64 vcore_proc_arena_max(void);
 void vcore_proc_live(unsigned long *nr_procs, unsigned long *nr_bytes);
+
+/* The MCP's thread group id, as procinfo publishes it. */
+static inline u32 vcore_proc_pid(struct vcore_proc *p)
+{
+	return p->mcp.procinfo->pid;
+}
 
 #endif /* _VCORE_PROC_H */

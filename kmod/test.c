@@ -14,7 +14,6 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
-#include <linux/uaccess.h>
 #include <linux/vcore_test.h>
 #include <asm/msr.h>
 
@@ -56,46 +55,35 @@ void vcore_test_preempt_delay(void)
 		msleep_interruptible(min(ms, 10000U));
 }
 
-long vcore_test_arrange(struct vcore_proc *p, void __user *arg)
+/* VCORE_IOC_TEST_ARRANGE, its reserved field checked. */
+long vcore_test_arrange(struct vcore_proc *p, const struct vcore_test_arrange *a)
 {
-	struct vcore_test_arrange *a;
-	u32 *pcoreid;
 	unsigned int i, k = 0;
+	u32 *pcoreid;
 	long ret;
 
-	a = memdup_user(arg, sizeof(*a));
-	if (IS_ERR(a))
-		return PTR_ERR(a);
-	ret = -ENOMEM;
 	pcoreid = kcalloc(VCORE_MAX_VCORES, sizeof(*pcoreid), GFP_KERNEL);
 	if (!pcoreid)
-		goto out;
+		return -ENOMEM;
 	for (i = 0; i < p->mcp.max_vcores && i < VCORE_MAX_VCORES; i++) {
 		u16 v = a->order[i];
 
 		if (v < VCORE_MAX_VCORES && a->list_of[v] == VCORE_TEST_ONLINE)
 			pcoreid[v] = vcore_pcores_nth(k++);
 	}
-	ret = a->resv0 ? -EINVAL : mcp_arrange(&p->mcp, a->state, a->list_of,
-						a->order, pcoreid);
+	ret = mcp_arrange(&p->mcp, a->state, a->list_of, a->order, pcoreid);
 	kfree(pcoreid);
-out:
-	kfree(a);
 	return ret;
 }
 
-long vcore_test_kevent(struct vcore_proc *p, void __user *arg)
+long vcore_test_kevent(struct vcore_proc *p, const struct vcore_test_kevent *k)
 {
-	struct vcore_test_kevent k;
-
-	if (copy_from_user(&k, arg, sizeof(k)))
-		return -EFAULT;
-	switch (k.how) {
+	switch (k->how) {
 	case VCORE_TEST_KEVENT:
-		send_kernel_event(&p->mcp, &k.msg, k.vcoreid);
+		send_kernel_event(&p->mcp, &k->msg, k->vcoreid);
 		return 0;
 	case VCORE_TEST_POSIX_SIGNAL:
-		send_posix_signal(&p->mcp, k.msg.ev_arg1);
+		send_posix_signal(&p->mcp, k->msg.ev_arg1);
 		return 0;
 	default:
 		return -EINVAL;
@@ -164,16 +152,15 @@ static int produce_thread(void *data)
 	return 0;
 }
 
-long vcore_test_produce(struct vcore_proc *p, void __user *arg)
+long vcore_test_produce(struct vcore_proc *p,
+			const struct vcore_test_produce *a)
 {
-	struct vcore_test_produce args;
+	struct vcore_test_produce args = *a;
 	struct task_struct **tasks;
 	struct producer *prs;
 	unsigned int i, cpu;
 	long ret = 0;
 
-	if (copy_from_user(&args, arg, sizeof(args)))
-		return -EFAULT;
 	if (!args.nr_producers || args.nr_producers > PRODUCE_MAX ||
 	    args.mode > VCORE_TEST_PRODUCE_HRTIMER ||
 	    args.ev_type + args.nr_types > U16_MAX + 1)
@@ -223,23 +210,18 @@ static void test_ipi_fn(void *info)
 	t->tsc_recv = rdtsc_ordered();
 }
 
-long vcore_test_ipi(struct vcore_proc *p, void __user *arg)
+/* VCORE_IOC_TEST_IPI, its flags and reserved fields checked. */
+long vcore_test_ipi(struct vcore_test_ipi *t)
 {
-	struct vcore_test_ipi t;
 	int ret;
 
-	if (copy_from_user(&t, arg, sizeof(t)))
-		return -EFAULT;
-	if (t.flags || t.resv[0] || t.resv[1] || t.cpu >= nr_cpu_ids ||
-	    !cpu_online(t.cpu))
+	if (t->cpu >= nr_cpu_ids || !cpu_online(t->cpu))
 		return -EINVAL;
-	t.tsc_recv = 0;
-	t.tsc_send = rdtsc_ordered();
-	ret = smp_call_function_single(t.cpu, test_ipi_fn, &t, 1);
-	t.tsc_done = rdtsc_ordered();
+	t->tsc_recv = 0;
+	t->tsc_send = rdtsc_ordered();
+	ret = smp_call_function_single(t->cpu, test_ipi_fn, t, 1);
+	t->tsc_done = rdtsc_ordered();
 	if (ret)
 		return ret == -ENXIO ? -EINVAL : ret;
-	if (copy_to_user(arg, &t, sizeof(t)))
-		return -EFAULT;
 	return 0;
 }

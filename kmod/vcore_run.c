@@ -10,10 +10,11 @@
  * the thread's saved user registers so that the return to user space lands
  * in vcore_entry on the transition stack.
  *
- * A notification is an async IPI to the vcore's pcore.  The handler queues
- * task work on the vcore's thread (TWA_RESUME), which runs on the thread's
- * next return to user space: at once if the IPI interrupted user mode,
- * after the syscall if the thread was in one.  The work looks again: the
+ * A notification is an async IPI to the vcore's pcore (kick.c).  The
+ * handler queues task work on the vcore's thread (TWA_RESUME), which runs
+ * on the thread's next return to user space: at once if the IPI
+ * interrupted user mode, after the syscall if the thread was in one.  The
+ * work (vcore_work_fn() here) looks again: the
  * vcore must still be mapped and notif_disabled clear (mcp_notify() set
  * notif_pending before it read notif_disabled, and user space clears
  * notif_disabled before it reads notif_pending, so one of the two sides
@@ -21,22 +22,18 @@
  * notif_disabled and enters vcore_entry.  FP/SIMD state stays live.
  * A preemption takes the same path with a request bit; its work saves the
  * context and the FP state into the VCPD, gives up the pcore and sleeps.
+ * The task work drops the MCP and module references the IPI handler took
+ * for it as its very last step.
  *
- * At most one IPI and one task work per vcore are in flight (VT_IPI_BUSY,
- * VT_WORK_QUEUED); a second request finds one pending, and the pending one
- * reads the shared state when it runs.  Each holds a reference on the MCP
- * and one on the module: a task work runs only when its thread next
- * returns to user space (or exits), and until then the module cannot go.
- * The IPI handler drops its module reference with interrupts off, which
- * the module loader's RCU grace period covers; the task work drops its
- * own as its very last step.
+ * Which pcore a vcore gets, and when, is provisioning's (provision.c);
+ * every pcore given up here goes back there.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/capability.h>
 #include <linux/cpumask.h>
 #include <linux/elf.h>
 #include <linux/module.h>
+#include <linux/ptrace.h>
 #include <linux/regset.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -44,24 +41,21 @@
 #include <linux/sched/task_stack.h>
 #include <linux/smp.h>
 #include <linux/task_work.h>
-#include <linux/topology.h>
 #include <linux/tracepoint.h>
-#include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <asm/msr.h>
-#include <linux/ptrace.h>
-#include <asm/tsc.h>
 
 #include "event.h"
+#include "kick.h"
 #include "pcores.h"
 #include "proc.h"
+#include "provision.h"
 #include "test.h"
-#include "vcore_run.h"
 #include "trace.h"
+#include "vcore_run.h"
 #include "vcores.h"
 
 static void vcore_work_fn(struct callback_head *cb);
-static void vcore_ipi_fn(void *info);
 
 /* Every attached vcore thread, for the exit hook (vcore_exit_probe()). */
 static DEFINE_SPINLOCK(vcore_tasks_lock);
@@ -85,11 +79,6 @@ void vcore_threads_init(struct vcore_proc *p)
 	}
 }
 
-static u32 m_pid(struct vcore_proc *p)
-{
-	return p->mcp.procinfo->pid;
-}
-
 static bool proc_dying(struct vcore_proc *p)
 {
 	return READ_ONCE(p->mcp.state) == VCORE_PROC_DYING;
@@ -106,56 +95,6 @@ static struct vcore_thread *current_vt(struct vcore_proc *p)
 	return NULL;
 }
 
-/**
- * vcore_grant() - give free pcores to @p's offline vcores, as many as it
- * asks for
- * @p: the MCP
- *
- * Any context.  Return: how many vcores were granted.
- */
-unsigned int vcore_grant(struct vcore_proc *p)
-{
-	struct mcp_vcore *vc;
-	unsigned int n = 0;
-	int cpu, node;
-	bool strict;
-
-	while (mcp_vcores_wanted(&p->mcp)) {
-		vcore_proc_node_req(p, &node, &strict);
-		cpu = vcore_pcores_claim(p, node, strict);
-		if (cpu < 0)
-			break;
-		vc = mcp_grant_vcore_near(&p->mcp, cpu, cpu_to_node(cpu));
-		if (!vc) {
-			/* no vcore can take it: no pass either, it would loop */
-			vcore_pcores_release(cpu, p, NULL);
-			break;
-		}
-		trace_vcore_grant(m_pid(p), vc->id, cpu);
-		/* pairs with the wait in vcore_wait_and_enter() */
-		smp_store_release(&p->vt[vc->id].grant_cpu, cpu);
-		wake_up(&p->vt[vc->id].wq);
-		n++;
-	}
-	return n;
-}
-
-/*
- * A WAITING process was woken (EVENT_WAKEUP): it gets a vcore even if its
- * last yield lowered amt_wanted to 0, as the woken process is to run.
- * amt_wanted is the process's to write; the kernel only raises it from 0
- * to 1 here, which the process's own lowering (never below 0) tolerates.
- */
-void vcore_wakeup_grant(struct mcp *m)
-{
-	struct vcore_proc *p = container_of(m, struct vcore_proc, mcp);
-
-	cmpxchg(&mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted, 0, 1);
-	vcore_unhold(p);
-	vcore_grant(p);
-	vcore_provision(false);
-}
-
 /*
  * Give @cpu back (kept for the MCP a policy preemption took it for, if
  * any) and have every MCP that wants vcores look at it.  With @hold_off
@@ -163,14 +102,13 @@ void vcore_wakeup_grant(struct mcp *m)
  * up by it) the provisioning passes leave this MCP alone for a while, or
  * until it asks again (POKE, ATTACH, a wakeup).  Any context.
  */
-static void vcore_release_pcore(struct vcore_thread *vt, int cpu,
-				bool hold_off)
+static void give_back_pcore(struct vcore_thread *vt, int cpu, bool hold_off)
 {
 	struct vcore_proc *next = xchg(&vt->handoff, NULL);
 
 	if (hold_off)
 		vcore_hold_off(vt->p);
-	vcore_pcores_release(cpu, vt->p, next);
+	vcore_pcore_release(cpu, vt->p, next);
 	vcore_provision(next != NULL);
 }
 
@@ -181,7 +119,7 @@ static void vcore_release_pcore(struct vcore_thread *vt, int cpu,
 static void vcore_drop_pcore(struct vcore_thread *vt, int cpu)
 {
 	cmpxchg(&vt->grant_cpu, cpu, -1);
-	vcore_release_pcore(vt, cpu, true);
+	give_back_pcore(vt, cpu, true);
 }
 
 static bool user_addr_ok(u64 a)
@@ -218,7 +156,7 @@ static void vcore_enter(struct vcore_thread *vt, struct pt_regs *regs,
 
 static int granted_cpu(struct vcore_thread *vt)
 {
-	/* pairs with the release in vcore_grant(): the grant is complete */
+	/* pairs with the release in vcore_hand_pcore(): the grant is complete */
 	return smp_load_acquire(&vt->grant_cpu);
 }
 
@@ -236,7 +174,7 @@ static int vcore_wait_and_enter(struct vcore_thread *vt, struct pt_regs *regs)
 	int cpu;
 
 	for (;;) {
-		/* acquire: pairs with vcore_grant()'s release of grant_cpu */
+		/* acquire: pairs with vcore_hand_pcore()'s release of grant_cpu */
 		if (wait_event_killable(vt->wq,
 					granted_cpu(vt) >= 0 || proc_dying(p)))
 			return -EINTR;
@@ -338,7 +276,7 @@ static void vcore_notify_self(struct vcore_thread *vt, struct pt_regs *regs)
 	if (!mcp_vcore_is_mapped(m, vt->id) || vc_load(&vcpd->notif_disabled))
 		return;
 	save_user_ctx(&vcpd->uthread_ctx, regs);
-	trace_vcore_notify(m_pid(vt->p), vt->id, raw_smp_processor_id());
+	trace_vcore_notify(vcore_proc_pid(vt->p), vt->id, raw_smp_processor_id());
 	vcore_enter(vt, regs, VCORE_ENTRY_NOTIFY);
 }
 
@@ -372,7 +310,7 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	others = mcp_preempt_vcore(m, vt->id, bulk);
 	if (others < 0)
 		return;
-	trace_vcore_preempt(m_pid(p), vt->id, cpu);
+	trace_vcore_preempt(vcore_proc_pid(p), vt->id, cpu);
 	vcore_drop_pcore(vt, cpu);
 	/*
 	 * Whether anyone must hear of it was decided with the vcore going
@@ -411,83 +349,41 @@ static void vcore_work_fn(struct callback_head *cb)
 	module_put(THIS_MODULE);
 }
 
-/* On the vcore's pcore, in hard IRQ: have its thread look. */
-static void vcore_ipi_fn(void *info)
-{
-	struct vcore_thread *vt = info;
-	struct vcore_proc *p = vt->p;
-	struct task_struct *task = READ_ONCE(vt->task);
-
-	if (task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits)) {
-		kref_get(&p->ref);
-		__module_get(THIS_MODULE);
-		if (task_work_add(task, &vt->work, TWA_RESUME)) {
-			clear_bit(VT_WORK_QUEUED, &vt->bits);
-			module_put(THIS_MODULE);
-			vcore_proc_put_any(p);
-		}
-	}
-	/* the last touch of vt: after this the MCP may go */
-	clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
-	vcore_proc_put_any(p);
-	module_put(THIS_MODULE);
-}
-
-static void vcore_kick(struct vcore_thread *vt)
-{
-	struct vcore_proc *p = vt->p;
-	int cpu = READ_ONCE(vt->grant_cpu);
-
-	if (cpu < 0 || !READ_ONCE(vt->task))
-		return;
-	if (test_and_set_bit_lock(VT_IPI_BUSY, &vt->bits))
-		return;
-	kref_get(&p->ref);
-	__module_get(THIS_MODULE);
-	trace_vcore_ipi(m_pid(p), vt->id, cpu);
-	if (smp_call_function_single_async(cpu, &vt->csd)) {
-		clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
-		vcore_proc_put_any(p);
-		module_put(THIS_MODULE);
-	}
-}
-
-/* From mcp_notify(), any context: interrupt an online vcore. */
-void vcore_notify_ipi(struct mcp *m, u32 vcoreid)
-{
-	struct vcore_proc *p = container_of(m, struct vcore_proc, mcp);
-
-	vcore_kick(&p->vt[vcoreid]);
-}
-
-long vcore_ioc_attach(struct vcore_proc *p, void __user *arg)
+/**
+ * vcore_attach() - the calling thread becomes vcore @vcoreid's and waits
+ * offline for a pcore (VCORE_IOC_VCORE_ATTACH)
+ * @p: the caller's MCP
+ * @vcoreid: the vcore
+ *
+ * Return: 0 in vcore context on a pcore, or -EINVAL for a vcore that
+ * does not exist or whose vcore_entry or vcore_stack is unusable, -EBUSY
+ * if the thread already plays one or the vcore has a thread, -ESRCH if
+ * the MCP is dying, -EINTR on a fatal signal.
+ */
+long vcore_attach(struct vcore_proc *p, u32 vcoreid)
 {
 	struct vcore_preempt_data *vcpd;
-	struct vcore_attach a;
 	struct vcore_thread *vt;
 	u64 entry, stack;
 	long ret;
 
-	if (copy_from_user(&a, arg, sizeof(a)))
-		return -EFAULT;
-	if (a.flags || memchr_inv(a.resv, 0, sizeof(a.resv)) ||
-	    a.vcoreid >= p->mcp.max_vcores)
+	if (vcoreid >= p->mcp.max_vcores)
 		return -EINVAL;
 	if (current_vt(p))
 		return -EBUSY;
-	vcpd = mcp_vcpd(&p->mcp, a.vcoreid);
+	vcpd = mcp_vcpd(&p->mcp, vcoreid);
 	entry = vc_load(&vcpd->vcore_entry);
 	stack = vc_load(&vcpd->vcore_stack);
 	if (!user_addr_ok(entry) || !user_addr_ok(stack) || stack % 16)
 		return -EINVAL;
-	vt = &p->vt[a.vcoreid];
+	vt = &p->vt[vcoreid];
 	/*
 	 * Only an unattached vcore gets here with the lock: its thread (if
 	 * it had one) has exited and is off the list, and grant_cpu may be
 	 * a grant of that life, which vcore_wait_and_enter() checks.
 	 */
 	spin_lock(&vcore_tasks_lock);
-	ret = mcp_attach_vcore(&p->mcp, a.vcoreid);
+	ret = mcp_attach_vcore(&p->mcp, vcoreid);
 	if (!ret) {
 		clear_bit(VT_PREEMPT, &vt->bits);
 		clear_bit(VT_PREEMPT_BULK, &vt->bits);
@@ -498,113 +394,69 @@ long vcore_ioc_attach(struct vcore_proc *p, void __user *arg)
 	spin_unlock(&vcore_tasks_lock);
 	if (ret)
 		return ret;
-	vcore_unhold(p);
-	vcore_grant(p);
+	vcore_provision_ask(p);
 	return vcore_wait_and_enter(vt, current_pt_regs());
 }
 
-static bool preempt_one(struct vcore_proc *t, u32 vcoreid, u32 flags,
-			u64 warn_ns);
-
-long vcore_ioc_poke(struct vcore_proc *p, void __user *arg)
-{
-	vcore_unhold(p);
-	vcore_grant(p);
-	if (mcp_vcores_wanted(&p->mcp))
-		vcore_rebalance(p);
-	return READ_ONCE(p->mcp.num_vcores);
-}
-
-/*
- * The provisioning policy, for @p that wants more vcores than it got:
- * the managed pcores are shared evenly among the MCPs that want any.  An
- * MCP holding more than its share loses one vcore (preempted with a
- * warning-free preemption); the pcore is kept for @p for a while and
- * the provisioning pass that its release queues hands it over.  Vcores
- * whose preemption is already under way do not count: they are on their
- * way out, and counting them would take a second vcore for one.
+/**
+ * vcore_yield() - the calling vcore gives up its pcore and waits offline
+ * for another (VCORE_IOC_YIELD)
+ * @p: the caller's MCP
+ * @being_nice: VCORE_YIELD_BEING_NICE
  *
- * Return: whether a preemption was started.
+ * Return: 0 in vcore context on a pcore, -EPERM from a thread that plays
+ * no vcore, or mcp_yield_vcore()'s error.
  */
-bool vcore_rebalance_one(struct vcore_proc *p, struct vcore_proc *victim,
-			 unsigned int share)
-{
-	struct mcp *m = &victim->mcp;
-	unsigned int v, staying = 0;
-	int pick = -1;
-
-	if (victim == p)
-		return false;
-	for (v = 0; v < m->max_vcores; v++) {
-		if (!mcp_vcore_is_mapped(m, v) ||
-		    (vc_load(&mcp_vcpd(m, v)->flags) & VC_K_LOCK))
-			continue;
-		staying++;
-		pick = v;
-	}
-	if (staying <= share || pick < 0)
-		return false;
-	WRITE_ONCE(victim->vt[pick].handoff, p);
-	return preempt_one(victim, pick, 0, 0);
-}
-
-long vcore_ioc_yield(struct vcore_proc *p, void __user *arg)
+long vcore_yield(struct vcore_proc *p, bool being_nice)
 {
 	struct vcore_thread *vt = current_vt(p);
-	struct vcore_yield y;
 	long ret;
 	int cpu;
 
-	if (copy_from_user(&y, arg, sizeof(y)))
-		return -EFAULT;
-	if ((y.flags & ~VCORE_YIELD_BEING_NICE) || y.resv0 ||
-	    memchr_inv(y.resv, 0, sizeof(y.resv)))
-		return -EINVAL;
 	if (!vt)
 		return -EPERM;
 	cpu = READ_ONCE(vt->grant_cpu);
-	ret = mcp_yield_vcore(&p->mcp, vt->id,
-			      y.flags & VCORE_YIELD_BEING_NICE);
+	ret = mcp_yield_vcore(&p->mcp, vt->id, being_nice);
 	if (ret)
 		return ret;
-	trace_vcore_yield(m_pid(p), vt->id, cpu);
+	trace_vcore_yield(vcore_proc_pid(p), vt->id, cpu);
 	vcore_forget_preemption(vt);
 	vcore_drop_pcore(vt, cpu);
 	return vcore_wait_and_enter(vt, current_pt_regs());
 }
 
-/*
- * Akaros's change_to_vcore: the calling vcore (in vcore context) gives its
- * pcore to offline vcore target and waits offline itself, its context
- * saved as if preempted: in vcore_ctx (resumed with VCORE_ENTRY_RESUME),
- * or with enable_my_notif in uthread_ctx (restarted fresh, for the 2LS to
- * pop).  The target hears EV_CHECK_MSGS, or EV_VCORE_PREEMPT with
- * enable_my_notif, about the caller in its private mbox.  The saved
- * context returns 0 from this command.
+/**
+ * vcore_change() - Akaros's change_to_vcore (VCORE_IOC_CHANGE_VCORE)
+ * @p: the caller's MCP
+ * @target: the offline vcore to hand the caller's pcore to
+ * @as_uthread: enable_my_notif
+ *
+ * The calling vcore (in vcore context) gives its pcore to offline vcore
+ * @target and waits offline itself, its context saved as if preempted: in
+ * vcore_ctx (resumed with VCORE_ENTRY_RESUME), or with @as_uthread in
+ * uthread_ctx (restarted fresh, for the 2LS to pop).  The target hears
+ * EV_CHECK_MSGS, or EV_VCORE_PREEMPT with @as_uthread, about the caller in
+ * its private mbox.  The saved context returns 0 from this command.
+ *
+ * Return: as vcore_yield(); -EPERM unless the caller plays an online
+ * vcore, -EINVAL outside vcore context, mcp_change_vcore()'s error.
  */
-long vcore_ioc_change_vcore(struct vcore_proc *p, void __user *arg)
+long vcore_change(struct vcore_proc *p, u32 target, bool as_uthread)
 {
 	struct vcore_thread *vt = current_vt(p);
 	struct pt_regs *regs = current_pt_regs();
 	struct mcp *m = &p->mcp;
 	struct vcore_preempt_data *vcpd;
 	struct event_msg msg = { 0 };
-	struct vcore_change c;
 	unsigned long flags;
-	bool as_uthread;
 	int cpu;
 
-	if (copy_from_user(&c, arg, sizeof(c)))
-		return -EFAULT;
-	if (c.enable_my_notif > 1 || memchr_inv(c.resv, 0, sizeof(c.resv)))
-		return -EINVAL;
 	if (!vt || !mcp_vcore_is_mapped(m, vt->id))
 		return -EPERM;
 	vcpd = mcp_vcpd(m, vt->id);
 	if (!vc_load(&vcpd->notif_disabled))
 		return -EINVAL;
-	as_uthread = c.enable_my_notif;
-	cpu = mcp_change_vcore(m, vt->id, c.vcoreid);
+	cpu = mcp_change_vcore(m, vt->id, target);
 	if (cpu < 0)
 		return cpu;
 	save_user_ctx(as_uthread ? &vcpd->uthread_ctx : &vcpd->vcore_ctx,
@@ -619,75 +471,10 @@ long vcore_ioc_change_vcore(struct vcore_proc *p, void __user *arg)
 
 	msg.ev_type = as_uthread ? EV_VCORE_PREEMPT : EV_CHECK_MSGS;
 	msg.ev_arg2 = vt->id;
-	post_vcore_event(m, &msg, c.vcoreid, EVENT_VCORE_PRIVATE);
+	post_vcore_event(m, &msg, target, EVENT_VCORE_PRIVATE);
 	cmpxchg(&vt->grant_cpu, cpu, -1);
-	/* release: as vcore_grant()'s, pairs with granted_cpu() */
-	smp_store_release(&p->vt[c.vcoreid].grant_cpu, cpu);
-	wake_up(&p->vt[c.vcoreid].wq);
+	vcore_hand_pcore(&p->vt[target], cpu);
 	return vcore_wait_and_enter(vt, regs);
-}
-
-/* Ask one online vcore to preempt itself, or warn it first. */
-static bool preempt_one(struct vcore_proc *t, u32 vcoreid, u32 flags,
-			u64 warn_ns)
-{
-	struct mcp *m = &t->mcp;
-	struct vcore_thread *vt = &t->vt[vcoreid];
-	struct vcore_vcoremap_entry *e = &m->procinfo->vcoremap[vcoreid];
-	struct vcore_preempt_data *vcpd = mcp_vcpd(m, vcoreid);
-
-	if (!mcp_vcore_is_mapped(m, vcoreid))
-		return false;
-	if (flags & VCORE_PREEMPT_WARN) {
-		struct event_msg msg = { .ev_type = EV_PREEMPT_PENDING,
-					 .ev_arg1 = vcoreid };
-		u64 ticks = mul_u64_u32_div(warn_ns, tsc_khz, USEC_PER_SEC);
-
-		vc_store(&e->preempt_pending, (rdtsc() + ticks) | 1);
-		send_kernel_event(m, &msg, vcoreid);
-		return true;
-	}
-	vc_store(&e->nr_preempts_sent, e->nr_preempts_sent + 1);
-	vc_or32(&vcpd->flags, VC_K_LOCK);
-	if (flags & VCORE_PREEMPT_ALL)
-		set_bit(VT_PREEMPT_BULK, &vt->bits);
-	set_bit(VT_PREEMPT, &vt->bits);
-	vcore_kick(vt);
-	return true;
-}
-
-long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg)
-{
-	struct vcore_preempt r;
-	struct vcore_proc *t;
-	unsigned int v;
-	long err, n = 0;
-
-	if (copy_from_user(&r, arg, sizeof(r)))
-		return -EFAULT;
-	if ((r.flags & ~(VCORE_PREEMPT_ALL | VCORE_PREEMPT_WARN)) ||
-	    memchr_inv(r.resv, 0, sizeof(r.resv)))
-		return -EINVAL;
-	/* bounded so that the deadline in TSC cycles fits in 64 bits */
-	if ((r.flags & VCORE_PREEMPT_WARN) &&
-	    r.warn_ns > VCORE_PREEMPT_WARN_MAX_NS)
-		return -EINVAL;
-	if (!capable(CAP_SYS_NICE))
-		return -EPERM;
-	t = vcore_target(r.target_fd, r.target_pid, &err);
-	if (!t)
-		return err;
-	if (r.flags & VCORE_PREEMPT_ALL) {
-		for (v = 0; v < t->mcp.max_vcores; v++)
-			n += preempt_one(t, v, r.flags, r.warn_ns);
-		err = n;
-	} else if (r.vcoreid < t->mcp.max_vcores) {
-		err = preempt_one(t, r.vcoreid, r.flags, r.warn_ns);
-	} else {
-		err = -EINVAL;
-	}
-	vcore_proc_put(t);
-	return err;
 }
 
 /*
@@ -705,7 +492,7 @@ void vcore_threads_release(struct vcore_proc *p)
 	spin_unlock(&vcore_tasks_lock);
 	for (i = 0; i < p->mcp.max_vcores; i++)
 		wake_up(&p->vt[i].wq);
-	vcore_pcores_release_all(p);
+	vcore_pcore_release_all(p);
 }
 
 /*
@@ -734,9 +521,9 @@ static void vcore_detach(struct vcore_thread *vt, struct task_struct *task)
 	cpu = mcp_detach_vcore(&p->mcp, vt->id);
 	WRITE_ONCE(vt->task, NULL);
 	if (cpu >= 0) {
-		trace_vcore_yield(m_pid(p), vt->id, cpu);
+		trace_vcore_yield(vcore_proc_pid(p), vt->id, cpu);
 		cmpxchg(&vt->grant_cpu, cpu, -1);
-		vcore_release_pcore(vt, cpu, false);
+		give_back_pcore(vt, cpu, false);
 	}
 	if (!(READ_ONCE(task->signal->flags) & SIGNAL_GROUP_EXIT))
 		send_kernel_event(&p->mcp, &msg, 0);
@@ -796,13 +583,4 @@ void vcore_run_exit(void)
 		return;
 	tracepoint_probe_unregister(exit_tp, vcore_exit_probe, NULL);
 	tracepoint_synchronize_unregister();
-}
-
-void vcore_threads_free(struct vcore_proc *p)
-{
-	unsigned int i;
-
-	for (i = 0; i < p->mcp.max_vcores; i++)
-		if (p->vt[i].task)
-			put_task_struct(p->vt[i].task);
 }
