@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make            module, libvcore, selftests, tools
+# make module-test  the test build of vcore.ko (test-only commands, loaded
+#                 with test=1 by make check, the selftests and the demo)
 # make check      every test: user-space tier, then the selftests in a VM
 # make demo       boot the VM, load the module, show it working
 # make setup      install the Debian packages the project needs
@@ -32,7 +34,8 @@ SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_isolation_test vcore_fuzz vcore_module_test
 TOOLS := vcore-info vcore-demo
 
-.PHONY: all module lib selftests tools check demo setup checkpatch clean unit
+.PHONY: all module module-test lib selftests tools check demo setup \
+	checkpatch clean unit
 .DELETE_ON_ERROR:
 
 all: module lib selftests tools
@@ -40,6 +43,15 @@ all: module lib selftests tools
 module:
 	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make setup'" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 $(if $(WERROR),KCFLAGS=-Werror) modules
+
+# The test build (kmod/Kbuild, VCORE_TEST=1) in a copy of the sources
+# (tools/kmod-tree), so that kmod/vcore.ko stays the default build.
+TEST_KO := $(B)/kmod-test/kmod/vcore.ko
+module-test:
+	@test -n "$(KDIR)" || { echo "no kernel headers: run 'make setup'" >&2; exit 1; }
+	@tools/kmod-tree $(B)/kmod-test >/dev/null
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(B)/kmod-test/kmod W=1 VCORE_TEST=1 \
+		$(if $(WERROR),KCFLAGS=-Werror) modules
 
 lib: $(B)/libvcore.a $(B)/libvcore.so
 
@@ -268,9 +280,10 @@ CORE_HDRS := $(wildcard kmod/*.h) $(CORE_DIR)/env.h $(wildcard $(CORE_DIR)/lib/*
 CORE_HLIB := harness alloc hmcp reader
 CORE_UNIT := test_harness test_arena test_event test_ucq test_ceq \
 	test_evbitmap test_vcores
+# VCORE_TEST: the core's test-only helpers (mcp_arrange() and the like).
 CORE_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -fno-strict-aliasing \
 	-pthread -include $(CORE_DIR)/env.h -Iuapi -Ikmod -I$(CORE_DIR) \
-	-Ilibvcore/tests
+	-Ilibvcore/tests -DVCORE_TEST
 CORE_LDLIBS := -lurcu-memb
 CORE_SAN_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer

@@ -127,11 +127,13 @@ u64 mcp_arena_alloc_pages_node(struct mcp *m, unsigned int nr, int node,
 	return base + pg * VC_PAGE_SIZE;
 }
 
+#ifdef VCORE_TEST
 /* mcp_arena_alloc_pages_node() without a node preference. */
 u64 mcp_arena_alloc_pages(struct mcp *m, unsigned int nr, void **kaddr)
 {
 	return mcp_arena_alloc_pages_node(m, nr, -1, kaddr);
 }
+#endif
 
 /**
  * mcp_arena_free_pages() - return pages to the arena

@@ -35,7 +35,7 @@
 struct vcore_cmd {
 	unsigned int cmd;
 	long (*fn)(struct vcore_proc *p, void __user *arg);
-	bool test;		/* only with test=1 */
+	bool test;		/* a test build's, only with test=1 */
 };
 
 /* The one check of a reserved field, scalar or array: all zero bytes. */
@@ -281,6 +281,7 @@ static long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg)
 	return ret;
 }
 
+#ifdef VCORE_TEST
 /* The test-only commands: the parsing here, the work in test.c. */
 static long vcore_ioc_test_arrange(struct vcore_proc *p, void __user *arg)
 {
@@ -329,6 +330,7 @@ static long vcore_ioc_test_ipi(struct vcore_proc *p, void __user *arg)
 		return -EFAULT;
 	return 0;
 }
+#endif /* VCORE_TEST */
 
 static const struct vcore_cmd vcore_cmds[] = {
 	[VCORE_IOC_NR_API] = { VCORE_IOC_API, vcore_ioc_api },
@@ -352,6 +354,7 @@ static const struct vcore_cmd vcore_cmds[] = {
 					vcore_ioc_change_vcore },
 	[VCORE_IOC_NR_PREEMPT] = { VCORE_IOC_PREEMPT, vcore_ioc_preempt },
 	[VCORE_IOC_NR_SET_NODE] = { VCORE_IOC_SET_NODE, vcore_ioc_set_node },
+#ifdef VCORE_TEST
 	[VCORE_IOC_NR_TEST_ARRANGE] = { VCORE_IOC_TEST_ARRANGE,
 					vcore_ioc_test_arrange, true },
 	[VCORE_IOC_NR_TEST_KEVENT] = { VCORE_IOC_TEST_KEVENT,
@@ -360,6 +363,7 @@ static const struct vcore_cmd vcore_cmds[] = {
 					vcore_ioc_test_produce, true },
 	[VCORE_IOC_NR_TEST_IPI] = { VCORE_IOC_TEST_IPI, vcore_ioc_test_ipi,
 				    true },
+#endif
 };
 
 static const struct vcore_cmd *find_cmd(unsigned int nr)

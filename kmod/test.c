@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Test-only commands, enabled by the module parameter test=1: arrange the
- * vcore lists, send kernel-originated events, run kernel producers in
- * process and hard-IRQ context, and time a bare IPI (the benchmark's
- * floor).  Nothing here is reachable otherwise.
+ * Test-only commands, in the test build only (VCORE_TEST=1) and there
+ * enabled by the module parameter test=1: arrange the vcore lists, send
+ * kernel-originated events, run kernel producers in process and hard-IRQ
+ * context, and time a bare IPI (the benchmark's floor).  Nothing here is
+ * reachable otherwise; ioctl.c parses their arguments.
  */
 #include <linux/completion.h>
 #include <linux/cpumask.h>
+#include <linux/build_bug.h>
 #include <linux/delay.h>
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
@@ -14,6 +16,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/stddef.h>
 #include <linux/vcore_test.h>
 #include <asm/msr.h>
 
@@ -36,6 +39,32 @@ static unsigned int test_preempt_delay_ms;
 module_param(test_preempt_delay_ms, uint, 0644);
 MODULE_PARM_DESC(test_preempt_delay_ms,
 		 "with test=1: delay before EV_VCORE_PREEMPT is sent (ms, at most 10000)");
+
+/*
+ * The test commands' structs are no ABI (they change with the module and
+ * its selftests), but a change to them should be a deliberate one.
+ */
+static_assert(sizeof(struct vcore_test_arrange) == 776);
+static_assert(offsetof(struct vcore_test_arrange, state) == 0);
+static_assert(offsetof(struct vcore_test_arrange, list_of) == 8);
+static_assert(offsetof(struct vcore_test_arrange, order) == 264);
+static_assert(sizeof(struct vcore_test_kevent) == 32);
+static_assert(offsetof(struct vcore_test_kevent, msg) == 0);
+static_assert(offsetof(struct vcore_test_kevent, vcoreid) == 24);
+static_assert(offsetof(struct vcore_test_kevent, how) == 28);
+static_assert(sizeof(struct vcore_test_produce) == 24);
+static_assert(offsetof(struct vcore_test_produce, ev_q) == 0);
+static_assert(offsetof(struct vcore_test_produce, nr_producers) == 8);
+static_assert(offsetof(struct vcore_test_produce, nr_msgs) == 12);
+static_assert(offsetof(struct vcore_test_produce, mode) == 16);
+static_assert(offsetof(struct vcore_test_produce, ev_type) == 20);
+static_assert(offsetof(struct vcore_test_produce, nr_types) == 22);
+static_assert(sizeof(struct vcore_test_ipi) == 48);
+static_assert(offsetof(struct vcore_test_ipi, cpu) == 0);
+static_assert(offsetof(struct vcore_test_ipi, flags) == 4);
+static_assert(offsetof(struct vcore_test_ipi, tsc_send) == 8);
+static_assert(offsetof(struct vcore_test_ipi, tsc_recv) == 16);
+static_assert(offsetof(struct vcore_test_ipi, tsc_done) == 24);
 
 #define PRODUCE_MAX		64
 #define HRTIMER_BATCH		16

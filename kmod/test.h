@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Test-only commands (module parameter test=1). */
+/*
+ * Test-only commands and hooks: built into the test build of the module
+ * only (VCORE_TEST=1, see Kbuild), and there enabled by the module
+ * parameter test=1.  In the default build they are empty inlines and
+ * test.c is not compiled.
+ */
 #ifndef _VCORE_TEST_H
 #define _VCORE_TEST_H
 
@@ -12,6 +17,7 @@ struct vcore_test_ipi;
 struct vcore_test_kevent;
 struct vcore_test_produce;
 
+#ifdef VCORE_TEST
 bool vcore_test_enabled(void);
 void vcore_test_preempt_delay(void);
 long vcore_test_arrange(struct vcore_proc *p, const struct vcore_test_arrange *a);
@@ -19,5 +25,15 @@ long vcore_test_kevent(struct vcore_proc *p, const struct vcore_test_kevent *k);
 long vcore_test_produce(struct vcore_proc *p,
 			const struct vcore_test_produce *a);
 long vcore_test_ipi(struct vcore_test_ipi *t);
+#else
+static inline bool vcore_test_enabled(void)
+{
+	return false;
+}
+
+static inline void vcore_test_preempt_delay(void)
+{
+}
+#endif
 
 #endif /* _VCORE_TEST_H */

@@ -83,6 +83,7 @@ void mcp_vcores_init(struct mcp *m, struct mcp_vcore *vcores,
 	vc_unlock_irqrestore(&m->lock, flags);
 }
 
+#ifdef VCORE_TEST
 static struct list_head *list_head_of(struct mcp *m, unsigned int which)
 {
 	switch (which) {
@@ -140,6 +141,7 @@ int mcp_arrange(struct mcp *m, unsigned int state, const u8 *list_of,
 	vc_unlock_irqrestore(&m->lock, flags);
 	return 0;
 }
+#endif /* VCORE_TEST */
 
 /* WAITING -> RUNNABLE_M; harmless in any other state.  True if it woke. */
 bool mcp_wakeup(struct mcp *m)
@@ -282,11 +284,13 @@ struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node)
 	return vc;
 }
 
+#ifdef VCORE_TEST
 /* mcp_grant_vcore_near() without a node. */
 struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)
 {
 	return mcp_grant_vcore_near(m, pcoreid, -1);
 }
+#endif
 
 /* Online -> the head of @to, unmapped; the last one out sets @last_state. */
 static void __unmap_vcore(struct mcp *m, struct mcp_vcore *vc,

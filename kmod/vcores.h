@@ -5,6 +5,20 @@
 
 #include "mcp.h"
 
+void mcp_vcores_init(struct mcp *m, struct mcp_vcore *vcores,
+		     unsigned int max_vcores);
+bool mcp_wakeup(struct mcp *m);
+void mcp_set_dying(struct mcp *m);
+int mcp_attach_vcore(struct mcp *m, u32 vcoreid);
+int mcp_detach_vcore(struct mcp *m, u32 vcoreid);
+struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node);
+int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice);
+int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk);
+int mcp_change_vcore(struct mcp *m, u32 caller, u32 target);
+unsigned int mcp_vcores_wanted(struct mcp *m);
+
+/* For tests only: the test build and the user-space harness. */
+#ifdef VCORE_TEST
 /* Where a vcore sits, for mcp_arrange() */
 enum mcp_list {
 	MCP_ONLINE,
@@ -12,20 +26,10 @@ enum mcp_list {
 	MCP_INACTIVE,
 };
 
-void mcp_vcores_init(struct mcp *m, struct mcp_vcore *vcores,
-		     unsigned int max_vcores);
 int mcp_arrange(struct mcp *m, unsigned int state, const u8 *list_of,
 		const u16 *order, const u32 *pcoreid);
-bool mcp_wakeup(struct mcp *m);
-void mcp_set_dying(struct mcp *m);
-int mcp_attach_vcore(struct mcp *m, u32 vcoreid);
-int mcp_detach_vcore(struct mcp *m, u32 vcoreid);
 struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid);
-struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node);
-int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice);
-int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk);
-int mcp_change_vcore(struct mcp *m, u32 caller, u32 target);
-unsigned int mcp_vcores_wanted(struct mcp *m);
+#endif
 
 static inline bool mcp_vcore_is_mapped(struct mcp *m, u32 vcoreid)
 {

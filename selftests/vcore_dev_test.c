@@ -26,8 +26,8 @@ FIXTURE_SETUP(dev)
 {
 	self->fd = vt_open();
 	if (self->fd < 0)
-		SKIP(return, "%s: %s (module not loaded?)", VCORE_DEV,
-		     strerror(errno));
+		SETUP_SKIP("%s: %s (module not loaded?)", VCORE_DEV,
+			   strerror(errno));
 	ASSERT_EQ(0, vt_handshake(self->fd, &self->api));
 }
 
@@ -439,9 +439,9 @@ FIXTURE(live) {
 FIXTURE_SETUP(live)
 {
 	if (access(VCORE_DEV, R_OK | W_OK))
-		SKIP(return, "no %s", VCORE_DEV);
+		SETUP_SKIP("no %s", VCORE_DEV);
 	if (vt_read_live(&self->procs, &self->bytes))
-		SKIP(return, "%s not readable (debugfs, root)", VCORE_LIVE);
+		SETUP_SKIP("%s not readable (debugfs, root)", VCORE_LIVE);
 }
 
 FIXTURE_TEARDOWN(live)
@@ -510,7 +510,7 @@ TEST_F(dev, test_ipi_reaches_the_cpu_and_rejects_bad_input)
 	struct vcore_test_ipi t = { .cpu = ncpus > 1 ? 1 : 0 };
 
 	if (!(self->api.features & VCORE_FEAT_TEST))
-		SKIP(return, "vcore.ko not loaded with test=1");
+		SKIP(return, "needs the test build loaded with test=1");
 	ASSERT_EQ(0, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
 	EXPECT_NE(0, t.tsc_recv);	/* the handler ran and stamped */
 	EXPECT_NE(0, t.tsc_send);

@@ -138,10 +138,10 @@ FIXTURE_SETUP(ev)
 	unsigned int v;
 
 	if (access(VCORE_DEV, F_OK))
-		SKIP(return, "module not loaded");
+		SETUP_SKIP("module not loaded");
 	ASSERT_EQ(0, mcp_open(&self->m));
 	if (!(self->m.api.features & VCORE_FEAT_TEST))
-		SKIP(return, "vcore.ko not loaded with test=1");
+		SETUP_SKIP("needs the test build loaded with test=1");
 	self->nv = self->m.api.max_vcores;
 	for (v = 0; v < self->nv; v++) {
 		mbox_init_ucq(&self->m, &vcpd(&self->m, v)->ev_mbox_public);
@@ -520,13 +520,13 @@ FIXTURE_SETUP(fb)
 	unsigned int v;
 
 	if (access(VCORE_DEV, F_OK))
-		SKIP(return, "module not loaded");
+		SETUP_SKIP("module not loaded");
 	ASSERT_EQ(0, mcp_open(&self->m));
 	if (!(self->m.api.features & VCORE_FEAT_TEST))
-		SKIP(return, "vcore.ko not loaded with test=1");
+		SETUP_SKIP("needs the test build loaded with test=1");
 	self->nv = self->m.api.max_vcores;
 	if (self->nv < 3)
-		SKIP(return, "needs 3 vcores, have %u", self->nv);
+		SETUP_SKIP("needs 3 vcores, have %u", self->nv);
 	for (v = 0; v < self->nv; v++)
 		mbox_init_ucq(&self->m, &vcpd(&self->m, v)->ev_mbox_public);
 	self->q = evq_new(&self->m, EVENT_SPAM_PUBLIC, NULL);

@@ -365,20 +365,20 @@ FIXTURE_SETUP(fi)
 	int fd;
 
 	if (access(VCORE_DEV, F_OK) || geteuid())
-		SKIP(return, "needs the module and root");
+		SETUP_SKIP("needs the module and root");
 	fd = vt_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, vt_handshake(fd, &api));
 	close(fd);
 	if (!(api.features & VCORE_FEAT_TEST))
-		SKIP(return, "needs vcore.ko test=1");
+		SETUP_SKIP("needs the test build loaded with test=1");
 	fnfd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
 	if (fnfd < 0)
-		SKIP(return, "no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
+		SETUP_SKIP("no /proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
 	bad = knobs_set();
 	if (bad) {
 		knobs_restore();
-		SKIP(return, "cannot set %s: %s", bad, strerror(errno));
+		SETUP_SKIP("cannot set %s: %s", bad, strerror(errno));
 	}
 	self->knobs_set = 1;
 }

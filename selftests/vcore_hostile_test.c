@@ -820,7 +820,7 @@ TEST_F_TIMEOUT(hostile, processes_do_not_hurt_the_kernel_or_a_bystander, 900)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, vt_handshake(fd, &api));
 	if (!(api.features & VCORE_FEAT_TEST))
-		SKIP(return, "needs vcore.ko test=1");
+		SKIP(return, "needs the test build loaded with test=1");
 	close(fd);
 	TH_LOG("seed %llu, %lu hostile processes (replay: VCORE_HOSTILE_SEED=%llu VCORE_HOSTILE_ITERS=%lu)",
 	       (unsigned long long)seed, iters, (unsigned long long)seed, iters);

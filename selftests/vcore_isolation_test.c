@@ -203,7 +203,7 @@ FIXTURE(iso) {
 FIXTURE_SETUP(iso)
 {
 	if (access(VCORE_DEV, F_OK) || geteuid())
-		SKIP(return, "needs the module and root");
+		SETUP_SKIP("needs the module and root");
 }
 
 FIXTURE_TEARDOWN(iso)

@@ -24,10 +24,10 @@ FIXTURE(lib) {
 FIXTURE_SETUP(lib)
 {
 	if (access(VCORE_DEV, F_OK))
-		SKIP(return, "module not loaded");
+		SETUP_SKIP("module not loaded");
 	ASSERT_EQ(0, vcore_dev_open(&self->dev));
 	if (!(self->dev.api.features & VCORE_FEAT_TEST))
-		SKIP(return, "vcore.ko not loaded with test=1");
+		SETUP_SKIP("needs the test build loaded with test=1");
 	/* room for two million queued messages if the consumer stalls */
 	ASSERT_LE(ARENA_BYTES, self->dev.api.arena_max_size);
 	ASSERT_EQ(0, vcore_arena_setup(&self->dev,

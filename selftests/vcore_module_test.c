@@ -47,9 +47,9 @@ FIXTURE(module) {
 FIXTURE_SETUP(module)
 {
 	if (geteuid() != 0 || !getenv("VCORE_KO"))
-		SKIP(return, "needs root and VCORE_KO");
+		SETUP_SKIP("needs root and VCORE_KO");
 	if (access(VCORE_DEV, F_OK))
-		SKIP(return, "module not loaded");
+		SETUP_SKIP("module not loaded");
 }
 
 FIXTURE_TEARDOWN(module)

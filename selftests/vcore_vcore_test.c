@@ -314,7 +314,7 @@ FIXTURE(vc) {
 FIXTURE_SETUP(vc)
 {
 	if (access(VCORE_DEV, F_OK))
-		SKIP(return, "module not loaded");
+		SETUP_SKIP("module not loaded");
 	memset(&g, 0, sizeof(g));
 	ASSERT_EQ(0, vt_setup(VCORE_MAX_VCORES));
 	self->nv = g.api.max_vcores;
@@ -441,7 +441,7 @@ TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
 	q->ev_mbox = (uintptr_t)mb;
 	pd->kernel_evts[9] = (uintptr_t)q;
 	if (!(g.api.features & VCORE_FEAT_TEST))
-		SKIP(return, "needs test=1 for kernel events");
+		SKIP(return, "needs the test build with test=1 for kernel events");
 	g.mode = MODE_SPIN;
 	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_TEST_KEVENT, &k));
 	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 1 &&
@@ -460,7 +460,7 @@ TEST_F(vc, wakeup_grants_a_vcore_with_nothing_wanted)
 	void *arena;
 
 	if (!(g.api.features & VCORE_FEAT_TEST))
-		SKIP(return, "needs test=1 for kernel events");
+		SKIP(return, "needs the test build with test=1 for kernel events");
 	arena = map_arena();
 	ASSERT_NE(NULL, arena);
 	q = arena;
@@ -663,7 +663,7 @@ TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
 	void *arena;
 
 	if (!(g.api.features & VCORE_FEAT_TEST) || access(PREEMPT_DELAY, W_OK))
-		SKIP(return, "needs test=1 and its test_preempt_delay_ms");
+		SKIP(return, "needs the test build, test=1, test_preempt_delay_ms");
 	if (n < 2)
 		SKIP(return, "needs two vcores");
 	arena = map_arena();

@@ -72,9 +72,13 @@ exports_only_versioned_api() {
 		[[ $(nm -D --defined-only build/libvcore.so) == *VCORE_1* ]]
 }
 
+# Both builds of the module: the default one and the test build the VM
+# tiers load (make module-test).
+test_ko=build/kmod-test/kmod/vcore.ko
 module_w1_clean() {
-	make -s module WERROR=1 2>&1 | tee "$out/module-build.log"
-	! grep -q 'warning:' "$out/module-build.log" && [ -f kmod/vcore.ko ]
+	make -s module module-test WERROR=1 2>&1 | tee "$out/module-build.log"
+	! grep -q 'warning:' "$out/module-build.log" && [ -f kmod/vcore.ko ] &&
+		[ -f "$test_ko" ]
 }
 
 # vm_tap VMOUT RC TAPFILE [PREFIX]: the selftests' TAP lines from a
@@ -138,7 +142,7 @@ if want user; then
 	took "user-space tier" $t0
 elif want vm || want debug; then
 	echo "# build (no user-space tier)"
-	result "module, libvcore, selftests and tools build" make -s module lib selftests tools
+	result "module, libvcore, selftests and tools build" make -s module module-test lib selftests tools
 fi
 
 if want vm; then
@@ -147,8 +151,8 @@ if want vm; then
 	vmout=$(pwd)/$out/vm
 	mkdir -p "$vmout"
 	tools/vm/run --quiet --timeout "${VM_TIMEOUT:-1200}" --out "$vmout" --numa 2 \
-		--insmod kmod/vcore.ko --insmod-args test=1 --env VCORE_KO \
-		-- env VCORE_KO="$(pwd)/kmod/vcore.ko" selftests/run.sh "$vmout/selftests"
+		--insmod "$test_ko" --insmod-args test=1 --env VCORE_KO \
+		-- env VCORE_KO="$(pwd)/$test_ko" selftests/run.sh "$vmout/selftests"
 	vmrc=$?
 	vm_tap "$vmout" $vmrc "$out/vm.tap"
 	taps+=("$out/vm.tap")

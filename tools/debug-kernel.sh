@@ -8,7 +8,8 @@
 #   unpack      unpack them (once) and print the unpacked root
 #   features    check the unpacked kernel's config has every debug option
 #               the tier relies on
-#   module      build vcore.ko against the unpacked headers, W=1, warnings
+#   module      build vcore.ko's test build (VCORE_TEST=1, kmod/Kbuild)
+#               against the unpacked headers, W=1, warnings
 #               fail, in build/debug-kmod/kmod (kmod/vcore.ko is untouched);
 #               print the .ko's path
 #   vm [VM-OPTION...] -- COMMAND...
@@ -127,7 +128,7 @@ module() {
 	local log=$kmod_out/build.log rc=0
 	"$repo/tools/kmod-tree" "$kmod_out" >/dev/null
 	rm -f "$kmod_out/kmod/vcore.ko"
-	make -C "$kdir" M="$kmod_out/kmod" W=1 modules >"$log" 2>&1 || rc=$?
+	make -C "$kdir" M="$kmod_out/kmod" W=1 VCORE_TEST=1 modules >"$log" 2>&1 || rc=$?
 	cat "$log" >&2
 	[ $rc = 0 ] || die "building vcore.ko against $kdir failed"
 	[ -f "$kmod_out/kmod/vcore.ko" ] || die "no $kmod_out/kmod/vcore.ko after the build"

@@ -1,8 +1,9 @@
 #!/bin/bash
-# make demo: build, boot the VM, load vcore.ko (test=1, for the benchmark's
-# floors and kernel producers), show events flowing to running vcores
-# (vcore-demo), then run the benchmark (vcore-bench) and draw its latency
-# distributions.  Everything lands in build/demo/:
+# make demo: build, boot the VM, load the test build of vcore.ko (make
+# module-test; test=1, for the benchmark's floors and kernel producers),
+# show events flowing to running vcores (vcore-demo), then run the
+# benchmark (vcore-bench) and draw its latency distributions.  Everything
+# lands in build/demo/:
 #   demo.log            what the guest printed (also on stdout)
 #   vcore-bench.csv     the benchmark's table
 #   vcore-bench.png     latency distributions (gnuplot, drawn on the host)
@@ -12,12 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bench_args=()
 [ "${1:-}" = "--quick" ] && bench_args=(--quick)
-make -s all
+make -s all module-test
 out=$(pwd)/build/demo
 rm -rf "$out"
 mkdir -p "$out"
 tools/vm/run --quiet --out "$out" --timeout 900 \
-	--insmod kmod/vcore.ko --insmod-args "test=1" -- \
+	--insmod build/kmod-test/kmod/vcore.ko --insmod-args "test=1" -- \
 	bash -c 'set -e
 		echo "== what the module publishes (vcore-info)"
 		build/tools/vcore-info | head -12

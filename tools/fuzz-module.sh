@@ -3,8 +3,8 @@
 #                  [FUZZ_THREADS=N] [FUZZ_KERNEL=stock|debug]
 #
 # A long run of the concurrent ioctl fuzzer (selftests/vcore_fuzz.c) against
-# vcore.ko in the VM, loaded with test=1 so that the test-only commands are
-# fuzzed too: on Debian's kernel (stock, two NUMA nodes) or on the debug
+# the test build of vcore.ko (make module-test) in the VM, loaded with
+# test=1 so that the test-only commands are fuzzed too: on Debian's kernel (stock, two NUMA nodes) or on the debug
 # kernel (KASAN, lockdep, kmemleak, debug objects, UBSAN, hung-task,
 # soft-lockup and workqueue-stall detection).  The run fails on a failed
 # check of the fuzzer's, a kernel report in the console log, a kmemleak
@@ -27,10 +27,11 @@ timeout=$((secs * 2 + 600))
 echo "fuzz-module: seed $seed, $secs s, $procs processes x $threads threads, $kernel kernel"
 case $kernel in
 stock)
-	make -s module selftests
+	make -s module-test selftests
+	ko=build/kmod-test/kmod/vcore.ko
 	tools/vm/run --quiet --timeout "$timeout" --out "$out" --numa 2 \
-		--insmod kmod/vcore.ko --insmod-args test=1 \
-		-- env VCORE_KO="$(pwd)/kmod/vcore.ko" "${args[@]}"
+		--insmod "$ko" --insmod-args test=1 \
+		-- env VCORE_KO="$(pwd)/$ko" "${args[@]}"
 	;;
 debug)
 	make -s selftests

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * Pins every size and offset that <linux/vcore.h> and <linux/vcore_test.h>
- * promise.  Included once by vcore.ko and once by libvcore, so a layout
- * change breaks both builds.
+ * Pins every size and offset that <linux/vcore.h> promises.  Included once
+ * by vcore.ko and once by libvcore, so a layout change breaks both builds.
+ * The test-only commands of <linux/vcore_test.h> are no ABI: their
+ * structs are pinned in kmod/test.c, the test build's.
  * These numbers are the ABI: a change here is an ABI break unless it only
  * adds a new line.
  */
@@ -22,7 +23,6 @@
 #endif
 
 #include <linux/vcore.h>
-#include <linux/vcore_test.h>
 
 #define VCORE_ABI_SIZE(s, n) \
 	VCORE_STATIC_ASSERT(sizeof(struct s) == (n), "sizeof(struct " #s ")")
@@ -225,29 +225,6 @@ VCORE_ABI_OFFSET(vcore_preempt, warn_ns, 16);
 VCORE_ABI_SIZE(vcore_node_req, 32);
 VCORE_ABI_OFFSET(vcore_node_req, node, 0);
 VCORE_ABI_OFFSET(vcore_node_req, flags, 4);
-
-/* the test-only commands (module parameter test=1) */
-VCORE_ABI_SIZE(vcore_test_arrange, 776);
-VCORE_ABI_OFFSET(vcore_test_arrange, state, 0);
-VCORE_ABI_OFFSET(vcore_test_arrange, list_of, 8);
-VCORE_ABI_OFFSET(vcore_test_arrange, order, 264);
-VCORE_ABI_SIZE(vcore_test_kevent, 32);
-VCORE_ABI_OFFSET(vcore_test_kevent, msg, 0);
-VCORE_ABI_OFFSET(vcore_test_kevent, vcoreid, 24);
-VCORE_ABI_OFFSET(vcore_test_kevent, how, 28);
-VCORE_ABI_SIZE(vcore_test_produce, 24);
-VCORE_ABI_OFFSET(vcore_test_produce, ev_q, 0);
-VCORE_ABI_OFFSET(vcore_test_produce, nr_producers, 8);
-VCORE_ABI_OFFSET(vcore_test_produce, nr_msgs, 12);
-VCORE_ABI_OFFSET(vcore_test_produce, mode, 16);
-VCORE_ABI_OFFSET(vcore_test_produce, ev_type, 20);
-VCORE_ABI_OFFSET(vcore_test_produce, nr_types, 22);
-VCORE_ABI_SIZE(vcore_test_ipi, 48);
-VCORE_ABI_OFFSET(vcore_test_ipi, cpu, 0);
-VCORE_ABI_OFFSET(vcore_test_ipi, flags, 4);
-VCORE_ABI_OFFSET(vcore_test_ipi, tsc_send, 8);
-VCORE_ABI_OFFSET(vcore_test_ipi, tsc_recv, 16);
-VCORE_ABI_OFFSET(vcore_test_ipi, tsc_done, 24);
 
 VCORE_STATIC_ASSERT(VCORE_UCQ_SLOTS_PER_PAGE == 127, "UCQ slots per page");
 VCORE_STATIC_ASSERT(sizeof(struct vcore_preempt_data) % 64 == 0,

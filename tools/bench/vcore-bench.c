@@ -35,9 +35,9 @@
  * --quick: 300 samples a row (1000 by default) and fewer messages; --smoke:
  * 30 samples a row, to check that every row runs.
  *
- * Run it in the VM or on a host with vcore.ko loaded (test=1 for the
- * floors, the kernel producers and the fallback depths; without it those
- * rows are left out).  Exit status 0 when every row it could run ran.
+ * Run it in the VM or on a host with vcore.ko loaded (its test build,
+ * make module-test, with test=1 for the floors, the kernel producers and
+ * the fallback depths; without them those rows are left out).  Exit status 0 when every row it could run ran.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -1225,8 +1225,8 @@ int main(int argc, char **argv)
 	       "TSC %.3f GHz (procinfo says %.3f), %u samples a row%s\n",
 	       ncpus, cpu_send, cpu_target, tsc_per_ns,
 	       dev.kprocinfo->tsc_freq / 1e9, iters,
-	       test ? "" : "; vcore.ko without test=1: no floors, kernel "
-	       "producers or fallback depths");
+	       test ? "" : "; no test commands (the test build of vcore.ko, "
+	       "test=1): no floors, kernel producers or fallback depths");
 	if (test) {
 		/* a child MCP of its own: close ours while it runs */
 		printf("fallback depths...\n");
