@@ -2,7 +2,7 @@
 /*
  * Event delivery, after Akaros's kern/src/event.c.
  *
- * send_event() routes a message through an ev_q: to the ev_q's own mbox or
+ * mcp_send_event() routes a message through an ev_q: to the ev_q's own mbox or
  * a vcore's VCPD mbox, then optionally an INDIR (EV_EVENT naming the ev_q)
  * and a notification; or, with SPAM_PUBLIC, straight into the public VCPD
  * mbox of whichever vcore will look, through the fallback below.
@@ -49,15 +49,15 @@ static void set_vcore_msgable(struct mcp *m, u32 vcoreid)
 }
 
 /**
- * mbox_post() - post @msg into @mbox, whose type is read once
+ * mcp_mbox_post() - post @msg into @mbox, whose type is read once
  * @m: the MCP
  * @mbox: kernel address of the mbox
  * @msg: the message
  *
  * Return: whether it was posted; a failure is counted as a drop.
  */
-bool mbox_post(struct mcp *m, struct event_mbox *mbox,
-	       const struct event_msg *msg)
+bool mcp_mbox_post(struct mcp *m, struct event_mbox *mbox,
+		   const struct event_msg *msg)
 {
 	u32 type = vc_load(&mbox->type);
 	int err;
@@ -89,7 +89,7 @@ bool mbox_post(struct mcp *m, struct event_mbox *mbox,
 static bool post_vc_msg(struct mcp *m, u32 vcoreid, struct event_mbox *mbox,
 			const struct event_msg *msg)
 {
-	if (!mbox_post(m, mbox, msg))
+	if (!mcp_mbox_post(m, mbox, msg))
 		return false;
 	/*
 	 * The message before notif_pending: a vcore that clears notif_pending
@@ -304,7 +304,7 @@ static u32 pick_vcore(struct mcp *m, struct event_queue *evq_k, u32 flags,
 }
 
 /**
- * send_event() - deliver @msg through the ev_q at user address @ev_q
+ * mcp_send_event() - deliver @msg through the ev_q at user address @ev_q
  * @m: the MCP
  * @ev_q: user address of a struct event_queue in procdata or the arena
  * @msg: the message
@@ -312,8 +312,8 @@ static u32 pick_vcore(struct mcp *m, struct event_queue *evq_k, u32 flags,
  *
  * Any context.  Everything that goes wrong is a counted drop.
  */
-void send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
-		u32 vcoreid)
+void mcp_send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
+		    u32 vcoreid)
 {
 	struct event_queue *evq_k;
 	struct event_mbox *mbox;
@@ -355,7 +355,7 @@ void send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 	if (!mbox)
 		mcp_drop(m, VCORE_DROP_BAD_MBOX);
 	else
-		mbox_post(m, mbox, msg);
+		mcp_mbox_post(m, mbox, msg);
 	vc_wmb();	/* the message before any alert about it */
 	if (flags & EVENT_INDIR)
 		send_indir(m, ev_q, evq_k, vcoreid, flags);
@@ -371,14 +371,14 @@ wakeup:
 }
 
 /**
- * send_kernel_event() - send a kernel-originated event to the ev_q the
+ * mcp_send_kernel_event() - send a kernel-originated event to the ev_q the
  * process registered for its type in procdata.kernel_evts, if any
  * @m: the MCP
  * @msg: the message; its ev_type selects the ev_q
  * @vcoreid: the vcore to prefer (EVENT_VCORE_APPRO)
  */
-void send_kernel_event(struct mcp *m, const struct event_msg *msg,
-		       u32 vcoreid)
+void mcp_send_kernel_event(struct mcp *m, const struct event_msg *msg,
+			   u32 vcoreid)
 {
 	u64 ev_q;
 
@@ -388,29 +388,29 @@ void send_kernel_event(struct mcp *m, const struct event_msg *msg,
 	}
 	ev_q = vc_load(&mcp_procdata(m)->kernel_evts[msg->ev_type]);
 	if (ev_q)
-		send_event(m, ev_q, msg, vcoreid);
+		mcp_send_event(m, ev_q, msg, vcoreid);
 }
 
 /**
- * post_vcore_event() - post straight into vcore @vcoreid's VCPD mbox
+ * mcp_post_vcore_event() - post straight into vcore @vcoreid's VCPD mbox
  * @m: the MCP
  * @msg: the message
  * @vcoreid: a valid vcore id
  * @ev_flags: EVENT_VCORE_PRIVATE for the private mbox
  */
-void post_vcore_event(struct mcp *m, const struct event_msg *msg,
-		      u32 vcoreid, u32 ev_flags)
+void mcp_post_vcore_event(struct mcp *m, const struct event_msg *msg,
+			  u32 vcoreid, u32 ev_flags)
 {
 	post_vc_msg(m, vcoreid, vcpd_mbox(m, vcoreid, ev_flags), msg);
 }
 
 /* EV_POSIX_SIGNAL to the process's registered ev_q, if any. */
-void send_posix_signal(struct mcp *m, int signo)
+void mcp_send_posix_signal(struct mcp *m, int signo)
 {
 	struct event_msg msg = {
 		.ev_type = EV_POSIX_SIGNAL,
 		.ev_arg1 = signo,
 	};
 
-	send_kernel_event(m, &msg, 0);
+	mcp_send_kernel_event(m, &msg, 0);
 }

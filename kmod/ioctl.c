@@ -101,7 +101,7 @@ static long vcore_ioc_send_event(struct vcore_proc *p, void __user *arg)
 		return -EFAULT;
 	if (s.flags || !vcore_resv_zero(s.resv))
 		return -EINVAL;
-	send_event(&p->mcp, s.ev_q, &s.msg, s.vcoreid);
+	mcp_send_event(&p->mcp, s.ev_q, &s.msg, s.vcoreid);
 	return 0;
 }
 
@@ -115,9 +115,9 @@ static long vcore_ioc_self_notify(struct vcore_proc *p, void __user *arg)
 		return -EINVAL;
 	if (s.vcoreid >= p->mcp.max_vcores)
 		return -EINVAL;
-	post_vcore_event(&p->mcp, &s.msg, s.vcoreid,
-			 s.flags & VCORE_SELF_NOTIFY_PRIVATE ?
-			 EVENT_VCORE_PRIVATE : 0);
+	mcp_post_vcore_event(&p->mcp, &s.msg, s.vcoreid,
+			     s.flags & VCORE_SELF_NOTIFY_PRIVATE ?
+			     EVENT_VCORE_PRIVATE : 0);
 	mcp_notify(&p->mcp, s.vcoreid);
 	return 0;
 }
@@ -172,7 +172,7 @@ static long vcore_ioc_notify(struct vcore_proc *p, void __user *arg)
 	t = vcore_target(n.target_fd, n.target_pid);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
-	send_kernel_event(&t->mcp, &n.msg, 0);
+	mcp_send_kernel_event(&t->mcp, &n.msg, 0);
 	vcore_proc_put(t);
 	return 0;
 }

@@ -120,7 +120,7 @@ bool vcore_preempt_request(struct vcore_proc *t, u32 vcoreid, u32 flags,
 		u64 ticks = mul_u64_u32_div(warn_ns, tsc_khz, USEC_PER_SEC);
 
 		vc_store(&e->preempt_pending, (rdtsc() + ticks) | 1);
-		send_kernel_event(m, &msg, vcoreid);
+		mcp_send_kernel_event(m, &msg, vcoreid);
 		return true;
 	}
 	vc_store(&e->nr_preempts_sent, e->nr_preempts_sent + 1);

@@ -10,7 +10,7 @@ int ucq_post(struct mcp *m, struct ucq *ucq, const struct event_msg *msg);
 int ceq_post(struct mcp *m, struct ceq *ceq, const struct event_msg *msg);
 int evbitmap_post(struct evbitmap *bm, const struct event_msg *msg);
 
-bool mbox_post(struct mcp *m, struct event_mbox *mbox,
-	       const struct event_msg *msg);
+bool mcp_mbox_post(struct mcp *m, struct event_mbox *mbox,
+		   const struct event_msg *msg);
 
 #endif /* _VCORE_MBOX_H */

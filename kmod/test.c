@@ -109,10 +109,10 @@ long vcore_test_kevent(struct vcore_proc *p, const struct vcore_test_kevent *k)
 {
 	switch (k->how) {
 	case VCORE_TEST_KEVENT:
-		send_kernel_event(&p->mcp, &k->msg, k->vcoreid);
+		mcp_send_kernel_event(&p->mcp, &k->msg, k->vcoreid);
 		return 0;
 	case VCORE_TEST_POSIX_SIGNAL:
-		send_posix_signal(&p->mcp, k->msg.ev_arg1);
+		mcp_send_posix_signal(&p->mcp, k->msg.ev_arg1);
 		return 0;
 	default:
 		return -EINVAL;
@@ -137,7 +137,7 @@ static void produce_one(struct producer *pr)
 		.ev_arg4 = pr->next++,
 	};
 
-	send_event(&pr->p->mcp, pr->args.ev_q, &msg, 0);
+	mcp_send_event(&pr->p->mcp, pr->args.ev_q, &msg, 0);
 }
 
 static enum hrtimer_restart produce_tick(struct hrtimer *t)

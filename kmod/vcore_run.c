@@ -322,7 +322,7 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	 */
 	if (others) {
 		vcore_test_preempt_delay();
-		send_kernel_event(m, &msg, 0);
+		mcp_send_kernel_event(m, &msg, 0);
 	}
 	vcore_wait_and_enter(vt, regs);
 }
@@ -471,7 +471,7 @@ long vcore_change(struct vcore_proc *p, u32 target, bool as_uthread)
 
 	msg.ev_type = as_uthread ? EV_VCORE_PREEMPT : EV_CHECK_MSGS;
 	msg.ev_arg2 = vt->id;
-	post_vcore_event(m, &msg, target, EVENT_VCORE_PRIVATE);
+	mcp_post_vcore_event(m, &msg, target, EVENT_VCORE_PRIVATE);
 	cmpxchg(&vt->grant_cpu, cpu, -1);
 	vcore_hand_pcore(&p->vt[target], cpu);
 	return vcore_wait_and_enter(vt, regs);
@@ -526,7 +526,7 @@ static void vcore_detach(struct vcore_thread *vt, struct task_struct *task)
 		give_back_pcore(vt, cpu, false);
 	}
 	if (!(READ_ONCE(task->signal->flags) & SIGNAL_GROUP_EXIT))
-		send_kernel_event(&p->mcp, &msg, 0);
+		mcp_send_kernel_event(&p->mcp, &msg, 0);
 	put_task_struct(task);
 }
 

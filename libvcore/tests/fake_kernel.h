@@ -92,7 +92,7 @@ int fake_send_vc_msg(unsigned int vcoreid, bool priv,
 		     const struct event_msg *msg);
 
 /*
- * send_event() reduced: post msg to ev_q's mbox; with EVENT_INDIR (and
+ * mcp_send_event() reduced: post msg to ev_q's mbox; with EVENT_INDIR (and
  * the throttle open) send EV_EVENT(ev_q) to ev_vcore's public mbox, or
  * with EVENT_SPAM_INDIR through the module's fallback (ev_vcore if it has
  * VC_CAN_RCV_MSG, an online vcore, else ev_vcore, granted: the WAKEUP),

@@ -227,7 +227,7 @@ static u64 irq_evq;
 static void irq_send(void *arg)
 {
 	(void)arg;
-	send_event(&H->m, irq_evq, &irq_msg, 0);
+	mcp_send_event(&H->m, irq_evq, &irq_msg, 0);
 }
 
 /* ---- one input -------------------------------------------------------- */
@@ -306,7 +306,7 @@ static void step(void)
 	case OP_SEND:
 		u = take(1) & 0x80 ? gen_addr() : evq_u[take(1) % NR_EVQ];
 		msg = gen_msg();
-		send_event(m, u, &msg, (u32)take(1) % 12);
+		mcp_send_event(m, u, &msg, (u32)take(1) % 12);
 		break;
 	case OP_WRITE:
 		width = 1u << (take(1) % 4);
@@ -417,12 +417,12 @@ static void step(void)
 		if (msg.ev_type < VCORE_MAX_NR_EVENT && (take(1) & 1))
 			mcp_procdata(m)->kernel_evts[msg.ev_type] =
 				take(1) & 1 ? gen_addr() : evq_u[take(1) % NR_EVQ];
-		send_kernel_event(m, &msg, (u32)take(1) % 12);
+		mcp_send_kernel_event(m, &msg, (u32)take(1) % 12);
 		break;
 	case OP_POST_VCORE:
 		msg = gen_msg();
-		post_vcore_event(m, &msg, (u32)take(1) % m->max_vcores,
-				 (u32)take(1) & EVENT_VCORE_PRIVATE);
+		mcp_post_vcore_event(m, &msg, (u32)take(1) % m->max_vcores,
+				     (u32)take(1) & EVENT_VCORE_PRIVATE);
 		break;
 	case OP_NOTIFY:
 		mcp_notify(m, (u32)take(1) % m->max_vcores);

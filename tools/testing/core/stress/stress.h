@@ -22,7 +22,7 @@ void sk_fini(void);
 struct vcore_procdata *sk_procdata(void);
 unsigned long sk_arena_used(void);
 
-/* send_event(), from any thread ("CPU"). */
+/* mcp_send_event(), from any thread ("CPU"). */
 void sk_send_event(uint64_t ev_q, const struct event_msg *msg,
 		   uint32_t vcoreid);
 

@@ -50,7 +50,7 @@ unsigned long sk_arena_used(void)
 void sk_send_event(uint64_t ev_q, const struct event_msg *msg,
 		   uint32_t vcoreid)
 {
-	send_event(&H->m, ev_q, msg, vcoreid);
+	mcp_send_event(&H->m, ev_q, msg, vcoreid);
 	if (h_locks_held() || h_rcu_depth() || h_irqs_disabled()) {
 		fprintf(stderr, "send_event left a lock, RCU or irqs off\n");
 		abort();

@@ -218,13 +218,13 @@ TEST(send_event_to_a_ceq_counts_it)
 
 	setup();
 	evq = h_evq(H, 0, 0, EV_MBOX_CEQ, &q);
-	send_event(&H->m, q, &m, 0);
-	send_event(&H->m, q, &m, 0);
+	mcp_send_event(&H->m, q, &m, 0);
+	mcp_send_event(&H->m, q, &m, 0);
 	expect_eq(H_STAT(H, posted[EV_MBOX_CEQ]), 2);
 	expect(h_ceq_take(H, &h_evq_mbox(H, evq)->ceq, &m));
 	expect_eq(m.ev_arg4, 3);
 	m.ev_type = 64;			/* past the CEQ's 64 entries */
-	send_event(&H->m, q, &m, 0);
+	mcp_send_event(&H->m, q, &m, 0);
 	expect_eq(H_DROPS(H, VCORE_DROP_BAD_EV_TYPE), 1);
 	teardown();
 }

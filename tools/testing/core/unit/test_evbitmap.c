@@ -55,9 +55,9 @@ TEST(send_event_to_a_bitmap_loses_the_payload_and_counts_it)
 
 	setup();
 	evq = h_evq(H, 0, 0, EV_MBOX_BITMAP, &q);
-	send_event(&H->m, q, &m, 0);
+	mcp_send_event(&H->m, q, &m, 0);
 	m.ev_type = VCORE_MAX_NR_EVENT;
-	send_event(&H->m, q, &m, 0);
+	mcp_send_event(&H->m, q, &m, 0);
 	expect_eq(H_STAT(H, posted[EV_MBOX_BITMAP]), 1);
 	expect_eq(H_DROPS(H, VCORE_DROP_BAD_EV_TYPE), 1);
 	expect(h_evbitmap_take(&h_evq_mbox(H, evq)->evbm, &m));

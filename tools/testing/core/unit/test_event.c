@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * send_event() and the fallback (kmod/event.c), branch by branch, on a
+ * mcp_send_event() and the fallback (kmod/event.c), branch by branch, on a
  * stand-alone MCP with fake user addresses.  Races with user space and
  * with vcore list changes are staged with watchpoints: "just before the
  * kernel reads X for the Nth time, user space (or the scheduler) does Y".
@@ -19,7 +19,7 @@ static void send(u64 evq_u, u16 type, u32 arg2, u32 vcoreid)
 {
 	struct event_msg m = msg_of(type, arg2);
 
-	send_event(&H->m, evq_u, &m, vcoreid);
+	mcp_send_event(&H->m, evq_u, &m, vcoreid);
 }
 
 /* A slim ev_q aimed at the VCPD mboxes. */
@@ -260,13 +260,13 @@ TEST(post_vcore_event_goes_straight_to_a_vcpd_mbox)
 	struct event_msg m = msg_of(EV_CHECK_MSGS, 3);
 
 	setup();
-	post_vcore_event(&H->m, &m, 3, 0);
-	post_vcore_event(&H->m, &m, 2, EVENT_VCORE_PRIVATE);
+	mcp_post_vcore_event(&H->m, &m, 3, 0);
+	mcp_post_vcore_event(&H->m, &m, 2, EVENT_VCORE_PRIVATE);
 	expect_eq(pub_count(3), 1);
 	expect_eq(priv_count(2), 1);
 	expect_eq(pending(3) + pending(2), 2);
 	h_vcpd_mbox(H, 1, false)->type = 0;	/* failed post: no pending */
-	post_vcore_event(&H->m, &m, 1, 0);
+	mcp_post_vcore_event(&H->m, &m, 1, 0);
 	expect_eq(pending(1), 0);
 	expect_eq(H_DROPS(H, VCORE_DROP_BAD_MBOX_TYPE), 1);
 	teardown();
@@ -438,17 +438,17 @@ TEST(kernel_events_go_to_the_registered_evq)
 
 	setup();
 	pd = mcp_procdata(&H->m);
-	send_kernel_event(&H->m, &m, 0);	/* bad type */
+	mcp_send_kernel_event(&H->m, &m, 0);	/* bad type */
 	expect_eq(H_DROPS(H, VCORE_DROP_BAD_EV_TYPE), 1);
 	m = msg_of(EV_VCORE_PREEMPT, 2);
-	send_kernel_event(&H->m, &m, 0);	/* not registered */
+	mcp_send_kernel_event(&H->m, &m, 0);	/* not registered */
 	expect_eq(H_STAT(H, sent), 0);
 	q = vcpd_evq(EVENT_VCORE_APPRO, 0);
 	pd->kernel_evts[EV_VCORE_PREEMPT] = q;
-	send_kernel_event(&H->m, &m, 2);
+	mcp_send_kernel_event(&H->m, &m, 2);
 	expect_eq(pub_count(2), 1);
 	pd->kernel_evts[EV_POSIX_SIGNAL] = q;
-	send_posix_signal(&H->m, 15);
+	mcp_send_posix_signal(&H->m, 15);
 	expect(take_pub(0, &m));
 	expect_eq(m.ev_type, EV_POSIX_SIGNAL);
 	expect_eq(m.ev_arg1, 15);
@@ -794,7 +794,7 @@ static void irq_handler(void *arg)
 }
 
 /*
- * A hard IRQ may interrupt send_event() anywhere interrupts are enabled
+ * A hard IRQ may interrupt mcp_send_event() anywhere interrupts are enabled
  * and send to the same ev_q: at every such point in turn, both messages
  * arrive, in some order, and nothing deadlocks.
  */
