@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Differences between the kernel versions vcore builds against.  Kbuild
- * probes the headers and defines VCORE_HAVE_* for what is present.
+ * Differences between the kernel versions vcore builds against (6.1 and
+ * 6.12 are built by make check).  Kbuild probes the headers and defines
+ * VCORE_HAVE_* for what is present.
  */
 #ifndef _VCORE_COMPAT_H
 #define _VCORE_COMPAT_H
 
 #include <linux/file.h>
 #include <linux/mm.h>
+#include <asm/msr.h>
 
 #ifdef VCORE_HAVE_VM_FLAGS_SET
 #define vcore_vm_flags_set(vma, flags)		vm_flags_set(vma, flags)
@@ -24,6 +26,13 @@ static inline void vcore_vm_flags_clear(struct vm_area_struct *vma,
 {
 	vma->vm_flags &= ~flags;
 }
+#endif
+
+/* rdmsrl() became rdmsrq() in 6.16. */
+#ifdef VCORE_HAVE_RDMSRQ
+#define vcore_rdmsr64(msr, val)			rdmsrq(msr, val)
+#else
+#define vcore_rdmsr64(msr, val)			rdmsrl(msr, val)
 #endif
 
 #endif /* _VCORE_COMPAT_H */

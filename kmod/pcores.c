@@ -14,9 +14,7 @@
 #include <linux/nodemask.h>
 #include <linux/topology.h>
 #include <linux/vcore.h>
-#ifdef CONFIG_X86
 #include <asm/tsc.h>
-#endif
 
 #include "pcores.h"
 
@@ -163,9 +161,7 @@ void vcore_pcores_fill_procinfo(struct vcore_procinfo *pi)
 
 	pi->nr_pcores = nr;
 	pi->nr_nodes = nr_node_ids;
-#ifdef CONFIG_X86
 	pi->tsc_freq = (u64)tsc_khz * 1000;
-#endif
 	for (cpu = 0; cpu < nr; cpu++) {
 		struct vcore_pcoremap_entry *e = &pi->pcoremap[cpu];
 

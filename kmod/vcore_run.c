@@ -45,6 +45,7 @@
 #include <linux/wait.h>
 #include <asm/msr.h>
 
+#include "compat.h"
 #include "event.h"
 #include "kick.h"
 #include "pcores.h"
@@ -224,7 +225,7 @@ static void save_user_ctx(struct vcore_user_ctx *c, struct pt_regs *regs)
 {
 	u64 fsbase;
 
-	rdmsrl(MSR_FS_BASE, fsbase);
+	vcore_rdmsr64(MSR_FS_BASE, fsbase);
 	c->flags = 0;
 	c->rax = regs->ax;
 	c->rbx = regs->bx;
