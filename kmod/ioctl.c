@@ -218,6 +218,16 @@ static long vcore_ioc_attach(struct vcore_proc *p, void __user *arg)
 
 static long vcore_ioc_poke(struct vcore_proc *p, void __user *arg)
 {
+	/*
+	 * Every vcore has yielded (WAITING), and a thread that is no vcore
+	 * asks for vcores: as an EVENT_WAKEUP would, the request ends
+	 * WAITING (Akaros has no such threads; here they are the process's
+	 * other way in).  A POKE that asks for none leaves it WAITING.
+	 */
+	if (READ_ONCE(p->mcp.state) == VCORE_PROC_WAITING &&
+	    READ_ONCE(mcp_procdata(&p->mcp)->res_req[VCORE_RES_CORES].amt_wanted) &&
+	    mcp_wakeup(&p->mcp))
+		vc_trace_wakeup(&p->mcp);
 	vcore_provision_ask(p);
 	if (mcp_vcores_wanted(&p->mcp))
 		vcore_rebalance(p);

@@ -300,11 +300,12 @@ static bool kick_yielding(void)
 
 /*
  * No vcore online after a POKE: if the last one yielded (R3 may have
- * kicked it too late), the process is WAITING, which a POKE does not end.
- * A thread that is no vcore (or a uthread whose vcore yields under it)
- * then wakes the process as an event from outside would: EVENT_WAKEUP,
- * which also makes the kernel grant a vcore.  The POKE's return and the
- * state come from the same kernel, after the yield published WAITING.
+ * kicked it too late), the process was WAITING.  The POKE ends that when
+ * amt_wanted is above 0; if a yield lowered it to 0 between our raise and
+ * the POKE, the process is still WAITING, and we wake it as an event from
+ * outside would: EVENT_WAKEUP, which also makes the kernel grant a vcore.
+ * The POKE's return and the state come from the same kernel, after the
+ * yield published WAITING.
  */
 static void wake_if_waiting(void)
 {
@@ -323,9 +324,8 @@ static void wake_if_waiting(void)
  * yielding vcore was kicked (it may be offline already), or no vcore is
  * online at all.  The last: amt_wanted may already be high enough (a
  * preempted vcore does not lower it) while the other vcores yielded and
- * made the process WAITING, which no grant ends; the POKE finds that and
- * wakes it.  A standing request is the kernel's to meet as pcores come
- * free.
+ * made the process WAITING, which no grant ends; the POKE wakes it.  A
+ * standing request is the kernel's to meet as pcores come free.
  */
 static void want_vcores(bool kicked)
 {

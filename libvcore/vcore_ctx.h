@@ -107,8 +107,10 @@ struct vcore_preempt_data *vcpd_of(unsigned int vcoreid) VCORE_SYM(vcpd_of);
 /*
  * Ask for nr vcores in all (amt_wanted = nr, at most max_vcores()), or for
  * nr more than are online or already wanted, then poke the kernel, which
- * grants offline vcores free pcores up to amt_wanted.  Any thread may ask.
- * Returns the number of vcores online after the poke, or a negative errno.
+ * grants offline vcores free pcores up to amt_wanted.  Any thread may ask;
+ * from a thread that is no vcore, a request for at least one vcore also
+ * wakes a process whose vcores have all yielded (WAITING).  Returns the
+ * number of vcores online after the poke, or a negative errno.
  */
 int vcore_request_total(unsigned long nr);
 int vcore_request_more(unsigned long nr);

@@ -428,9 +428,9 @@ TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
 	g.stop = 0;
 	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
 	EXPECT_EQ(0, pd->res_req[VCORE_RES_CORES].amt_wanted);
-	/* WAITING: a poke grants nothing */
-	pd->res_req[VCORE_RES_CORES].amt_wanted = 1;
+	/* WAITING: a poke that asks for nothing grants nothing */
 	EXPECT_EQ(0, ioctl(g.fd, VCORE_IOC_POKE));
+	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
 	/* an EVENT_WAKEUP kernel event brings one vcore back */
 	arena = map_arena();
 	ASSERT_NE(NULL, arena);
@@ -940,6 +940,26 @@ TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
 	EXPECT_NE(NULL, strstr(buf, "vcore_notify: "));
 	EXPECT_NE(NULL, strstr(buf, "vcore_send: "));
 	EXPECT_NE(NULL, strstr(buf, pidstr));
+}
+
+/*
+ * Every vcore has yielded (WAITING); a thread that is no vcore asks for
+ * one (POKE with amt_wanted 1): the process wakes and gets it.  A POKE
+ * asking for none leaves it WAITING.
+ */
+TEST_F(vc, a_request_from_another_thread_wakes_a_waiting_process)
+{
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1));
+	ASSERT_TRUE(yield_all());
+	g.mode = MODE_SPIN;
+	g.stop = 0;
+	EXPECT_EQ(0, want(0));
+	usleep(100000);
+	EXPECT_EQ(VCORE_PROC_WAITING, g.pi->state);
+	EXPECT_EQ(0, g.pi->num_vcores);
+	want(1);
+	EXPECT_TRUE(WAIT_FOR(g.pi->num_vcores == 1 &&
+			     g.pi->state == VCORE_PROC_RUNNING_M));
 }
 
 /*

@@ -590,7 +590,10 @@ struct vcore_change {
  * online; bulk-preempted vcores first, then the inactive list's order.
  * Returns the number of vcores online.  EPERM (not the owner).  One POKE
  * is enough: whatever it cannot grant now, the kernel grants as pcores
- * come free (a yield, a preemption, an exit, another MCP closing).
+ * come free (a yield, a preemption, an exit, another MCP closing).  A
+ * POKE while the process is WAITING (every vcore yielded), from a thread
+ * that is no vcore, with amt_wanted above 0 wakes it, as an event with
+ * EVENT_WAKEUP would; with amt_wanted 0 it stays WAITING.
  */
 
 /*
