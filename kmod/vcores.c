@@ -312,7 +312,9 @@ static void __unmap_vcore(struct mcp *m, struct mcp_vcore *vc,
  * @vcoreid: an online vcore
  * @being_nice: only yield if a preemption is pending
  *
- * Refused while the vcore's notif_pending is set: it is checked before
+ * Refused with no preemption pending while amt_wanted is at least
+ * num_vcores (the process asked for this vcore), and while the vcore's
+ * notif_pending is set: it is checked before
  * and again after leaving the online list (a message posted to us in
  * between may have gone through the fallback, which only considers online
  * vcores); on the second check the vcore goes back.  The last vcore out
@@ -337,6 +339,17 @@ int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice)
 	}
 	if (being_nice &&
 	    !vc_load(&m->procinfo->vcoremap[vcoreid].preempt_pending)) {
+		vc_unlock_irqrestore(&m->lock, flags);
+		return -EAGAIN;
+	}
+	/*
+	 * As Akaros's: with no preemption pending, a yield that would leave
+	 * fewer vcores than the process asks for is refused: it wants this
+	 * one to run (a yielder lowers amt_wanted first).
+	 */
+	if (!vc_load(&m->procinfo->vcoremap[vcoreid].preempt_pending) &&
+	    vc_load(&mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted) >=
+	    m->num_vcores) {
 		vc_unlock_irqrestore(&m->lock, flags);
 		return -EAGAIN;
 	}

@@ -43,7 +43,7 @@ static struct {
 } g;
 
 enum { MODE_SPIN, MODE_YIELD, MODE_YIELD_PENDING, MODE_CHANGE, MODE_SLEEP,
-       MODE_NICE, MODE_EXIT, MODE_THREAD_EXIT };
+       MODE_NICE, MODE_EXIT, MODE_THREAD_EXIT, MODE_YIELD_WANTED };
 
 static struct vcore_preempt_data *vcpd(unsigned int v)
 {
@@ -192,9 +192,22 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 			g.exiting = 1;
 			pthread_exit(NULL);
 		}
-		if (g.mode == MODE_YIELD_PENDING && !g.yield_tries) {
+		if (g.mode == MODE_YIELD_WANTED && !g.yield_tries) {
 			struct vcore_yield y = { 0 };
 
+			/* amt_wanted left as it is: the process wants us */
+			g.yield_vcore = vcoreid;
+			g.yield_ret[vcoreid] = vt_ioctl(g.fd, VCORE_IOC_YIELD, &y);
+			g.yield_tries++;
+			continue;
+		}
+		if (g.mode == MODE_YIELD_PENDING && !g.yield_tries) {
+			struct vcore_yield y = { 0 };
+			struct vcore_procdata *pd = g.pd;
+
+			/* a yield it would otherwise allow */
+			__atomic_fetch_sub(&pd->res_req[VCORE_RES_CORES].amt_wanted,
+					   1, __ATOMIC_SEQ_CST);
 			d->notif_pending = 1;
 			g.yield_vcore = vcoreid;
 			g.yield_ret[vcoreid] = vt_ioctl(g.fd, VCORE_IOC_YIELD, &y);
@@ -683,11 +696,16 @@ TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
 	ASSERT_TRUE(WAIT_FOR(!g.pi->vcoremap[0].valid));
 	EXPECT_EQ(n - 1, g.pi->num_vcores);
 	started = total_entries(VCORE_ENTRY_START);
-	/* the others yield, lowering amt_wanted: the last makes WAITING */
+	/*
+	 * The process stops wanting vcore 0, and the others yield, lowering
+	 * amt_wanted: the last makes WAITING (a yield that would leave fewer
+	 * vcores than wanted is refused).
+	 */
+	__atomic_fetch_sub(&pd->res_req[VCORE_RES_CORES].amt_wanted, 1,
+			   __ATOMIC_SEQ_CST);
 	ASSERT_TRUE(yield_all());
 	EXPECT_EQ(started, total_entries(VCORE_ENTRY_START));
-	/* vcore 0 still counts: it did not yield */
-	EXPECT_EQ(1, pd->res_req[VCORE_RES_CORES].amt_wanted);
+	EXPECT_EQ(0, pd->res_req[VCORE_RES_CORES].amt_wanted);
 	/* the event comes after all and wakes the process */
 	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) > started));
 }
@@ -695,6 +713,16 @@ TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
 TEST_F(vc, yield_is_refused_while_notif_pending)
 {
 	g.mode = MODE_YIELD_PENDING;
+	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.yield_tries > 0));
+	EXPECT_EQ(-EAGAIN, g.yield_ret[g.yield_vcore]);
+	EXPECT_EQ(1, g.pi->num_vcores);
+	EXPECT_EQ(VCORE_PROC_RUNNING_M, g.pi->state);
+}
+
+/* As Akaros's: a yield that would leave fewer vcores than wanted. */
+TEST_F(vc, yield_is_refused_while_the_process_wants_the_vcore)
+{
+	g.mode = MODE_YIELD_WANTED;
 	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.yield_tries > 0));
 	EXPECT_EQ(-EAGAIN, g.yield_ret[g.yield_vcore]);
 	EXPECT_EQ(1, g.pi->num_vcores);

@@ -555,8 +555,17 @@ struct vcore_attach {
  * restarted at vcore_entry (VCORE_ENTRY_START) when granted again; the
  * last vcore out makes the process WAITING (RUNNABLE_M with BEING_NICE:
  * it still wants the vcore).  Returns only when it does not
- * yield: EAGAIN (notif_pending is set, or BEING_NICE and no preemption is
- * pending), EPERM (the caller is not an online vcore), EINTR, ESRCH.
+ * yield: EAGAIN (notif_pending is set; BEING_NICE and no preemption is
+ * pending; or, with no preemption pending, amt_wanted is at least the
+ * number of vcores online, so the process asked for this one to run:
+ * lower amt_wanted first, as Akaros's vcore_yield() does), EPERM (the
+ * caller is not an online vcore), EINTR, ESRCH.
+ *
+ * A yield, like a preemption, keeps the process out of the kernel's
+ * provisioning passes for up to a second, so that it does not get back
+ * at once the pcore it gave up; a POKE (or an ATTACH, or a wakeup) ends
+ * that at once.  A process that wants a vcore again after a yield raises
+ * amt_wanted and POKEs.
  */
 #define VCORE_YIELD_BEING_NICE	0x1	/* only if a preemption is pending */
 
