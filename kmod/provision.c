@@ -44,6 +44,7 @@
 #include <linux/vcore.h>
 #include <linux/workqueue.h>
 
+#include "event.h"
 #include "kick.h"
 #include "pcores.h"
 #include "proc.h"
@@ -234,7 +235,30 @@ unsigned int vcore_grant(struct vcore_proc *p)
 		vcore_hand_pcore(&p->vt[vc->id], cpu);
 		n++;
 	}
+	if (n)
+		vcore_bulk_restarted(p);
 	return n;
+}
+
+/**
+ * vcore_bulk_restarted() - the process runs again: tell it about each
+ * vcore a bulk preemption left offline
+ * @p: the MCP
+ *
+ * As Akaros: a bulk preemption sends no EV_VCORE_PREEMPT as its vcores go
+ * offline (the others are being preempted too); once a vcore runs again,
+ * every vcore still on the bulk-preempted list moves to the inactive list
+ * and the process hears EV_VCORE_PREEMPT about it.  Any context.
+ */
+void vcore_bulk_restarted(struct vcore_proc *p)
+{
+	struct event_msg msg = { .ev_type = EV_VCORE_PREEMPT };
+	int id;
+
+	while ((id = mcp_take_bulk_preempted(&p->mcp)) >= 0) {
+		msg.ev_arg2 = id;
+		mcp_send_kernel_event(&p->mcp, &msg, 0);
+	}
 }
 
 /*

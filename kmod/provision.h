@@ -9,6 +9,7 @@ struct mcp;
 struct vcore_proc;
 
 unsigned int vcore_grant(struct vcore_proc *p);
+void vcore_bulk_restarted(struct vcore_proc *p);
 void vcore_pcore_release(unsigned int cpu, struct vcore_proc *who,
 			 struct vcore_proc *next);
 void vcore_pcore_release_all(struct vcore_proc *who);

@@ -281,6 +281,18 @@ static void vcore_notify_self(struct vcore_thread *vt, struct pt_regs *regs)
 	vcore_enter(vt, regs, VCORE_ENTRY_NOTIFY);
 }
 
+/* An online vcore that no bulk preemption is on its way to. */
+static bool runs_again(struct vcore_proc *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->mcp.max_vcores; i++)
+		if (mcp_vcore_is_mapped(&p->mcp, i) &&
+		    !test_bit(VT_PREEMPT_BULK, &p->vt[i].bits))
+			return true;
+	return false;
+}
+
 static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 			       bool bulk)
 {
@@ -321,7 +333,15 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	 * is RUNNABLE_M, this vcore first in line and no one to tell: it
 	 * only needs a grant (mcp_vcores_wanted() counts one).
 	 */
-	if (others) {
+	if (bulk) {
+		/*
+		 * The others are being preempted too: the process hears of
+		 * each when it runs again (vcore_bulk_restarted()), unless it
+		 * does already (a grant came since the bulk preemption began).
+		 */
+		if (others && runs_again(p))
+			vcore_bulk_restarted(p);
+	} else if (others) {
 		vcore_test_preempt_delay();
 		mcp_send_kernel_event(m, &msg, 0);
 	}

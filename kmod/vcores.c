@@ -284,6 +284,34 @@ struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node)
 	return vc;
 }
 
+/**
+ * mcp_take_bulk_preempted() - Akaros's __send_bulkp_events(), one vcore
+ * @m: the MCP
+ *
+ * Once the process runs again after a bulk preemption, a vcore still on
+ * the bulk-preempted list moves to the inactive list's head, and the
+ * caller tells the process about it (EV_VCORE_PREEMPT).  Nothing while no
+ * vcore is online: the restart does it.
+ *
+ * Return: the vcore's id, or -1 if there is none to tell about.
+ */
+int mcp_take_bulk_preempted(struct mcp *m)
+{
+	struct mcp_vcore *vc;
+	unsigned long flags;
+
+	vc_lock_irqsave(&m->lock, flags);
+	vc = m->num_vcores ? list_first_entry_or_null(&m->bulk_preempted,
+						      struct mcp_vcore, list) :
+			     NULL;
+	if (vc) {
+		list_del_rcu(&vc->list);
+		list_add_rcu(&vc->list, &m->inactive);
+	}
+	vc_unlock_irqrestore(&m->lock, flags);
+	return vc ? (int)vc->id : -1;
+}
+
 #ifdef VCORE_TEST
 /* mcp_grant_vcore_near() without a node. */
 struct mcp_vcore *mcp_grant_vcore(struct mcp *m, u32 pcoreid)

@@ -12,6 +12,7 @@ void mcp_set_dying(struct mcp *m);
 int mcp_attach_vcore(struct mcp *m, u32 vcoreid);
 int mcp_detach_vcore(struct mcp *m, u32 vcoreid);
 struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node);
+int mcp_take_bulk_preempted(struct mcp *m);
 int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice);
 int mcp_preempt_vcore(struct mcp *m, u32 vcoreid, bool bulk);
 int mcp_change_vcore(struct mcp *m, u32 caller, u32 target);

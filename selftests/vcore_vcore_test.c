@@ -710,6 +710,57 @@ TEST_F(vc, a_preemption_the_others_yield_behind_still_wakes_the_process)
 	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) > started));
 }
 
+/*
+ * As Akaros: a bulk preemption tells the process nothing while its vcores
+ * go offline (the others are being preempted too); when it runs again,
+ * it hears EV_VCORE_PREEMPT about each vcore still left offline.
+ */
+TEST_F(vc, bulk_preemption_is_told_when_the_process_runs_again)
+{
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid(),
+				   .flags = VCORE_PREEMPT_ALL };
+	struct vcore_procdata *pd = g.pd;
+	unsigned int n = self->nv, got = 0, v;
+	unsigned long about = 0;
+	struct event_queue_big *q;
+	struct event_msg msg;
+
+	if (n < 2)
+		SKIP(return, "needs two vcores");
+	ASSERT_NE(NULL, map_arena());
+	q = vt_arena_pages(g.fd, 1);
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, vt_ucq_init(g.fd, &q->ev_imbox.ucq));
+	q->ev_imbox.type = EV_MBOX_UCQ;
+	q->ev_q.ev_mbox = (uintptr_t)&q->ev_imbox;
+	pd->kernel_evts[EV_VCORE_PREEMPT] = (uintptr_t)q;
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	for (v = 0; v < n; v++)
+		ASSERT_TRUE(WAIT_FOR(!vcpd(v)->notif_disabled));
+	/* one vcore back, not all: the others stay preempted */
+	pd->res_req[VCORE_RES_CORES].amt_wanted = 1;
+	EXPECT_EQ((int)n, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+	ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0));
+	/* none told while they went */
+	EXPECT_EQ(0, vt_ucq_get(g.fd, &q->ev_imbox.ucq, &msg, NULL));
+	EXPECT_EQ(0, g.pi->num_vcores);
+	EXPECT_EQ(1, want(1));
+	for (v = 0; got < n - 1 && v < 10000 * vt_time_scale(); v++) {
+		if (vt_ucq_get(g.fd, &q->ev_imbox.ucq, &msg, NULL) != 1) {
+			usleep(1000);
+			continue;
+		}
+		EXPECT_EQ(EV_VCORE_PREEMPT, msg.ev_type);
+		EXPECT_LT(msg.ev_arg2, n);
+		EXPECT_EQ(0, g.pi->vcoremap[msg.ev_arg2].valid);
+		about |= 1UL << msg.ev_arg2;
+		got++;
+	}
+	EXPECT_EQ(n - 1, got);
+	EXPECT_EQ(n - 1, (unsigned int)__builtin_popcountl(about));
+}
+
 TEST_F(vc, yield_is_refused_while_notif_pending)
 {
 	g.mode = MODE_YIELD_PENDING;
