@@ -182,6 +182,17 @@ static bool spam_list_member(struct mcp *m, struct list_head *list,
 	return ok;
 }
 
+/* The first vcore on @l that has a thread, else the head, or NULL. */
+static struct mcp_vcore *first_with_thread(struct list_head *l)
+{
+	struct mcp_vcore *vc;
+
+	list_for_each_entry(vc, l, list)
+		if (vc->attached)
+			return vc;
+	return list_first_entry_or_null(l, struct mcp_vcore, list);
+}
+
 /* Under the process lock nothing moves: post to whoever will run first. */
 static void spam_ultimate_fallback(struct mcp *m, const struct event_msg *msg,
 				   u32 flags)
@@ -201,8 +212,11 @@ static void spam_ultimate_fallback(struct mcp *m, const struct event_msg *msg,
 			goto out;
 		}
 	}
-	/* every vcore is inactive: the head is the next one to run */
-	vc = list_first_entry_or_null(&m->inactive, struct mcp_vcore, list);
+	/*
+	 * Every vcore is inactive: the first with a thread is the next one
+	 * to run (a grant takes it first once it may receive messages).
+	 */
+	vc = first_with_thread(&m->inactive);
 	if (!vc) {
 		mcp_drop(m, VCORE_DROP_NO_VCORE);
 		goto out;

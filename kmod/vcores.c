@@ -207,18 +207,32 @@ unsigned int mcp_vcores_wanted(struct mcp *m)
 	return want > online ? want - online : 0;
 }
 
-/* The first vcore with a thread on @l, homed on @node if any is. */
-static struct mcp_vcore *first_attached(struct list_head *l, int node)
+/*
+ * The first vcore with a thread on @l if it will look at its public mbox,
+ * else the first one homed on @node, if any is, else the first.
+ */
+static struct mcp_vcore *first_attached(struct mcp *m, struct list_head *l,
+					int node)
 {
 	struct mcp_vcore *vc, *first = NULL;
 
 	list_for_each_entry(vc, l, list) {
 		if (!vc->attached)
 			continue;
+		if (!first) {
+			first = vc;
+			/*
+			 * It will look at its public mbox: the fallback may
+			 * have posted there, promising it runs next (and a
+			 * preempted vcore holds what came since).  It goes
+			 * first, wherever it is homed.
+			 */
+			if (vc_load(&mcp_vcpd(m, vc->id)->flags) &
+			    VC_CAN_RCV_MSG)
+				return vc;
+		}
 		if (node < 0 || vc->home_node == node)
 			return vc;
-		if (!first)
-			first = vc;
 	}
 	return first;
 }
@@ -270,9 +284,9 @@ struct mcp_vcore *mcp_grant_vcore_near(struct mcp *m, u32 pcoreid, int node)
 		vc_unlock_irqrestore(&m->lock, flags);
 		return NULL;
 	}
-	vc = first_attached(&m->bulk_preempted, node);
+	vc = first_attached(m, &m->bulk_preempted, node);
 	if (!vc)
-		vc = first_attached(&m->inactive, node);
+		vc = first_attached(m, &m->inactive, node);
 	if (!vc) {
 		vc_unlock_irqrestore(&m->lock, flags);
 		return NULL;

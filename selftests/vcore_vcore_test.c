@@ -761,6 +761,67 @@ TEST_F(vc, bulk_preemption_is_told_when_the_process_runs_again)
 	EXPECT_EQ(n - 1, (unsigned int)__builtin_popcountl(about));
 }
 
+/*
+ * Every vcore inactive (WAITING): the fallback posts a spammed message to
+ * the inactive list's head and promises that vcore runs next.  The grant
+ * the wakeup makes must keep the promise even when it prefers another
+ * vcore, one homed on the node of the pcore it takes: on two nodes, the
+ * head is homed on one and the process asks for pcores on the other.
+ */
+TEST_F(vc, the_vcore_the_fallback_posted_to_runs_first)
+{
+	struct vcore_test_arrange a = { .state = VCORE_PROC_WAITING };
+	struct vcore_node_req nr = { .flags = VCORE_NODE_STRICT };
+	struct vcore_send_event se = { .msg = { .ev_type = EV_USER_IPI } };
+	unsigned int n = self->nv, v, h = n, i = 1, cpu;
+	int node_b = -1;
+	struct event_queue *q;
+	void *arena;
+
+	if (!(g.api.features & VCORE_FEAT_TEST))
+		SKIP(return, "needs the test build with test=1");
+	/* node_b: has a managed pcore and a vcore homed there; h: not */
+	for (cpu = 0; cpu < g.pi->nr_pcores && h == n; cpu++) {
+		if (!g.pi->pcoremap[cpu].managed)
+			continue;
+		node_b = g.pi->pcoremap[cpu].numa_node;
+		for (v = 0; v < n; v++)
+			if (g.pi->vcoremap[v].home_node != node_b)
+				h = v;
+		for (v = 0; v < n && h < n; v++)
+			if (g.pi->vcoremap[v].home_node == node_b)
+				break;
+		if (v == n)
+			h = n;
+	}
+	if (h == n)
+		SKIP(return, "needs vcores homed on two nodes with pcores");
+	arena = map_arena();
+	ASSERT_NE(NULL, arena);
+	q = arena;
+	q->ev_flags = EVENT_SPAM_PUBLIC | EVENT_WAKEUP;
+	se.ev_q = (uintptr_t)q;
+	for (v = 0; v < n; v++)
+		vcpd(v)->ev_mbox_public.type = EV_MBOX_BITMAP;
+	a.order[0] = h;
+	for (v = 0; v < n; v++) {
+		a.list_of[v] = VCORE_TEST_INACTIVE;
+		if (v != h)
+			a.order[i++] = v;
+	}
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_TEST_ARRANGE, &a));
+	nr.node = node_b;
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SET_NODE, &nr));
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SEND_EVENT, &se));
+	ASSERT_TRUE(WAIT_FOR(total_entries(VCORE_ENTRY_START) >= 1));
+	usleep(100000);
+	EXPECT_EQ(1, g.entries[h][VCORE_ENTRY_START])
+		TH_LOG("head %u homed on node %d, pcores asked on node %d",
+		       h, g.pi->vcoremap[h].home_node, node_b);
+	EXPECT_EQ(1, g.pi->vcoremap[h].valid);
+	EXPECT_NE(0, vcpd(h)->ev_mbox_public.evbm.check_bits);
+}
+
 TEST_F(vc, yield_is_refused_while_notif_pending)
 {
 	g.mode = MODE_YIELD_PENDING;
