@@ -298,7 +298,8 @@ static int ioc_preempt(struct st *s)
 		.target_fd = s->fd, .flags = VCORE_PREEMPT_WARN,
 	};
 
-	return vt_ioctl(s->fd, VCORE_IOC_PREEMPT, &r);
+	/* it returns how many vcores it warned: not vt_ioctl()'s 0 or -1 */
+	return ioctl(s->fd, VCORE_IOC_PREEMPT, &r) < 0 ? -errno : 0;
 }
 
 static int ioc_kevent(struct st *s)

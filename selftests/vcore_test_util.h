@@ -34,7 +34,11 @@ static inline int vt_open(void)
 	return open(VCORE_DEV, O_RDWR | O_CLOEXEC);
 }
 
-/* ioctl returning 0 or -errno, so asserts read as ASSERT_EQ(-EINVAL, ...) */
+/*
+ * ioctl returning 0 or -errno, so asserts read as ASSERT_EQ(-EINVAL, ...).
+ * Only for commands that return 0 on success: one that returns a count
+ * (POKE, PREEMPT) makes this read a stale errno.
+ */
 static inline int vt_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) ? -errno : 0;
