@@ -10,9 +10,12 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpumask.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sysfs.h>
 
 #include "../uapi/vcore_abi_check.h"
 #include "debugfs.h"
@@ -23,10 +26,41 @@
 #include "provision.h"
 #include "vcore_run.h"
 
+/* Reads back as the CPUs managed, whether cpus= was given or not. */
+static int cpus_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%*pbl\n",
+			  cpumask_pr_args(vcore_pcores_mask()));
+}
+
+static const struct kernel_param_ops cpus_ops = {
+	.set	= param_set_charp,
+	.get	= cpus_get,
+	.free	= param_free_charp,
+};
+
 static char *cpus;
-module_param(cpus, charp, 0444);
+module_param_cb(cpus, &cpus_ops, &cpus, 0444);
+__MODULE_PARM_TYPE(cpus, "charp");
 MODULE_PARM_DESC(cpus,
 		 "CPU list the module grants to vcores (default: all online CPUs but CPU 0)");
+
+/* Octal both ways: mode=0660 sets it, and it reads back as 0660. */
+static int mode_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%04o\n", *(unsigned short *)kp->arg);
+}
+
+static const struct kernel_param_ops mode_ops = {
+	.set	= param_set_ushort,
+	.get	= mode_get,
+};
+
+static unsigned short mode = 0666;
+module_param_cb(mode, &mode_ops, &mode, 0444);
+__MODULE_PARM_TYPE(mode, "ushort");
+MODULE_PARM_DESC(mode,
+		 "permissions /dev/vcore is created with (default 0666; udev rules may change them)");
 
 /*
  * The calling process becomes an MCP: its threads are ready before the
@@ -81,13 +115,17 @@ static struct miscdevice vcore_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= VCORE_DEVICE_NAME,
 	.fops	= &vcore_fops,
-	.mode	= 0666,
 };
 
 static int __init vcore_init(void)
 {
 	int ret;
 
+	if (mode & ~0777) {
+		pr_err("mode=%#o is not a permission mode\n", mode);
+		return -EINVAL;
+	}
+	vcore_miscdev.mode = mode;
 	ret = vcore_pcores_init(cpus);
 	if (ret)
 		return ret;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -158,6 +159,99 @@ TEST_F(module, arena_max_mb_is_bounded)
 	EXPECT_EQ(-EINVAL, vt_ioctl(fd, VCORE_IOC_SETUP, &su));
 	close(fd);
 	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, load(""));
+}
+
+/* A parameter's value as /sys/module/vcore/parameters/ has it, no newline. */
+static int param(const char *name, char *buf, size_t len)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/module/vcore/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	ok = fgets(buf, len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -EIO;
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* The managed CPUs as procinfo's pcoremap has them, as a cpulist. */
+static int managed_cpulist(char *buf, size_t len)
+{
+	const struct vcore_procinfo *pi;
+	struct vcore_api api;
+	unsigned int cpu, first;
+	size_t n = 0;
+	int fd = vt_open();
+
+	buf[0] = '\0';
+	if (fd < 0 || vt_handshake(fd, &api))
+		return -1;
+	pi = mmap(NULL, api.procinfo_size, PROT_READ, MAP_SHARED, fd,
+		  (off_t)api.procinfo_offset);
+	if (pi == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	for (cpu = 0; cpu < pi->nr_pcores; cpu++) {
+		if (!pi->pcoremap[cpu].managed)
+			continue;
+		first = cpu;
+		while (cpu + 1 < pi->nr_pcores && pi->pcoremap[cpu + 1].managed)
+			cpu++;
+		n += snprintf(buf + n, len - n, first == cpu ? "%s%u" : "%s%u-%u",
+			      n ? "," : "", first, cpu);
+	}
+	munmap((void *)pi, api.procinfo_size);
+	close(fd);
+	return 0;
+}
+
+TEST_F(module, cpus_parameter_reads_the_managed_cpus)
+{
+	char got[256], want[256];
+
+	/* as loaded for the run: without cpus=, every online CPU but 0 */
+	ASSERT_EQ(0, param("cpus", got, sizeof(got)));
+	ASSERT_EQ(0, managed_cpulist(want, sizeof(want)));
+	EXPECT_STRNE("(null)", got);
+	EXPECT_STREQ(want, got);
+	/* and as given, in canonical form */
+	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, load("cpus=1,0"));
+	ASSERT_EQ(0, param("cpus", got, sizeof(got)));
+	EXPECT_STREQ("0-1", got);
+	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, load(""));
+	ASSERT_EQ(0, param("cpus", got, sizeof(got)));
+	ASSERT_EQ(0, managed_cpulist(want, sizeof(want)));
+	EXPECT_STREQ(want, got);
+}
+
+TEST_F(module, mode_parameter_sets_the_device_mode)
+{
+	char got[16];
+	struct stat st;
+
+	ASSERT_EQ(0, param("mode", got, sizeof(got)));
+	EXPECT_STREQ("0666", got);
+	ASSERT_EQ(0, stat(VCORE_DEV, &st));
+	EXPECT_EQ(0666, st.st_mode & 07777);
+	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, load("mode=0660"));
+	ASSERT_EQ(0, param("mode", got, sizeof(got)));
+	EXPECT_STREQ("0660", got);
+	ASSERT_EQ(0, stat(VCORE_DEV, &st));
+	EXPECT_EQ(0660, st.st_mode & 07777);
+	ASSERT_EQ(0, unload());
+	EXPECT_EQ(-EINVAL, load("mode=04666"));
+	EXPECT_EQ(-EINVAL, load("mode=rw"));
 	ASSERT_EQ(0, load(""));
 }
 
