@@ -101,6 +101,17 @@ static long vcore_ioc_send_event(struct vcore_proc *p, void __user *arg)
 		return -EFAULT;
 	if (s.flags || !vcore_resv_zero(s.resv))
 		return -EINVAL;
+	/*
+	 * The caller owns the ev_q: an address outside its regions is its
+	 * error to hear about, and is counted as mcp_send_event() counts
+	 * it.  A region unmapped after this check makes it a counted drop
+	 * only.
+	 */
+	if (!mcp_translate(&p->mcp, s.ev_q, sizeof(struct event_queue),
+			   sizeof(__u64))) {
+		mcp_drop(&p->mcp, VCORE_DROP_BAD_EVQ);
+		return -EFAULT;
+	}
 	mcp_send_event(&p->mcp, s.ev_q, &s.msg, s.vcoreid);
 	return 0;
 }

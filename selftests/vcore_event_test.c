@@ -690,10 +690,11 @@ TEST_F(ev, bad_addresses_are_dropped_and_counted)
 	struct vcore_stats s;
 
 	mbox_init_ucq(&self->m, mb);
-	EXPECT_EQ(0, send(&self->m, (void *)16, 1, 0, 0));
-	EXPECT_EQ(0, send(&self->m, (char *)q + 4, 1, 0, 0));	/* misaligned */
-	EXPECT_EQ(0, send(&self->m, end - 32, 1, 0, 0));	/* straddles */
-	EXPECT_EQ(0, send(&self->m, (void *)self->m.pi, 1, 0, 0));
+	/* a bad ev_q is the caller's own error: EFAULT, and counted */
+	EXPECT_EQ(-EFAULT, send(&self->m, (void *)16, 1, 0, 0));
+	EXPECT_EQ(-EFAULT, send(&self->m, (char *)q + 4, 1, 0, 0));	/* misaligned */
+	EXPECT_EQ(-EFAULT, send(&self->m, end - 32, 1, 0, 0));	/* straddles */
+	EXPECT_EQ(-EFAULT, send(&self->m, (void *)self->m.pi, 1, 0, 0));
 	s = stats(&self->m);
 	EXPECT_EQ(4, s.dropped[VCORE_DROP_BAD_EVQ]);
 	q->ev_mbox = (uintptr_t)self->m.pi;

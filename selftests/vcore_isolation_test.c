@@ -245,7 +245,7 @@ static int scm_child(int sock, int as_nobody)
 	send_to(c.fd, (void *)(uintptr_t)addrs[0], 9);
 	send_to(c.fd, (void *)(uintptr_t)addrs[1], 9);
 	munmap(c.arena, ARENA);
-	if (send_to(c.fd, (void *)(uintptr_t)addrs[1], 9) ||
+	if (send_to(c.fd, (void *)(uintptr_t)addrs[1], 9) != -EFAULT ||
 	    dropped(c.fd, VCORE_DROP_BAD_EVQ) < 1)
 		return 6;
 	return 0;

@@ -1057,6 +1057,7 @@ TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
 {
 	struct vcore_self_notify s = { 0 };
 	struct vcore_send_event se = { .ev_q = 0 };
+	struct vcore_procdata *pd = g.pd;
 	static char buf[1 << 20];
 	char pidstr[32];
 	unsigned int v;
@@ -1075,7 +1076,11 @@ TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
 	s.vcoreid = v;
 	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SELF_NOTIFY, &s));
 	ASSERT_TRUE(WAIT_FOR(g.entries[v][VCORE_ENTRY_NOTIFY] == 1));
-	vt_ioctl(g.fd, VCORE_IOC_SEND_EVENT, &se);
+	/* refused before any send: no ev_q there */
+	EXPECT_EQ(-EFAULT, vt_ioctl(g.fd, VCORE_IOC_SEND_EVENT, &se));
+	/* a zeroed ev_q in procdata: a send to vcore 0's VCPD mbox */
+	se.ev_q = (uintptr_t)pd->resv;
+	EXPECT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SEND_EVENT, &se));
 	ASSERT_EQ(0, tracefs_write("events/vcore/enable", "0"));
 	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
 	ASSERT_GE(fd, 0);

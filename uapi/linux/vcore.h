@@ -445,7 +445,14 @@ struct vcore_arena_alloc {
 	__u64 resv;
 };
 
-/* VCORE_IOC_SEND_EVENT: Akaros's send_event to one of our own ev_qs. */
+/*
+ * VCORE_IOC_SEND_EVENT: Akaros's send_event to one of our own ev_qs.
+ * Errors: EFAULT when ev_q is not an 8-byte aligned struct event_queue
+ * wholly inside the caller's mapped procdata or arena (also counted as
+ * VCORE_DROP_BAD_EVQ), EINVAL for non-zero flags or resv.  Everything that
+ * goes wrong past the ev_q (its mbox, its vcore) is a counted drop only,
+ * as for the kernel's own sends.
+ */
 struct vcore_send_event {
 	__u64 ev_q;		/* address of an ev_q in the arena or procdata */
 	struct event_msg msg;
