@@ -64,6 +64,12 @@ int vcore_arena_free_pages(void *addr, unsigned int nr_pages);
 int vcore_arena_contains(const void *p, size_t len);
 
 /*
+ * Where the arena is mapped and its size in bytes, in *base and *size
+ * (either may be NULL).  0, or -ENXIO before vcore_arena_setup().
+ */
+int vcore_arena_region(void **base, size_t *size);
+
+/*
  * size zeroed bytes, 64-byte aligned (page-aligned above 1024 bytes), or
  * NULL with errno EINVAL (size 0), ENXIO or ENOMEM.  Sub-page objects come
  * from pages the allocator keeps; they are reused but never returned to

@@ -95,6 +95,19 @@ int vcore_arena_contains(const void *p, size_t len)
 	       a - (uintptr_t)base <= arena.size - len;
 }
 
+int vcore_arena_region(void **base, size_t *size)
+{
+	char *b = arena_base();
+
+	if (!b)
+		return -ENXIO;
+	if (base)
+		*base = b;
+	if (size)
+		*size = arena.size;
+	return 0;
+}
+
 void *vcore_arena_alloc_pages(unsigned int nr_pages)
 {
 	return vcore_arena_alloc_pages_node(nr_pages, -1);

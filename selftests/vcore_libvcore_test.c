@@ -76,6 +76,36 @@ static int vcore0_online(struct vcore_dev *dev)
 
 /* ---- the arena through the kernel's page map ---- */
 
+TEST(arena_region_is_enxio_before_setup)
+{
+	struct vcore_dev dev;
+	void *base = &dev;
+	size_t size = 1;
+
+	if (access(VCORE_DEV, F_OK))
+		SKIP(return, "module not loaded");
+	ASSERT_EQ(0, vcore_dev_open(&dev));
+	EXPECT_EQ(-ENXIO, vcore_arena_region(&base, &size));
+	EXPECT_EQ((void *)&dev, base);	/* untouched */
+	EXPECT_EQ(1, size);
+	vcore_dev_close(&dev);
+}
+
+TEST_F(lib, arena_region_gives_the_mapping_set_up)
+{
+	void *base = NULL;
+	size_t size = 0;
+
+	ASSERT_EQ(0, vcore_arena_region(&base, &size));
+	EXPECT_EQ(self->dev.api.arena_max_size, size);
+	EXPECT_EQ(0, (uintptr_t)base % 4096);
+	EXPECT_EQ(1, vcore_arena_contains(base, size));
+	EXPECT_EQ(0, vcore_arena_contains((char *)base + size, 1));
+	EXPECT_EQ(0, vcore_arena_region(NULL, NULL));
+	EXPECT_EQ(0, vcore_arena_region(NULL, &size));
+	EXPECT_EQ(0, vcore_arena_region(&base, NULL));
+}
+
 TEST_F(lib, arena_pages_come_from_the_kernel_and_go_back)
 {
 	unsigned int nr = self->dev.api.arena_max_size / 4096, i, got = 0;

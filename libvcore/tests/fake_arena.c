@@ -100,6 +100,17 @@ int vcore_arena_contains(const void *p, size_t len)
 	return fa.base && a >= base && len <= size && a - base <= size - len;
 }
 
+int vcore_arena_region(void **base, size_t *size)
+{
+	if (!fa.base)
+		return -ENXIO;
+	if (base)
+		*base = fa.base;
+	if (size)
+		*size = (size_t)fa.nr_pages * PG;
+	return 0;
+}
+
 void *vcore_arena_alloc_pages(unsigned int nr)
 {
 	unsigned int pg, run = 0;
