@@ -6,6 +6,9 @@
 # make check      every test: user-space tier, then the selftests in a VM
 # make demo       boot the VM, load the module, show it working
 # make setup      install the Debian packages the project needs
+# make install    module, libvcore, headers, pkg-config file, man pages,
+#                 udev rule (DESTDIR, PREFIX=/usr/local); make uninstall
+# make man-lint   mandoc -T lint on man/
 #
 # KDIR: the kernel build tree; defaults to the running kernel's, else the
 # newest installed Debian amd64 headers (the kernel the VM boots).
@@ -16,6 +19,10 @@ KDIR ?= $(or $(wildcard /lib/modules/$(KVER)/build),\
 LINUX_SOURCE ?= $(shell ls /usr/src/linux-source-6.1.tar.xz 2>/dev/null)
 
 B := build
+# The one version of the tree: the libvcore file name, pkg-config, DKMS.
+VERSION := $(shell cat VERSION)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+LIB_SO := $(B)/libvcore.so.$(VERSION)
 CC ?= gcc
 CXX ?= g++
 WARN := -Wall -Wextra -Werror
@@ -74,9 +81,17 @@ $(B)/libvcore/%.pic.o: libvcore/%.S libvcore/*.h
 $(B)/libvcore.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(B)/libvcore.so: $(LIB_PIC_OBJS) libvcore/libvcore.map
+# the real file, its soname link (what programs load) and the dev link
+$(LIB_SO): $(LIB_PIC_OBJS) libvcore/libvcore.map VERSION
 	$(CC) -shared -Wl,--version-script=libvcore/libvcore.map \
-		-Wl,-soname,libvcore.so.1 -o $@ $(LIB_PIC_OBJS) $(LIB_LDLIBS)
+		-Wl,-soname,libvcore.so.$(SOMAJOR) -o $@ $(LIB_PIC_OBJS) \
+		$(LIB_LDLIBS)
+
+$(B)/libvcore.so.$(SOMAJOR): $(LIB_SO)
+	ln -sf $(notdir $<) $@
+
+$(B)/libvcore.so: $(B)/libvcore.so.$(SOMAJOR)
+	ln -sf $(notdir $<) $@
 
 # Unit tests of libvcore's user-space side (libvcore/tests/): the library
 # against a fake arena and a simulated kernel producer, no module needed.
@@ -253,8 +268,118 @@ demo: setup
 	@tools/demo.sh
 
 clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean
 	rm -rf $(B)
+
+# ---------------------------------------------------------------------------
+# Installation.  make install [DESTDIR=...] [PREFIX=/usr/local]: the module
+# into /lib/modules/<its kernel>/updates (then depmod, unless DESTDIR is
+# set: a package runs it when installed), libvcore (the versioned file,
+# its soname and dev links, the archive), the headers in include/vcore/
+# with the ABI as <linux/vcore.h>, libvcore.pc, the man pages, the udev
+# rule (/dev/vcore: group vcore, 0660; the group is created when DESTDIR
+# is empty) and the modprobe.d and modules-load.d examples in the docs.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/vcore
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+UDEVRULESDIR ?= /etc/udev/rules.d
+MODDIR = /lib/modules/$(MOD_KVER)/updates
+# the kernel the built module is for, as its vermagic names it (uninstall
+# after make clean: give it)
+MOD_KVER ?= $(firstword $(shell modinfo -F vermagic kmod/vcore.ko 2>/dev/null))
+INSTALL ?= install
+LIB_HDRS := vcore.h arena.h ucq.h ceq.h evbitmap.h event.h vcore_ctx.h \
+	uthread.h vcore_numa.h vcore_export.h libvcore.h
+MAN_PAGES := $(sort $(wildcard man/*.[0-9]))
+
+.PHONY: install install-module install-lib install-man install-data \
+	uninstall man-lint
+
+$(B)/libvcore.pc: packaging/libvcore.pc.in VERSION
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|' \
+	    -e 's|@LIBDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< >$@
+
+# PREFIX may differ from the last run: always regenerate it.
+.PHONY: $(B)/libvcore.pc
+
+install: install-module install-lib install-man install-data
+
+install-module: module
+	@test -n "$(MOD_KVER)" || { echo "kmod/vcore.ko has no vermagic" >&2; exit 1; }
+	$(INSTALL) -d $(DESTDIR)$(MODDIR)
+	$(INSTALL) -m 644 kmod/vcore.ko $(DESTDIR)$(MODDIR)/vcore.ko
+	$(if $(DESTDIR),,depmod -a $(MOD_KVER))
+
+install-lib: lib $(B)/libvcore.pc
+	$(INSTALL) -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+		$(DESTDIR)$(INCLUDEDIR)/vcore $(DESTDIR)$(INCLUDEDIR)/linux
+	$(INSTALL) -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libvcore.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvcore.so.$(SOMAJOR)
+	ln -sf libvcore.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libvcore.so
+	$(INSTALL) -m 644 $(B)/libvcore.a $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 644 $(addprefix libvcore/,$(LIB_HDRS)) \
+		$(DESTDIR)$(INCLUDEDIR)/vcore/
+	$(INSTALL) -m 644 uapi/linux/vcore.h $(DESTDIR)$(INCLUDEDIR)/linux/
+	$(INSTALL) -m 644 $(B)/libvcore.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	$(if $(DESTDIR),,-ldconfig)
+
+install-man:
+	$(INSTALL) -d $(sort $(foreach m,$(MAN_PAGES),\
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))))
+	$(foreach m,$(MAN_PAGES),$(INSTALL) -m 644 $(m) \
+		$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/ &&) true
+
+install-data:
+	$(INSTALL) -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL) -m 644 packaging/60-vcore.rules $(DESTDIR)$(UDEVRULESDIR)/
+	$(INSTALL) -m 644 packaging/modprobe.d/vcore.conf \
+		$(DESTDIR)$(DOCDIR)/examples/modprobe.d-vcore.conf
+	$(INSTALL) -m 644 packaging/modules-load.d/vcore.conf \
+		$(DESTDIR)$(DOCDIR)/examples/modules-load.d-vcore.conf
+	$(if $(DESTDIR),,getent group vcore >/dev/null || groupadd --system vcore)
+
+uninstall:
+	rm -f $(DESTDIR)$(MODDIR)/vcore.ko
+	$(if $(DESTDIR),,-depmod -a $(MOD_KVER))
+	rm -f $(DESTDIR)$(LIBDIR)/libvcore.so.$(VERSION) \
+		$(DESTDIR)$(LIBDIR)/libvcore.so.$(SOMAJOR) \
+		$(DESTDIR)$(LIBDIR)/libvcore.so $(DESTDIR)$(LIBDIR)/libvcore.a \
+		$(DESTDIR)$(PKGCONFIGDIR)/libvcore.pc \
+		$(DESTDIR)$(INCLUDEDIR)/linux/vcore.h \
+		$(addprefix $(DESTDIR)$(INCLUDEDIR)/vcore/,$(LIB_HDRS)) \
+		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(DESTDIR)$(UDEVRULESDIR)/60-vcore.rules
+	rm -rf $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/vcore
+	$(if $(DESTDIR),,-ldconfig)
+
+# DKMS: what dkms.conf builds from, copied to $(DESTDIR)/usr/src/vcore-VERSION;
+# then: dkms install vcore/VERSION
+DKMS_SRC := VERSION dkms.conf Kbuild $(wildcard kmod/*.c kmod/*.h) \
+	kmod/Kbuild uapi/vcore_abi_check.h uapi/linux/vcore.h \
+	uapi/linux/vcore_test.h
+.PHONY: dkms-src
+dkms-src:
+	$(INSTALL) -d $(DESTDIR)/usr/src/vcore-$(VERSION)
+	tar -cf - $(filter-out kmod/%.mod.c,$(DKMS_SRC)) | \
+		tar -xf - -C $(DESTDIR)/usr/src/vcore-$(VERSION)
+
+# Every function the installed headers declare is exported at VCORE_1, and
+# libvcore.so exports nothing they do not declare.
+.PHONY: exports-check
+exports-check: lib
+	tools/check-exports $(B)/libvcore.so $(addprefix libvcore/,$(LIB_HDRS))
+
+# mandoc -T lint, warnings and up, on every page
+man-lint:
+	mandoc -T lint -W warning $(MAN_PAGES)
 
 # ---------------------------------------------------------------------------
 # The portable core in user space (tools/testing/core/, see its README).

@@ -7,11 +7,13 @@
 #include "ceq.h"
 #include "event.h"
 #include "evbitmap.h"
+#include "libvcore.h"
 #include "ucq.h"
 #include "uthread.h"
 #include "vcore.h"
 #include "vcore_ctx.h"
 #include "vcore_export.h"
+#include "vcore_numa.h"
 
 /* Take the address of a few, so the declarations are really used. */
 typedef void (*any_fn)(void);
@@ -28,4 +30,6 @@ const any_fn headers_used[] = {
 	(any_fn)&vcore_lib_init,
 	(any_fn)&uthread_create,
 	(any_fn)&uth_blockon_evqs_arr,
+	(any_fn)&vcore_arena_region,
+	(any_fn)&uthread_create_on_node,
 };

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1 OR MIT */
+/*
+ * libvcore: every public header at once.  Installed as <vcore/libvcore.h>
+ * with the others beside it in include/vcore/ (they include each other by
+ * their plain names), and the ABI as <linux/vcore.h>; pkg-config's
+ * "libvcore" gives the flags:
+ *
+ *	cc prog.c $(pkg-config --cflags --libs libvcore)
+ *
+ * vcore.h: the device; arena.h: the event arena; ucq.h, ceq.h, evbitmap.h:
+ * the mailbox consumers; event.h: ev_qs, handlers, dispatch; vcore_ctx.h:
+ * vcore context; uthread.h: uthreads; vcore_numa.h: NUMA placement.
+ */
+#ifndef _VCORE_LIBVCORE_H
+#define _VCORE_LIBVCORE_H
+
+#include "vcore.h"
+#include "arena.h"
+#include "ucq.h"
+#include "ceq.h"
+#include "evbitmap.h"
+#include "event.h"
+#include "vcore_ctx.h"
+#include "uthread.h"
+#include "vcore_numa.h"
+
+#endif /* _VCORE_LIBVCORE_H */
