@@ -1,7 +1,8 @@
 #!/bin/bash
 # make check: builds everything with warnings as errors, runs the user-space
-# tier, then every selftest in one VM boot of Debian's kernel, then again in
-# one boot of the debug kernel, and ends with the line
+# tier, then every selftest in one VM boot of Debian's kernel (and the
+# installed tree in another: tools/check-install.sh), then again in one
+# boot of the debug kernel, and ends with the line
 # "N passed, N failed[, N skipped]".  Exits non-zero if anything failed.
 #
 # tools/check.sh [TIER...]   TIER: user, vm, debug (default: all three).
@@ -133,6 +134,8 @@ if want user; then
 	result "uapi headers compile as C11 (-pedantic)" header_compiles c c
 	result "uapi headers compile as C++11" header_compiles cxx cc
 	result "libvcore.so exports only its versioned API" exports_only_versioned_api
+	result "every function the installed headers declare is exported at VCORE_1" make -s exports-check
+	result "man pages pass mandoc -T lint" make -s man-lint
 	result "libvcore unit tests (simulated kernel; ASan+UBSan, TSan)" make -s unit
 	result "the VM log scanner finds every kind of kernel report" tools/vm/test-scan-log
 	result "core unit tests in user space (ASan+UBSan)" make -s core-unit
@@ -156,6 +159,13 @@ if want vm; then
 	vmrc=$?
 	vm_tap "$vmout" $vmrc "$out/vm.tap"
 	taps+=("$out/vm.tap")
+	# the tree as installed: DKMS, make install, an example (one more boot)
+	inst=$(pwd)/$out/install
+	tools/check-install.sh "$inst"
+	result "dkms add + build for the VM's kernel; that vcore.ko loads, makes /dev/vcore, unloads" \
+		tools/check-install.sh --verdict "$inst" dkms
+	result "make install/uninstall DESTDIR; vcore-hello built by pkg-config runs on what was installed" \
+		tools/check-install.sh --verdict "$inst" install
 	took "VM tier" $t0
 fi
 
