@@ -360,16 +360,14 @@ uninstall:
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/vcore
 	$(if $(DESTDIR),,-ldconfig)
 
-# DKMS: what dkms.conf builds from, copied to $(DESTDIR)/usr/src/vcore-VERSION;
-# then: dkms install vcore/VERSION
-DKMS_SRC := VERSION dkms.conf Kbuild $(wildcard kmod/*.c kmod/*.h) \
-	kmod/Kbuild uapi/vcore_abi_check.h uapi/linux/vcore.h \
-	uapi/linux/vcore_test.h
+# DKMS: what dkms.conf builds from (the module's sources as tools/kmod-tree
+# selects them, the top Kbuild, dkms.conf, VERSION), copied to
+# $(DESTDIR)/usr/src/vcore-VERSION; then: dkms install vcore/VERSION
 .PHONY: dkms-src
 dkms-src:
-	$(INSTALL) -d $(DESTDIR)/usr/src/vcore-$(VERSION)
-	tar -cf - $(filter-out kmod/%.mod.c,$(DKMS_SRC)) | \
-		tar -xf - -C $(DESTDIR)/usr/src/vcore-$(VERSION)
+	tools/kmod-tree $(DESTDIR)/usr/src/vcore-$(VERSION) >/dev/null
+	$(INSTALL) -m 644 VERSION dkms.conf Kbuild \
+		$(DESTDIR)/usr/src/vcore-$(VERSION)/
 
 # Every function the installed headers declare is exported at VCORE_1, and
 # libvcore.so exports nothing they do not declare.
