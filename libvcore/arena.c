@@ -61,6 +61,16 @@ static struct size_class classes[] = {
 
 #define NR_CLASSES	(sizeof(classes) / sizeof(classes[0]))
 
+/* A fork()ed child: the free lists pointed into the parent's arena. */
+void vcore_arena_slabs_forget(void)
+{
+	for (size_t i = 0; i < NR_CLASSES; i++) {
+		classes[i].lock = 0;
+		classes[i].free = NULL;
+		classes[i].nr_pages = 0;
+	}
+}
+
 static struct size_class *class_of(size_t size)
 {
 	for (size_t i = 0; i < NR_CLASSES; i++)

@@ -37,6 +37,27 @@ static struct {
 	.fd = -1,
 };
 
+/*
+ * A fork()ed child has none of the parent's device mappings (the module
+ * maps them VM_DONTCOPY): it starts without an arena, and may open the
+ * device and set up one of its own.
+ */
+static void arena_forget(void)
+{
+	pthread_mutex_init(&arena.setup_lock, NULL);
+	arena.fd = -1;
+	arena.size = 0;
+	arena.base = NULL;
+	vcore_arena_slabs_forget();
+}
+
+static void arena_atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, arena_forget);
+}
+
+static pthread_once_t arena_atfork_once = PTHREAD_ONCE_INIT;
+
 static char *arena_base(void)
 {
 	return smp_load_acquire(&arena.base);
@@ -55,6 +76,7 @@ int vcore_arena_setup(struct vcore_dev *dev, size_t size)
 	    !vcore_dev_has_ioctl(dev, VCORE_IOC_NR_ARENA_FREE))
 		return -EOPNOTSUPP;
 
+	pthread_once(&arena_atfork_once, arena_atfork_register);
 	pthread_mutex_lock(&arena.setup_lock);
 	err = -EBUSY;
 	if (arena.base)

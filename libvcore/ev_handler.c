@@ -25,7 +25,9 @@
  * registrations exclude each other through the lock.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "event.h"
 #include "ev_handler.h"
@@ -47,6 +49,22 @@ static struct ev_handler *ev_handlers[VCORE_MAX_NR_EVENT] = {
 	[EV_EVENT] = &ev_ev_handler,
 };
 
+/* A fork()ed child: the handlers the parent registered are gone. */
+static void vcore_ev_handlers_forget(void)
+{
+	memset(ev_handlers, 0, sizeof(ev_handlers));
+	ev_handlers[EV_EVENT] = &ev_ev_handler;
+	ev_handlers_lock = 0;
+	retired = NULL;
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, vcore_ev_handlers_forget);
+}
+
 int register_ev_handler(unsigned int ev_type, handle_event_t handler,
 			void *data)
 {
@@ -60,6 +78,7 @@ int register_ev_handler(unsigned int ev_type, handle_event_t handler,
 	h->func = handler;
 	h->data = data;
 
+	pthread_once(&atfork_once, atfork_register);
 	u_spin_lock(&ev_handlers_lock);
 	/* Bounded: the list holds what was registered and not removed. */
 	for (link = &ev_handlers[ev_type]; *link; link = &(*link)->next)

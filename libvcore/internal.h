@@ -123,6 +123,13 @@ static inline void spin_relax_consumers(unsigned int *spins)
 #define u_spin_is_locked(l)	(READ_ONCE(*(l)) != 0)
 
 /*
+ * A fork()ed child starts with the library as a new process has it: each
+ * layer forgets the parent's state in its pthread_atfork() child handler,
+ * registered when the layer is first set up.
+ */
+void vcore_arena_slabs_forget(void) VCORE_HIDDEN;
+
+/*
  * Delay injection, as in rseq's selftests: numbered points inside the
  * lock-free protocols where a test build (-DVCORE_INJECT_DELAYS) calls a
  * hook the test harness provides, which may spin or yield to widen the

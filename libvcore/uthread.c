@@ -47,6 +47,7 @@
  *   R4's POKE grants it again (its pcore is free).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -912,11 +913,39 @@ static int kevent_qs_init(struct vcore_dev *d)
 	return err;
 }
 
+/*
+ * A fork()ed child: the vcores, their uthreads and the run queue were the
+ * parent's.  The child starts over, as a new process would; the calling
+ * thread (a uthread, perhaps) goes on as a plain thread.
+ */
+static void uthread_forget(void)
+{
+	free(uvcs);
+	uvcs = NULL;
+	nr_uvcs = 0;
+	dev = NULL;
+	wake_evq = NULL;
+	nr_yielding = 0;
+	nr_busy = 0;
+	memset(&runq, 0, sizeof(runq));
+	memset(&stats, 0, sizeof(stats));
+	current_uthread = NULL;
+	vcore_waits = NULL;
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, uthread_forget);
+}
+
 int uthread_lib_init(struct vcore_dev *d)
 {
 	unsigned int n = d->api.max_vcores;
 	int err;
 
+	pthread_once(&atfork_once, atfork_register);
 	if (dev)
 		return -EBUSY;
 	if (n > VCORE_MAX_VCORES)

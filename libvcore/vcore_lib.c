@@ -692,6 +692,32 @@ static int threads_start(void)
 	return 0;
 }
 
+/*
+ * A fork()ed child: none of the vcore threads came along, and the device
+ * the parent set up is the parent's.  The child starts over, as a new
+ * process would (the calling thread is no vcore there).
+ */
+static void vcore_lib_forget(void)
+{
+	for (unsigned int v = 0; vcore_blks && v < nr_vcores; v++)
+		if (vcore_blks[v])
+			munmap(vcore_blks[v]->map, vcore_blks[v]->map_len);
+	free(vcore_blks);
+	vcore_blks = NULL;
+	nr_vcores = 0;
+	vc_dev = NULL;
+	vc_tls.vcoreid = -1U;
+	vc_tls.in_vcore_ctx = 0;
+	WRITE_ONCE(vc_init_done, 0);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_register(void)
+{
+	pthread_atfork(NULL, NULL, vcore_lib_forget);
+}
+
 int vcore_lib_init(struct vcore_dev *dev, void (*entry)(void))
 {
 	unsigned int n, v;
@@ -699,6 +725,7 @@ int vcore_lib_init(struct vcore_dev *dev, void (*entry)(void))
 
 	if (!entry || dev->fd < 0)
 		return -EINVAL;
+	pthread_once(&atfork_once, atfork_register);
 	if (xchg(&vc_init_done, 1))
 		return -EBUSY;
 	n = dev->api.max_vcores;

@@ -8,11 +8,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <linux/vcore_test.h>
 
 #include "kselftest_harness.h"
 #include "vcore_test_util.h"
 #include "../libvcore/event.h"
+#include "../libvcore/uthread.h"
 
 #define ARENA_BYTES	(16UL << 20)	/* the fixture takes the largest */
 
@@ -563,6 +565,60 @@ TEST_F(lib, kernel_events_go_to_the_registered_ev_q)
 	ASSERT_EQ(0, vt_ioctl(self->dev.fd, VCORE_IOC_TEST_KEVENT, &k));
 	EXPECT_EQ(0, handle_event_q(ev_q));
 	put_eventq(ev_q);
+}
+
+static void *forty_two(void *arg)
+{
+	(void)arg;
+	return (void *)42;
+}
+
+/*
+ * A fork()ed child of a process that set libvcore up (device, arena,
+ * uthreads) becomes an MCP of its own: it opens the device, sets up an
+ * arena, starts uthreads and gets its own events, as a new process would.
+ */
+TEST_F(lib, a_forked_child_becomes_an_mcp_of_its_own)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, uthread_lib_init(&self->dev));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct event_queue *q;
+		struct event_msg msg;
+		struct vcore_dev d;
+		struct uthread *u;
+		void *ret = NULL;
+
+		if (vcore_dev_open(&d))
+			_exit(10);
+		if (vcore_arena_setup(&d, 1 << 20))
+			_exit(11);
+		q = get_eventq(EV_MBOX_UCQ);
+		if (!q)
+			_exit(12);
+		if (send(&d, q, EV_USER_IPI, 7, 0))
+			_exit(13);
+		if (!extract_one_mbox_msg((void *)(uintptr_t)q->ev_mbox, &msg) ||
+		    msg.ev_type != EV_USER_IPI || msg.ev_arg2 != 7)
+			_exit(14);
+		ret = (void *)(intptr_t)uthread_lib_init(&d);
+		if (ret) {
+			fprintf(stderr, "uthread_lib_init: %s\n",
+				strerror(-(int)(intptr_t)ret));
+			_exit(15);
+		}
+		u = uthread_create(forty_two, NULL);
+		if (!u || uthread_join(u, &ret) || ret != (void *)42)
+			_exit(16);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
