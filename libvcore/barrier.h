@@ -13,26 +13,28 @@
  * Operands are plain lvalues or pointers to plain __u8 .. __u64 fields of
  * the uapi structs: no _Atomic types, as in the kernel.
  *
- * Internal to libvcore: it defines short, unprefixed names and is not
- * installed.
+ * Internal to libvcore: it defines short, unprefixed names over the
+ * public vcore_atomic.h, and is not installed.
  */
 #ifndef _VCORE_BARRIER_H
 #define _VCORE_BARRIER_H
 
+#include "vcore_atomic.h"
+
 /* Single-copy-atomic accesses that the compiler may neither tear, fuse
  * nor re-load; no ordering against other locations. */
-#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define READ_ONCE(x)		vcore_read_once(x)
+#define WRITE_ONCE(x, v)	vcore_write_once(x, v)
 
 /* One-way barriers, on a pointer, as in the kernel. */
-#define smp_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define smp_store_release(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define smp_load_acquire(p)	vcore_load_acquire(p)
+#define smp_store_release(p, v)	vcore_store_release(p, v)
 
 /* Fences.  On x86-64, smp_rmb() and smp_wmb() are compiler barriers. */
-#define smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
-#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
-#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
-#define barrier()		__asm__ __volatile__("" ::: "memory")
+#define smp_mb()		vcore_mb()
+#define smp_rmb()		vcore_rmb()
+#define smp_wmb()		vcore_wmb()
+#define barrier()		vcore_barrier()
 
 /*
  * Value-returning RMWs are fully ordered, as the kernel's are: each is an
@@ -40,7 +42,7 @@
  * try_cmpxchg() returns whether it swapped and, if not, updates *oldp with
  * the value it found, so a retry loop needs no separate reload.
  */
-#define xchg(p, v)		__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+#define xchg(p, v)		vcore_xchg(p, v)
 #define cmpxchg(p, o, n)						\
 	__extension__ ({						\
 		__typeof__(*(p)) __o = (o);				\
@@ -49,13 +51,11 @@
 					    __ATOMIC_SEQ_CST);		\
 		__o;							\
 	})
-#define try_cmpxchg(p, oldp, n)						\
-	__atomic_compare_exchange_n((p), (oldp), (n), 0,		\
-				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
-#define fetch_add(p, v)		__atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
-#define fetch_sub(p, v)		__atomic_fetch_sub((p), (v), __ATOMIC_SEQ_CST)
-#define fetch_or(p, v)		__atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
-#define fetch_and(p, v)		__atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
+#define try_cmpxchg(p, oldp, n)	vcore_cas(p, oldp, n)
+#define fetch_add(p, v)		vcore_fetch_add(p, v)
+#define fetch_sub(p, v)		vcore_fetch_sub(p, v)
+#define fetch_or(p, v)		vcore_fetch_or(p, v)
+#define fetch_and(p, v)		vcore_fetch_and(p, v)
 
 /* Weaker variants, named for their one-sided ordering. */
 #define xchg_acquire(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
@@ -70,15 +70,6 @@
 #define smp_store_mb(x, v)	((void)xchg(&(x), (v)))
 
 /* The spin-wait hint: PAUSE on x86. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	barrier();
-#endif
-}
+#define cpu_relax()		vcore_cpu_relax()
 
 #endif /* _VCORE_BARRIER_H */

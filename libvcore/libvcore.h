@@ -9,7 +9,9 @@
  *
  * vcore.h: the device; arena.h: the event arena; ucq.h, ceq.h, evbitmap.h:
  * the mailbox consumers; event.h: ev_qs, handlers, dispatch; vcore_ctx.h:
- * vcore context; uthread.h: uthreads; vcore_numa.h: NUMA placement.
+ * vcore context; uthread.h: uthreads; vcore_numa.h: NUMA placement;
+ * vcore_atomic.h: the barriers and atomics for memory shared with the
+ * kernel and between vcores.
  */
 #ifndef _VCORE_LIBVCORE_H
 #define _VCORE_LIBVCORE_H
@@ -23,5 +25,6 @@
 #include "vcore_ctx.h"
 #include "uthread.h"
 #include "vcore_numa.h"
+#include "vcore_atomic.h"
 
 #endif /* _VCORE_LIBVCORE_H */

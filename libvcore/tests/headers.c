@@ -11,6 +11,7 @@
 #include "ucq.h"
 #include "uthread.h"
 #include "vcore.h"
+#include "vcore_atomic.h"
 #include "vcore_ctx.h"
 #include "vcore_export.h"
 #include "vcore_numa.h"
@@ -33,3 +34,24 @@ const any_fn headers_used[] = {
 	(any_fn)&vcore_arena_region,
 	(any_fn)&uthread_create_on_node,
 };
+
+/* The public atomics, on the kinds of fields the uapi structs have. */
+extern unsigned long headers_atomics(unsigned int *w, unsigned long long *d);
+unsigned long headers_atomics(unsigned int *w, unsigned long long *d)
+{
+	unsigned int old = 0;
+	unsigned long r;
+
+	vcore_write_once(*w, 1U);
+	vcore_store_release(d, 2ULL);
+	vcore_mb();
+	vcore_rmb();
+	vcore_wmb();
+	vcore_barrier();
+	vcore_cpu_relax();
+	r = vcore_read_once(*w) + vcore_load_acquire(d);
+	r += vcore_xchg(w, 3U) + (vcore_cas(w, &old, 4U) ? 1 : 0);
+	r += vcore_fetch_add(d, 1ULL) + vcore_fetch_sub(d, 1ULL);
+	r += vcore_fetch_or(w, 8U) + vcore_fetch_and(w, ~8U);
+	return r;
+}

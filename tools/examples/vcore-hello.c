@@ -29,7 +29,7 @@ static void on_hello(struct event_msg *msg, unsigned int ev_type, void *data)
 	(void)ev_type;
 	(void)data;
 	got_vcore = vcore_id();
-	__atomic_store_n(&got_arg, msg->ev_arg2, __ATOMIC_RELEASE);
+	vcore_store_release(&got_arg, msg->ev_arg2);
 }
 
 /* Every vcore starts here, and comes back here on each notification. */
@@ -48,7 +48,7 @@ static int wait_nonzero(volatile unsigned int *p)
 	struct timespec t = { 0, 1000000 };
 
 	for (int i = 0; i < 10000; i++) {
-		if (__atomic_load_n(p, __ATOMIC_ACQUIRE))
+		if (vcore_load_acquire(p))
 			return 0;
 		nanosleep(&t, NULL);
 	}
