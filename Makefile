@@ -255,7 +255,8 @@ $(CHECKPATCH):
 
 checkpatch: $(CHECKPATCH)
 	$(CHECKPATCH) --no-tree --terse --quiet --show-types -f \
-		$(filter-out kmod/%.mod.c,$(wildcard kmod/*.c kmod/*.h)) \
+		$(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h kmod/core/*.c \
+		kmod/core/*.h)) \
 		uapi/linux/vcore.h uapi/linux/vcore_test.h uapi/vcore_abi_check.h
 
 setup:
@@ -391,21 +392,20 @@ man-lint:
 # make model       spin models of the UCQ and of the notification
 #                  handshake, and their broken variants (must fail)
 #
-# The core is every kmod/*.c that includes nothing but quoted headers; each
-# compiles unchanged with the harness's env.h force-included ahead of
-# kmod/env.h (same include guard, so the kernel's one is skipped).
+# The core is kmod/core/: each file compiles unchanged with the harness's
+# env.h force-included ahead of kmod/core/env.h (same include guard, so the
+# kernel's one is skipped).
 CORE_DIR := tools/testing/core
-CORE_HASH := \#
-CORE_SRCS := $(sort $(shell grep -L '^$(CORE_HASH)include <' kmod/*.c))
+CORE_SRCS := $(sort $(wildcard kmod/core/*.c))
 CORE_NAMES := $(notdir $(basename $(CORE_SRCS)))
-CORE_HDRS := $(wildcard kmod/*.h) $(CORE_DIR)/env.h $(wildcard $(CORE_DIR)/lib/*.h) \
-	uapi/linux/vcore.h
+CORE_HDRS := $(wildcard kmod/core/*.h) $(CORE_DIR)/env.h \
+	$(wildcard $(CORE_DIR)/lib/*.h) uapi/linux/vcore.h
 CORE_HLIB := harness alloc hmcp reader
 CORE_UNIT := test_harness test_arena test_event test_ucq test_ceq \
 	test_evbitmap test_vcores
 # VCORE_TEST: the core's test-only helpers (mcp_arrange() and the like).
 CORE_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -fno-strict-aliasing \
-	-pthread -include $(CORE_DIR)/env.h -Iuapi -Ikmod -I$(CORE_DIR) \
+	-pthread -include $(CORE_DIR)/env.h -Iuapi -Ikmod/core -I$(CORE_DIR) \
 	-Ilibvcore/tests -DVCORE_TEST
 CORE_LDLIBS := -lurcu-memb
 CORE_SAN_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -415,7 +415,7 @@ CORE_SAN_tsan := -O1 -fsanitize=thread
 
 # core_flavour FLAVOUR: objects of the core and the harness library
 define core_flavour
-$(B)/core/$(1)/kmod/%.o: kmod/%.c $(CORE_HDRS)
+$(B)/core/$(1)/kmod/%.o: kmod/core/%.c $(CORE_HDRS)
 	@mkdir -p $$(@D)
 	@mkdir -p $$(@D)
 	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
@@ -503,7 +503,7 @@ FUZZ_OBJS := $(patsubst %,$(B)/core/fuzz/kmod/%.o,$(CORE_NAMES)) \
 	$(patsubst %,$(B)/core/fuzz/lib/%.o,$(CORE_HLIB)) \
 	$(B)/core/fuzz/fuzz_core.o
 FUZZ_OPTS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
-$(B)/core/fuzz/kmod/%.o: kmod/%.c $(CORE_HDRS)
+$(B)/core/fuzz/kmod/%.o: kmod/core/%.c $(CORE_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 $(B)/core/fuzz/lib/%.o: $(CORE_DIR)/lib/%.c $(CORE_HDRS)

@@ -20,8 +20,9 @@
 #include <linux/uaccess.h>
 #include <linux/vcore_test.h>
 
-#include "arena.h"
-#include "event.h"
+#include "core/arena.h"
+#include "core/event.h"
+#include "core/vcores.h"
 #include "ioctl.h"
 #include "kick.h"
 #include "mmap.h"
@@ -30,7 +31,6 @@
 #include "provision.h"
 #include "test.h"
 #include "vcore_run.h"
-#include "vcores.h"
 
 struct vcore_cmd {
 	unsigned int cmd;

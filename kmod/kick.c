@@ -26,11 +26,11 @@
 #include <asm/msr.h>
 #include <asm/tsc.h>
 
-#include "event.h"
+#include "core/event.h"
+#include "core/vcores.h"
 #include "kick.h"
 #include "proc.h"
 #include "trace.h"
-#include "vcores.h"
 
 /* On the vcore's pcore, in hard IRQ: have its thread look. */
 void vcore_ipi_fn(void *info)

@@ -31,10 +31,10 @@
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 
-#include "arena.h"
+#include "core/arena.h"
+#include "core/vcores.h"
 #include "pcores.h"
 #include "proc.h"
-#include "vcores.h"
 
 /* An arena's page count must fit the pagemap's unsigned int bit count. */
 #define ARENA_MAX_MB_LIMIT	65536

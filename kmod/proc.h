@@ -16,7 +16,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
-#include "mcp.h"
+#include "core/mcp.h"
 
 struct dentry;
 struct mm_struct;

@@ -44,13 +44,13 @@
 #include <linux/vcore.h>
 #include <linux/workqueue.h>
 
-#include "event.h"
+#include "core/event.h"
+#include "core/vcores.h"
 #include "kick.h"
 #include "pcores.h"
 #include "proc.h"
 #include "provision.h"
 #include "trace.h"
-#include "vcores.h"
 
 /* How long a pcore freed for another MCP is kept for it. */
 #define VCORE_RESERVE_JIFFIES	(HZ / 10)

@@ -20,11 +20,11 @@
 #include <linux/vcore_test.h>
 #include <asm/msr.h>
 
-#include "event.h"
+#include "core/event.h"
+#include "core/vcores.h"
 #include "pcores.h"
 #include "proc.h"
 #include "test.h"
-#include "vcores.h"
 
 static bool test;
 module_param(test, bool, 0444);

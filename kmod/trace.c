@@ -2,7 +2,7 @@
 /* The tracepoints, and the hooks through which the portable core fires them. */
 #include <linux/tracepoint.h>
 
-#include "mcp.h"
+#include "core/mcp.h"
 
 #define CREATE_TRACE_POINTS
 #include "trace.h"

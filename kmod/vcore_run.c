@@ -46,7 +46,8 @@
 #include <asm/msr.h>
 
 #include "compat.h"
-#include "event.h"
+#include "core/event.h"
+#include "core/vcores.h"
 #include "kick.h"
 #include "pcores.h"
 #include "proc.h"
@@ -54,7 +55,6 @@
 #include "test.h"
 #include "trace.h"
 #include "vcore_run.h"
-#include "vcores.h"
 
 static void vcore_work_fn(struct callback_head *cb);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * The fake vcore.ko; see fake_kernel.h.  It follows kmod/vcore_run.c and
- * kmod/vcores.c step by step where they matter to user space: grants set
+ * kmod/core/vcores.c step by step where they matter to user space: grants set
  * VC_CAN_RCV_MSG and clear VC_PREEMPTED; entering vcore_entry sets
  * notif_disabled, rsp = vcore_stack, rdi, rsi, rax = 0; a notification
  * looks at the mapping and notif_disabled again on the vcore's own thread;

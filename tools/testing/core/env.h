@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The user-space harness's replacement for kmod/env.h.
+ * The user-space harness's replacement for kmod/core/env.h.
  *
- * The portable core (kmod/arena.c, event.c, ucq.c, ceq.c, evbitmap.c,
+ * The portable core (kmod/core/arena.c, event.c, ucq.c, ceq.c, evbitmap.c,
  * vcores.c and their headers) takes every include from "env.h".  The
  * harness force-includes this file first (-include), so its include guard
  * is already defined when the core's own #include "env.h" comes along, and
@@ -61,7 +61,7 @@ typedef __u64 u64;
 #include "lib/alloc.h"
 
 /*
- * The vc_* layer of kmod/env.h, one to one.  Each names its call site to
+ * The vc_* layer of kmod/core/env.h, one to one.  Each names its call site to
  * the access hook; the operation itself is the builtin with the ordering
  * the kernel's primitive has on x86-64 (smp_wmb/smp_rmb are compiler
  * barriers there, here release/acquire fences: no weaker).

@@ -1,7 +1,7 @@
 /*
  * SPDX-License-Identifier: GPL-2.0
  *
- * The UCQ protocol: kmod/ucq.c's producer and libvcore/ucq.c's consumer,
+ * The UCQ protocol: kmod/core/ucq.c's producer and libvcore/ucq.c's consumer,
  * at the granularity of their shared accesses (sequentially consistent:
  * this checks the protocol, not the barriers).
  *

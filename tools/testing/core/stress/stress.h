@@ -6,7 +6,7 @@
  * needs), plus libvcore's arena page layer done the way the module does
  * it (pages from the core's page map).  stress_user.c is user space: the
  * real libvcore consumers, and the test.  They share only uapi types:
- * kmod/arena.h and libvcore/arena.h have the same include guard.
+ * kmod/core/arena.h and libvcore/arena.h have the same include guard.
  */
 #ifndef _STRESS_H
 #define _STRESS_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Address translation and the arena's page map (kmod/arena.c).  The
+ * Address translation and the arena's page map (kmod/core/arena.c).  The
  * regions sit back to back in user space (procinfo, procdata, arena), so
  * the edges between them are real cases.
  */

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The CEQ producer (kmod/ceq.c): coalescing, the ring, overflow, hostility. */
+/*
+ * The CEQ producer (kmod/core/ceq.c): coalescing, the ring, overflow,
+ * hostility.
+ */
 #include "ceq.c"
 
 #include "unit.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The bitmap producer (kmod/evbitmap.c). */
+/* The bitmap producer (kmod/core/evbitmap.c). */
 #include "evbitmap.c"
 
 #include "unit.h"

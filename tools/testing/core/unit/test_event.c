@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mcp_send_event() and the fallback (kmod/event.c), branch by branch, on a
+ * mcp_send_event() and the fallback (kmod/core/event.c), branch by branch, on a
  * stand-alone MCP with fake user addresses.  Races with user space and
  * with vcore list changes are staged with watchpoints: "just before the
  * kernel reads X for the Nth time, user space (or the scheduler) does Y".

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The UCQ producer (kmod/ucq.c): slots, page linking with and without the
+ * The UCQ producer (kmod/core/ucq.c): slots, page linking with and without the
  * spare, arena exhaustion, and every user-written field made hostile.
  */
 #include "ucq.c"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The vcore lists and the process state (kmod/vcores.c). */
+/* The vcore lists and the process state (kmod/core/vcores.c). */
 #include "vcores.c"
 
 #include "unit.h"
