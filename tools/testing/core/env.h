@@ -61,10 +61,12 @@ typedef __u64 u64;
 #include "lib/alloc.h"
 
 /*
- * The vc_* layer of kmod/core/env.h, one to one.  Each names its call site to
- * the access hook; the operation itself is the builtin with the ordering
- * the kernel's primitive has on x86-64 (smp_wmb/smp_rmb are compiler
- * barriers there, here release/acquire fences: no weaker).
+ * The vc_* layer of kmod/core/env.h, one to one.  Each names its call site
+ * to the access hook; the operation itself is the builtin with the ordering
+ * the kernel's memory model promises for the primitive, not the stronger
+ * one x86-64 happens to give (a void RMW is a locked instruction there,
+ * relaxed here; smp_wmb/smp_rmb are compiler barriers there, here
+ * release/acquire fences), so a core that leans on x86 alone shows.
  */
 #define vc_load(p)							\
 	({ H_HOOK((p), H_LOAD, "vc_load");				\
@@ -102,15 +104,27 @@ typedef __u64 u64;
 	({ H_HOOK(NULL, H_FENCE, "vc_mb__after_atomic");		\
 	   h_fence(__ATOMIC_SEQ_CST); })
 
-/* Read-modify-writes: fully ordered, as the kernel's value-returning ones. */
+/*
+ * Read-modify-writes, ordered as the kernel's memory model orders them
+ * (Documentation/atomic_t.txt), not as x86's locked instructions happen
+ * to: those that return a value (fetch_add, xchg, a cmpxchg that
+ * succeeds) are fully ordered, the void ones (add, inc, or, and) are
+ * relaxed; a caller that needs one ordered follows it with
+ * vc_mb__after_atomic(), as in the kernel.
+ */
 static inline u64 h_fetch_add64(__u64 *p, u64 v)
 {
 	return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
 }
 
+static inline void h_add64(__u64 *p, u64 v)
+{
+	__atomic_fetch_add(p, v, __ATOMIC_RELAXED);
+}
+
 static inline void h_or64(__u64 *p, u64 v)
 {
-	__atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(p, v, __ATOMIC_RELAXED);
 }
 
 static inline u64 h_xchg64(__u64 *p, u64 v)
@@ -126,23 +140,23 @@ static inline u32 h_xchg32(__u32 *p, u32 v)
 static inline bool h_cas32(__u32 *p, u32 old, u32 new)
 {
 	return __atomic_compare_exchange_n(p, &old, new, false,
-					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+					   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 }
 
 static inline void h_or32(__u32 *p, u32 v)
 {
-	__atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(p, v, __ATOMIC_RELAXED);
 }
 
 static inline void h_and32(__u32 *p, u32 v)
 {
-	__atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
+	__atomic_fetch_and(p, v, __ATOMIC_RELAXED);
 }
 
 #define vc_fetch_add64(p, v)						\
 	({ H_HOOK((p), H_RMW, "vc_fetch_add64"); h_fetch_add64((p), (v)); })
 #define vc_add64(p, v)							\
-	({ H_HOOK((p), H_RMW, "vc_add64"); (void)h_fetch_add64((p), (v)); })
+	({ H_HOOK((p), H_RMW, "vc_add64"); h_add64((p), (v)); })
 #define vc_or64(p, v)							\
 	({ H_HOOK((p), H_RMW, "vc_or64"); h_or64((p), (v)); })
 #define vc_xchg64(p, v)							\
@@ -156,7 +170,7 @@ static inline void h_and32(__u32 *p, u32 v)
 #define vc_and32(p, v)							\
 	({ H_HOOK((p), H_RMW, "vc_and32"); h_and32((p), (v)); })
 #define vc_inc64(p)							\
-	({ H_HOOK((p), H_RMW, "vc_inc64"); (void)h_fetch_add64((p), 1); })
+	({ H_HOOK((p), H_RMW, "vc_inc64"); h_add64((p), 1); })
 
 /*
  * Raises *p to at least v; gives up after a few lost races with user
@@ -175,7 +189,7 @@ static inline void h_max_s32(struct h_site *site, __s32 *p, s32 v)
 		if (old >= v ||
 		    __atomic_compare_exchange_n(p, &old, v, false,
 						__ATOMIC_SEQ_CST,
-						__ATOMIC_SEQ_CST))
+						__ATOMIC_RELAXED))
 			return;
 	}
 }
