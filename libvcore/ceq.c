@@ -36,10 +36,11 @@
  *       post the id twice: harmless, the       the kernel posts the id again.
  *       second finds idx_posted clear.
  *   claim a ring slot: READ_ONCE(prod_idx),
- *   [G] smp_load_acquire(cons_pub_idx);    [H] ring[i] = -1, then
+ *   [G] READ_ONCE(cons_pub_idx);           [H] ring[i] = -1, then
  *       if prod - pub == ring_sz, or after     smp_store_release(cons_pub_idx,
  *       10 failed CASes, overflow (K);         i + 1).  H pairs G: the kernel
- *       else try_cmpxchg(prod_idx)             refills only slots reset.
+ *       else try_cmpxchg(prod_idx), fully      refills only slots reset.
+ *       ordered: G comes before I.
  *                                          [M] smp_load_acquire(cons_pvt_idx),
  *                                              then smp_load_acquire(prod_idx),
  *                                              then try_cmpxchg(cons_pvt_idx):

@@ -5,9 +5,8 @@
  * The kernel finds an mbox through an ev_q (or a VCPD) and reads its type
  * first: 0 means "not initialised", and the post is dropped.  So an mbox
  * is built with type 0, and its type is published last with a release,
- * which the kernel's load of the type pairs with (an acquire, or on x86
- * a READ_ONCE() before its dependent loads); a UCQ is in addition gated
- * by its own ucq_ready.  Cleanup unpublishes the type before freeing
+ * which the kernel's acquire of the type pairs with (mcp_mbox_post() in
+ * kmod/core/event.c); a UCQ is in addition gated by its own ucq_ready.  Cleanup unpublishes the type before freeing
  * anything.
  */
 #include <errno.h>

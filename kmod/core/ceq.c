@@ -18,6 +18,8 @@
  *   claim slot (cas prod_idx), then      xchg coalesce to 0 (pairs with A):
  *   store-release ring[slot] = type (C)  a post that saw B set before D
  *                                        is caught by the xchg after D
+ *   or, ring full: store-release         xchg ring_overflowed to 0, then
+ *     ring_overflowed = 1          (E)     scan as D does (pairs with E)
  *
  * The consumer's cons_pub_idx and every address are user-writable: the
  * ring is translated as a whole once its size is known, the entry before
@@ -30,9 +32,14 @@
 #define CEQ_RING_TRIES		10
 #define CEQ_MAX_RING_SZ		(1U << 20)
 
+/*
+ * E: a release, so that the coalesced value (A) and idx_posted (B) are
+ * visible to a consumer whose xchg of ring_overflowed sees the flag and
+ * then scans the entries (libvcore/ceq.c: K pairs L).
+ */
 static void ceq_overflow(struct ceq *ceq)
 {
-	vc_store(&ceq->ring_overflowed, 1);
+	vc_store_release(&ceq->ring_overflowed, 1);
 }
 
 /**
@@ -80,6 +87,12 @@ int ceq_post(struct mcp *m, struct ceq *ceq, const struct event_msg *msg)
 
 	for (tries = 0;; tries++) {
 		prod = vc_load(&ceq->prod_idx);
+		/*
+		 * No acquire: the cmpxchg that claims the slot is fully
+		 * ordered, so this load comes before C's store into the slot,
+		 * which the consumer reset before its release of cons_pub_idx
+		 * (libvcore/ceq.c: H pairs G).
+		 */
 		cons = vc_load(&ceq->cons_pub_idx);
 		if (prod - cons >= ring_sz || tries == CEQ_RING_TRIES) {
 			ceq_overflow(ceq);

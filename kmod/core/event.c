@@ -59,9 +59,14 @@ static void set_vcore_msgable(struct mcp *m, u32 vcoreid)
 bool mcp_mbox_post(struct mcp *m, struct event_mbox *mbox,
 		   const struct event_msg *msg)
 {
-	u32 type = vc_load(&mbox->type);
+	u32 type;
 	int err;
 
+	/*
+	 * Pairs with libvcore publishing the type last with a release
+	 * (libvcore/mbox.c): the mbox's fields read below are initialised.
+	 */
+	type = vc_load_acquire(&mbox->type);
 	switch (type) {
 	case EV_MBOX_UCQ:
 		err = ucq_post(m, &mbox->ucq, msg);
