@@ -294,7 +294,7 @@ MODDIR = /lib/modules/$(MOD_KVER)/updates
 MOD_KVER ?= $(firstword $(shell modinfo -F vermagic kmod/vcore.ko 2>/dev/null))
 INSTALL ?= install
 LIB_HDRS := vcore.h arena.h ucq.h ceq.h evbitmap.h event.h vcore_ctx.h \
-	uthread.h vcore_numa.h vcore_export.h vcore_atomic.h libvcore.h
+	uthread.h vcore_numa.h vcore_atomic.h akaros.h libvcore.h
 MAN_PAGES := $(sort $(wildcard man/*.[0-9]))
 
 .PHONY: install install-module install-lib install-man install-data \

@@ -6,7 +6,7 @@
  * far smaller than the page the kernel hands out, so each size class
  * carves whole arena pages into objects and keeps the free ones on a
  * LIFO list.  A page starts with a 64-byte header naming its class, which
- * lets vcore_arena_free() check the size it is given and lets put_eventq()
+ * lets vcore_arena_free() check the size it is given and lets vcore_put_eventq()
  * tell a big ev_q from a slim one.  Objects are 64-byte aligned (192 is
  * three cache lines), never page-aligned, so a page-aligned pointer is
  * always a whole-page allocation.

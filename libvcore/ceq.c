@@ -20,9 +20,9 @@
  *
  *   kernel (producer)                      user (consumers, this file)
  *   -------------------------------------  ------------------------------------
- *                                          ceq_init: arrays, ring of -1,
+ *                                          vcore_ceq_init: arrays, ring of -1,
  *                                              the fields;
- *                                          [A] event_mbox_init_ceq() publishes
+ *                                          [A] vcore_event_mbox_init_ceq() publishes
  *                                              the mbox type with a release.
  *   [B] acquire of the mbox type.  B pairs
  *       A: the kernel sees the ceq whole.
@@ -60,16 +60,16 @@
  * operation run concurrently with the column operation on one ceq?
  * ("-": yes; "X": the caller must exclude them.)
  *
- *                   kernel post  get_ceq_msg  ceq_is_empty  ceq_init  cleanup
+ *                   kernel post  vcore_get_ceq_msg  vcore_ceq_is_empty  vcore_ceq_init  cleanup
  *   kernel post          -            -             -            X        X
- *   get_ceq_msg          -            -             -            X        X
- *   ceq_is_empty         -            -             -            X        X
- *   ceq_init             X            X             X            X        X
- *   ceq_cleanup          X            X             X            X        X
+ *   vcore_get_ceq_msg          -            -             -            X        X
+ *   vcore_ceq_is_empty         -            -             -            X        X
+ *   vcore_ceq_init             X            X             X            X        X
+ *   vcore_ceq_cleanup          X            X             X            X        X
  *
- * Inside get_ceq_msg, ring claims are lock-free; recovery scans exclude
+ * Inside vcore_get_ceq_msg, ring claims are lock-free; recovery scans exclude
  * each other through u_lock, which also guards overflow_recovery and
- * last_recovered (ceq_is_empty reads them without it).
+ * last_recovered (vcore_ceq_is_empty reads them without it).
  *
  * Two departures from Akaros, both on the user side only: the consumer
  * loads cons_pvt_idx before prod_idx (M; the other order can claim a slot
@@ -100,7 +100,7 @@ static __s32 *ceq_ring(const struct ceq *ceq)
 	return (__s32 *)(uintptr_t)ceq->ring;
 }
 
-int ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
+int vcore_ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
 	     unsigned int ring_sz)
 {
 	struct ceq_event *events;
@@ -135,7 +135,7 @@ err_free_events:
 	return err;
 }
 
-void ceq_cleanup(struct ceq *ceq)
+void vcore_ceq_cleanup(struct ceq *ceq)
 {
 	if (ceq->events)
 		vcore_arena_free(ceq_events(ceq),
@@ -217,7 +217,7 @@ static bool ceq_recover(struct ceq *ceq, struct event_msg *msg)
 	u_spin_lock(&ceq->u_lock);
 	if (!ceq->overflow_recovery) {
 		WRITE_ONCE(ceq->last_recovered, 0);
-		/* Before the clear: ceq_is_empty never sees both at 0. */
+		/* Before the clear: vcore_ceq_is_empty never sees both at 0. */
 		WRITE_ONCE(ceq->overflow_recovery, 1);
 		/* L, pairs with K: clear, full barrier, then scan. */
 		xchg(&ceq->ring_overflowed, 0);
@@ -243,7 +243,7 @@ static bool ceq_recover(struct ceq *ceq, struct event_msg *msg)
 	return found;
 }
 
-bool get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
+bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
 {
 	__u32 nr_events = ceq->nr_events;
 	__s32 id;
@@ -266,7 +266,7 @@ bool get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
 	return false;
 }
 
-bool ceq_is_empty(struct ceq *ceq)
+bool vcore_ceq_is_empty(struct ceq *ceq)
 {
 	__u32 pvt = smp_load_acquire(&ceq->cons_pvt_idx);
 

@@ -12,7 +12,6 @@
 
 #include <linux/vcore.h>
 
-#include "vcore_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,10 +26,10 @@ extern "C" {
  * ids 0 .. nr_events - 1, ring_sz a power of two.  The events array and
  * the ring come from the arena.  0, -EINVAL (bad argument), -ENOMEM,
  * -ENXIO (no arena).  The kernel may post once the mbox is published (its
- * type set, by event_mbox_init_ceq()).
+ * type set, by vcore_event_mbox_init_ceq()).
  */
-int ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
-	     unsigned int ring_sz) VCORE_SYM(ceq_init);
+int vcore_ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
+	     unsigned int ring_sz);
 
 /*
  * Take one event: ev_type = the id, ev_arg2 = the coalesced value (its low
@@ -40,14 +39,13 @@ int ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
  * the value first; every value posted is returned exactly once, and no
  * posted id is left behind, ring overflow included.
  */
-bool get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
-	VCORE_SYM(get_ceq_msg);
+bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg);
 
 /* Whether there is nothing to consume; racy by nature. */
-bool ceq_is_empty(struct ceq *ceq) VCORE_SYM(ceq_is_empty);
+bool vcore_ceq_is_empty(struct ceq *ceq);
 
 /* Free the arrays and zero the ceq.  No kernel post nor consumer may run. */
-void ceq_cleanup(struct ceq *ceq) VCORE_SYM(ceq_cleanup);
+void vcore_ceq_cleanup(struct ceq *ceq);
 
 #ifdef __cplusplus
 }

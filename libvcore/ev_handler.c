@@ -43,7 +43,7 @@ struct ev_handler {
 static __u32 ev_handlers_lock;		/* guards every list and retired */
 static struct ev_handler *retired;
 
-static struct ev_handler ev_ev_handler = { .func = handle_ev_ev };
+static struct ev_handler ev_ev_handler = { .func = vcore_handle_ev_ev };
 
 static struct ev_handler *ev_handlers[VCORE_MAX_NR_EVENT] = {
 	[EV_EVENT] = &ev_ev_handler,
@@ -65,7 +65,7 @@ static void atfork_register(void)
 	pthread_atfork(NULL, NULL, vcore_ev_handlers_forget);
 }
 
-int register_ev_handler(unsigned int ev_type, handle_event_t handler,
+int vcore_register_ev_handler(unsigned int ev_type, handle_event_t handler,
 			void *data)
 {
 	struct ev_handler *h, **link;
@@ -88,7 +88,7 @@ int register_ev_handler(unsigned int ev_type, handle_event_t handler,
 	return 0;
 }
 
-int deregister_ev_handler(unsigned int ev_type, handle_event_t handler,
+int vcore_deregister_ev_handler(unsigned int ev_type, handle_event_t handler,
 			  void *data)
 {
 	struct ev_handler *h, **link;

@@ -23,8 +23,8 @@
  *   B pairs with C: if C reads B's 1, the bit A set is seen by D; if B
  *   lands after C, check_bits stays set and a later call finds the bit.
  *
- * Synchronization: the kernel's post, get_evbitmap_msg and
- * evbitmap_is_empty may all run concurrently; evbitmap_init excludes
+ * Synchronization: the kernel's post, vcore_get_evbitmap_msg and
+ * vcore_evbitmap_is_empty may all run concurrently; vcore_evbitmap_init excludes
  * everything.  Every loop here is bounded by the bitmap's size.
  */
 #include <string.h>
@@ -32,17 +32,17 @@
 #include "evbitmap.h"
 #include "internal.h"
 
-void evbitmap_init(struct evbitmap *evbm)
+void vcore_evbitmap_init(struct evbitmap *evbm)
 {
 	memset(evbm, 0, sizeof(*evbm));
 }
 
-void evbitmap_cleanup(struct evbitmap *evbm)
+void vcore_evbitmap_cleanup(struct evbitmap *evbm)
 {
 	(void)evbm;
 }
 
-bool evbitmap_is_empty(struct evbitmap *evbm)
+bool vcore_evbitmap_is_empty(struct evbitmap *evbm)
 {
 	return !READ_ONCE(evbm->check_bits);
 }
@@ -81,7 +81,7 @@ static bool evbm_take_one(struct evbitmap *evbm, unsigned int *type)
 	return false;
 }
 
-bool get_evbitmap_msg(struct evbitmap *evbm, struct event_msg *msg)
+bool vcore_get_evbitmap_msg(struct evbitmap *evbm, struct event_msg *msg)
 {
 	unsigned int type;
 

@@ -10,27 +10,25 @@
 
 #include <linux/vcore.h>
 
-#include "vcore_export.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* Clear every bit.  No kernel post nor consumer may run. */
-void evbitmap_init(struct evbitmap *evbm) VCORE_SYM(evbitmap_init);
+void vcore_evbitmap_init(struct evbitmap *evbm);
 
 /* Nothing to free; for symmetry with the other mailboxes. */
-void evbitmap_cleanup(struct evbitmap *evbm) VCORE_SYM(evbitmap_cleanup);
+void vcore_evbitmap_cleanup(struct evbitmap *evbm);
 
 /* Whether check_bits is clear; racy by nature. */
-bool evbitmap_is_empty(struct evbitmap *evbm) VCORE_SYM(evbitmap_is_empty);
+bool vcore_evbitmap_is_empty(struct evbitmap *evbm);
 
 /*
  * Take one set bit: msg is zeroed but for ev_type.  false if none was
  * found.  Each bit set by the kernel is returned once, to one consumer.
  */
-bool get_evbitmap_msg(struct evbitmap *evbm, struct event_msg *msg)
-	VCORE_SYM(get_evbitmap_msg);
+bool vcore_get_evbitmap_msg(struct evbitmap *evbm, struct event_msg *msg);
 
 #ifdef __cplusplus
 }

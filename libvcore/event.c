@@ -8,7 +8,7 @@
  * VCPD mbox, chosen by the kernel).  The arena's size classes tell the two
  * apart when they are freed.
  *
- * Handling follows Akaros.  handle_events() is what a vcore runs on
+ * Handling follows Akaros.  vcore_handle_events() is what a vcore runs on
  * entering vcore context: it clears notif_pending and drains its VCPD
  * mboxes.  Messages are dispatched to the handlers of their type; an
  * EV_EVENT (INDIR) message names an ev_q to handle in turn.
@@ -42,9 +42,9 @@
 #include "internal.h"
 
 _Static_assert(sizeof(struct event_queue) != sizeof(struct event_queue_big),
-	       "put_eventq() tells ev_qs apart by size");
+	       "vcore_put_eventq() tells ev_qs apart by size");
 
-struct event_queue *get_eventq_raw(void)
+struct event_queue *vcore_get_eventq_raw(void)
 {
 	struct event_queue_big *big = vcore_arena_zalloc(sizeof(*big));
 
@@ -54,28 +54,28 @@ struct event_queue *get_eventq_raw(void)
 	return &big->ev_q;
 }
 
-struct event_queue *get_eventq(unsigned int mbox_type)
+struct event_queue *vcore_get_eventq(unsigned int mbox_type)
 {
-	struct event_queue *ev_q = get_eventq_raw();
+	struct event_queue *ev_q = vcore_get_eventq_raw();
 	int err;
 
 	if (!ev_q)
 		return NULL;
-	err = event_mbox_init(event_q_mbox(ev_q), mbox_type);
+	err = vcore_event_mbox_init(event_q_mbox(ev_q), mbox_type);
 	if (err) {
-		put_eventq(ev_q);
+		vcore_put_eventq(ev_q);
 		errno = -err;
 		return NULL;
 	}
 	return ev_q;
 }
 
-struct event_queue *get_eventq_slim(void)
+struct event_queue *vcore_get_eventq_slim(void)
 {
 	return vcore_arena_zalloc(sizeof(struct event_queue));
 }
 
-struct event_queue *get_eventq_vcpd(unsigned int vcoreid,
+struct event_queue *vcore_get_eventq_vcpd(unsigned int vcoreid,
 				    unsigned int ev_flags)
 {
 	struct event_queue *ev_q;
@@ -84,7 +84,7 @@ struct event_queue *get_eventq_vcpd(unsigned int vcoreid,
 		errno = EINVAL;
 		return NULL;
 	}
-	ev_q = get_eventq_slim();
+	ev_q = vcore_get_eventq_slim();
 	if (!ev_q)
 		return NULL;
 	ev_q->ev_flags = ev_flags;
@@ -92,7 +92,7 @@ struct event_queue *get_eventq_vcpd(unsigned int vcoreid,
 	return ev_q;
 }
 
-void put_eventq(struct event_queue *ev_q)
+void vcore_put_eventq(struct event_queue *ev_q)
 {
 	size_t size;
 
@@ -102,13 +102,13 @@ void put_eventq(struct event_queue *ev_q)
 	if (size == sizeof(struct event_queue_big)) {
 		struct event_queue_big *big = (struct event_queue_big *)ev_q;
 
-		event_mbox_cleanup(&big->ev_imbox);
+		vcore_event_mbox_cleanup(&big->ev_imbox);
 	}
 	/* Not an arena object (size 0): vcore_arena_free() says so. */
 	vcore_arena_free(ev_q, size);
 }
 
-int register_kevent_q(const struct vcore_dev *dev, struct event_queue *ev_q,
+int vcore_register_kevent_q(const struct vcore_dev *dev, struct event_queue *ev_q,
 		      unsigned int ev_type)
 {
 	if (ev_type >= VCORE_MAX_NR_EVENT)
@@ -119,7 +119,7 @@ int register_kevent_q(const struct vcore_dev *dev, struct event_queue *ev_q,
 	return 0;
 }
 
-struct event_queue *clear_kevent_q(const struct vcore_dev *dev,
+struct event_queue *vcore_clear_kevent_q(const struct vcore_dev *dev,
 				   unsigned int ev_type)
 {
 	if (ev_type >= VCORE_MAX_NR_EVENT)
@@ -128,27 +128,27 @@ struct event_queue *clear_kevent_q(const struct vcore_dev *dev,
 		xchg(&dev->procdata->kernel_evts[ev_type], 0);
 }
 
-int handle_one_mbox_msg(struct event_mbox *mbox)
+int vcore_handle_one_mbox_msg(struct event_mbox *mbox)
 {
 	struct event_msg msg;
 
-	if (!extract_one_mbox_msg(mbox, &msg))
+	if (!vcore_extract_one_mbox_msg(mbox, &msg))
 		return 0;
 	vcore_run_ev_handlers(msg.ev_type, &msg);
 	return 1;
 }
 
-int handle_mbox(struct event_mbox *mbox)
+int vcore_handle_mbox(struct event_mbox *mbox)
 {
 	int n = 0;
 
 	/* Ends when the mbox is found empty: the producer bounds it. */
-	while (handle_one_mbox_msg(mbox))
+	while (vcore_handle_one_mbox_msg(mbox))
 		n++;
 	return n;
 }
 
-int handle_event_q(struct event_queue *ev_q)
+int vcore_handle_event_q(struct event_queue *ev_q)
 {
 	handle_event_q_t handler;
 	struct event_mbox *mbox;
@@ -161,10 +161,10 @@ int handle_event_q(struct event_queue *ev_q)
 	mbox = (struct event_mbox *)(uintptr_t)READ_ONCE(ev_q->ev_mbox);
 	if (!mbox)
 		return 0;
-	return handle_mbox(mbox);
+	return vcore_handle_mbox(mbox);
 }
 
-void handle_ev_ev(struct event_msg *ev_msg, unsigned int ev_type, void *data)
+void vcore_handle_ev_ev(struct event_msg *ev_msg, unsigned int ev_type, void *data)
 {
 	struct event_queue *ev_q;
 
@@ -181,7 +181,7 @@ void handle_ev_ev(struct event_msg *ev_msg, unsigned int ev_type, void *data)
 	 */
 	smp_store_mb(ev_q->ev_alert_pending, 0);
 	inject_delay(INJ_EV_ALERT_CLEARED);
-	handle_event_q(ev_q);
+	vcore_handle_event_q(ev_q);
 }
 
 static int vcpd_mbox_init(struct event_mbox *mbox)
@@ -189,7 +189,7 @@ static int vcpd_mbox_init(struct event_mbox *mbox)
 	/* Already set up: leave it, the kernel may be posting to it. */
 	if (smp_load_acquire(&mbox->type))
 		return 0;
-	return event_mbox_init(mbox, EV_MBOX_UCQ);
+	return vcore_event_mbox_init(mbox, EV_MBOX_UCQ);
 }
 
 static unsigned int nr_vcpds(const struct vcore_dev *dev)
@@ -198,7 +198,7 @@ static unsigned int nr_vcpds(const struct vcore_dev *dev)
 	       dev->api.max_vcores : VCORE_MAX_VCORES;
 }
 
-int vcpd_mboxes_init(const struct vcore_dev *dev)
+int vcore_vcpd_mboxes_init(const struct vcore_dev *dev)
 {
 	unsigned int n = nr_vcpds(dev);
 	int err;
@@ -216,23 +216,23 @@ int vcpd_mboxes_init(const struct vcore_dev *dev)
 	return 0;
 
 err_cleanup:
-	vcpd_mboxes_cleanup(dev);
+	vcore_vcpd_mboxes_cleanup(dev);
 	return err;
 }
 
-void vcpd_mboxes_cleanup(const struct vcore_dev *dev)
+void vcore_vcpd_mboxes_cleanup(const struct vcore_dev *dev)
 {
 	unsigned int n = nr_vcpds(dev);
 
 	for (unsigned int v = 0; v < n; v++) {
 		struct vcore_preempt_data *vcpd = vcore_dev_vcpd(dev, v);
 
-		event_mbox_cleanup(&vcpd->ev_mbox_public);
-		event_mbox_cleanup(&vcpd->ev_mbox_private);
+		vcore_event_mbox_cleanup(&vcpd->ev_mbox_public);
+		vcore_event_mbox_cleanup(&vcpd->ev_mbox_private);
 	}
 }
 
-int handle_events(const struct vcore_dev *dev, unsigned int vcoreid)
+int vcore_handle_events(const struct vcore_dev *dev, unsigned int vcoreid)
 {
 	struct vcore_preempt_data *vcpd = vcore_dev_vcpd(dev, vcoreid);
 	int n;
@@ -241,7 +241,7 @@ int handle_events(const struct vcore_dev *dev, unsigned int vcoreid)
 		return -EINVAL;
 	/* B, pairs with A: clear, full barrier, then look. */
 	smp_store_mb(vcpd->notif_pending, 0);
-	n = handle_mbox(&vcpd->ev_mbox_private);
-	n += handle_mbox(&vcpd->ev_mbox_public);
+	n = vcore_handle_mbox(&vcpd->ev_mbox_private);
+	n += vcore_handle_mbox(&vcpd->ev_mbox_public);
 	return n;
 }

@@ -28,20 +28,19 @@
 #include "evbitmap.h"
 #include "ucq.h"
 #include "vcore.h"
-#include "vcore_export.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Geometry of a CEQ made by event_mbox_init(): Akaros's defaults. */
+/* Geometry of a CEQ made by vcore_event_mbox_init(): Akaros's defaults. */
 #define CEQ_DEFAULT_SZ		128
 
 /* A handler for one event type; data is what it was registered with. */
 typedef void (*handle_event_t)(struct event_msg *ev_msg,
 			       unsigned int ev_type, void *data);
 
-/* An ev_q's own handler (ev_q->ev_handler), replacing handle_mbox(). */
+/* An ev_q's own handler (ev_q->ev_handler), replacing vcore_handle_mbox(). */
 typedef void (*handle_event_q_t)(struct event_queue *ev_q);
 
 static inline struct event_mbox *event_q_mbox(const struct event_queue *ev_q)
@@ -63,27 +62,23 @@ static inline void event_q_set_handler(struct event_queue *ev_q,
  * events and ring slots), then publish its type to the kernel.  The mbox
  * must not be in use.  -EINVAL (unknown type), or the allocation's error.
  */
-int event_mbox_init(struct event_mbox *mbox, unsigned int type)
-	VCORE_SYM(event_mbox_init);
+int vcore_event_mbox_init(struct event_mbox *mbox, unsigned int type);
 
-/* The same for a CEQ of a chosen geometry; see ceq_init(). */
-int event_mbox_init_ceq(struct event_mbox *mbox, __u8 operation,
-			unsigned int nr_events, unsigned int ring_sz)
-	VCORE_SYM(event_mbox_init_ceq);
+/* The same for a CEQ of a chosen geometry; see vcore_ceq_init(). */
+int vcore_event_mbox_init_ceq(struct event_mbox *mbox, __u8 operation,
+			unsigned int nr_events, unsigned int ring_sz);
 
 /*
  * Unpublish mbox (type 0, so the kernel drops posts) and free what it
  * holds.  Nothing may post to or consume from it any more.
  */
-void event_mbox_cleanup(struct event_mbox *mbox)
-	VCORE_SYM(event_mbox_cleanup);
+void vcore_event_mbox_cleanup(struct event_mbox *mbox);
 
 /* One message from any kind of mbox; false if empty or not initialised. */
-bool extract_one_mbox_msg(struct event_mbox *mbox, struct event_msg *msg)
-	VCORE_SYM(extract_one_mbox_msg);
+bool vcore_extract_one_mbox_msg(struct event_mbox *mbox, struct event_msg *msg);
 
 /* Whether mbox looks empty (an uninitialised one is). */
-bool mbox_is_empty(struct event_mbox *mbox) VCORE_SYM(mbox_is_empty);
+bool vcore_mbox_is_empty(struct event_mbox *mbox);
 
 /* ---- Event queues (event.c) ------------------------------------------ */
 
@@ -92,37 +87,35 @@ bool mbox_is_empty(struct event_mbox *mbox) VCORE_SYM(mbox_is_empty);
  * mbox, initialised as mbox_type.  ev_flags, ev_vcore, the handler: the
  * caller's.
  */
-struct event_queue *get_eventq(unsigned int mbox_type) VCORE_SYM(get_eventq);
+struct event_queue *vcore_get_eventq(unsigned int mbox_type);
 
 /* The same with the mbox left uninitialised (e.g. for a custom CEQ). */
-struct event_queue *get_eventq_raw(void) VCORE_SYM(get_eventq_raw);
+struct event_queue *vcore_get_eventq_raw(void);
 
 /* A slim ev_q (struct event_queue) with ev_mbox 0: point it somewhere. */
-struct event_queue *get_eventq_slim(void) VCORE_SYM(get_eventq_slim);
+struct event_queue *vcore_get_eventq_slim(void);
 
 /*
  * A slim ev_q that delivers to vcoreid's VCPD mbox: ev_mbox = 0 (the
  * target's VCPD mbox, chosen by the kernel), ev_vcore = vcoreid, ev_flags
  * = ev_flags (EVENT_VCORE_PRIVATE picks the private mbox).  EINVAL.
  */
-struct event_queue *get_eventq_vcpd(unsigned int vcoreid,
-				    unsigned int ev_flags)
-	VCORE_SYM(get_eventq_vcpd);
+struct event_queue *vcore_get_eventq_vcpd(unsigned int vcoreid,
+				    unsigned int ev_flags);
 
 /*
- * Free any ev_q from get_eventq*() (a big one's own mbox is cleaned up
+ * Free any ev_q from vcore_get_eventq*() (a big one's own mbox is cleaned up
  * first).  It must be unregistered and idle.  NULL is ignored.
  */
-void put_eventq(struct event_queue *ev_q) VCORE_SYM(put_eventq);
+void vcore_put_eventq(struct event_queue *ev_q);
 
 /* Make ev_q the receiver of kernel events of ev_type (procdata). */
-int register_kevent_q(const struct vcore_dev *dev, struct event_queue *ev_q,
-		      unsigned int ev_type) VCORE_SYM(register_kevent_q);
+int vcore_register_kevent_q(const struct vcore_dev *dev, struct event_queue *ev_q,
+		      unsigned int ev_type);
 
 /* Unregister ev_type's ev_q and return it (NULL if none or bad type). */
-struct event_queue *clear_kevent_q(const struct vcore_dev *dev,
-				   unsigned int ev_type)
-	VCORE_SYM(clear_kevent_q);
+struct event_queue *vcore_clear_kevent_q(const struct vcore_dev *dev,
+				   unsigned int ev_type);
 
 /* ---- Handlers (ev_handler.c) ----------------------------------------- */
 
@@ -130,18 +123,18 @@ struct event_queue *clear_kevent_q(const struct vcore_dev *dev,
  * Add handler (with data) to ev_type's list; handlers of one type run in
  * registration order, and the same pair may be registered twice.  Safe at
  * any time, also while messages are being handled.  EV_EVENT comes with
- * handle_ev_ev() registered.  -EINVAL (bad type, NULL handler), -ENOMEM.
+ * vcore_handle_ev_ev() registered.  -EINVAL (bad type, NULL handler), -ENOMEM.
  */
-int register_ev_handler(unsigned int ev_type, handle_event_t handler,
-			void *data) VCORE_SYM(register_ev_handler);
+int vcore_register_ev_handler(unsigned int ev_type, handle_event_t handler,
+			void *data);
 
 /*
  * Remove the first registration of (handler, data) for ev_type.  There is
  * no grace period: a dispatch already under way may still call it once,
  * so data must stay valid.  -EINVAL, -ENOENT.
  */
-int deregister_ev_handler(unsigned int ev_type, handle_event_t handler,
-			  void *data) VCORE_SYM(deregister_ev_handler);
+int vcore_deregister_ev_handler(unsigned int ev_type, handle_event_t handler,
+			  void *data);
 
 /* ---- Handling (event.c) ---------------------------------------------- */
 
@@ -150,30 +143,28 @@ int deregister_ev_handler(unsigned int ev_type, handle_event_t handler,
  * ev_q's ev_alert_pending, with a full barrier, before handling it, so a
  * message posted behind the look brings a new INDIR.
  */
-void handle_ev_ev(struct event_msg *ev_msg, unsigned int ev_type, void *data)
-	VCORE_SYM(handle_ev_ev);
+void vcore_handle_ev_ev(struct event_msg *ev_msg, unsigned int ev_type, void *data);
 
 /*
  * Take one message from mbox and run the handlers of its type.  1 if a
  * message was taken, 0 if mbox was empty.  Types at or past
  * VCORE_MAX_NR_EVENT (ids of a large CEQ) have no handlers.
  */
-int handle_one_mbox_msg(struct event_mbox *mbox)
-	VCORE_SYM(handle_one_mbox_msg);
+int vcore_handle_one_mbox_msg(struct event_mbox *mbox);
 
 /*
  * Drain mbox, dispatching every message; returns how many.  It returns
  * when the mbox is found empty, so a producer that never stops keeps it
  * here.
  */
-int handle_mbox(struct event_mbox *mbox) VCORE_SYM(handle_mbox);
+int vcore_handle_mbox(struct event_mbox *mbox);
 
 /*
  * Handle an ev_q: its own ev_handler if set (returns 0), else
- * handle_mbox() on its mbox (returns the count; 0 for an ev_q bound to a
- * VCPD mbox, which handle_events() drains).
+ * vcore_handle_mbox() on its mbox (returns the count; 0 for an ev_q bound to a
+ * VCPD mbox, which vcore_handle_events() drains).
  */
-int handle_event_q(struct event_queue *ev_q) VCORE_SYM(handle_event_q);
+int vcore_handle_event_q(struct event_queue *ev_q);
 
 /*
  * Initialise every VCPD's public and private mbox as a UCQ (4 arena pages
@@ -181,21 +172,19 @@ int handle_event_q(struct event_queue *ev_q) VCORE_SYM(handle_event_q);
  * are left alone.  Once, before vcores run.  On error everything is
  * cleaned up.  -ENOMEM, -ENXIO.
  */
-int vcpd_mboxes_init(const struct vcore_dev *dev) VCORE_SYM(vcpd_mboxes_init);
+int vcore_vcpd_mboxes_init(const struct vcore_dev *dev);
 
-/* Undo vcpd_mboxes_init(); the kernel must no longer post to them. */
-void vcpd_mboxes_cleanup(const struct vcore_dev *dev)
-	VCORE_SYM(vcpd_mboxes_cleanup);
+/* Undo vcore_vcpd_mboxes_init(); the kernel must no longer post to them. */
+void vcore_vcpd_mboxes_cleanup(const struct vcore_dev *dev);
 
 /*
- * Akaros's handle_events(): clear vcoreid's notif_pending, full barrier,
+ * Akaros's vcore_handle_events(): clear vcoreid's notif_pending, full barrier,
  * then drain its private, then its public VCPD mbox.  Returns the number
  * of messages handled, or -EINVAL for a bad vcoreid.  The kernel may set
  * notif_pending again at any point; whoever leaves vcore context must
  * check it again (with notifications enabled) and come back here.
  */
-int handle_events(const struct vcore_dev *dev, unsigned int vcoreid)
-	VCORE_SYM(handle_events);
+int vcore_handle_events(const struct vcore_dev *dev, unsigned int vcoreid);
 
 #ifdef __cplusplus
 }

@@ -25,21 +25,21 @@ static int mbox_publish(struct event_mbox *mbox, unsigned int type)
 	return 0;
 }
 
-int event_mbox_init(struct event_mbox *mbox, unsigned int type)
+int vcore_event_mbox_init(struct event_mbox *mbox, unsigned int type)
 {
 	int err;
 
 	WRITE_ONCE(mbox->type, 0);
 	switch (type) {
 	case EV_MBOX_UCQ:
-		err = ucq_init(&mbox->ucq);
+		err = vcore_ucq_init(&mbox->ucq);
 		break;
 	case EV_MBOX_BITMAP:
-		evbitmap_init(&mbox->evbm);
+		vcore_evbitmap_init(&mbox->evbm);
 		err = 0;
 		break;
 	case EV_MBOX_CEQ:
-		err = ceq_init(&mbox->ceq, CEQ_OR, CEQ_DEFAULT_SZ,
+		err = vcore_ceq_init(&mbox->ceq, CEQ_OR, CEQ_DEFAULT_SZ,
 			       CEQ_DEFAULT_SZ);
 		break;
 	default:
@@ -50,58 +50,58 @@ int event_mbox_init(struct event_mbox *mbox, unsigned int type)
 	return mbox_publish(mbox, type);
 }
 
-int event_mbox_init_ceq(struct event_mbox *mbox, __u8 operation,
+int vcore_event_mbox_init_ceq(struct event_mbox *mbox, __u8 operation,
 			unsigned int nr_events, unsigned int ring_sz)
 {
 	int err;
 
 	WRITE_ONCE(mbox->type, 0);
-	err = ceq_init(&mbox->ceq, operation, nr_events, ring_sz);
+	err = vcore_ceq_init(&mbox->ceq, operation, nr_events, ring_sz);
 	if (err)
 		return err;
 	return mbox_publish(mbox, EV_MBOX_CEQ);
 }
 
-void event_mbox_cleanup(struct event_mbox *mbox)
+void vcore_event_mbox_cleanup(struct event_mbox *mbox)
 {
 	switch (xchg(&mbox->type, 0)) {
 	case EV_MBOX_UCQ:
-		ucq_free(&mbox->ucq);
+		vcore_ucq_free(&mbox->ucq);
 		break;
 	case EV_MBOX_BITMAP:
-		evbitmap_cleanup(&mbox->evbm);
+		vcore_evbitmap_cleanup(&mbox->evbm);
 		break;
 	case EV_MBOX_CEQ:
-		ceq_cleanup(&mbox->ceq);
+		vcore_ceq_cleanup(&mbox->ceq);
 		break;
 	default:
 		break;
 	}
 }
 
-bool extract_one_mbox_msg(struct event_mbox *mbox, struct event_msg *msg)
+bool vcore_extract_one_mbox_msg(struct event_mbox *mbox, struct event_msg *msg)
 {
 	switch (smp_load_acquire(&mbox->type)) {
 	case EV_MBOX_UCQ:
-		return get_ucq_msg(&mbox->ucq, msg);
+		return vcore_get_ucq_msg(&mbox->ucq, msg);
 	case EV_MBOX_BITMAP:
-		return get_evbitmap_msg(&mbox->evbm, msg);
+		return vcore_get_evbitmap_msg(&mbox->evbm, msg);
 	case EV_MBOX_CEQ:
-		return get_ceq_msg(&mbox->ceq, msg);
+		return vcore_get_ceq_msg(&mbox->ceq, msg);
 	default:
 		return false;
 	}
 }
 
-bool mbox_is_empty(struct event_mbox *mbox)
+bool vcore_mbox_is_empty(struct event_mbox *mbox)
 {
 	switch (smp_load_acquire(&mbox->type)) {
 	case EV_MBOX_UCQ:
-		return ucq_is_empty(&mbox->ucq);
+		return vcore_ucq_is_empty(&mbox->ucq);
 	case EV_MBOX_BITMAP:
-		return evbitmap_is_empty(&mbox->evbm);
+		return vcore_evbitmap_is_empty(&mbox->evbm);
 	case EV_MBOX_CEQ:
-		return ceq_is_empty(&mbox->ceq);
+		return vcore_ceq_is_empty(&mbox->ceq);
 	default:
 		return true;
 	}

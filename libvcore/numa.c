@@ -55,7 +55,7 @@ int vcore_numa_home_node(unsigned int vcoreid)
 {
 	const struct vcore_dev *dev = vcore_lib_dev();
 
-	if (!has_numa(dev) || vcoreid >= max_vcores())
+	if (!has_numa(dev) || vcoreid >= vcore_max_vcores())
 		return -1;
 	return READ_ONCE(dev->kprocinfo->vcoremap[vcoreid].home_node);
 }
@@ -106,7 +106,7 @@ int vcore_numa_current_node(void)
 {
 	int cpu = sched_getcpu();
 
-	if (vcore_id() < max_vcores() &&
+	if (vcore_id() < vcore_max_vcores() &&
 	    vcore_numa_node_of(vcore_id()) >= 0)
 		return vcore_numa_node_of(vcore_id());
 	return cpu < 0 || numa_available() < 0 ? -1 : numa_node_of_cpu(cpu);

@@ -19,7 +19,7 @@
  *
  *   kernel (producer)                      user (consumers, this file)
  *   -------------------------------------  ------------------------------------
- *                                          ucq_init: pages, indices, spare;
+ *                                          vcore_ucq_init: pages, indices, spare;
  *                                          [A] smp_store_release(ucq_ready, 1)
  *   [B] smp_load_acquire(ucq_ready), drop
  *       the message if 0.  B pairs A: an
@@ -65,14 +65,14 @@
  * operation run concurrently with the column operation on one ucq?
  * ("-": yes; "X": the caller must exclude them.)
  *
- *                   kernel post  get_ucq_msg  ucq_is_empty  ucq_init  ucq_free
+ *                   kernel post  vcore_get_ucq_msg  vcore_ucq_is_empty  vcore_ucq_init  vcore_ucq_free
  *   kernel post          -            -             -            X         X
- *   get_ucq_msg          -            -             -            X         X
- *   ucq_is_empty         -            -             -            X         X
- *   ucq_init             X            X             X            X         X
- *   ucq_free             X            X             X            X         X
+ *   vcore_get_ucq_msg          -            -             -            X         X
+ *   vcore_ucq_is_empty         -            -             -            X         X
+ *   vcore_ucq_init             X            X             X            X         X
+ *   vcore_ucq_free             X            X             X            X         X
  *
- * Inside get_ucq_msg, page flips exclude each other through u_lock; slot
+ * Inside vcore_get_ucq_msg, page flips exclude each other through u_lock; slot
  * claims are lock-free (a failed CAS means another consumer claimed).
  *
  * Consumers do not pass the producers.  "cons != prod" means "a producer
@@ -148,7 +148,7 @@ static bool ucq_page_ok(const void *pg)
 	return a && !(a & VCORE_PAGE_MASK) && a <= UCQ_ADDR_MASK;
 }
 
-int ucq_init_raw(struct ucq *ucq, void *pg1, void *pg2)
+int vcore_ucq_init_raw(struct ucq *ucq, void *pg1, void *pg2)
 {
 	if (!ucq_page_ok(pg1) || !ucq_page_ok(pg2) || pg1 == pg2)
 		return -EINVAL;
@@ -168,7 +168,7 @@ int ucq_init_raw(struct ucq *ucq, void *pg1, void *pg2)
 	return 0;
 }
 
-int ucq_init(struct ucq *ucq)
+int vcore_ucq_init(struct ucq *ucq)
 {
 	void *pg1, *pg2;
 	int err;
@@ -182,7 +182,7 @@ int ucq_init(struct ucq *ucq)
 		err = -errno;
 		goto err_free_pg1;
 	}
-	err = ucq_init_raw(ucq, pg1, pg2);
+	err = vcore_ucq_init_raw(ucq, pg1, pg2);
 	if (err)
 		goto err_free_pg2;
 	return 0;
@@ -194,7 +194,7 @@ err_free_pg1:
 	return err;
 }
 
-void ucq_free(struct ucq *ucq)
+void vcore_ucq_free(struct ucq *ucq)
 {
 	struct ucq_page *pg;
 	__u64 spare, nr_pgs;
@@ -279,7 +279,7 @@ out_unlock:
 	u_spin_unlock(&ucq->u_lock);
 }
 
-bool get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
+bool vcore_get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
 {
 	struct ucq_msg_slot *slot;
 	unsigned int spins = 0;
@@ -318,7 +318,7 @@ bool get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
 	return true;
 }
 
-bool ucq_is_empty(struct ucq *ucq)
+bool vcore_ucq_is_empty(struct ucq *ucq)
 {
 	__u64 cons = smp_load_acquire(&ucq->cons_idx);
 

@@ -11,7 +11,6 @@
 
 #include <linux/vcore.h>
 
-#include "vcore_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,14 +21,13 @@ extern "C" {
  * publish it to the kernel (ucq_ready) last.  ucq must not be in use.
  * 0, or the errno of the page allocation, negated.
  */
-int ucq_init(struct ucq *ucq) VCORE_SYM(ucq_init);
+int vcore_ucq_init(struct ucq *ucq);
 
 /*
  * The same with two caller-provided arena pages (e.g. from one bulk
  * allocation); both must be page-aligned.  They are zeroed here.  -EINVAL.
  */
-int ucq_init_raw(struct ucq *ucq, void *pg1, void *pg2)
-	VCORE_SYM(ucq_init_raw);
+int vcore_ucq_init_raw(struct ucq *ucq, void *pg1, void *pg2);
 
 /*
  * Free every page the ucq holds (including pages the kernel linked) and
@@ -37,7 +35,7 @@ int ucq_init_raw(struct ucq *ucq, void *pg1, void *pg2)
  * ev_q first) and no consumer may be running.  A ucq that was never
  * initialised is left alone.
  */
-void ucq_free(struct ucq *ucq) VCORE_SYM(ucq_free);
+void vcore_ucq_free(struct ucq *ucq);
 
 /*
  * Take one message.  false if the ucq looked empty; a message posted while
@@ -45,11 +43,10 @@ void ucq_free(struct ucq *ucq) VCORE_SYM(ucq_free);
  * can spin briefly on the kernel (a slot being filled, a page being
  * linked) or on another consumer (a page flip).
  */
-bool get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
-	VCORE_SYM(get_ucq_msg);
+bool vcore_get_ucq_msg(struct ucq *ucq, struct event_msg *msg);
 
 /* Whether the consumer has caught up with the producer; racy by nature. */
-bool ucq_is_empty(struct ucq *ucq) VCORE_SYM(ucq_is_empty);
+bool vcore_ucq_is_empty(struct ucq *ucq);
 
 #ifdef __cplusplus
 }

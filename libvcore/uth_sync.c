@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * Uthread synchronisation: mutexes, condition variables, and blocking on
- * ev_qs.  Each is a wait list under a pdr_lock, taken with notifications
- * disabled; a uthread blocks with uthread_block(), whose callback, run in
+ * ev_qs.  Each is a wait list under a vcore_pdr_lock, taken with notifications
+ * disabled; a uthread blocks with vcore_uthread_block(), whose callback, run in
  * vcore context once the uthread is saved, queues it and drops the lock,
  * so that a waker never finds a waiter that is not yet saved.
  */
@@ -17,7 +17,7 @@
 
 /* ---- Wait lists, mutexes, condition variables ------------------------ */
 
-void uth_mutex_init(struct uth_mutex *m)
+void vcore_uth_mutex_init(struct uth_mutex *m)
 {
 	memset(m, 0, sizeof(*m));
 }
@@ -27,35 +27,35 @@ static void mutex_block_cb(struct uthread *self, void *arg)
 	struct uth_mutex *m = arg;
 
 	wl_push(&m->wait_head, &m->wait_tail, self);
-	pdr_unlock(&m->lock);
+	vcore_pdr_unlock(&m->lock);
 }
 
-void uth_mutex_lock(struct uth_mutex *m)
+void vcore_uth_mutex_lock(struct uth_mutex *m)
 {
-	uth_disable_notifs();
-	pdr_lock(&m->lock);
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&m->lock);
 	if (!m->locked) {
 		m->locked = 1;
-		pdr_unlock(&m->lock);
-		uth_enable_notifs();
+		vcore_pdr_unlock(&m->lock);
+		vcore_uth_enable_notifs();
 		return;
 	}
 	/* unlock hands the mutex over: we own it when we run again */
-	uthread_block(mutex_block_cb, m);
+	vcore_uthread_block(mutex_block_cb, m);
 }
 
-bool uth_mutex_trylock(struct uth_mutex *m)
+bool vcore_uth_mutex_trylock(struct uth_mutex *m)
 {
 	bool got = false;
 
-	uth_disable_notifs();
-	pdr_lock(&m->lock);
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&m->lock);
 	if (!m->locked) {
 		m->locked = 1;
 		got = true;
 	}
-	pdr_unlock(&m->lock);
-	uth_enable_notifs();
+	vcore_pdr_unlock(&m->lock);
+	vcore_uth_enable_notifs();
 	return got;
 }
 
@@ -64,23 +64,23 @@ static void __mutex_unlock(struct uth_mutex *m)
 {
 	struct uthread *w;
 
-	pdr_lock(&m->lock);
+	vcore_pdr_lock(&m->lock);
 	w = wl_pop(&m->wait_head, &m->wait_tail);
 	if (!w)
 		m->locked = 0;
-	pdr_unlock(&m->lock);
+	vcore_pdr_unlock(&m->lock);
 	if (w)
-		uthread_runnable(w);
+		vcore_uthread_runnable(w);
 }
 
-void uth_mutex_unlock(struct uth_mutex *m)
+void vcore_uth_mutex_unlock(struct uth_mutex *m)
 {
-	uth_disable_notifs();
+	vcore_uth_disable_notifs();
 	__mutex_unlock(m);
-	uth_enable_notifs();
+	vcore_uth_enable_notifs();
 }
 
-void uth_cond_var_init(struct uth_cond_var *cv)
+void vcore_uth_cond_var_init(struct uth_cond_var *cv)
 {
 	memset(cv, 0, sizeof(*cv));
 }
@@ -98,47 +98,47 @@ static void cv_block_cb(struct uthread *self, void *arg)
 
 	/* cw is on self's stack: done with it before self can run again */
 	wl_push(&cv->wait_head, &cv->wait_tail, self);
-	pdr_unlock(&cv->lock);
+	vcore_pdr_unlock(&cv->lock);
 	__mutex_unlock(m);
 }
 
-void uth_cond_var_wait(struct uth_cond_var *cv, struct uth_mutex *m)
+void vcore_uth_cond_var_wait(struct uth_cond_var *cv, struct uth_mutex *m)
 {
 	struct cv_wait cw = { cv, m };
 
-	uth_disable_notifs();
-	pdr_lock(&cv->lock);
-	uthread_block(cv_block_cb, &cw);
-	uth_mutex_lock(m);
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&cv->lock);
+	vcore_uthread_block(cv_block_cb, &cw);
+	vcore_uth_mutex_lock(m);
 }
 
-void uth_cond_var_signal(struct uth_cond_var *cv)
+void vcore_uth_cond_var_signal(struct uth_cond_var *cv)
 {
 	struct uthread *w;
 
-	uth_disable_notifs();
-	pdr_lock(&cv->lock);
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&cv->lock);
 	w = wl_pop(&cv->wait_head, &cv->wait_tail);
-	pdr_unlock(&cv->lock);
+	vcore_pdr_unlock(&cv->lock);
 	if (w)
-		uthread_runnable(w);
-	uth_enable_notifs();
+		vcore_uthread_runnable(w);
+	vcore_uth_enable_notifs();
 }
 
-void uth_cond_var_broadcast(struct uth_cond_var *cv)
+void vcore_uth_cond_var_broadcast(struct uth_cond_var *cv)
 {
 	struct uthread *head, *w;
 
-	uth_disable_notifs();
-	pdr_lock(&cv->lock);
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&cv->lock);
 	head = cv->wait_head;
 	cv->wait_head = cv->wait_tail = NULL;
-	pdr_unlock(&cv->lock);
+	vcore_pdr_unlock(&cv->lock);
 	while ((w = head)) {
 		head = w->next;
-		uthread_runnable(w);
+		vcore_uthread_runnable(w);
 	}
-	uth_enable_notifs();
+	vcore_uth_enable_notifs();
 }
 
 /* ---- Blocking on ev_qs ----------------------------------------------- */
@@ -152,7 +152,7 @@ void uth_cond_var_broadcast(struct uth_cond_var *cv)
  *   [W1] link into every controller     [K1] post the message, then (if
  *   [W2] smp_mb(), every mbox empty?         ev_alert_pending was clear)
  *        else take a message                 EV_EVENT(ev_q) to a vcore
- *   [W3] block: state WAITING ->        [H1] handle_ev_ev() clears
+ *   [W3] block: state WAITING ->        [H1] vcore_handle_ev_ev() clears
  *        SLEEPING under the waiter's         ev_alert_pending, calls the
  *        lock, unless already WOKEN          ev_q's handler:
  *                                       [H2] every linked waiter: WOKEN,
@@ -188,12 +188,12 @@ static void evq_wake(struct evq_waiter *w)
 {
 	bool run;
 
-	pdr_lock(&w->lock);
+	vcore_pdr_lock(&w->lock);
 	run = w->state == W_SLEEPING;
 	w->state = W_WOKEN;
-	pdr_unlock(&w->lock);
+	vcore_pdr_unlock(&w->lock);
 	if (run)
-		uthread_runnable(w->u);
+		vcore_uthread_runnable(w->u);
 }
 
 static void evq_wakeup_handler(struct event_queue *ev_q)
@@ -202,13 +202,13 @@ static void evq_wakeup_handler(struct event_queue *ev_q)
 
 	if (!c)
 		return;
-	pdr_lock(&c->lock);					/* H2 */
+	vcore_pdr_lock(&c->lock);					/* H2 */
 	for (struct evq_link *l = c->links; l; l = l->next)
 		evq_wake(l->w);
-	pdr_unlock(&c->lock);
+	vcore_pdr_unlock(&c->lock);
 }
 
-int evq_attach_wakeup_ctlr(struct event_queue *ev_q)
+int vcore_evq_attach_wakeup_ctlr(struct event_queue *ev_q)
 {
 	struct evq_wait_ctlr *c;
 
@@ -223,7 +223,7 @@ int evq_attach_wakeup_ctlr(struct event_queue *ev_q)
 	return 0;
 }
 
-void evq_remove_wakeup_ctlr(struct event_queue *ev_q)
+void vcore_evq_remove_wakeup_ctlr(struct event_queue *ev_q)
 {
 	void *c = (void *)(uintptr_t)READ_ONCE(ev_q->ev_udata);
 
@@ -238,13 +238,13 @@ static void evq_block_cb(struct uthread *self, void *arg)
 	bool woken;
 
 	(void)self;
-	pdr_lock(&w->lock);					/* W3 */
+	vcore_pdr_lock(&w->lock);					/* W3 */
 	woken = w->state == W_WOKEN;
 	if (!woken)
 		w->state = W_SLEEPING;
-	pdr_unlock(&w->lock);
+	vcore_pdr_unlock(&w->lock);
 	if (woken)
-		uthread_runnable(w->u);
+		vcore_uthread_runnable(w->u);
 }
 
 static struct evq_wait_ctlr *ctlr_of(struct event_queue *ev_q)
@@ -259,7 +259,7 @@ static void evq_links(struct event_queue **evqs, struct evq_link *links,
 		struct evq_wait_ctlr *c = ctlr_of(evqs[i]);
 		struct evq_link **p;
 
-		pdr_lock(&c->lock);
+		vcore_pdr_lock(&c->lock);
 		if (add) {
 			links[i].next = c->links;
 			c->links = &links[i];
@@ -270,14 +270,14 @@ static void evq_links(struct event_queue **evqs, struct evq_link *links,
 			if (*p)
 				*p = links[i].next;
 		}
-		pdr_unlock(&c->lock);
+		vcore_pdr_unlock(&c->lock);
 	}
 }
 
-int uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
+int vcore_uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
 			 size_t nr)
 {
-	struct uthread *self = uthread_self();
+	struct uthread *self = vcore_uthread_self();
 	struct evq_link links[nr ? nr : 1];
 	struct evq_waiter w;
 	bool any;
@@ -289,10 +289,10 @@ int uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
 			return -EINVAL;
 	for (;;) {
 		/* consumers spin on their locks: no notification inside */
-		uth_disable_notifs();
+		vcore_uth_disable_notifs();
 		for (size_t i = 0; i < nr; i++) {
-			if (extract_one_mbox_msg(event_q_mbox(evqs[i]), msg)) {
-				uth_enable_notifs();
+			if (vcore_extract_one_mbox_msg(event_q_mbox(evqs[i]), msg)) {
+				vcore_uth_enable_notifs();
 				return (int)i;
 			}
 		}
@@ -305,13 +305,13 @@ int uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
 		smp_mb();					/* W2 */
 		any = false;
 		for (size_t i = 0; i < nr; i++)
-			any |= !mbox_is_empty(event_q_mbox(evqs[i]));
+			any |= !vcore_mbox_is_empty(event_q_mbox(evqs[i]));
 		if (any)
-			uth_enable_notifs();
+			vcore_uth_enable_notifs();
 		else
-			uthread_block(evq_block_cb, &w);	/* W3 */
-		uth_disable_notifs();
+			vcore_uthread_block(evq_block_cb, &w);	/* W3 */
+		vcore_uth_disable_notifs();
 		evq_links(evqs, links, nr, false);
-		uth_enable_notifs();
+		vcore_uth_enable_notifs();
 	}
 }

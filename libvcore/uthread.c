@@ -17,13 +17,13 @@
  *                             stealer
  *   uthread flags             the uthread itself (DONT_   atomic RMW
  *                             MIGRATE), vcore context
- *   run queue, wait lists,    anyone                      their pdr_lock,
+ *   run queue, wait lists,    anyone                      their vcore_pdr_lock,
  *   u->state/joiner/detached                             notifs disabled
  *   uvcs[].yielding,          the vcore; enqueuers        xchg (full barrier)
  *   nr_yielding
  *
  * A lock here is held only with notifications disabled (in vcore context,
- * or by a uthread between uth_disable_notifs() and uth_enable_notifs()),
+ * or by a uthread between vcore_uth_disable_notifs() and vcore_uth_enable_notifs()),
  * so no notification can take its holder off the CPU and lead the same
  * vcore to the lock again.  Preemption still can: a waiter that sees the
  * holder's vcore preempted recovers it (see recover_vcore()).
@@ -32,7 +32,7 @@
  * yielding, looks at the run queue again, and yields its pcore; an
  * enqueuer makes the uthread visible, then looks for yielding vcores:
  *
- *   idle vcore                           uthread_runnable()
+ *   idle vcore                           vcore_uthread_runnable()
  *   -----------------------------------  -----------------------------------
  *   [Y1] xchg(yielding, 1)               [R1] queue the uthread (lock)
  *   [Y2] run queue empty? else run it    [R2] smp_mb()
@@ -147,7 +147,7 @@ static void run_holder(unsigned int me, unsigned int holder)
 		vcore_request_more(1);
 }
 
-void pdr_lock(unsigned int *l)
+void vcore_pdr_lock(unsigned int *l)
 {
 	unsigned int me = pdr_me(), spins = 0;
 
@@ -165,7 +165,7 @@ void pdr_lock(unsigned int *l)
 	}
 }
 
-void pdr_unlock(unsigned int *l)
+void vcore_pdr_unlock(unsigned int *l)
 {
 	smp_store_release(l, 0);
 }
@@ -179,7 +179,7 @@ static unsigned int waits_self(void)
 {
 	struct uthread *u = current_uthread;
 
-	if (!in_vcore_context() && u && !u->notif_depth)
+	if (!vcore_in_vcore_context() && u && !u->notif_depth)
 		return PDR_NONVC;
 	return pdr_me();
 }
@@ -207,16 +207,16 @@ static const struct vcore_waits uthread_waits = {
 
 /* ---- Notifications, uthread side ------------------------------------- */
 
-struct uthread *uthread_self(void)
+struct uthread *vcore_uthread_self(void)
 {
 	return current_uthread;
 }
 
-void uth_disable_notifs(void)
+void vcore_uth_disable_notifs(void)
 {
 	struct uthread *u;
 
-	if (in_vcore_context())
+	if (vcore_in_vcore_context())
 		return;
 	u = current_uthread;
 	if (u) {
@@ -230,15 +230,15 @@ void uth_disable_notifs(void)
 		 */
 		fetch_or(&u->flags, UTH_DONT_MIGRATE);
 	}
-	disable_notifs(vcore_id());
+	vcore_disable_notifs(vcore_id());
 }
 
-void uth_enable_notifs(void)
+void vcore_uth_enable_notifs(void)
 {
 	struct uthread *u;
 	unsigned int v;
 
-	if (in_vcore_context())
+	if (vcore_in_vcore_context())
 		return;
 	u = current_uthread;
 	if (u && u->notif_depth && --u->notif_depth)
@@ -246,8 +246,8 @@ void uth_enable_notifs(void)
 	v = vcore_id();
 	if (u)
 		fetch_and(&u->flags, ~(unsigned int)UTH_DONT_MIGRATE);
-	/* From here we may move; v is only used as enable_notifs() allows. */
-	enable_notifs(v);
+	/* From here we may move; v is only used as vcore_enable_notifs() allows. */
+	vcore_enable_notifs(v);
 }
 
 /* ---- Run queue and vcore requests ------------------------------------ */
@@ -258,7 +258,7 @@ static struct uthread *runq_pop(void)
 
 	if (!READ_ONCE(runq.nr))
 		return NULL;
-	pdr_lock(&runq.lock);
+	vcore_pdr_lock(&runq.lock);
 	u = runq.head;
 	if (u) {
 		runq.head = u->next;
@@ -266,21 +266,21 @@ static struct uthread *runq_pop(void)
 			runq.tail = NULL;
 		WRITE_ONCE(runq.nr, runq.nr - 1);
 	}
-	pdr_unlock(&runq.lock);
+	vcore_pdr_unlock(&runq.lock);
 	return u;
 }
 
 static void runq_push(struct uthread *u)
 {
 	u->next = NULL;
-	pdr_lock(&runq.lock);
+	vcore_pdr_lock(&runq.lock);
 	if (runq.tail)
 		runq.tail->next = u;
 	else
 		runq.head = u;
 	runq.tail = u;
 	WRITE_ONCE(runq.nr, runq.nr + 1);
-	pdr_unlock(&runq.lock);
+	vcore_pdr_unlock(&runq.lock);
 }
 
 /* R3: tell every vcore that is about to yield that there is work. */
@@ -347,17 +347,17 @@ static void want_vcores(bool kicked)
 		wake_if_waiting();
 }
 
-void uthread_runnable(struct uthread *u)
+void vcore_uthread_runnable(struct uthread *u)
 {
 	bool kicked = false;
 
-	uth_disable_notifs();
+	vcore_uth_disable_notifs();
 	runq_push(u);					/* R1 */
 	smp_mb();					/* R2 */
 	if (READ_ONCE(nr_yielding))
 		kicked = kick_yielding();		/* R3 */
 	want_vcores(kicked);				/* R4 */
-	uth_enable_notifs();
+	vcore_uth_enable_notifs();
 }
 
 /* ---- The scheduler (vcore context) ----------------------------------- */
@@ -377,7 +377,7 @@ static __attribute__((__noreturn__)) void run_uthread(struct uthread *u)
 {
 	set_current(u);
 	u->notif_depth = 0;
-	pop_user_ctx(&u->ctx, u->fp);
+	vcore_pop_user_ctx(&u->ctx, u->fp);
 }
 
 static void clear_yielding(unsigned int v)
@@ -418,7 +418,7 @@ static __attribute__((__noreturn__)) void schedule(unsigned int v)
 				run_uthread(u);
 			cpu_relax();
 		}
-		if (handle_events(dev, v) > 0 || run_stranded(v))
+		if (vcore_handle_events(dev, v) > 0 || run_stranded(v))
 			continue;
 		xchg(&uvcs[v].yielding, 1);		/* Y1 */
 		fetch_add(&nr_yielding, 1);
@@ -431,7 +431,7 @@ static __attribute__((__noreturn__)) void schedule(unsigned int v)
 		vcore_yield(false);			/* Y3 */
 		/* refused: a notification is pending, or events came */
 		clear_yielding(v);
-		handle_events(dev, v);
+		vcore_handle_events(dev, v);
 	}
 }
 
@@ -454,7 +454,7 @@ static void wait_for_stealer(unsigned int v, struct vcore_preempt_data *vcpd)
 		 * about it in our public mbox: keep handling messages.
 		 */
 		if (++spins % PDR_CHECK_EVERY == 0)
-			handle_events(dev, v);
+			vcore_handle_events(dev, v);
 		cpu_relax();
 	}
 }
@@ -468,7 +468,7 @@ static void check_preempt_pending(unsigned int v)
 		return;
 	if (u && !(READ_ONCE(u->flags) & UTH_DONT_MIGRATE)) {
 		set_current(NULL);
-		uthread_runnable(u);
+		vcore_uthread_runnable(u);
 	}
 	if (!current_uthread)
 		vcore_yield(true);
@@ -477,7 +477,7 @@ static void check_preempt_pending(unsigned int v)
 static void uth_vcore_entry(void)
 {
 	unsigned int v = vcore_id();
-	struct vcore_preempt_data *vcpd = vcpd_of(v);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(v);
 	struct uthread *u;
 
 	if (!uvcs[v].cur)
@@ -495,10 +495,10 @@ static void uth_vcore_entry(void)
 				take_preempted(vcpd, v, u);
 		}
 	}
-	handle_events(dev, v);
+	vcore_handle_events(dev, v);
 	check_preempt_pending(v);
 	if (current_uthread)
-		pop_user_ctx(&current_uthread->ctx, current_uthread->fp);
+		vcore_pop_user_ctx(&current_uthread->ctx, current_uthread->fp);
 	schedule(v);
 }
 
@@ -515,12 +515,12 @@ static void __uthread_block_vc(void *arg)
 	schedule(vcore_id());
 }
 
-void uthread_block(void (*cb)(struct uthread *, void *), void *arg)
+void vcore_uthread_block(void (*cb)(struct uthread *, void *), void *arg)
 {
 	struct uthread *u = current_uthread;
 	int err = errno_get();
 
-	uth_disable_notifs();
+	vcore_uth_disable_notifs();
 	u->block_cb = cb;
 	u->block_arg = arg;
 	vcore_save_ctx_and_call(&u->ctx, __uthread_block_vc, u);
@@ -531,12 +531,12 @@ void uthread_block(void (*cb)(struct uthread *, void *), void *arg)
 static void yield_cb(struct uthread *u, void *arg)
 {
 	(void)arg;
-	uthread_runnable(u);
+	vcore_uthread_runnable(u);
 }
 
-void uthread_yield(void)
+void vcore_uthread_yield(void)
 {
-	uthread_block(yield_cb, NULL);
+	vcore_uthread_block(yield_cb, NULL);
 }
 
 /* ---- Creation, exit, join -------------------------------------------- */
@@ -553,15 +553,15 @@ static void uthread_start(void)
 {
 	struct uthread *u = current_uthread;
 
-	uthread_exit(u->fn(u->arg));
+	vcore_uthread_exit(u->fn(u->arg));
 }
 
-struct uthread *uthread_create(void *(*fn)(void *), void *arg)
+struct uthread *vcore_uthread_create(void *(*fn)(void *), void *arg)
 {
-	return uthread_create_on_node(fn, arg, -1);
+	return vcore_uthread_create_on_node(fn, arg, -1);
 }
 
-struct uthread *uthread_create_on_node(void *(*fn)(void *), void *arg,
+struct uthread *vcore_uthread_create_on_node(void *(*fn)(void *), void *arg,
 				       int node)
 {
 	size_t pg = VCORE_PAGE_SIZE;
@@ -587,7 +587,7 @@ struct uthread *uthread_create_on_node(void *(*fn)(void *), void *arg,
 	u->arg = arg;
 	vcore_init_sw_ctx(&u->ctx, uthread_start, u->map + u->map_len);
 	STAT_INC(created);
-	uthread_runnable(u);
+	vcore_uthread_runnable(u);
 	return u;
 
 err_unmap:
@@ -608,25 +608,25 @@ static void __uthread_exit_vc(void *arg)
 
 	set_current(NULL);
 	STAT_INC(exited);
-	pdr_lock(&u->lock);
+	vcore_pdr_lock(&u->lock);
 	joiner = u->joiner;
 	detached = u->detached;
 	smp_store_release(&u->state, UTH_EXITED);
-	pdr_unlock(&u->lock);
+	vcore_pdr_unlock(&u->lock);
 	/* a polling joiner may free u from here on */
 	if (detached)
 		uthread_free(u);
 	else if (joiner)
-		uthread_runnable(joiner);
+		vcore_uthread_runnable(joiner);
 	schedule(vcore_id());
 }
 
-void uthread_exit(void *retval)
+void vcore_uthread_exit(void *retval)
 {
 	struct uthread *u = current_uthread;
 
 	u->retval = retval;
-	uth_disable_notifs();
+	vcore_uth_disable_notifs();
 	vcore_save_ctx_and_call(NULL, __uthread_exit_vc, u);
 	__builtin_unreachable();
 }
@@ -637,27 +637,27 @@ static void join_cb(struct uthread *self, void *arg)
 
 	(void)self;
 	/* the exit path takes the lock: it now sees us as the joiner */
-	pdr_unlock(&u->lock);
+	vcore_pdr_unlock(&u->lock);
 }
 
-int uthread_join(struct uthread *u, void **retval)
+int vcore_uthread_join(struct uthread *u, void **retval)
 {
-	struct uthread *self = uthread_self();
+	struct uthread *self = vcore_uthread_self();
 
 	if (self) {
-		uth_disable_notifs();
-		pdr_lock(&u->lock);
+		vcore_uth_disable_notifs();
+		vcore_pdr_lock(&u->lock);
 		if (u->detached || u->joiner) {
-			pdr_unlock(&u->lock);
-			uth_enable_notifs();
+			vcore_pdr_unlock(&u->lock);
+			vcore_uth_enable_notifs();
 			return -EINVAL;
 		}
 		if (u->state != UTH_EXITED) {
 			u->joiner = self;
-			uthread_block(join_cb, u);
+			vcore_uthread_block(join_cb, u);
 		} else {
-			pdr_unlock(&u->lock);
-			uth_enable_notifs();
+			vcore_pdr_unlock(&u->lock);
+			vcore_uth_enable_notifs();
 		}
 	} else {
 		struct timespec ts = { .tv_nsec = 50000 };
@@ -667,10 +667,10 @@ int uthread_join(struct uthread *u, void **retval)
 		while (smp_load_acquire(&u->state) != UTH_EXITED)
 			nanosleep(&ts, NULL);
 		/* the exit path's unlock is its last touch of u */
-		uth_disable_notifs();
-		pdr_lock(&u->lock);
-		pdr_unlock(&u->lock);
-		uth_enable_notifs();
+		vcore_uth_disable_notifs();
+		vcore_pdr_lock(&u->lock);
+		vcore_pdr_unlock(&u->lock);
+		vcore_uth_enable_notifs();
 	}
 	if (retval)
 		*retval = u->retval;
@@ -678,21 +678,21 @@ int uthread_join(struct uthread *u, void **retval)
 	return 0;
 }
 
-int uthread_detach(struct uthread *u)
+int vcore_uthread_detach(struct uthread *u)
 {
 	bool exited;
 
-	uth_disable_notifs();
-	pdr_lock(&u->lock);
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&u->lock);
 	if (u->detached || u->joiner) {
-		pdr_unlock(&u->lock);
-		uth_enable_notifs();
+		vcore_pdr_unlock(&u->lock);
+		vcore_uth_enable_notifs();
 		return -EINVAL;
 	}
 	exited = u->state == UTH_EXITED;
 	u->detached = true;
-	pdr_unlock(&u->lock);
-	uth_enable_notifs();
+	vcore_pdr_unlock(&u->lock);
+	vcore_uth_enable_notifs();
 	if (exited)
 		uthread_free(u);
 	return 0;
@@ -717,23 +717,23 @@ static void pause_current(void)
 {
 	struct uthread *u = current_uthread;
 
-	if (!in_vcore_context() || !u ||
+	if (!vcore_in_vcore_context() || !u ||
 	    (READ_ONCE(u->flags) & UTH_DONT_MIGRATE))
 		return;
 	set_current(NULL);
-	uthread_runnable(u);
+	vcore_uthread_runnable(u);
 	/*
 	 * Another vcore online takes it at its next scheduling point.  If
 	 * we are the last, ask the kernel again: u counted as busy until
 	 * now, so the request above may have seen enough vcores.
 	 */
-	if (num_vcores() <= 1)
+	if (vcore_num_vcores() <= 1)
 		vcore_request_more(0);
 }
 
 static void change_to_vcore(unsigned int rem)
 {
-	struct vcore_preempt_data *vcpd = vcpd_of(vcore_id());
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(vcore_id());
 	int err = -EAGAIN;
 
 	/*
@@ -766,7 +766,7 @@ static void change_to_vcore(unsigned int rem)
  */
 static void handle_vcpd_mbox(unsigned int rem)
 {
-	struct vcore_preempt_data *rvcpd = vcpd_of(rem);
+	struct vcore_preempt_data *rvcpd = vcore_vcpd_of(rem);
 	unsigned int spins = 0;
 	__u32 old;
 
@@ -784,7 +784,7 @@ static void handle_vcpd_mbox(unsigned int rem)
 	} while (!try_cmpxchg(&rvcpd->flags, &old,
 			      old & ~(__u32)VC_CAN_RCV_MSG));
 	STAT_INC(remote_drains);
-	handle_mbox(&rvcpd->ev_mbox_public);
+	vcore_handle_mbox(&rvcpd->ev_mbox_public);
 }
 
 /* Steal rem's uthread if it has one; true if rem needs changing to. */
@@ -814,13 +814,13 @@ static bool steal_uthread(unsigned int rem, struct vcore_preempt_data *rvcpd)
 	/* full barrier: the copies and *cur before rem may look */
 	fetch_and(&rvcpd->flags, ~(__u32)VC_UTHREAD_STEALING);
 	if (u)
-		uthread_runnable(u);
+		vcore_uthread_runnable(u);
 	return pinned;
 }
 
 static void recover_vcore(unsigned int rem)
 {
-	struct vcore_preempt_data *rvcpd = vcpd_of(rem);
+	struct vcore_preempt_data *rvcpd = vcore_vcpd_of(rem);
 	struct event_msg check = { .ev_type = EV_CHECK_MSGS, .ev_arg2 = rem };
 	unsigned int me = vcore_id(), spins = 0;
 
@@ -854,7 +854,7 @@ static void handle_vc_preempt(struct event_msg *msg, unsigned int type,
 {
 	(void)type;
 	(void)data;
-	if (in_vcore_context())
+	if (vcore_in_vcore_context())
 		recover_vcore(msg->ev_arg2);
 }
 
@@ -868,7 +868,7 @@ static void handle_check_msgs(struct event_msg *msg, unsigned int type,
 
 /* ---- Setup ------------------------------------------------------------ */
 
-void uthread_get_stats(struct uthread_stats *st)
+void vcore_uthread_get_stats(struct uthread_stats *st)
 {
 	st->created = READ_ONCE(stats.created);
 	st->exited = READ_ONCE(stats.exited);
@@ -889,27 +889,27 @@ void uthread_get_stats(struct uthread_stats *st)
  */
 static int kevent_qs_init(struct vcore_dev *d)
 {
-	struct event_queue *vq = get_eventq_slim(), *pq = get_eventq_slim();
+	struct event_queue *vq = vcore_get_eventq_slim(), *pq = vcore_get_eventq_slim();
 	int err;
 
 	if (!vq || !pq) {
-		put_eventq(vq);
-		put_eventq(pq);
+		vcore_put_eventq(vq);
+		vcore_put_eventq(pq);
 		return -ENOMEM;
 	}
 	vq->ev_flags = EVENT_IPI | EVENT_SPAM_PUBLIC | EVENT_VCORE_MUST_RUN |
 		       EVENT_WAKEUP;
 	pq->ev_flags = EVENT_IPI | EVENT_VCORE_APPRO | EVENT_VCORE_PRIVATE;
 	/* a bitmap nobody reads: only the WAKEUP matters */
-	wake_evq = get_eventq(EV_MBOX_BITMAP);
+	wake_evq = vcore_get_eventq(EV_MBOX_BITMAP);
 	if (!wake_evq)
 		return -ENOMEM;
 	wake_evq->ev_flags = EVENT_WAKEUP;
-	err = register_kevent_q(d, vq, EV_VCORE_PREEMPT);
+	err = vcore_register_kevent_q(d, vq, EV_VCORE_PREEMPT);
 	if (!err)
-		err = register_kevent_q(d, vq, EV_CHECK_MSGS);
+		err = vcore_register_kevent_q(d, vq, EV_CHECK_MSGS);
 	if (!err)
-		err = register_kevent_q(d, pq, EV_PREEMPT_PENDING);
+		err = vcore_register_kevent_q(d, pq, EV_PREEMPT_PENDING);
 	return err;
 }
 
@@ -940,7 +940,7 @@ static void atfork_register(void)
 	pthread_atfork(NULL, NULL, uthread_forget);
 }
 
-int uthread_lib_init(struct vcore_dev *d)
+int vcore_uthread_lib_init(struct vcore_dev *d)
 {
 	unsigned int n = d->api.max_vcores;
 	int err;
@@ -955,12 +955,12 @@ int uthread_lib_init(struct vcore_dev *d)
 		return -ENOMEM;
 	nr_uvcs = n;
 	dev = d;
-	err = vcpd_mboxes_init(d);
+	err = vcore_vcpd_mboxes_init(d);
 	if (!err)
-		err = register_ev_handler(EV_VCORE_PREEMPT, handle_vc_preempt,
+		err = vcore_register_ev_handler(EV_VCORE_PREEMPT, handle_vc_preempt,
 					  NULL);
 	if (!err)
-		err = register_ev_handler(EV_CHECK_MSGS, handle_check_msgs,
+		err = vcore_register_ev_handler(EV_CHECK_MSGS, handle_check_msgs,
 					  NULL);
 	if (!err)
 		err = kevent_qs_init(d);

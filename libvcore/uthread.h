@@ -3,7 +3,7 @@
  * Uthreads: user-level threads scheduled by the vcores, after Akaros's
  * parlib uthread layer.
  *
- * uthread_lib_init() sets up the vcore layer (vcore_ctx.h) with a
+ * vcore_uthread_lib_init() sets up the vcore layer (vcore_ctx.h) with a
  * scheduler as its entry: on every START or NOTIFY entry a vcore takes
  * its interrupted uthread's context from the VCPD, handles its events,
  * then runs that uthread again (a notification does not reschedule) or,
@@ -46,7 +46,6 @@
 #include <linux/vcore.h>
 
 #include "vcore.h"
-#include "vcore_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,47 +59,44 @@ struct uthread;
  * layer with the uthread scheduler as its entry.  Vcores are requested as
  * uthreads become runnable.  Once per process.
  */
-int uthread_lib_init(struct vcore_dev *dev) VCORE_SYM(uthread_lib_init);
+int vcore_uthread_lib_init(struct vcore_dev *dev);
 
 /*
  * A new uthread that runs fn(arg) and exits with its return value; it is
  * runnable at once.  NULL with errno ENOMEM.  Any thread may create.
  */
-struct uthread *uthread_create(void *(*fn)(void *), void *arg)
-	VCORE_SYM(uthread_create);
+struct uthread *vcore_uthread_create(void *(*fn)(void *), void *arg);
 
 /* The calling uthread, or NULL outside one (in vcore context, too). */
-struct uthread *uthread_self(void) VCORE_SYM(uthread_self);
+struct uthread *vcore_uthread_self(void);
 
 /* Go to the back of the run queue. */
-void uthread_yield(void) VCORE_SYM(uthread_yield);
+void vcore_uthread_yield(void);
 
 /*
  * Leave the CPU and block: once the caller's context is saved, cb(self,
  * arg) runs in vcore context and makes sure that someone will pass self to
- * uthread_runnable() (typically it queues self on a wait list and drops
+ * vcore_uthread_runnable() (typically it queues self on a wait list and drops
  * the list's lock).  Returns when the uthread runs again, with
- * notifications enabled whatever the caller's uth_disable_notifs() depth.
+ * notifications enabled whatever the caller's vcore_uth_disable_notifs() depth.
  */
-void uthread_block(void (*cb)(struct uthread *self, void *arg), void *arg)
-	VCORE_SYM(uthread_block);
+void vcore_uthread_block(void (*cb)(struct uthread *self, void *arg), void *arg);
 
 /* Make a blocked (or new) uthread runnable; from any thread or context. */
-void uthread_runnable(struct uthread *u) VCORE_SYM(uthread_runnable);
+void vcore_uthread_runnable(struct uthread *u);
 
-/* End the calling uthread; uthread_join() gets retval. */
-void uthread_exit(void *retval)
-	VCORE_SYM(uthread_exit) __attribute__((__noreturn__));
+/* End the calling uthread; vcore_uthread_join() gets retval. */
+void vcore_uthread_exit(void *retval) __attribute__((__noreturn__));
 
 /*
  * Wait for u to exit, take its return value and free it.  From a uthread
  * the caller blocks; from any other thread it polls.  -EINVAL if u is
  * detached.
  */
-int uthread_join(struct uthread *u, void **retval) VCORE_SYM(uthread_join);
+int vcore_uthread_join(struct uthread *u, void **retval);
 
 /* Free u when it exits; it may not be joined.  -EINVAL if already. */
-int uthread_detach(struct uthread *u) VCORE_SYM(uthread_detach);
+int vcore_uthread_detach(struct uthread *u);
 
 /*
  * Notifications off and on for the calling uthread, nestable.  While off,
@@ -108,8 +104,8 @@ int uthread_detach(struct uthread *u) VCORE_SYM(uthread_detach);
  * and is not interrupted.  In vcore context and outside vcores they do
  * nothing.
  */
-void uth_disable_notifs(void) VCORE_SYM(uth_disable_notifs);
-void uth_enable_notifs(void) VCORE_SYM(uth_enable_notifs);
+void vcore_uth_disable_notifs(void);
+void vcore_uth_enable_notifs(void);
 
 /* A blocking mutex (FIFO hand-off) and a condition variable. */
 struct uth_mutex {
@@ -127,42 +123,37 @@ struct uth_cond_var {
 #define UTH_MUTEX_INIT		{ 0, 0, 0, 0 }
 #define UTH_COND_VAR_INIT	{ 0, 0, 0, 0 }
 
-void uth_mutex_init(struct uth_mutex *m) VCORE_SYM(uth_mutex_init);
-void uth_mutex_lock(struct uth_mutex *m) VCORE_SYM(uth_mutex_lock);
-bool uth_mutex_trylock(struct uth_mutex *m) VCORE_SYM(uth_mutex_trylock);
-void uth_mutex_unlock(struct uth_mutex *m) VCORE_SYM(uth_mutex_unlock);
+void vcore_uth_mutex_init(struct uth_mutex *m);
+void vcore_uth_mutex_lock(struct uth_mutex *m);
+bool vcore_uth_mutex_trylock(struct uth_mutex *m);
+void vcore_uth_mutex_unlock(struct uth_mutex *m);
 
-void uth_cond_var_init(struct uth_cond_var *cv) VCORE_SYM(uth_cond_var_init);
+void vcore_uth_cond_var_init(struct uth_cond_var *cv);
 /* Unlock m, sleep until signalled, lock m again.  m must be held. */
-void uth_cond_var_wait(struct uth_cond_var *cv, struct uth_mutex *m)
-	VCORE_SYM(uth_cond_var_wait);
-void uth_cond_var_signal(struct uth_cond_var *cv)
-	VCORE_SYM(uth_cond_var_signal);
-void uth_cond_var_broadcast(struct uth_cond_var *cv)
-	VCORE_SYM(uth_cond_var_broadcast);
+void vcore_uth_cond_var_wait(struct uth_cond_var *cv, struct uth_mutex *m);
+void vcore_uth_cond_var_signal(struct uth_cond_var *cv);
+void vcore_uth_cond_var_broadcast(struct uth_cond_var *cv);
 
 /*
- * Blocking on event queues.  evq_attach_wakeup_ctlr() makes ev_q's own
+ * Blocking on event queues.  vcore_evq_attach_wakeup_ctlr() makes ev_q's own
  * handler (ev_handler, ev_udata) wake the uthreads blocked on it, and sets
  * EVENT_INDIR, EVENT_SPAM_INDIR, EVENT_IPI and EVENT_WAKEUP in its flags:
  * the kernel then tells a vcore that will look (through the fallback, and
  * waking the process if every vcore has yielded) that the ev_q has
- * messages, and that vcore's handle_events() wakes the waiters.  The
+ * messages, and that vcore's vcore_handle_events() wakes the waiters.  The
  * ev_q's mbox is left to the waiters.  -ENOMEM, -EBUSY (it has a handler).
- * evq_remove_wakeup_ctlr() undoes it; nobody may be blocked on ev_q.
+ * vcore_evq_remove_wakeup_ctlr() undoes it; nobody may be blocked on ev_q.
  */
-int evq_attach_wakeup_ctlr(struct event_queue *ev_q)
-	VCORE_SYM(evq_attach_wakeup_ctlr);
-void evq_remove_wakeup_ctlr(struct event_queue *ev_q)
-	VCORE_SYM(evq_remove_wakeup_ctlr);
+int vcore_evq_attach_wakeup_ctlr(struct event_queue *ev_q);
+void vcore_evq_remove_wakeup_ctlr(struct event_queue *ev_q);
 
 /*
  * Take a message from one of the nr ev_qs (each with a wakeup controller),
  * blocking the calling uthread until one has a message.  Returns the
  * index of the ev_q it came from; -EINVAL (nr 0, or not a uthread).
  */
-int uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
-			 size_t nr) VCORE_SYM(uth_blockon_evqs_arr);
+int vcore_uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
+			 size_t nr);
 
 /* What the uthread layer has done so far, for tests and tools. */
 struct uthread_stats {
@@ -178,8 +169,7 @@ struct uthread_stats {
 	unsigned long wakeups;		/* ... that had to wake a WAITING process */
 };
 
-void uthread_get_stats(struct uthread_stats *st)
-	VCORE_SYM(uthread_get_stats);
+void vcore_uthread_get_stats(struct uthread_stats *st);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,7 @@ struct uthread {
 	struct vcore_user_ctx ctx;	/* saved when not running */
 	void *fp;			/* FP area, vcore_fp_size() bytes */
 	unsigned int flags;		/* UTH_* (atomic) */
-	unsigned int notif_depth;	/* uth_disable_notifs() nesting */
+	unsigned int notif_depth;	/* vcore_uth_disable_notifs() nesting */
 	struct uthread *next;		/* run queue or one wait list */
 	void (*block_cb)(struct uthread *, void *);
 	void *block_arg;
@@ -44,8 +44,8 @@ struct uthread {
  * A spinlock that records its holder's vcore (uthread.c); held only with
  * notifications disabled.
  */
-VCORE_HIDDEN void pdr_lock(unsigned int *l) VCORE_SYM(pdr_lock);
-VCORE_HIDDEN void pdr_unlock(unsigned int *l) VCORE_SYM(pdr_unlock);
+VCORE_HIDDEN void vcore_pdr_lock(unsigned int *l);
+VCORE_HIDDEN void vcore_pdr_unlock(unsigned int *l);
 
 /* FIFO wait lists through uthread.next, under their owner's lock. */
 static inline void wl_push(struct uthread **head, struct uthread **tail,

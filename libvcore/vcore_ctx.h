@@ -11,7 +11,7 @@
  * (notif_disabled set, the analogue of interrupts off), and libvcore calls
  * the entry hook given to vcore_lib_init().  The hook never returns in the
  * usual sense: it leaves vcore context by popping a saved user context
- * (pop_user_ctx()) or by yielding the vcore (vcore_yield()).
+ * (vcore_pop_user_ctx()) or by yielding the vcore (vcore_yield()).
  *
  * A saved user context is a struct vcore_user_ctx and an FP area:
  *   VCORE_CTX_HW  every general register, rip and rflags (what the kernel
@@ -40,7 +40,6 @@
 #include <linux/vcore.h>
 
 #include "vcore.h"
-#include "vcore_export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,7 +56,7 @@ extern "C" {
  *
  * Once per process; dev must stay open and unchanged for as long as vcores
  * run.  The event mailboxes of the VCPDs are the caller's (see
- * vcpd_mboxes_init()).  Returns 0, -EBUSY (already done), -EINVAL (no
+ * vcore_vcpd_mboxes_init()).  Returns 0, -EBUSY (already done), -EINVAL (no
  * vcores), -ENOMEM, -EOPNOTSUPP (the module lacks ATTACH, POKE or YIELD,
  * or the FP state does not fit in preempt_fp), or the error of a thread's
  * ATTACH that failed at once.  A failed init leaves attached vcores
@@ -86,13 +85,13 @@ struct vcore_dev *vcore_lib_dev(void);
 unsigned int vcore_id(void);
 
 /* Whether the caller runs in vcore context (set at vcore_entry). */
-bool in_vcore_context(void) VCORE_SYM(in_vcore_context);
+bool vcore_in_vcore_context(void);
 
-/* api.max_vcores: the VCPDs, the vcore ids 0 .. max_vcores() - 1. */
-unsigned int max_vcores(void) VCORE_SYM(max_vcores);
+/* api.max_vcores: the VCPDs, the vcore ids 0 .. vcore_max_vcores() - 1. */
+unsigned int vcore_max_vcores(void);
 
 /* Vcores online now, from procinfo (a snapshot). */
-unsigned int num_vcores(void) VCORE_SYM(num_vcores);
+unsigned int vcore_num_vcores(void);
 
 /* Whether vcoreid is mapped to a pcore now, and which (-1: not mapped). */
 bool vcore_is_mapped(unsigned int vcoreid);
@@ -102,10 +101,10 @@ int vcore_pcoreid(unsigned int vcoreid);
 bool vcore_is_preempted(unsigned int vcoreid);
 
 /* vcoreid's VCPD, or NULL. */
-struct vcore_preempt_data *vcpd_of(unsigned int vcoreid) VCORE_SYM(vcpd_of);
+struct vcore_preempt_data *vcore_vcpd_of(unsigned int vcoreid);
 
 /*
- * Ask for nr vcores in all (amt_wanted = nr, at most max_vcores()), or for
+ * Ask for nr vcores in all (amt_wanted = nr, at most vcore_max_vcores()), or for
  * nr more than are online or already wanted, then poke the kernel, which
  * grants offline vcores free pcores up to amt_wanted.  Any thread may ask;
  * from a thread that is no vcore, a request for at least one vcore also
@@ -117,19 +116,19 @@ int vcore_request_more(unsigned long nr);
 
 /*
  * Notifications of vcoreid, which must be the caller's own vcore for as
- * long as the call runs (a uthread uses uth_disable_notifs()).
+ * long as the call runs (a uthread uses vcore_uth_disable_notifs()).
  *
- * disable_notifs(): set notif_disabled; the kernel then only sets
- * notif_pending.  enable_notifs(): clear notif_disabled, full barrier, look
+ * vcore_disable_notifs(): set notif_disabled; the kernel then only sets
+ * notif_pending.  vcore_enable_notifs(): clear notif_disabled, full barrier, look
  * at notif_pending, and if it is set have the kernel notify us now
  * (VCORE_IOC_SELF_NOTIFY): the caller's context is saved as the kernel
  * saves an interrupted one, and the vcore enters vcore context.  In vcore
- * context, enable_notifs() is only for vcore_idle()'s purpose: the next
+ * context, vcore_enable_notifs() is only for vcore_idle()'s purpose: the next
  * notification restarts the vcore at vcore_entry and the enabling context
  * is dropped.
  */
-void enable_notifs(unsigned int vcoreid) VCORE_SYM(enable_notifs);
-void disable_notifs(unsigned int vcoreid) VCORE_SYM(disable_notifs);
+void vcore_enable_notifs(unsigned int vcoreid);
+void vcore_disable_notifs(unsigned int vcoreid);
 
 /*
  * Akaros's vcore_yield(), in vcore context: stop being a vcore that checks
@@ -145,7 +144,7 @@ void vcore_yield(bool preempt_pending);
 
 /*
  * Akaros's vcore_idle(), in vcore context with no user context to keep:
- * return at once if handle_events() found anything, else enable
+ * return at once if vcore_handle_events() found anything, else enable
  * notifications and wait (spinning) until a notification restarts the
  * vcore at vcore_entry.  The vcore keeps its pcore.
  */
@@ -156,7 +155,7 @@ void vcore_idle(void);
  * restarted after a yield or after a preemption in a user context, which
  * is then in uthread_ctx and preempt_fp) or VCORE_ENTRY_NOTIFY (the
  * interrupted context is in the VCPD's uthread_ctx, its FP state in the FP
- * area the last pop_user_ctx() on this vcore named, or in the vcore's own
+ * area the last vcore_pop_user_ctx() on this vcore named, or in the vcore's own
  * scratch area if none).  VCORE_ENTRY_RESUME never reaches the hook: the
  * entry code resumes vcore_ctx itself.
  */
@@ -205,8 +204,7 @@ void vcore_fp_from_preempt(unsigned int vcoreid, void *fp);
  * and why a notification at any instruction of the pop is safe).  ctx is
  * copied before that: it may be reused as soon as the popped context runs.
  */
-void pop_user_ctx(struct vcore_user_ctx *ctx, void *fp)
-	VCORE_SYM(pop_user_ctx) __attribute__((__noreturn__));
+void vcore_pop_user_ctx(struct vcore_user_ctx *ctx, void *fp) __attribute__((__noreturn__));
 
 /*
  * From a user context on a vcore, notifications disabled: save the caller

@@ -5,7 +5,7 @@
  * __vcore_entry      where the kernel sends a vcore thread (VCPD
  *                    vcore_entry): rsp = vcore_stack (our struct vcore_blk),
  *                    rdi = vcoreid, rsi = VCORE_ENTRY_*, notif_disabled set.
- * __vcore_pop        leave vcore context for a saved context (pop_user_ctx).
+ * __vcore_pop        leave vcore context for a saved context (vcore_pop_user_ctx).
  * __vcore_save_and_call
  *                    a user context's voluntary way in: save a SW context,
  *                    switch to the transition stack, call into C.
@@ -57,7 +57,7 @@
  * The ordering contract (the kernel side is vcore.ko's mcp_notify() and
  * its IPI's task work):
  *
- *   kernel (mcp_notify)                  user (pop, enable_notifs)
+ *   kernel (mcp_notify)                  user (pop, vcore_enable_notifs)
  *   -----------------------------------  -----------------------------------
  *   [K1] notif_pending = 1               [U1] notif_disabled = 0
  *   [K2] full barrier                    [U2] full barrier (lock or)

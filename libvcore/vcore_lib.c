@@ -192,7 +192,7 @@ static void copy_nofp(void *dst, const void *src, size_t n)
 
 void vcore_fp_from_preempt(unsigned int vcoreid, void *fp)
 {
-	struct vcore_preempt_data *vcpd = vcpd_of(vcoreid);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(vcoreid);
 
 	if (!vcpd)
 		return;
@@ -214,17 +214,17 @@ unsigned int vcore_id(void)
 	return vc_tls.vcoreid;
 }
 
-bool in_vcore_context(void)
+bool vcore_in_vcore_context(void)
 {
 	return vc_tls.in_vcore_ctx;
 }
 
-unsigned int max_vcores(void)
+unsigned int vcore_max_vcores(void)
 {
 	return nr_vcores;
 }
 
-struct vcore_preempt_data *vcpd_of(unsigned int vcoreid)
+struct vcore_preempt_data *vcore_vcpd_of(unsigned int vcoreid)
 {
 	if (!vc_dev || vcoreid >= nr_vcores)
 		return NULL;
@@ -253,7 +253,7 @@ static bool map_read_retry(const struct vcore_procinfo *pi, __u32 seq)
 	return READ_ONCE(pi->coremap_seq) != seq;
 }
 
-unsigned int num_vcores(void)
+unsigned int vcore_num_vcores(void)
 {
 	const struct vcore_procinfo *pi;
 	unsigned int n;
@@ -292,7 +292,7 @@ bool vcore_is_mapped(unsigned int vcoreid)
 
 bool vcore_is_preempted(unsigned int vcoreid)
 {
-	struct vcore_preempt_data *vcpd = vcpd_of(vcoreid);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(vcoreid);
 
 	return vcpd && (READ_ONCE(vcpd->flags) & VC_PREEMPTED);
 }
@@ -331,7 +331,7 @@ int vcore_request_more(unsigned long nr)
 	amt = amt_wanted();
 	old = READ_ONCE(*amt);
 	do {
-		want = old > num_vcores() ? old : num_vcores();
+		want = old > vcore_num_vcores() ? old : vcore_num_vcores();
 		want = want + nr > nr_vcores ? nr_vcores : want + nr;
 	} while (!try_cmpxchg(amt, &old, want));
 	return poke();
@@ -354,9 +354,9 @@ int vcore_self_notify(unsigned int vcoreid, const struct event_msg *msg,
 	return ioctl(vc_dev->fd, VCORE_IOC_SELF_NOTIFY, &sn) ? -errno : 0;
 }
 
-void disable_notifs(unsigned int vcoreid)
+void vcore_disable_notifs(unsigned int vcoreid)
 {
-	struct vcore_preempt_data *vcpd = vcpd_of(vcoreid);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(vcoreid);
 
 	/*
 	 * A plain store: a notification racing with it is looked at again
@@ -366,9 +366,9 @@ void disable_notifs(unsigned int vcoreid)
 		WRITE_ONCE(vcpd->notif_disabled, 1);
 }
 
-void enable_notifs(unsigned int vcoreid)
+void vcore_enable_notifs(unsigned int vcoreid)
 {
-	struct vcore_preempt_data *vcpd = vcpd_of(vcoreid);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(vcoreid);
 
 	if (!vcpd)
 		return;
@@ -402,7 +402,7 @@ unsigned int vcore_entry_reason(void)
 void vcore_yield(bool preempt_pending)
 {
 	unsigned int v = vc_tls.vcoreid;
-	struct vcore_preempt_data *vcpd = vcpd_of(v);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(v);
 	struct vcore_yield y = {
 		.flags = preempt_pending ? VCORE_YIELD_BEING_NICE : 0,
 	};
@@ -413,10 +413,10 @@ void vcore_yield(bool preempt_pending)
 	/*
 	 * We no longer promise to look at our public mbox; the kernel's
 	 * fallback then prefers other vcores.  The RMW is a full barrier
-	 * ahead of handle_events()'s look.
+	 * ahead of vcore_handle_events()'s look.
 	 */
 	fetch_and(&vcpd->flags, ~(__u32)VC_CAN_RCV_MSG);
-	if (handle_events(vc_dev, v) > 0) {
+	if (vcore_handle_events(vc_dev, v) > 0) {
 		fetch_or(&vcpd->flags, (__u32)VC_CAN_RCV_MSG);
 		return;
 	}
@@ -441,14 +441,14 @@ void vcore_idle(void)
 	unsigned int v = vc_tls.vcoreid;
 	unsigned int spins = 0;
 
-	if (handle_events(vc_dev, v) > 0)
+	if (vcore_handle_events(vc_dev, v) > 0)
 		return;
 	/*
 	 * From here a notification restarts the vcore at vcore_entry; this
 	 * context is dropped (the entry hook finds no user context of its
 	 * own in uthread_ctx).
 	 */
-	enable_notifs(v);
+	vcore_enable_notifs(v);
 	for (;;)
 		spin_relax(&spins);
 }
@@ -466,7 +466,7 @@ int vcore_change_to(unsigned int vcoreid)
 
 /* ---- Leaving and entering vcore context ------------------------------- */
 
-void pop_user_ctx(struct vcore_user_ctx *ctx, void *fp)
+void vcore_pop_user_ctx(struct vcore_user_ctx *ctx, void *fp)
 {
 	struct vcore_blk *blk = vcore_blks[vc_tls.vcoreid];
 

@@ -47,12 +47,11 @@ int vcore_numa_request_on_node(int node, unsigned long nr, bool strict);
 int vcore_numa_request_near(unsigned int vcoreid, unsigned long nr);
 
 /*
- * uthread_create() with the stack on node (-1: the node of the calling
+ * vcore_uthread_create() with the stack on node (-1: the node of the calling
  * vcore's pcore, or of the calling thread's CPU).
  */
-struct uthread *uthread_create_on_node(void *(*fn)(void *), void *arg,
-				       int node)
-	VCORE_SYM(uthread_create_on_node);
+struct uthread *vcore_uthread_create_on_node(void *(*fn)(void *), void *arg,
+				       int node);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,7 @@
  * libvcore against the real module: the arena page commands, ev_qs and
  * their mailboxes, the UCQ / CEQ / bitmap consumers reading what kernel
  * producers wrote (process context and hard IRQ, several CPUs at once),
- * the handler table, INDIR through a VCPD mbox, and handle_events().
+ * the handler table, INDIR through a VCPD mbox, and vcore_handle_events().
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -160,7 +160,7 @@ static void *ucq_consumer(void *arg)
 	for (i = 0; i < 64; i++)
 		last[i] = ~0ULL;
 	while (__atomic_load_n(&r->got, __ATOMIC_RELAXED) < r->want) {
-		if (!get_ucq_msg(r->ucq, &msg))
+		if (!vcore_get_ucq_msg(r->ucq, &msg))
 			continue;
 		__atomic_fetch_add(&r->got, 1, __ATOMIC_RELAXED);
 		if (msg.ev_arg2 >= r->nr_producers ||
@@ -186,7 +186,7 @@ static void ucq_stress(struct __test_metadata *_metadata,
 		       unsigned int nr_producers, unsigned int nr_msgs,
 		       unsigned int nr_consumers)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_UCQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_UCQ);
 	struct ucq_run r = {
 		.nr_producers = nr_producers, .nr_msgs = nr_msgs,
 		.want = (unsigned long)nr_producers * nr_msgs,
@@ -222,13 +222,13 @@ static void ucq_stress(struct __test_metadata *_metadata,
 	for (k = 0; k < r.want && r.seen[k]; k++)
 		;
 	EXPECT_EQ(r.want, k);
-	EXPECT_EQ(1, ucq_is_empty(ucq));
+	EXPECT_EQ(1, vcore_ucq_is_empty(ucq));
 	EXPECT_EQ(r.want, stats(dev).posted[EV_MBOX_UCQ]);
 	EXPECT_EQ(0, stats(dev).dropped[VCORE_DROP_UCQ_NOMEM]);
 	EXPECT_EQ(0, stats(dev).dropped[VCORE_DROP_UCQ_CORRUPT]);
 	/* finished pages are recycled: a few are out at once, not thousands */
 	EXPECT_LT(ucq->nr_extra_pgs, 64);
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 	free(r.seen);
 }
 
@@ -275,7 +275,7 @@ static void *ceq_consumer(void *arg)
 	int last = 0;
 
 	for (;;) {
-		if (!get_ceq_msg(r->ceq, &msg)) {
+		if (!vcore_get_ceq_msg(r->ceq, &msg)) {
 			if (last)
 				break;
 			last = r->stop;		/* one more pass after stop */
@@ -303,7 +303,7 @@ static void ceq_stress(struct __test_metadata *_metadata,
 		       unsigned int nr_producers, unsigned int nr_msgs,
 		       bool concurrent)
 {
-	struct event_queue *ev_q = get_eventq_raw();
+	struct event_queue *ev_q = vcore_get_eventq_raw();
 	struct vcore_test_produce p = {
 		.nr_producers = nr_producers, .nr_msgs = nr_msgs,
 		.mode = mode, .ev_type = 100, .nr_types = CEQ_TYPES,
@@ -314,7 +314,7 @@ static void ceq_stress(struct __test_metadata *_metadata,
 	pthread_t th;
 
 	ASSERT_NE(NULL, ev_q);
-	ASSERT_EQ(0, event_mbox_init_ceq(event_q_mbox(ev_q), op, 256,
+	ASSERT_EQ(0, vcore_event_mbox_init_ceq(event_q_mbox(ev_q), op, 256,
 					 CEQ_RING));
 	r.ceq = &event_q_mbox(ev_q)->ceq;
 	p.ev_q = (uintptr_t)ev_q;
@@ -348,12 +348,12 @@ static void ceq_stress(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, r.bad);
 	EXPECT_EQ(0, missing);
 	EXPECT_EQ(0, wrong);
-	EXPECT_EQ(1, ceq_is_empty(r.ceq));
+	EXPECT_EQ(1, vcore_ceq_is_empty(r.ceq));
 	EXPECT_EQ((unsigned long)nr_producers * nr_msgs,
 		  stats(dev).posted[EV_MBOX_CEQ]);
 	EXPECT_EQ(0, stats(dev).dropped[VCORE_DROP_CEQ_CORRUPT]);
 	EXPECT_EQ(100 + CEQ_TYPES - 1, r.ceq->max_event_ever);
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 }
 
 TEST_F_TIMEOUT(lib, ceq_add_from_kthreads_loses_no_count, 600)
@@ -379,7 +379,7 @@ TEST_F_TIMEOUT(lib, ceq_ring_overflow_recovery_loses_no_id, 600)
 TEST_F_TIMEOUT(lib, ucq_full_arena_drops_cleanly_and_recovers, 300)
 {
 	unsigned int nr = self->dev.api.arena_max_size / 4096, i, n = 0;
-	struct event_queue *ev_q = get_eventq(EV_MBOX_UCQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_UCQ);
 	struct vcore_test_produce p = {
 		.nr_producers = 1, .nr_msgs = 20000, .ev_type = 20,
 	};
@@ -421,7 +421,7 @@ TEST_F_TIMEOUT(lib, ucq_full_arena_drops_cleanly_and_recovers, 300)
 	}
 	EXPECT_EQ(0, spoilt);
 	/* what was posted is all there, in order, and nothing else */
-	while (get_ucq_msg(ucq, &msg)) {
+	while (vcore_get_ucq_msg(ucq, &msg)) {
 		if (n && msg.ev_arg4 <= last)
 			misordered++;
 		last = msg.ev_arg4;
@@ -435,7 +435,7 @@ TEST_F_TIMEOUT(lib, ucq_full_arena_drops_cleanly_and_recovers, 300)
 	p.nr_msgs = 1000;
 	EXPECT_EQ(0, vt_ioctl(self->dev.fd, VCORE_IOC_TEST_PRODUCE, &p));
 	EXPECT_EQ(nomem, stats(&self->dev).dropped[VCORE_DROP_UCQ_NOMEM]);
-	for (n = 0; get_ucq_msg(ucq, &msg); n++)
+	for (n = 0; vcore_get_ucq_msg(ucq, &msg); n++)
 		if (msg.ev_arg4 != n)
 			misordered++;
 	EXPECT_EQ(1000, n);
@@ -447,7 +447,7 @@ TEST_F_TIMEOUT(lib, ucq_full_arena_drops_cleanly_and_recovers, 300)
 
 TEST_F(lib, bitmap_gives_each_type_once)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_BITMAP);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_BITMAP);
 	struct event_msg msg;
 	unsigned int n = 0, seen[4] = { 0 };
 	int i;
@@ -457,7 +457,7 @@ TEST_F(lib, bitmap_gives_each_type_once)
 		ASSERT_EQ(0, send(&self->dev, ev_q, 3, i, 0));
 		ASSERT_EQ(0, send(&self->dev, ev_q, 1, i, 0));
 	}
-	while (extract_one_mbox_msg(event_q_mbox(ev_q), &msg)) {
+	while (vcore_extract_one_mbox_msg(event_q_mbox(ev_q), &msg)) {
 		n++;
 		if (msg.ev_type < 4)
 			seen[msg.ev_type]++;
@@ -465,11 +465,11 @@ TEST_F(lib, bitmap_gives_each_type_once)
 	EXPECT_EQ(2, n);
 	EXPECT_EQ(1, seen[1]);
 	EXPECT_EQ(1, seen[3]);
-	EXPECT_EQ(1, mbox_is_empty(event_q_mbox(ev_q)));
-	put_eventq(ev_q);
+	EXPECT_EQ(1, vcore_mbox_is_empty(event_q_mbox(ev_q)));
+	vcore_put_eventq(ev_q);
 }
 
-/* ---- handlers, INDIR, handle_events ---- */
+/* ---- handlers, INDIR, vcore_handle_events ---- */
 
 struct tally {
 	unsigned int calls;
@@ -487,40 +487,40 @@ static void count_handler(struct event_msg *msg, unsigned int type,
 
 TEST_F(lib, every_handler_of_a_type_runs)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_UCQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_UCQ);
 	struct tally a = { 0 }, b = { 0 }, other = { 0 };
 
 	ASSERT_NE(NULL, ev_q);
-	ASSERT_EQ(0, register_ev_handler(30, count_handler, &a));
-	ASSERT_EQ(0, register_ev_handler(30, count_handler, &b));
-	ASSERT_EQ(0, register_ev_handler(31, count_handler, &other));
+	ASSERT_EQ(0, vcore_register_ev_handler(30, count_handler, &a));
+	ASSERT_EQ(0, vcore_register_ev_handler(30, count_handler, &b));
+	ASSERT_EQ(0, vcore_register_ev_handler(31, count_handler, &other));
 	ASSERT_EQ(0, send(&self->dev, ev_q, 30, 5, 0));
 	ASSERT_EQ(0, send(&self->dev, ev_q, 30, 7, 0));
-	EXPECT_EQ(2, handle_event_q(ev_q));
+	EXPECT_EQ(2, vcore_handle_event_q(ev_q));
 	EXPECT_EQ(2, a.calls);
 	EXPECT_EQ(12, a.arg2_sum);
 	EXPECT_EQ(2, b.calls);
 	EXPECT_EQ(0, other.calls);
-	ASSERT_EQ(0, deregister_ev_handler(30, count_handler, &a));
+	ASSERT_EQ(0, vcore_deregister_ev_handler(30, count_handler, &a));
 	ASSERT_EQ(0, send(&self->dev, ev_q, 30, 1, 0));
-	EXPECT_EQ(1, handle_event_q(ev_q));
+	EXPECT_EQ(1, vcore_handle_event_q(ev_q));
 	EXPECT_EQ(2, a.calls);
 	EXPECT_EQ(3, b.calls);
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 }
 
 TEST_F(lib, indir_reaches_the_ev_q_through_handle_events)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_UCQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_UCQ);
 	struct vcore_preempt_data *vcpd = vcore_dev_vcpd(&self->dev, 0);
 	struct tally t = { 0 };
 	__u64 indirs = stats(&self->dev).indirs;
 	int i;
 
 	ASSERT_NE(NULL, ev_q);
-	ASSERT_EQ(0, vcpd_mboxes_init(&self->dev));
+	ASSERT_EQ(0, vcore_vcpd_mboxes_init(&self->dev));
 	ASSERT_EQ(0, vcore0_online(&self->dev));
-	ASSERT_EQ(0, register_ev_handler(40, count_handler, &t));
+	ASSERT_EQ(0, vcore_register_ev_handler(40, count_handler, &t));
 	ev_q->ev_flags = EVENT_INDIR;
 	ev_q->ev_vcore = 0;
 	/* throttled: five messages, one INDIR until the alert is cleared */
@@ -529,42 +529,42 @@ TEST_F(lib, indir_reaches_the_ev_q_through_handle_events)
 	EXPECT_EQ(1, ev_q->ev_alert_pending);
 	EXPECT_EQ(indirs + 1, stats(&self->dev).indirs);
 	EXPECT_EQ(1, vcpd->notif_pending);
-	EXPECT_EQ(1, handle_events(&self->dev, 0));	/* the EV_EVENT */
+	EXPECT_EQ(1, vcore_handle_events(&self->dev, 0));	/* the EV_EVENT */
 	EXPECT_EQ(5, t.calls);
 	EXPECT_EQ(0, ev_q->ev_alert_pending);
 	EXPECT_EQ(0, vcpd->notif_pending);
 	/* the alert is clear again: the next message brings a new INDIR */
 	ASSERT_EQ(0, send(&self->dev, ev_q, 40, 1, 0));
 	EXPECT_EQ(indirs + 2, stats(&self->dev).indirs);
-	EXPECT_EQ(1, handle_events(&self->dev, 0));
+	EXPECT_EQ(1, vcore_handle_events(&self->dev, 0));
 	EXPECT_EQ(6, t.calls);
-	EXPECT_EQ(0, handle_events(&self->dev, 0));
+	EXPECT_EQ(0, vcore_handle_events(&self->dev, 0));
 	ev_q->ev_flags = 0;
-	put_eventq(ev_q);
-	vcpd_mboxes_cleanup(&self->dev);
+	vcore_put_eventq(ev_q);
+	vcore_vcpd_mboxes_cleanup(&self->dev);
 }
 
 TEST_F(lib, kernel_events_go_to_the_registered_ev_q)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_CEQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_CEQ);
 	struct vcore_test_kevent k = {
 		.msg = { .ev_type = 9, .ev_arg2 = 0x10 },
 	};
 	struct tally t = { 0 };
 
 	ASSERT_NE(NULL, ev_q);
-	ASSERT_EQ(0, register_kevent_q(&self->dev, ev_q, 9));
-	ASSERT_EQ(0, register_ev_handler(9, count_handler, &t));
+	ASSERT_EQ(0, vcore_register_kevent_q(&self->dev, ev_q, 9));
+	ASSERT_EQ(0, vcore_register_ev_handler(9, count_handler, &t));
 	ASSERT_EQ(0, vt_ioctl(self->dev.fd, VCORE_IOC_TEST_KEVENT, &k));
 	k.msg.ev_arg2 = 0x01;
 	ASSERT_EQ(0, vt_ioctl(self->dev.fd, VCORE_IOC_TEST_KEVENT, &k));
-	EXPECT_EQ(1, handle_event_q(ev_q));		/* coalesced */
+	EXPECT_EQ(1, vcore_handle_event_q(ev_q));		/* coalesced */
 	EXPECT_EQ(1, t.calls);
 	EXPECT_EQ(0x11, t.arg2_sum);			/* CEQ_OR */
-	EXPECT_EQ(ev_q, clear_kevent_q(&self->dev, 9));
+	EXPECT_EQ(ev_q, vcore_clear_kevent_q(&self->dev, 9));
 	ASSERT_EQ(0, vt_ioctl(self->dev.fd, VCORE_IOC_TEST_KEVENT, &k));
-	EXPECT_EQ(0, handle_event_q(ev_q));
-	put_eventq(ev_q);
+	EXPECT_EQ(0, vcore_handle_event_q(ev_q));
+	vcore_put_eventq(ev_q);
 }
 
 static void *forty_two(void *arg)
@@ -583,7 +583,7 @@ TEST_F(lib, a_forked_child_becomes_an_mcp_of_its_own)
 	int status;
 	pid_t pid;
 
-	ASSERT_EQ(0, uthread_lib_init(&self->dev));
+	ASSERT_EQ(0, vcore_uthread_lib_init(&self->dev));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -597,22 +597,22 @@ TEST_F(lib, a_forked_child_becomes_an_mcp_of_its_own)
 			_exit(10);
 		if (vcore_arena_setup(&d, 1 << 20))
 			_exit(11);
-		q = get_eventq(EV_MBOX_UCQ);
+		q = vcore_get_eventq(EV_MBOX_UCQ);
 		if (!q)
 			_exit(12);
 		if (send(&d, q, EV_USER_IPI, 7, 0))
 			_exit(13);
-		if (!extract_one_mbox_msg((void *)(uintptr_t)q->ev_mbox, &msg) ||
+		if (!vcore_extract_one_mbox_msg((void *)(uintptr_t)q->ev_mbox, &msg) ||
 		    msg.ev_type != EV_USER_IPI || msg.ev_arg2 != 7)
 			_exit(14);
-		ret = (void *)(intptr_t)uthread_lib_init(&d);
+		ret = (void *)(intptr_t)vcore_uthread_lib_init(&d);
 		if (ret) {
-			fprintf(stderr, "uthread_lib_init: %s\n",
+			fprintf(stderr, "vcore_uthread_lib_init: %s\n",
 				strerror(-(int)(intptr_t)ret));
 			_exit(15);
 		}
-		u = uthread_create(forty_two, NULL);
-		if (!u || uthread_join(u, &ret) || ret != (void *)42)
+		u = vcore_uthread_create(forty_two, NULL);
+		if (!u || vcore_uthread_join(u, &ret) || ret != (void *)42)
 			_exit(16);
 		_exit(0);
 	}

@@ -315,7 +315,7 @@ TEST(ucq_pages_follow_the_mbox)
 		ASSERT_NE(NULL, pg1);
 		ASSERT_NE(NULL, pg2);
 		vcpd->ev_mbox_private.type = EV_MBOX_UCQ;
-		ASSERT_EQ(0, ucq_init_raw(ucq, pg1, pg2));
+		ASSERT_EQ(0, vcore_ucq_init_raw(ucq, pg1, pg2));
 		/* no spare: the kernel must take a page from the arena */
 		__atomic_exchange_n(&ucq->spare_pg, 0, __ATOMIC_SEQ_CST);
 		for (k = 0; k < VCORE_UCQ_SLOTS_PER_PAGE + 4; k++)
@@ -361,7 +361,7 @@ static void *uth_where(void *arg)
 	 * after the last vcore yielded is not run (the process is WAITING).
 	 */
 	while (!uth_go)
-		uthread_yield();
+		vcore_uthread_yield();
 	return (void *)(intptr_t)policy_node(&here);
 }
 
@@ -375,11 +375,11 @@ TEST(uthread_stack_on_node)
 		return;
 	managed_cpus(cpus, &nodes);
 	ASSERT_EQ(0, vcore_arena_setup(&dev, 4 << 20));
-	ASSERT_EQ(0, uthread_lib_init(&dev));
+	ASSERT_EQ(0, vcore_uthread_lib_init(&dev));
 	for (node = 0; node < 64; node++) {
 		if (!(nodes & (1UL << node)))
 			continue;
-		u[node] = uthread_create_on_node(uth_where, NULL, node);
+		u[node] = vcore_uthread_create_on_node(uth_where, NULL, node);
 		ASSERT_NE(NULL, u[node]);
 	}
 	uth_go = 1;
@@ -388,7 +388,7 @@ TEST(uthread_stack_on_node)
 
 		if (!u[node])
 			continue;
-		ASSERT_EQ(0, uthread_join(u[node], &ret));
+		ASSERT_EQ(0, vcore_uthread_join(u[node], &ret));
 		EXPECT_EQ(node, (int)(intptr_t)ret);
 	}
 }

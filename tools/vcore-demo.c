@@ -78,9 +78,9 @@ static void demo_entry(void)
 	if (v < MAX_V)
 		entries[v][vcore_entry_reason() == VCORE_ENTRY_NOTIFY]++;
 	for (;;) {
-		handle_events(&dev, v);
-		handle_event_q(ucq_q);
-		handle_event_q(ceq_q);
+		vcore_handle_events(&dev, v);
+		vcore_handle_event_q(ucq_q);
+		vcore_handle_event_q(ceq_q);
 		vcore_idle();		/* returns if it found more */
 	}
 }
@@ -151,20 +151,20 @@ int main(void)
 	if (!err)
 		err = vcore_lib_init(&dev, demo_entry);
 	if (!err)
-		err = vcpd_mboxes_init(&dev);
-	ucq_q = get_eventq(EV_MBOX_UCQ);
-	ceq_q = get_eventq_raw();
+		err = vcore_vcpd_mboxes_init(&dev);
+	ucq_q = vcore_get_eventq(EV_MBOX_UCQ);
+	ceq_q = vcore_get_eventq_raw();
 	if (err || !ucq_q || !ceq_q ||
-	    event_mbox_init_ceq(event_q_mbox(ceq_q), CEQ_ADD, 64, 64)) {
+	    vcore_event_mbox_init_ceq(event_q_mbox(ceq_q), CEQ_ADD, 64, 64)) {
 		fprintf(stderr, "setup failed: %s\n", strerror(-err));
 		return 1;
 	}
-	register_ev_handler(EV_DEMO_WORK, on_work, "UCQ");
-	register_ev_handler(EV_DEMO_KPROD, on_kprod, NULL);
+	vcore_register_ev_handler(EV_DEMO_WORK, on_work, "UCQ");
+	vcore_register_ev_handler(EV_DEMO_KPROD, on_kprod, NULL);
 	for (unsigned int t = EV_DEMO_CEQ; t < EV_DEMO_CEQ + 3; t++)
-		register_ev_handler(t, on_work, "CEQ (summed)");
-	register_ev_handler(EV_FREE_APPLE_PIE, on_work, "private mbox");
-	register_ev_handler(EV_USER_IPI, on_work, "EV_USER_IPI");
+		vcore_register_ev_handler(t, on_work, "CEQ (summed)");
+	vcore_register_ev_handler(EV_FREE_APPLE_PIE, on_work, "private mbox");
+	vcore_register_ev_handler(EV_USER_IPI, on_work, "EV_USER_IPI");
 
 	want = dev.api.max_vcores < 2 ? 1 : 2;
 	printf("vcore-demo: %u managed pcores, %u vcores possible%s\n",
@@ -172,15 +172,15 @@ int main(void)
 	       test ? ", test commands on" : "");
 	vcore_request_total(want);
 	t0 = now();
-	while (num_vcores() < want && now() - t0 < 10)
+	while (vcore_num_vcores() < want && now() - t0 < 10)
 		usleep(1000);
-	nv = num_vcores();
+	nv = vcore_num_vcores();
 	if (!nv) {
 		fprintf(stderr, "no vcore came online\n");
 		return 1;
 	}
 	v0 = v1 = -1U;
-	for (unsigned int v = 0; v < max_vcores(); v++) {
+	for (unsigned int v = 0; v < vcore_max_vcores(); v++) {
 		if (!vcore_is_mapped(v))
 			continue;
 		printf("vcore %u online on CPU %d\n", v, vcore_pcoreid(v));
@@ -221,9 +221,9 @@ int main(void)
 
 	printf("\n4. NOTIFY: EV_USER_IPI to ourselves, through kernel_evts[] "
 	       "to vcore %u's public mbox\n", v0);
-	uipi = get_eventq_vcpd(v0, EVENT_IPI);
+	uipi = vcore_get_eventq_vcpd(v0, EVENT_IPI);
 	n = logged();
-	if (uipi && !register_kevent_q(&dev, uipi, EV_USER_IPI)) {
+	if (uipi && !vcore_register_kevent_q(&dev, uipi, EV_USER_IPI)) {
 		nt.target_fd = dev.fd;
 		if (ioctl(dev.fd, VCORE_IOC_NOTIFY, &nt))
 			perror("VCORE_IOC_NOTIFY");
@@ -250,7 +250,7 @@ int main(void)
 	}
 
 	printf("\nvcore entries (start / notification):");
-	for (unsigned int v = 0; v < max_vcores() && v < MAX_V; v++)
+	for (unsigned int v = 0; v < vcore_max_vcores() && v < MAX_V; v++)
 		if (entries[v][0] || entries[v][1])
 			printf("  vcore %u: %lu / %lu", v, entries[v][0],
 			       entries[v][1]);

@@ -44,20 +44,20 @@ static void expect_nothing_stranded(void)
 	for (unsigned int i = 0; i < ceq.nr_events; i++)
 		stranded += ev[i].idx_posted || ev[i].coalesce;
 	expect_eq(stranded, 0);
-	expect(ceq_is_empty(&ceq));
+	expect(vcore_ceq_is_empty(&ceq));
 	expect_eq(ceq.ring_overflowed, 0);
 	expect_eq(ceq.overflow_recovery, 0);
 }
 
 TEST(init_rejects_bad_geometry)
 {
-	expect_eq(ceq_init(&ceq, 0, 8, 8), -EINVAL);
-	expect_eq(ceq_init(&ceq, 3, 8, 8), -EINVAL);
-	expect_eq(ceq_init(&ceq, CEQ_OR, 0, 8), -EINVAL);
-	expect_eq(ceq_init(&ceq, CEQ_OR, CEQ_MAX_EVENTS + 1, 8), -EINVAL);
-	expect_eq(ceq_init(&ceq, CEQ_OR, 8, 0), -EINVAL);
-	expect_eq(ceq_init(&ceq, CEQ_OR, 8, 12), -EINVAL);
-	expect_eq(ceq_init(&ceq, CEQ_OR, 8, CEQ_MAX_RING_SZ * 2), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, 0, 8, 8), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, 3, 8, 8), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 0, 8), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, CEQ_MAX_EVENTS + 1, 8), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 8, 0), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 8, 12), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 8, CEQ_MAX_RING_SZ * 2), -EINVAL);
 }
 
 TEST(init_fills_the_ring_with_minus_one)
@@ -65,16 +65,16 @@ TEST(init_fills_the_ring_with_minus_one)
 	__s32 *ring;
 	struct event_msg m;
 
-	expect_eq(ceq_init(&ceq, CEQ_ADD, 64, 16), 0);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_ADD, 64, 16), 0);
 	ring = (__s32 *)(uintptr_t)ceq.ring;
 	for (unsigned int i = 0; i < 16; i++)
 		expect(ring[i] == -1);
 	expect_eq(ceq.nr_events, 64);
 	expect_eq(ceq.ring_sz, 16);
 	expect_eq(ceq.operation, CEQ_ADD);
-	expect(ceq_is_empty(&ceq));
-	expect(!get_ceq_msg(&ceq, &m));
-	ceq_cleanup(&ceq);
+	expect(vcore_ceq_is_empty(&ceq));
+	expect(!vcore_get_ceq_msg(&ceq, &m));
+	vcore_ceq_cleanup(&ceq);
 	expect_eq(ceq.events, 0);
 }
 
@@ -82,39 +82,39 @@ TEST(or_coalesces_bits_and_keeps_the_last_blob)
 {
 	struct event_msg m;
 
-	expect_eq(ceq_init(&ceq, CEQ_OR, 16, 8), 0);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 16, 8), 0);
 	post(5, 1, 0x100);
 	post(5, 2, 0x200);
 	post(5, 4, 0x300);
 	post(9, 8, 0x900);
-	expect(get_ceq_msg(&ceq, &m));
+	expect(vcore_get_ceq_msg(&ceq, &m));
 	expect_eq(m.ev_type, 5);
 	expect_eq(m.ev_arg2, 7);
 	expect_eq(m.ev_arg3, 0x300);
 	expect_eq(m.ev_arg1, 0);
-	expect(get_ceq_msg(&ceq, &m));
+	expect(vcore_get_ceq_msg(&ceq, &m));
 	expect_eq(m.ev_type, 9);
 	expect_eq(m.ev_arg2, 8);
-	expect(!get_ceq_msg(&ceq, &m));
+	expect(!vcore_get_ceq_msg(&ceq, &m));
 	expect_nothing_stranded();
-	ceq_cleanup(&ceq);
+	vcore_ceq_cleanup(&ceq);
 }
 
 TEST(add_sums_and_reports_the_whole_64_bit_value)
 {
 	struct event_msg m;
 
-	expect_eq(ceq_init(&ceq, CEQ_ADD, 16, 8), 0);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_ADD, 16, 8), 0);
 	for (unsigned int i = 0; i < 10; i++)
 		post(3, 5, i);
 	post(3, 0xffffffffU, 0);
 	post(3, 2, 0);
-	expect(get_ceq_msg(&ceq, &m));
+	expect(vcore_get_ceq_msg(&ceq, &m));
 	expect_eq(m.ev_type, 3);
 	expect_eq(m.ev_arg4, 50ULL + 0xffffffffULL + 2);
 	expect_eq(m.ev_arg2, (__u32)(50ULL + 0xffffffffULL + 2));
-	expect(!get_ceq_msg(&ceq, &m));
-	ceq_cleanup(&ceq);
+	expect(!vcore_get_ceq_msg(&ceq, &m));
+	vcore_ceq_cleanup(&ceq);
 }
 
 /* As in Akaros: a post of 0 still says "this id happened". */
@@ -122,13 +122,13 @@ TEST(a_post_with_value_zero_is_delivered)
 {
 	struct event_msg m;
 
-	expect_eq(ceq_init(&ceq, CEQ_OR, 16, 8), 0);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 16, 8), 0);
 	post(11, 0, 0);
-	expect(get_ceq_msg(&ceq, &m));
+	expect(vcore_get_ceq_msg(&ceq, &m));
 	expect_eq(m.ev_type, 11);
 	expect_eq(m.ev_arg2, 0);
-	expect(!get_ceq_msg(&ceq, &m));
-	ceq_cleanup(&ceq);
+	expect(!vcore_get_ceq_msg(&ceq, &m));
+	vcore_ceq_cleanup(&ceq);
 }
 
 TEST(overflow_of_a_tiny_ring_recovers_every_type)
@@ -136,14 +136,14 @@ TEST(overflow_of_a_tiny_ring_recovers_every_type)
 	unsigned int got[64] = { 0 }, n = 0;
 	struct event_msg m;
 
-	expect_eq(ceq_init(&ceq, CEQ_ADD, 64, 4), 0);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_ADD, 64, 4), 0);
 	/* Three rounds, so ids coalesce both in the ring and off it. */
 	for (unsigned int round = 0; round < 3; round++)
 		for (unsigned int t = 0; t < 64; t++)
 			post((__u16)t, t + 1, t);
 	expect_eq(ceq.ring_overflowed, 1);
 	expect_eq(ceq.max_event_ever, 63);
-	while (get_ceq_msg(&ceq, &m) && n < 1000) {
+	while (vcore_get_ceq_msg(&ceq, &m) && n < 1000) {
 		n++;
 		expect(m.ev_type < 64);
 		if (m.ev_type < 64)
@@ -157,9 +157,9 @@ TEST(overflow_of_a_tiny_ring_recovers_every_type)
 
 	/* It works again after a recovery. */
 	post(7, 1, 0);
-	expect(get_ceq_msg(&ceq, &m) && m.ev_type == 7 && m.ev_arg2 == 1);
+	expect(vcore_get_ceq_msg(&ceq, &m) && m.ev_type == 7 && m.ev_arg2 == 1);
 	expect_nothing_stranded();
-	ceq_cleanup(&ceq);
+	vcore_ceq_cleanup(&ceq);
 }
 
 TEST(cleanup_returns_the_arrays)
@@ -167,9 +167,9 @@ TEST(cleanup_returns_the_arrays)
 	unsigned int base = fake_arena_in_use();
 
 	/* 1024 entries of 32 bytes: 8 whole pages. */
-	expect_eq(ceq_init(&ceq, CEQ_OR, 1024, 4096), 0);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 1024, 4096), 0);
 	expect(fake_arena_in_use() - base >= 8 + 4);
-	ceq_cleanup(&ceq);
+	vcore_ceq_cleanup(&ceq);
 	expect_eq(fake_arena_in_use(), base);
 }
 
@@ -188,7 +188,7 @@ static void *victim(void *arg)
 	struct event_msg m;
 
 	(void)arg;
-	victim_got = get_ceq_msg(&ceq, &m);
+	victim_got = vcore_get_ceq_msg(&ceq, &m);
 	smp_store_release(&victim_done, 1);
 	return NULL;
 }
@@ -199,16 +199,16 @@ TEST(a_consumer_stalled_between_its_index_loads_claims_nothing)
 	pthread_t t;
 	double t0;
 
-	expect_eq(ceq_init(&ceq, CEQ_ADD, 16, 8), 0);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_ADD, 16, 8), 0);
 	post(1, 1, 0);
 	victim_done = 0;
 	inject_stall_once(INJ_CEQ_PVT_LOADED);
 	pthread_create(&t, NULL, victim, NULL);
 	inject_wait_stalled();
-	expect(get_ceq_msg(&ceq, &m) && m.ev_type == 1);
+	expect(vcore_get_ceq_msg(&ceq, &m) && m.ev_type == 1);
 	post(2, 1, 0);
-	expect(get_ceq_msg(&ceq, &m) && m.ev_type == 2);
-	expect(ceq_is_empty(&ceq));
+	expect(vcore_get_ceq_msg(&ceq, &m) && m.ev_type == 2);
+	expect(vcore_ceq_is_empty(&ceq));
 	inject_release();
 	t0 = now_s();
 	while (!smp_load_acquire(&victim_done) && now_s() - t0 < 2)
@@ -218,7 +218,7 @@ TEST(a_consumer_stalled_between_its_index_loads_claims_nothing)
 		post(3, 1, 0);			/* unstick it */
 	pthread_join(t, NULL);
 	expect(!victim_got);
-	ceq_cleanup(&ceq);
+	vcore_ceq_cleanup(&ceq);
 }
 
 /* ---- many threads ---------------------------------------------------- */
@@ -289,7 +289,7 @@ static void *consumer_main(void *arg)
 		for (;;) {
 			bool done = smp_load_acquire(&st->posted_rounds) == all;
 
-			if (get_ceq_msg(&ceq, &m)) {
+			if (vcore_get_ceq_msg(&ceq, &m)) {
 				fetch_add(&st->msgs, 1);
 				if (m.ev_type >= NR_TYPES ||
 				    m.ev_arg3 >= NR_PRODUCERS)
@@ -301,7 +301,7 @@ static void *consumer_main(void *arg)
 						 m.ev_arg4);
 				continue;
 			}
-			if (done && ceq_is_empty(&ceq))
+			if (done && vcore_ceq_is_empty(&ceq))
 				break;
 			sched_yield();
 		}
@@ -331,7 +331,7 @@ static void run_stress(__u8 op, unsigned int ring_sz, unsigned int rounds,
 			     .per_round = per_round };
 	double t0, dt;
 
-	expect_eq(ceq_init(&ceq, op, NR_TYPES, ring_sz), 0);
+	expect_eq(vcore_ceq_init(&ceq, op, NR_TYPES, ring_sz), 0);
 	pthread_barrier_init(&st.round_end, NULL,
 			     NR_PRODUCERS + NR_CONSUMERS + 1);
 	inject_set_rate(inject_one_in);
@@ -369,7 +369,7 @@ static void run_stress(__u8 op, unsigned int ring_sz, unsigned int rounds,
 	     "in %.2f s, %lu delays injected at %u points",
 	     op == CEQ_ADD ? "ADD" : "OR", ring_sz, NR_PRODUCERS, rounds,
 	     per_round, st.msgs, dt, inject_delays(), inject_points_hit());
-	ceq_cleanup(&ceq);
+	vcore_ceq_cleanup(&ceq);
 }
 
 TEST(concurrent_add_conserves_the_sum_with_a_roomy_ring)

@@ -33,22 +33,22 @@ TEST(bits_come_out_in_type_order_with_only_the_type)
 {
 	struct event_msg m;
 
-	evbitmap_init(&evbm);
-	expect(evbitmap_is_empty(&evbm));
-	expect(!get_evbitmap_msg(&evbm, &m));
+	vcore_evbitmap_init(&evbm);
+	expect(vcore_evbitmap_is_empty(&evbm));
+	expect(!vcore_get_evbitmap_msg(&evbm, &m));
 	post(49);
 	post(3);
 	post(1);
-	expect(!evbitmap_is_empty(&evbm));
-	expect(get_evbitmap_msg(&evbm, &m));
+	expect(!vcore_evbitmap_is_empty(&evbm));
+	expect(vcore_get_evbitmap_msg(&evbm, &m));
 	expect_eq(m.ev_type, 1);
-	expect(get_evbitmap_msg(&evbm, &m));
+	expect(vcore_get_evbitmap_msg(&evbm, &m));
 	expect_eq(m.ev_type, 3);
-	expect(get_evbitmap_msg(&evbm, &m));
+	expect(vcore_get_evbitmap_msg(&evbm, &m));
 	expect_eq(m.ev_type, 49);
 	expect(!m.ev_arg1 && !m.ev_arg2 && !m.ev_arg3 && !m.ev_arg4);
-	expect(!get_evbitmap_msg(&evbm, &m));
-	expect(evbitmap_is_empty(&evbm));
+	expect(!vcore_get_evbitmap_msg(&evbm, &m));
+	expect(vcore_evbitmap_is_empty(&evbm));
 	expect_eq(evbm.bitmap[0], 0);
 }
 
@@ -56,24 +56,24 @@ TEST(posts_of_one_type_coalesce)
 {
 	struct event_msg m;
 
-	evbitmap_init(&evbm);
+	vcore_evbitmap_init(&evbm);
 	post(7);
 	post(7);
 	post(7);
-	expect(get_evbitmap_msg(&evbm, &m) && m.ev_type == 7);
-	expect(!get_evbitmap_msg(&evbm, &m));
+	expect(vcore_get_evbitmap_msg(&evbm, &m) && m.ev_type == 7);
+	expect(!vcore_get_evbitmap_msg(&evbm, &m));
 }
 
 TEST(types_past_the_table_are_refused_or_dropped)
 {
 	struct event_msg m = { .ev_type = VCORE_MAX_NR_EVENT };
 
-	evbitmap_init(&evbm);
+	vcore_evbitmap_init(&evbm);
 	expect_eq(sim_evbitmap_post(&evbm, &m, NULL), -1);
 	/* A stray bit no kernel sets: taken and dropped, never returned. */
 	evbm.bitmap[0] = 1ULL << 60;
 	evbm.check_bits = 1;
-	expect(!get_evbitmap_msg(&evbm, &m));
+	expect(!vcore_get_evbitmap_msg(&evbm, &m));
 	expect_eq(evbm.bitmap[0], 0);
 }
 
@@ -125,11 +125,11 @@ static void *consumer_main(void *arg)
 		for (;;) {
 			bool done = smp_load_acquire(&posted_rounds) == all;
 
-			if (get_evbitmap_msg(&evbm, &m)) {
+			if (vcore_get_evbitmap_msg(&evbm, &m)) {
 				fetch_add(&got_count[m.ev_type], 1);
 				continue;
 			}
-			if (done && evbitmap_is_empty(&evbm))
+			if (done && vcore_evbitmap_is_empty(&evbm))
 				break;
 			sched_yield();
 		}
@@ -145,7 +145,7 @@ static unsigned long run_stress(unsigned int inject_one_in)
 	unsigned long sets = 0, bad_rounds = 0;
 	double t0;
 
-	evbitmap_init(&evbm);
+	vcore_evbitmap_init(&evbm);
 	memset(set_count, 0, sizeof(set_count));
 	memset(got_count, 0, sizeof(got_count));
 	posted_rounds = 0;

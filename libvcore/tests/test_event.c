@@ -77,18 +77,18 @@ static void post(struct event_queue *ev_q, unsigned int type, __u32 arg2)
 
 TEST(several_handlers_per_type_run_in_order_with_their_data)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_UCQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_UCQ);
 
 	memset(&jr, 0, sizeof(jr));
 	expect(ev_q != NULL);
 	for (unsigned int i = 0; i < 3; i++)
-		expect_eq(register_ev_handler(EV_ALARM, journal_handler,
+		expect_eq(vcore_register_ev_handler(EV_ALARM, journal_handler,
 					      tag(i)), 0);
-	expect_eq(register_ev_handler(EV_SYSCALL, journal_handler, tag(9)), 0);
+	expect_eq(vcore_register_ev_handler(EV_SYSCALL, journal_handler, tag(9)), 0);
 	post(ev_q, EV_ALARM, 1);
 	post(ev_q, EV_SYSCALL, 2);
 	post(ev_q, EV_USER_IPI, 3);		/* no handler: consumed */
-	expect_eq(handle_event_q(ev_q), 3);
+	expect_eq(vcore_handle_event_q(ev_q), 3);
 	expect_eq(jr.n, 4);
 	for (unsigned int i = 0; i < 3; i++) {
 		expect_eq(jr.e[i].type, EV_ALARM);
@@ -96,30 +96,30 @@ TEST(several_handlers_per_type_run_in_order_with_their_data)
 		expect_eq(jr.e[i].arg2, 1);
 	}
 	expect(jr.e[3].type == EV_SYSCALL && jr.e[3].data == tag(9));
-	expect(mbox_is_empty(event_q_mbox(ev_q)));
+	expect(vcore_mbox_is_empty(event_q_mbox(ev_q)));
 
 	/* Deregistration removes one registration, the one named. */
-	expect_eq(deregister_ev_handler(EV_ALARM, journal_handler, tag(1)), 0);
-	expect_eq(deregister_ev_handler(EV_ALARM, journal_handler, tag(1)),
+	expect_eq(vcore_deregister_ev_handler(EV_ALARM, journal_handler, tag(1)), 0);
+	expect_eq(vcore_deregister_ev_handler(EV_ALARM, journal_handler, tag(1)),
 		  -ENOENT);
 	jr.n = 0;
 	post(ev_q, EV_ALARM, 5);
-	expect_eq(handle_event_q(ev_q), 1);
+	expect_eq(vcore_handle_event_q(ev_q), 1);
 	expect(jr.n == 2 && jr.e[0].data == tag(0) && jr.e[1].data == tag(2));
 
-	expect_eq(deregister_ev_handler(EV_ALARM, journal_handler, tag(0)), 0);
-	expect_eq(deregister_ev_handler(EV_ALARM, journal_handler, tag(2)), 0);
-	expect_eq(deregister_ev_handler(EV_SYSCALL, journal_handler, tag(9)),
+	expect_eq(vcore_deregister_ev_handler(EV_ALARM, journal_handler, tag(0)), 0);
+	expect_eq(vcore_deregister_ev_handler(EV_ALARM, journal_handler, tag(2)), 0);
+	expect_eq(vcore_deregister_ev_handler(EV_SYSCALL, journal_handler, tag(9)),
 		  0);
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 }
 
 TEST(handler_registration_rejects_bad_arguments)
 {
-	expect_eq(register_ev_handler(VCORE_MAX_NR_EVENT, journal_handler,
+	expect_eq(vcore_register_ev_handler(VCORE_MAX_NR_EVENT, journal_handler,
 				      NULL), -EINVAL);
-	expect_eq(register_ev_handler(EV_ALARM, NULL, NULL), -EINVAL);
-	expect_eq(deregister_ev_handler(VCORE_MAX_NR_EVENT, journal_handler,
+	expect_eq(vcore_register_ev_handler(EV_ALARM, NULL, NULL), -EINVAL);
+	expect_eq(vcore_deregister_ev_handler(VCORE_MAX_NR_EVENT, journal_handler,
 					NULL), -EINVAL);
 }
 
@@ -142,24 +142,24 @@ static void *dispatcher(void *arg)
 
 	while (!smp_load_acquire(&stop)) {
 		sim_mbox_post(mbox, &m);
-		handle_mbox(mbox);
+		vcore_handle_mbox(mbox);
 	}
 	return NULL;
 }
 
 TEST(handlers_change_while_messages_are_dispatched)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_UCQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_UCQ);
 	pthread_t t;
 	unsigned int rounds = UNDER_TSAN ? 200 : 2000;
 
 	expect(ev_q != NULL);
 	pthread_create(&t, NULL, dispatcher, event_q_mbox(ev_q));
 	for (unsigned int i = 0; i < rounds; i++) {
-		expect_eq(register_ev_handler(EV_FREE_APPLE_PIE, count_handler,
+		expect_eq(vcore_register_ev_handler(EV_FREE_APPLE_PIE, count_handler,
 					      tag(i % 4)), 0);
 		if (i % 3 == 2)
-			expect_eq(deregister_ev_handler(EV_FREE_APPLE_PIE,
+			expect_eq(vcore_deregister_ev_handler(EV_FREE_APPLE_PIE,
 							count_handler,
 							tag((i - 2) % 4)), 0);
 		if (i % 64 == 0)
@@ -170,14 +170,14 @@ TEST(handlers_change_while_messages_are_dispatched)
 	diag("%lu handler calls during %u registrations", calls, rounds);
 	/* Remove what is left; then nothing runs. */
 	for (unsigned int i = 0; i < 4; i++)
-		while (!deregister_ev_handler(EV_FREE_APPLE_PIE, count_handler,
+		while (!vcore_deregister_ev_handler(EV_FREE_APPLE_PIE, count_handler,
 					      tag(i)))
 			;
 	calls = 0;
 	post(ev_q, EV_FREE_APPLE_PIE, 0);
-	expect_eq(handle_event_q(ev_q), 1);
+	expect_eq(vcore_handle_event_q(ev_q), 1);
 	expect_eq(calls, 0);
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 }
 
 TEST(get_eventq_gives_each_mbox_type_its_own_published_mbox)
@@ -188,7 +188,7 @@ TEST(get_eventq_gives_each_mbox_type_its_own_published_mbox)
 	unsigned int base = fake_arena_in_use();
 
 	for (unsigned int i = 0; i < 3; i++) {
-		struct event_queue *ev_q = get_eventq(types[i]);
+		struct event_queue *ev_q = vcore_get_eventq(types[i]);
 		struct event_queue_big *big = (struct event_queue_big *)ev_q;
 
 		expect(ev_q != NULL);
@@ -198,11 +198,11 @@ TEST(get_eventq_gives_each_mbox_type_its_own_published_mbox)
 		expect(event_q_mbox(ev_q) == &big->ev_imbox);
 		expect_eq(big->ev_imbox.type, types[i]);
 		expect(vcore_arena_contains(ev_q, sizeof(*big)));
-		expect(mbox_is_empty(event_q_mbox(ev_q)));
-		put_eventq(ev_q);
+		expect(vcore_mbox_is_empty(event_q_mbox(ev_q)));
+		vcore_put_eventq(ev_q);
 	}
 	errno = 0;
-	expect(get_eventq(7) == NULL && errno == EINVAL);
+	expect(vcore_get_eventq(7) == NULL && errno == EINVAL);
 	/* Every UCQ page and CEQ array went back (class pages stay). */
 	expect(fake_arena_in_use() - base <= 3);
 }
@@ -212,37 +212,37 @@ TEST(get_eventq_reports_a_full_arena)
 	fake_arena_fail_after(0);
 	errno = 0;
 	/* The ev_q comes from a class page already there; the UCQ fails. */
-	expect(get_eventq(EV_MBOX_UCQ) == NULL && errno == ENOMEM);
+	expect(vcore_get_eventq(EV_MBOX_UCQ) == NULL && errno == ENOMEM);
 	fake_arena_fail_after(-1);
 }
 
 TEST(get_eventq_vcpd_is_slim_and_points_nowhere)
 {
-	struct event_queue *ev_q = get_eventq_vcpd(2, EVENT_IPI |
+	struct event_queue *ev_q = vcore_get_eventq_vcpd(2, EVENT_IPI |
 						   EVENT_VCORE_PRIVATE);
 
 	expect(ev_q != NULL);
 	expect_eq(ev_q->ev_mbox, 0);
 	expect_eq(ev_q->ev_vcore, 2);
 	expect_eq(ev_q->ev_flags, EVENT_IPI | EVENT_VCORE_PRIVATE);
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 	errno = 0;
-	expect(get_eventq_vcpd(0, 0x400) == NULL && errno == EINVAL);
-	expect(get_eventq_vcpd(VCORE_MAX_VCORES, 0) == NULL);
+	expect(vcore_get_eventq_vcpd(0, 0x400) == NULL && errno == EINVAL);
+	expect(vcore_get_eventq_vcpd(VCORE_MAX_VCORES, 0) == NULL);
 }
 
 TEST(raw_ev_q_takes_a_custom_ceq)
 {
-	struct event_queue *ev_q = get_eventq_raw();
+	struct event_queue *ev_q = vcore_get_eventq_raw();
 	struct event_msg m = { .ev_type = 100, .ev_arg2 = 3 };
 
 	expect(ev_q != NULL);
-	expect_eq(event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_ADD, 200, 8), 0);
+	expect_eq(vcore_event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_ADD, 200, 8), 0);
 	expect_eq(sim_mbox_post(event_q_mbox(ev_q), &m), 0);
 	expect_eq(sim_mbox_post(event_q_mbox(ev_q), &m), 0);
 	/* Id 100 is past the handler table: consumed, not dispatched. */
-	expect_eq(handle_event_q(ev_q), 1);
-	put_eventq(ev_q);
+	expect_eq(vcore_handle_event_q(ev_q), 1);
+	vcore_put_eventq(ev_q);
 }
 
 static unsigned int own_handler_calls;
@@ -254,24 +254,24 @@ static void own_handler(struct event_queue *ev_q)
 
 TEST(handle_event_q_prefers_the_ev_qs_own_handler)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_UCQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_UCQ);
 
 	event_q_set_handler(ev_q, own_handler, (void *)42);
 	post(ev_q, EV_ALARM, 1);
-	expect_eq(handle_event_q(ev_q), 0);
+	expect_eq(vcore_handle_event_q(ev_q), 0);
 	expect_eq(own_handler_calls, 1);
 	/* The message is still there for the handler to take. */
-	expect(!mbox_is_empty(event_q_mbox(ev_q)));
+	expect(!vcore_mbox_is_empty(event_q_mbox(ev_q)));
 	event_q_set_handler(ev_q, NULL, NULL);
-	expect_eq(handle_event_q(ev_q), 1);
-	put_eventq(ev_q);
+	expect_eq(vcore_handle_event_q(ev_q), 1);
+	vcore_put_eventq(ev_q);
 }
 
 TEST(vcpd_mboxes_init_makes_every_vcpd_mbox_a_ready_ucq)
 {
 	unsigned int base = fake_arena_in_use();
 
-	expect_eq(vcpd_mboxes_init(&dev), 0);
+	expect_eq(vcore_vcpd_mboxes_init(&dev), 0);
 	for (unsigned int v = 0; v < NR_VCORES; v++) {
 		struct vcore_preempt_data *vcpd = vcore_dev_vcpd(&dev, v);
 
@@ -282,9 +282,9 @@ TEST(vcpd_mboxes_init_makes_every_vcpd_mbox_a_ready_ucq)
 	}
 	expect_eq(fake_arena_in_use() - base, 4 * NR_VCORES);
 	/* Again: nothing changes. */
-	expect_eq(vcpd_mboxes_init(&dev), 0);
+	expect_eq(vcore_vcpd_mboxes_init(&dev), 0);
 	expect_eq(fake_arena_in_use() - base, 4 * NR_VCORES);
-	vcpd_mboxes_cleanup(&dev);
+	vcore_vcpd_mboxes_cleanup(&dev);
 	expect_eq(fake_arena_in_use(), base);
 }
 
@@ -293,27 +293,27 @@ TEST(vcpd_mboxes_init_unwinds_when_the_arena_runs_out)
 	unsigned int base = fake_arena_in_use();
 
 	fake_arena_fail_after(4 * NR_VCORES - 3);
-	expect_eq(vcpd_mboxes_init(&dev), -ENOMEM);
+	expect_eq(vcore_vcpd_mboxes_init(&dev), -ENOMEM);
 	fake_arena_fail_after(-1);
 	expect_eq(fake_arena_in_use(), base);
 	expect_eq(vcore_dev_vcpd(&dev, 0)->ev_mbox_public.type, 0);
-	expect_eq(vcpd_mboxes_init(&dev), 0);
+	expect_eq(vcore_vcpd_mboxes_init(&dev), 0);
 }
 
 /*
  * INDIR: the kernel posts to an ev_q's mbox and EV_EVENT(ev_q) to a VCPD
- * public mbox, throttled by ev_alert_pending.  handle_events() must clear
- * notif_pending, and handle_ev_ev() must clear ev_alert_pending before
+ * public mbox, throttled by ev_alert_pending.  vcore_handle_events() must clear
+ * notif_pending, and vcore_handle_ev_ev() must clear ev_alert_pending before
  * the ev_q's messages are handled.
  */
 TEST(indir_clears_ev_alert_pending_before_draining_the_ev_q)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_UCQ);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_UCQ);
 	struct vcore_preempt_data *vcpd = vcore_dev_vcpd(&dev, 1);
 
 	memset(&jr, 0, sizeof(jr));
 	jr.watch = ev_q;
-	expect_eq(register_ev_handler(EV_USER_IPI, journal_handler, tag(1)), 0);
+	expect_eq(vcore_register_ev_handler(EV_USER_IPI, journal_handler, tag(1)), 0);
 	ev_q->ev_flags = EVENT_INDIR;
 	ev_q->ev_vcore = 1;
 
@@ -323,7 +323,7 @@ TEST(indir_clears_ev_alert_pending_before_draining_the_ev_q)
 	expect_eq(vcpd->notif_pending, 1);
 
 	/* One EV_EVENT; its handler handles the two messages. */
-	expect_eq(handle_events(&dev, 1), 1);
+	expect_eq(vcore_handle_events(&dev, 1), 1);
 	expect_eq(vcpd->notif_pending, 0);
 	expect_eq(jr.n, 2);
 	expect(jr.e[0].arg2 == 10 && jr.e[1].arg2 == 11);
@@ -333,18 +333,18 @@ TEST(indir_clears_ev_alert_pending_before_draining_the_ev_q)
 	/* Unthrottled again: the next post brings a new INDIR. */
 	post(ev_q, EV_USER_IPI, 12);
 	expect_eq(ev_q->ev_alert_pending, 1);
-	expect_eq(handle_events(&dev, 1), 1);
+	expect_eq(vcore_handle_events(&dev, 1), 1);
 	expect_eq(jr.n, 3);
 
-	expect_eq(deregister_ev_handler(EV_USER_IPI, journal_handler, tag(1)),
+	expect_eq(vcore_deregister_ev_handler(EV_USER_IPI, journal_handler, tag(1)),
 		  0);
 	jr.watch = NULL;
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 }
 
 /*
  * INDIR under fire.  Producers send to an INDIR ev_q in rounds; a "vcore"
- * runs handle_events() and then, like a real one, waits for a reason to
+ * runs vcore_handle_events() and then, like a real one, waits for a reason to
  * come back: notif_pending.  At each round's end (producers done, flag
  * clear) every message sent must have been handled.  The throttle
  * (ev_alert_pending) and notif_pending are the only signals, so a message
@@ -403,10 +403,10 @@ static void run_indir(unsigned long rounds, unsigned long per_round,
 	indir_dups = indir_got = 0;
 	indir_done = 0;
 	pthread_barrier_init(&indir_round_end, NULL, INDIR_PRODUCERS + 1);
-	indir_q = get_eventq(EV_MBOX_UCQ);
+	indir_q = vcore_get_eventq(EV_MBOX_UCQ);
 	indir_q->ev_flags = EVENT_INDIR;
 	indir_q->ev_vcore = 3;
-	expect_eq(register_ev_handler(EV_SYSCALL, indir_handler, NULL), 0);
+	expect_eq(vcore_register_ev_handler(EV_SYSCALL, indir_handler, NULL), 0);
 	inject_set_rate(inject_one_in);
 	for (unsigned int p = 0; p < INDIR_PRODUCERS; p++)
 		pthread_create(&t[p], NULL, indir_producer,
@@ -415,7 +415,7 @@ static void run_indir(unsigned long rounds, unsigned long per_round,
 		unsigned int all = INDIR_PRODUCERS * (unsigned int)(r + 1);
 
 		for (;;) {
-			handle_events(&dev, 3);
+			vcore_handle_events(&dev, 3);
 			passes++;
 			/* Come back only when notified, or when it is over. */
 			while (!smp_load_acquire(&vcpd->notif_pending) &&
@@ -442,9 +442,9 @@ static void run_indir(unsigned long rounds, unsigned long per_round,
 	     rounds, per_round, indir_got, passes, inject_delays(),
 	     inject_points_hit());
 	/* Leave nothing behind for the next test. */
-	handle_events(&dev, 3);
-	expect_eq(deregister_ev_handler(EV_SYSCALL, indir_handler, NULL), 0);
-	put_eventq(indir_q);
+	vcore_handle_events(&dev, 3);
+	expect_eq(vcore_deregister_ev_handler(EV_SYSCALL, indir_handler, NULL), 0);
+	vcore_put_eventq(indir_q);
 	free(indir_seen);
 }
 
@@ -460,36 +460,36 @@ TEST(indir_throttle_loses_nothing_with_injected_delays)
 
 TEST(handle_events_drains_private_before_public)
 {
-	struct event_queue *pub = get_eventq_vcpd(2, 0);
-	struct event_queue *priv = get_eventq_vcpd(2, EVENT_VCORE_PRIVATE);
+	struct event_queue *pub = vcore_get_eventq_vcpd(2, 0);
+	struct event_queue *priv = vcore_get_eventq_vcpd(2, EVENT_VCORE_PRIVATE);
 
 	memset(&jr, 0, sizeof(jr));
-	expect_eq(register_ev_handler(EV_ALARM, journal_handler, NULL), 0);
+	expect_eq(vcore_register_ev_handler(EV_ALARM, journal_handler, NULL), 0);
 	post(pub, EV_ALARM, 1);
 	post(priv, EV_ALARM, 2);
 	post(pub, EV_ALARM, 3);
-	expect_eq(handle_events(&dev, 2), 3);
+	expect_eq(vcore_handle_events(&dev, 2), 3);
 	expect(jr.n == 3 && jr.e[0].arg2 == 2 && jr.e[1].arg2 == 1 &&
 	       jr.e[2].arg2 == 3);
-	expect_eq(handle_events(&dev, 2), 0);
-	expect_eq(handle_events(&dev, NR_VCORES), -EINVAL);
-	expect_eq(deregister_ev_handler(EV_ALARM, journal_handler, NULL), 0);
-	put_eventq(pub);
-	put_eventq(priv);
+	expect_eq(vcore_handle_events(&dev, 2), 0);
+	expect_eq(vcore_handle_events(&dev, NR_VCORES), -EINVAL);
+	expect_eq(vcore_deregister_ev_handler(EV_ALARM, journal_handler, NULL), 0);
+	vcore_put_eventq(pub);
+	vcore_put_eventq(priv);
 }
 
 TEST(kevent_registration_goes_to_procdata)
 {
-	struct event_queue *ev_q = get_eventq(EV_MBOX_BITMAP);
+	struct event_queue *ev_q = vcore_get_eventq(EV_MBOX_BITMAP);
 
-	expect_eq(register_kevent_q(&dev, ev_q, EV_PREEMPT_PENDING), 0);
+	expect_eq(vcore_register_kevent_q(&dev, ev_q, EV_PREEMPT_PENDING), 0);
 	expect_eq(dev.procdata->kernel_evts[EV_PREEMPT_PENDING],
 		  (uintptr_t)ev_q);
-	expect(clear_kevent_q(&dev, EV_PREEMPT_PENDING) == ev_q);
+	expect(vcore_clear_kevent_q(&dev, EV_PREEMPT_PENDING) == ev_q);
 	expect_eq(dev.procdata->kernel_evts[EV_PREEMPT_PENDING], 0);
-	expect_eq(register_kevent_q(&dev, ev_q, VCORE_MAX_NR_EVENT), -EINVAL);
-	expect(clear_kevent_q(&dev, VCORE_MAX_NR_EVENT) == NULL);
-	put_eventq(ev_q);
+	expect_eq(vcore_register_kevent_q(&dev, ev_q, VCORE_MAX_NR_EVENT), -EINVAL);
+	expect(vcore_clear_kevent_q(&dev, VCORE_MAX_NR_EVENT) == NULL);
+	vcore_put_eventq(ev_q);
 }
 
 int main(void)
@@ -514,7 +514,7 @@ int main(void)
 	RUN(indir_throttle_loses_nothing_with_injected_delays);
 	RUN(handle_events_drains_private_before_public);
 	RUN(kevent_registration_goes_to_procdata);
-	vcpd_mboxes_cleanup(&dev);
+	vcore_vcpd_mboxes_cleanup(&dev);
 	free(dev.procdata);
 	return tap_done();
 }

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * pop_user_ctx() never loses a notification.
+ * vcore_pop_user_ctx() never loses a notification.
  *
  * One vcore runs a user context that spins for a random while and then
  * enters vcore context voluntarily; vcore context pops it straight back,
  * without handling events (only a notification or the pop's own check may
- * lead to handle_events()).  So the vcore flips notif_disabled millions of
+ * lead to vcore_handle_events()).  So the vcore flips notif_disabled millions of
  * times.  Meanwhile another thread plays mcp_notify() for numbered
  * messages: post to the private mbox and set notif_pending (K1), full
  * barrier (K2), then look at notif_disabled (K3): clear means signal the
@@ -85,7 +85,7 @@ static void back(void *arg)
 {
 	(void)arg;
 	pops++;
-	pop_user_ctx(&uctx, ufp);
+	vcore_pop_user_ctx(&uctx, ufp);
 }
 
 static void finish(void *arg)
@@ -121,35 +121,35 @@ static void user_main(void)
 				if (!violations++)
 					first_violation = s;
 				/* handle it, or every later check fails too */
-				disable_notifs(0);
-				handle_events(&dev, 0);
-				enable_notifs(0);
+				vcore_disable_notifs(0);
+				vcore_handle_events(&dev, 0);
+				vcore_enable_notifs(0);
 			}
 			cpu_relax();
 		}
-		disable_notifs(0);
+		vcore_disable_notifs(0);
 		vcore_save_ctx_and_call(&uctx, back, NULL);
 	}
-	disable_notifs(0);
+	vcore_disable_notifs(0);
 	vcore_save_ctx_and_call(NULL, finish, NULL);
 }
 
 static void hook(void)
 {
-	struct vcore_preempt_data *vcpd = vcpd_of(0);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(0);
 
 	if (vcore_entry_reason() == VCORE_ENTRY_NOTIFY) {
 		notifies++;
-		handle_events(&dev, 0);
+		vcore_handle_events(&dev, 0);
 		if (user_live)
-			pop_user_ctx(&vcpd->uthread_ctx, ufp);
+			vcore_pop_user_ctx(&vcpd->uthread_ctx, ufp);
 		return;
 	}
-	handle_events(&dev, 0);
+	vcore_handle_events(&dev, 0);
 	if (!user_live && !READ_ONCE(done)) {
 		vcore_init_sw_ctx(&uctx, user_main, ustack_top);
 		user_live = 1;
-		pop_user_ctx(&uctx, ufp);
+		vcore_pop_user_ctx(&uctx, ufp);
 	}
 }
 
@@ -167,7 +167,7 @@ static bool enough(double t0, unsigned long skips)
 
 static void race(void)
 {
-	struct vcore_preempt_data *vcpd = vcpd_of(0);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(0);
 	struct event_msg msg = { .ev_type = EV_ALARM };
 	unsigned long seq = 0, ipis = 0, skips = 0;
 	unsigned long x = 88172645463325252UL;
@@ -244,9 +244,9 @@ int main(void)
 	if (!err)
 		err = fake_kernel_init(&dev, 1, 1);
 	if (!err)
-		err = vcpd_mboxes_init(&dev);
+		err = vcore_vcpd_mboxes_init(&dev);
 	if (!err)
-		err = register_ev_handler(EV_ALARM, msg_handler, NULL);
+		err = vcore_register_ev_handler(EV_ALARM, msg_handler, NULL);
 	if (!err)
 		err = vcore_lib_init(&dev, hook);
 	stk = mmap(NULL, USTACK_SIZE, PROT_READ | PROT_WRITE,

@@ -57,15 +57,15 @@ TEST(init_publishes_an_empty_queue)
 	struct event_msg m;
 	unsigned int base = fake_arena_in_use();
 
-	expect_eq(ucq_init(&ucq), 0);
+	expect_eq(vcore_ucq_init(&ucq), 0);
 	expect_eq(ucq.ucq_ready, 1);
 	expect_eq(ucq.prod_idx, ucq.cons_idx);
 	expect(ucq.spare_pg && ucq.spare_pg != ucq.prod_idx);
 	expect_eq(ucq.prod_idx & VCORE_UCQ_SLOT_MASK, 0);
-	expect(ucq_is_empty(&ucq));
-	expect(!get_ucq_msg(&ucq, &m));
+	expect(vcore_ucq_is_empty(&ucq));
+	expect(!vcore_get_ucq_msg(&ucq, &m));
 	expect_eq(fake_arena_in_use() - base, 2);
-	ucq_free(&ucq);
+	vcore_ucq_free(&ucq);
 	expect_eq(fake_arena_in_use(), base);
 	expect_eq(ucq.ucq_ready, 0);
 }
@@ -74,11 +74,11 @@ TEST(init_raw_rejects_bad_pages)
 {
 	char *pg = vcore_arena_alloc_pages(2);
 
-	expect_eq(ucq_init_raw(&ucq, NULL, pg), -EINVAL);
-	expect_eq(ucq_init_raw(&ucq, pg + 8, pg + 4096), -EINVAL);
-	expect_eq(ucq_init_raw(&ucq, pg, pg), -EINVAL);
-	expect_eq(ucq_init_raw(&ucq, pg, pg + 4096), 0);
-	ucq_free(&ucq);
+	expect_eq(vcore_ucq_init_raw(&ucq, NULL, pg), -EINVAL);
+	expect_eq(vcore_ucq_init_raw(&ucq, pg + 8, pg + 4096), -EINVAL);
+	expect_eq(vcore_ucq_init_raw(&ucq, pg, pg), -EINVAL);
+	expect_eq(vcore_ucq_init_raw(&ucq, pg, pg + 4096), 0);
+	vcore_ucq_free(&ucq);
 }
 
 TEST(post_to_uninitialised_ucq_is_dropped)
@@ -97,7 +97,7 @@ TEST(bursts_of_1_5000_1000_in_order_across_pages)
 	struct event_msg m = { 0 };
 	__u32 seq = 0, got = 0;
 
-	expect_eq(ucq_init(&ucq), 0);
+	expect_eq(vcore_ucq_init(&ucq), 0);
 	for (unsigned int b = 0; b < 3; b++) {
 		for (unsigned int i = 0; i < bursts[b]; i++) {
 			m = make_msg(0, seq++);
@@ -108,22 +108,22 @@ TEST(bursts_of_1_5000_1000_in_order_across_pages)
 			expect(ucq.nr_extra_pgs >= 5000 / SLOTS - 1);
 			expect_page_accounting(base);
 		}
-		expect(!ucq_is_empty(&ucq));
-		while (get_ucq_msg(&ucq, &m)) {
+		expect(!vcore_ucq_is_empty(&ucq));
+		while (vcore_get_ucq_msg(&ucq, &m)) {
 			expect(msg_ok(&m));
 			if (m.ev_arg2 != got)
 				break;
 			got++;
 		}
 		expect_eq(got, seq);
-		expect(ucq_is_empty(&ucq));
+		expect(vcore_ucq_is_empty(&ucq));
 	}
 	/* Drained: the spare absorbed one page, the rest went back. */
 	expect_eq(ucq.nr_extra_pgs, 0);
 	expect_page_accounting(base);
 	/* Each flip counted in cons_idx's high bits. */
 	expect((ucq.cons_idx >> 48) >= 6001 / SLOTS);
-	ucq_free(&ucq);
+	vcore_ucq_free(&ucq);
 	expect_eq(fake_arena_in_use(), base);
 }
 
@@ -132,14 +132,14 @@ TEST(free_returns_every_page_of_a_long_chain)
 	unsigned int base = fake_arena_in_use();
 	struct event_msg m = make_msg(1, 7);
 
-	expect_eq(ucq_init(&ucq), 0);
+	expect_eq(vcore_ucq_init(&ucq), 0);
 	for (unsigned int i = 0; i < 20 * SLOTS; i++)
 		expect_eq(sim_ucq_post(&ucq, &m), 0);
 	/* Half consumed: the chain still spans about ten pages. */
 	for (unsigned int i = 0; i < 10 * SLOTS; i++)
-		expect(get_ucq_msg(&ucq, &m));
+		expect(vcore_get_ucq_msg(&ucq, &m));
 	expect_page_accounting(base);
-	ucq_free(&ucq);
+	vcore_ucq_free(&ucq);
 	expect_eq(fake_arena_in_use(), base);
 	expect_eq(fake_arena_bad_frees(), 0);
 }
@@ -160,7 +160,7 @@ static void *victim(void *arg)
 	struct event_msg m;
 
 	(void)arg;
-	victim_got = get_ucq_msg(&ucq, &m);
+	victim_got = vcore_get_ucq_msg(&ucq, &m);
 	smp_store_release(&victim_done, 1);
 	return NULL;
 }
@@ -172,10 +172,10 @@ TEST(a_consumer_stalled_across_page_recycling_claims_nothing)
 	pthread_t t;
 	double t0;
 
-	expect_eq(ucq_init(&ucq), 0);
+	expect_eq(vcore_ucq_init(&ucq), 0);
 	for (unsigned int i = 0; i < 5; i++) {
 		expect_eq(sim_ucq_post(&ucq, &m), 0);
-		expect(get_ucq_msg(&ucq, &m));
+		expect(vcore_get_ucq_msg(&ucq, &m));
 	}
 	expect_eq(sim_ucq_post(&ucq, &m), 0);		/* slot 5 */
 	start = ucq.cons_idx;
@@ -187,9 +187,9 @@ TEST(a_consumer_stalled_across_page_recycling_claims_nothing)
 	for (unsigned int i = 0; i < 1 + 121 + 127 + 5; i++) {
 		if (i)
 			expect_eq(sim_ucq_post(&ucq, &m), 0);
-		expect(get_ucq_msg(&ucq, &m));
+		expect(vcore_get_ucq_msg(&ucq, &m));
 	}
-	expect(ucq_is_empty(&ucq));
+	expect(vcore_ucq_is_empty(&ucq));
 	expect_eq(ucq.cons_idx & ((1ULL << 48) - 1), start & ((1ULL << 48) - 1));
 	expect(ucq.cons_idx != start);
 	inject_release();
@@ -201,7 +201,7 @@ TEST(a_consumer_stalled_across_page_recycling_claims_nothing)
 		sim_ucq_post(&ucq, &m);		/* unstick it */
 	pthread_join(t, NULL);
 	expect(!victim_got);
-	ucq_free(&ucq);
+	vcore_ucq_free(&ucq);
 }
 
 /*
@@ -230,7 +230,7 @@ static void *racer_main(void *arg)
 {
 	struct racer *r = arg;
 
-	r->got = get_ucq_msg(&ucq, &r->m);
+	r->got = vcore_get_ucq_msg(&ucq, &r->m);
 	smp_store_release(&r->done, 1);
 	return NULL;
 }
@@ -259,7 +259,7 @@ static __u64 drain_to_page_end(unsigned int producer)
 
 	for (unsigned int i = 0; i < SLOTS; i++) {
 		expect_eq(sim_ucq_post(&ucq, &m), 0);
-		expect(get_ucq_msg(&ucq, &m));
+		expect(vcore_get_ucq_msg(&ucq, &m));
 	}
 	expect_eq(POS(ucq.cons_idx), ucq.prod_idx);
 	expect_eq(ucq.cons_idx & VCORE_UCQ_SLOT_MASK, SLOTS);
@@ -284,7 +284,7 @@ TEST(consumers_wait_for_prod_idx_to_reach_a_linked_page)
 	bool done[2];
 	__u64 end, next;
 
-	expect_eq(ucq_init(&ucq), 0);
+	expect_eq(vcore_ucq_init(&ucq), 0);
 	end = drain_to_page_end(3);
 	next = ucq.spare_pg;		/* the page the post will link */
 	inject_stall_once(INJ_K_UCQ_LINKED);
@@ -310,8 +310,8 @@ TEST(consumers_wait_for_prod_idx_to_reach_a_linked_page)
 	expect_eq(r[0].got + r[1].got, 1);
 	expect(r[r[1].got].got && msg_ok(&r[r[1].got].m) &&
 	       r[r[1].got].m.ev_arg2 == 1);
-	expect(ucq_is_empty(&ucq));
-	ucq_free(&ucq);
+	expect(vcore_ucq_is_empty(&ucq));
+	vcore_ucq_free(&ucq);
 }
 
 /*
@@ -327,7 +327,7 @@ TEST(a_flip_gives_up_when_a_failed_claim_gives_its_slots_back)
 	struct racer r = { 0 };
 	__u64 end;
 
-	expect_eq(ucq_init(&ucq), 0);
+	expect_eq(vcore_ucq_init(&ucq), 0);
 	end = drain_to_page_end(3);
 	fetch_add(&ucq.prod_idx, 1);		/* a claim past the end */
 	pthread_create(&r.t, NULL, racer_main, &r);
@@ -338,8 +338,8 @@ TEST(a_flip_gives_up_when_a_failed_claim_gives_its_slots_back)
 	expect(!r.got);
 	if (!r.got)
 		expect_eq(READ_ONCE(ucq.cons_idx), end);
-	expect(ucq_is_empty(&ucq));
-	ucq_free(&ucq);
+	expect(vcore_ucq_is_empty(&ucq));
+	vcore_ucq_free(&ucq);
 }
 
 /* ---- many threads ---------------------------------------------------- */
@@ -427,7 +427,7 @@ static void *consumer_main(void *arg)
 			(upto < st->per_producer ? upto : st->per_producer);
 
 		while (READ_ONCE(st->received) < target) {
-			if (!get_ucq_msg(&ucq, &m)) {
+			if (!vcore_get_ucq_msg(&ucq, &m)) {
 				sched_yield();
 				continue;
 			}
@@ -463,7 +463,7 @@ static void run_stress(unsigned int nr_consumers, unsigned long n,
 		st.last_seq[p] = -1;
 	pthread_barrier_init(&st.quiesce, NULL,
 			     NR_PRODUCERS + nr_consumers + 1);
-	expect_eq(ucq_init(&ucq), 0);
+	expect_eq(vcore_ucq_init(&ucq), 0);
 	fake_arena_reset_peak();
 	inject_set_rate(inject_one_in);
 
@@ -476,7 +476,7 @@ static void run_stress(unsigned int nr_consumers, unsigned long n,
 	}
 	for (unsigned long c = 0; c < nr_chunks(&st); c++) {
 		pthread_barrier_wait(&st.quiesce);
-		if (!ucq_is_empty(&ucq) ||
+		if (!vcore_ucq_is_empty(&ucq) ||
 		    (ucq.cons_idx & ((1ULL << 48) - 1)) != ucq.prod_idx)
 			st.bad_quiesce++;
 		pthread_barrier_wait(&st.quiesce);
@@ -496,7 +496,7 @@ static void run_stress(unsigned int nr_consumers, unsigned long n,
 	expect_eq(missing, 0);
 	expect_eq(st.out_of_order, 0);
 	expect_eq(st.bad_quiesce, 0);
-	expect(ucq_is_empty(&ucq));
+	expect(vcore_ucq_is_empty(&ucq));
 	expect_page_accounting(base);
 	/*
 	 * At most WINDOW + NR_PRODUCERS messages are in flight, and a page
@@ -514,7 +514,7 @@ static void run_stress(unsigned int nr_consumers, unsigned long n,
 	     (unsigned long long)st.max_extra,
 	     (unsigned long long)(ucq.cons_idx >> 48), inject_delays(),
 	     inject_points_hit());
-	ucq_free(&ucq);
+	vcore_ucq_free(&ucq);
 	expect_eq(fake_arena_in_use(), base);
 	expect_eq(fake_arena_bad_frees(), 0);
 	free(st.seen);

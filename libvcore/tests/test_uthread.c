@@ -90,11 +90,11 @@ static void *yielder(void *arg)
 	for (int k = 0; k < NR_YIELDS ||
 	     (__builtin_popcount(READ_ONCE(vcores_seen)) < 2 &&
 	      now_s() - t0 < 5.0); k++) {
-		if (in_vcore_context() || uthread_self() == NULL)
+		if (vcore_in_vcore_context() || vcore_uthread_self() == NULL)
 			bad_ctx++;
 		seen();
 		yields_done[i]++;
-		uthread_yield();
+		vcore_uthread_yield();
 	}
 	return (void *)(i * 2 + 1);
 }
@@ -106,11 +106,11 @@ TEST(uthreads_yield_and_join_across_vcores)
 
 	WRITE_ONCE(vcores_seen, 0);
 	for (uintptr_t i = 0; i < NR_YIELDERS; i++) {
-		u[i] = uthread_create(yielder, (void *)i);
+		u[i] = vcore_uthread_create(yielder, (void *)i);
 		expect(u[i] != NULL);
 	}
 	for (uintptr_t i = 0; i < NR_YIELDERS; i++) {
-		expect_eq(uthread_join(u[i], &ret), 0);
+		expect_eq(vcore_uthread_join(u[i], &ret), 0);
 		expect(ret == (void *)(i * 2 + 1));
 		expect(yields_done[i] >= NR_YIELDS);
 	}
@@ -123,7 +123,7 @@ TEST(uthreads_yield_and_join_across_vcores)
 static void *child(void *arg)
 {
 	for (int k = 0; k < 10; k++)
-		uthread_yield();
+		vcore_uthread_yield();
 	return arg;
 }
 
@@ -135,9 +135,9 @@ static void *parent(void *arg)
 
 	(void)arg;
 	for (uintptr_t i = 0; i < 8; i++)
-		c[i] = uthread_create(child, (void *)(i + 1));
+		c[i] = vcore_uthread_create(child, (void *)(i + 1));
 	for (int i = 0; i < 8; i++) {
-		if (uthread_join(c[i], &r))
+		if (vcore_uthread_join(c[i], &r))
 			return NULL;
 		sum += (uintptr_t)r;
 	}
@@ -146,10 +146,10 @@ static void *parent(void *arg)
 
 TEST(a_uthread_joins_uthreads)
 {
-	struct uthread *p = uthread_create(parent, NULL);
+	struct uthread *p = vcore_uthread_create(parent, NULL);
 	void *r;
 
-	expect_eq(uthread_join(p, &r), 0);
+	expect_eq(vcore_uthread_join(p, &r), 0);
 	expect(r == (void *)36);
 }
 
@@ -167,18 +167,18 @@ static void *locker(void *arg)
 	for (int k = 0; k < NR_LOCKS; k++) {
 		unsigned long c;
 
-		if (k % 16 == 0 && uth_mutex_trylock(&mtx))
+		if (k % 16 == 0 && vcore_uth_mutex_trylock(&mtx))
 			trylocks++;
 		else
-			uth_mutex_lock(&mtx);
+			vcore_uth_mutex_lock(&mtx);
 		c = counter;
 		/* hold it across a switch now and then */
 		if (k % 4 == 0)
-			uthread_yield();
+			vcore_uthread_yield();
 		counter = c + 1;
-		uth_mutex_unlock(&mtx);
+		vcore_uth_mutex_unlock(&mtx);
 		if (k % 3 == 0)
-			uthread_yield();
+			vcore_uthread_yield();
 	}
 	return NULL;
 }
@@ -190,9 +190,9 @@ TEST(a_mutex_serialises_uthreads_on_several_vcores)
 	counter = 0;
 	WRITE_ONCE(notifier_on, 1);
 	for (int i = 0; i < NR_LOCKERS; i++)
-		u[i] = uthread_create(locker, NULL);
+		u[i] = vcore_uthread_create(locker, NULL);
 	for (int i = 0; i < NR_LOCKERS; i++)
-		expect_eq(uthread_join(u[i], NULL), 0);
+		expect_eq(vcore_uthread_join(u[i], NULL), 0);
 	WRITE_ONCE(notifier_on, 0);
 	expect_eq(counter, NR_LOCKERS * NR_LOCKS);
 	diag("%lu by trylock", trylocks);
@@ -217,39 +217,39 @@ static void *producer(void *arg)
 	uintptr_t p = (uintptr_t)arg;
 
 	for (unsigned long k = 1; k <= NR_ITEMS; k++) {
-		uth_mutex_lock(&ring_mtx);
+		vcore_uth_mutex_lock(&ring_mtx);
 		while (ring_head - ring_tail == RING)
-			uth_cond_var_wait(&not_full, &ring_mtx);
+			vcore_uth_cond_var_wait(&not_full, &ring_mtx);
 		ring[ring_head++ % RING] = p * 1000000 + k;
-		uth_cond_var_signal(&not_empty);
-		uth_mutex_unlock(&ring_mtx);
+		vcore_uth_cond_var_signal(&not_empty);
+		vcore_uth_mutex_unlock(&ring_mtx);
 	}
-	uth_mutex_lock(&ring_mtx);
+	vcore_uth_mutex_lock(&ring_mtx);
 	if (!--producers_left)
-		uth_cond_var_broadcast(&not_empty);
-	uth_mutex_unlock(&ring_mtx);
+		vcore_uth_cond_var_broadcast(&not_empty);
+	vcore_uth_mutex_unlock(&ring_mtx);
 	return NULL;
 }
 
 static void *consumer(void *arg)
 {
 	(void)arg;
-	uth_mutex_lock(&ring_mtx);
+	vcore_uth_mutex_lock(&ring_mtx);
 	for (;;) {
 		while (ring_head == ring_tail && producers_left)
-			uth_cond_var_wait(&not_empty, &ring_mtx);
+			vcore_uth_cond_var_wait(&not_empty, &ring_mtx);
 		if (ring_head == ring_tail)
 			break;
 		consumed_sum += ring[ring_tail++ % RING];
 		consumed_nr++;
-		uth_cond_var_signal(&not_full);
+		vcore_uth_cond_var_signal(&not_full);
 		if (consumed_nr % 7 == 0) {
-			uth_mutex_unlock(&ring_mtx);
-			uthread_yield();
-			uth_mutex_lock(&ring_mtx);
+			vcore_uth_mutex_unlock(&ring_mtx);
+			vcore_uthread_yield();
+			vcore_uth_mutex_lock(&ring_mtx);
 		}
 	}
-	uth_mutex_unlock(&ring_mtx);
+	vcore_uth_mutex_unlock(&ring_mtx);
 	return NULL;
 }
 
@@ -261,11 +261,11 @@ TEST(condition_variables_pass_every_item_once)
 	producers_left = NR_PROD;
 	WRITE_ONCE(notifier_on, 1);
 	for (uintptr_t i = 0; i < NR_CONS; i++)
-		u[i] = uthread_create(consumer, NULL);
+		u[i] = vcore_uthread_create(consumer, NULL);
 	for (uintptr_t i = 0; i < NR_PROD; i++)
-		u[NR_CONS + i] = uthread_create(producer, (void *)(i + 1));
+		u[NR_CONS + i] = vcore_uthread_create(producer, (void *)(i + 1));
 	for (int i = 0; i < NR_PROD + NR_CONS; i++)
-		expect_eq(uthread_join(u[i], NULL), 0);
+		expect_eq(vcore_uthread_join(u[i], NULL), 0);
 	WRITE_ONCE(notifier_on, 0);
 	for (unsigned long p = 1; p <= NR_PROD; p++)
 		want += p * 1000000 * NR_ITEMS + NR_ITEMS * (NR_ITEMS + 1) / 2;
@@ -287,7 +287,7 @@ static void *evq_waiter(void *arg)
 
 	(void)arg;
 	while (got[0] + got[1] < NR_EV_MSGS) {
-		int i = uth_blockon_evqs_arr(&msg, evq, 2);
+		int i = vcore_uth_blockon_evqs_arr(&msg, evq, 2);
 
 		if (i < 0)
 			return NULL;
@@ -305,14 +305,14 @@ TEST(a_uthread_blocks_on_two_ev_qs_until_either_has_a_message)
 	unsigned long seq[2] = { 0, 0 }, x = 1234567;
 
 	for (int i = 0; i < 2; i++) {
-		evq[i] = get_eventq(EV_MBOX_UCQ);
+		evq[i] = vcore_get_eventq(EV_MBOX_UCQ);
 		expect(evq[i] != NULL);
 		evq[i]->ev_vcore = (__u32)i;
 		evq[i]->ev_flags = EVENT_WAKEUP;
-		expect_eq(evq_attach_wakeup_ctlr(evq[i]), 0);
+		expect_eq(vcore_evq_attach_wakeup_ctlr(evq[i]), 0);
 		expect(evq[i]->ev_flags & EVENT_INDIR);
 	}
-	u = uthread_create(evq_waiter, NULL);
+	u = vcore_uthread_create(evq_waiter, NULL);
 	for (int k = 0; k < NR_EV_MSGS; k++) {
 		struct event_msg m = { .ev_type = EV_USER_IPI };
 		int i;
@@ -327,13 +327,13 @@ TEST(a_uthread_blocks_on_two_ev_qs_until_either_has_a_message)
 		if (x % 8 == 0)
 			usleep(100);
 	}
-	expect_eq(uthread_join(u, NULL), 0);
+	expect_eq(vcore_uthread_join(u, NULL), 0);
 	expect_eq(got[0], seq[0]);
 	expect_eq(got[1], seq[1]);
 	expect_eq(order_bad, 0);
 	for (int i = 0; i < 2; i++) {
-		evq_remove_wakeup_ctlr(evq[i]);
-		put_eventq(evq[i]);
+		vcore_evq_remove_wakeup_ctlr(evq[i]);
+		vcore_put_eventq(evq[i]);
 	}
 }
 
@@ -352,7 +352,7 @@ static void *torturer(void *arg)
 		fetch_add(&torture_bad, regs_torture(50, 2000, mode, &mask));
 		fetch_add(&torture_rounds, 50);
 		seen();
-		uthread_yield();
+		vcore_uthread_yield();
 	}
 	fetch_or(&torture_mask, mask);
 	return NULL;
@@ -377,7 +377,7 @@ static void run_torturers(double secs, bool preempt, unsigned long *preempts)
 	torture_stop = 0;
 	torture_bad = torture_mask = torture_rounds = 0;
 	for (int i = 0; i < NR_TORTURERS; i++)
-		u[i] = uthread_create(torturer, (void *)vector_mode());
+		u[i] = vcore_uthread_create(torturer, (void *)vector_mode());
 	WRITE_ONCE(notifier_on, 1);
 	while (now_s() - t0 < secs) {
 		if (preempt) {
@@ -393,7 +393,7 @@ static void run_torturers(double secs, bool preempt, unsigned long *preempts)
 	}
 	WRITE_ONCE(torture_stop, 1);
 	for (int i = 0; i < NR_TORTURERS; i++)
-		expect_eq(uthread_join(u[i], NULL), 0);
+		expect_eq(vcore_uthread_join(u[i], NULL), 0);
 	WRITE_ONCE(notifier_on, 0);
 }
 
@@ -417,9 +417,9 @@ static void preempt_run(const char *what, struct uthread_stats *d)
 	struct uthread_stats us0, us;
 	unsigned long preempts = 0;
 
-	uthread_get_stats(&us0);
+	vcore_uthread_get_stats(&us0);
 	run_torturers(1.5, true, &preempts);
-	uthread_get_stats(&us);
+	vcore_uthread_get_stats(&us);
 	d->steals = us.steals - us0.steals;
 	d->changes = us.changes - us0.changes;
 	d->change_fallbacks = us.change_fallbacks - us0.change_fallbacks;
@@ -480,7 +480,7 @@ static bool wait_flags(unsigned int v, __u32 mask, __u32 want)
 {
 	double t0 = now_s();
 
-	while ((READ_ONCE(vcpd_of(v)->flags) & mask) != want)
+	while ((READ_ONCE(vcore_vcpd_of(v)->flags) & mask) != want)
 		if (now_s() - t0 > 5)
 			return false;
 	return true;
@@ -504,7 +504,7 @@ TEST(check_msgs_about_a_preempted_vcore_turns_its_mailbox_off)
 
 	WRITE_ONCE(spin_stop, 0);
 	for (v = 0; v < NR_VCORES - 1; v++)
-		u[v] = uthread_create(spinner, NULL);
+		u[v] = vcore_uthread_create(spinner, NULL);
 	/* two vcores run the spinners; the third idles and yields */
 	while (now_s() - t0 < 5) {
 		for (off = 0; off < NR_VCORES && fake_vcore_online(off); off++)
@@ -518,29 +518,29 @@ TEST(check_msgs_about_a_preempted_vcore_turns_its_mailbox_off)
 	expect(fake_vcore_online(on));
 	if (off >= NR_VCORES || !fake_vcore_online(on))
 		goto out;
-	fetch_or(&vcpd_of(off)->flags, (__u32)(VC_PREEMPTED | VC_CAN_RCV_MSG));
-	uthread_get_stats(&before);
+	fetch_or(&vcore_vcpd_of(off)->flags, (__u32)(VC_PREEMPTED | VC_CAN_RCV_MSG));
+	vcore_uthread_get_stats(&before);
 	check.ev_arg2 = off;
 	expect_eq(fake_send_vc_msg(on, false, &check), 0);
 	expect(wait_flags(off, VC_PREEMPTED | VC_CAN_RCV_MSG, VC_PREEMPTED));
-	uthread_get_stats(&after);
+	vcore_uthread_get_stats(&after);
 	expect(after.remote_drains > before.remote_drains);
-	fetch_and(&vcpd_of(off)->flags, ~(__u32)VC_PREEMPTED);
+	fetch_and(&vcore_vcpd_of(off)->flags, ~(__u32)VC_PREEMPTED);
 
 	/* about a vcore that runs: its flag stays, its mbox is its own */
 	v = (off + 2) % NR_VCORES;
-	fetch_or(&vcpd_of(v)->flags, (__u32)VC_CAN_RCV_MSG);
-	uthread_get_stats(&before);
+	fetch_or(&vcore_vcpd_of(v)->flags, (__u32)VC_CAN_RCV_MSG);
+	vcore_uthread_get_stats(&before);
 	check.ev_arg2 = v;
 	expect_eq(fake_send_vc_msg(on, false, &check), 0);
 	usleep(100000);
-	expect(READ_ONCE(vcpd_of(v)->flags) & VC_CAN_RCV_MSG);
-	uthread_get_stats(&after);
+	expect(READ_ONCE(vcore_vcpd_of(v)->flags) & VC_CAN_RCV_MSG);
+	vcore_uthread_get_stats(&after);
 	expect_eq(after.remote_drains, before.remote_drains);
 out:
 	WRITE_ONCE(spin_stop, 1);
 	for (v = 0; v < NR_VCORES - 1; v++)
-		expect_eq(uthread_join(u[v], NULL), 0);
+		expect_eq(vcore_uthread_join(u[v], NULL), 0);
 }
 
 /* ---- change_to_vcore pauses the uthread it leaves --------------------- */
@@ -551,11 +551,11 @@ static unsigned long progress;
 static void *pinned_spinner(void *arg)
 {
 	(void)arg;
-	uth_disable_notifs();
+	vcore_uth_disable_notifs();
 	WRITE_ONCE(pinned_vcore, vcore_id());
 	while (!READ_ONCE(pin_release))
 		cpu_relax();
-	uth_enable_notifs();
+	vcore_uth_enable_notifs();
 	return NULL;
 }
 
@@ -582,8 +582,8 @@ TEST(a_vcore_changing_to_another_leaves_its_uthread_to_the_others)
 
 	WRITE_ONCE(spin_stop, 0);
 	WRITE_ONCE(pin_release, 0);
-	pin = uthread_create(pinned_spinner, NULL);
-	cnt = uthread_create(count_up, NULL);
+	pin = vcore_uthread_create(pinned_spinner, NULL);
+	cnt = vcore_uthread_create(count_up, NULL);
 	t0 = now_s();
 	while ((READ_ONCE(pinned_vcore) == -1U || !READ_ONCE(progress) ||
 		fake_online() != 2) && now_s() - t0 < 5)
@@ -606,8 +606,8 @@ TEST(a_vcore_changing_to_another_leaves_its_uthread_to_the_others)
 	WRITE_ONCE(pin_release, 1);
 	WRITE_ONCE(spin_stop, 1);
 	vcore_request_more(0);
-	expect_eq(uthread_join(pin, NULL), 0);
-	expect_eq(uthread_join(cnt, NULL), 0);
+	expect_eq(vcore_uthread_join(pin, NULL), 0);
+	expect_eq(vcore_uthread_join(cnt, NULL), 0);
 }
 
 /* ---- a mailbox consumer lock held by a preempted vcore ----------------- */
@@ -619,13 +619,13 @@ static unsigned int nr_locked;
 static void *lock_holder(void *arg)
 {
 	(void)arg;
-	uth_disable_notifs();
+	vcore_uth_disable_notifs();
 	u_spin_lock(&cons_lock);
 	WRITE_ONCE(holder_vcore, vcore_id());
 	while (!READ_ONCE(release_lock))
 		cpu_relax();
 	u_spin_unlock(&cons_lock);
-	uth_enable_notifs();
+	vcore_uth_enable_notifs();
 	fetch_add(&nr_locked, 1);
 	return NULL;
 }
@@ -634,12 +634,12 @@ static void *lock_waiter(void *arg)
 {
 	(void)arg;
 	while (READ_ONCE(holder_vcore) == -1U)
-		uthread_yield();
-	uth_disable_notifs();
+		vcore_uthread_yield();
+	vcore_uth_disable_notifs();
 	fetch_add(&nr_spinning, 1);
 	u_spin_lock(&cons_lock);
 	u_spin_unlock(&cons_lock);
-	uth_enable_notifs();
+	vcore_uth_enable_notifs();
 	fetch_add(&nr_locked, 1);
 	return NULL;
 }
@@ -657,10 +657,10 @@ TEST(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running)
 	double t0;
 	int i;
 
-	uthread_get_stats(&before);
-	u[0] = uthread_create(lock_holder, NULL);
+	vcore_uthread_get_stats(&before);
+	u[0] = vcore_uthread_create(lock_holder, NULL);
 	for (i = 1; i < NR_VCORES; i++)
-		u[i] = uthread_create(lock_waiter, NULL);
+		u[i] = vcore_uthread_create(lock_waiter, NULL);
 	t0 = now_s();
 	while ((READ_ONCE(nr_spinning) < NR_VCORES - 1 ||
 		READ_ONCE(holder_vcore) == -1U) && now_s() - t0 < 10)
@@ -675,8 +675,8 @@ TEST(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running)
 	if (READ_ONCE(nr_locked) < NR_VCORES)
 		return;		/* the spinners hold their vcores for good */
 	for (i = 0; i < NR_VCORES; i++)
-		expect_eq(uthread_join(u[i], NULL), 0);
-	uthread_get_stats(&after);
+		expect_eq(vcore_uthread_join(u[i], NULL), 0);
+	vcore_uthread_get_stats(&after);
 	expect(after.changes > before.changes);
 }
 
@@ -692,7 +692,7 @@ int main(void)
 	if (!err)
 		err = fake_kernel_init(&dev, NR_VCORES, NR_VCORES);
 	if (!err)
-		err = uthread_lib_init(&dev);
+		err = vcore_uthread_lib_init(&dev);
 	if (!err)
 		err = -pthread_create(&nt, NULL, notifier, NULL);
 	if (err) {
@@ -712,7 +712,7 @@ int main(void)
 	RUN(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running);
 	WRITE_ONCE(notifier_quit, 1);
 	pthread_join(nt, NULL);
-	uthread_get_stats(&us);
+	vcore_uthread_get_stats(&us);
 	fake_get_stats(&st);
 	diag("uthreads: %lu created, %lu exited; vcores: %lu yields, %lu "
 	     "kicks, %lu requests; kernel: %lu grants, %lu notifications "

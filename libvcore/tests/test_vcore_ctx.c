@@ -94,7 +94,7 @@ static void torture_main(void)
 {
 	unsigned long mask = 0;
 
-	if (in_vcore_context() || vcore_id() != 0)
+	if (vcore_in_vcore_context() || vcore_id() != 0)
 		nr_bad_ctx++;
 	set_mxcsr(WEIRD_MXCSR);
 	while (!READ_ONCE(stop)) {
@@ -105,17 +105,17 @@ static void torture_main(void)
 	}
 	badmask |= mask;
 	set_mxcsr(0x1f80);
-	disable_notifs(vcore_id());
+	vcore_disable_notifs(vcore_id());
 	vcore_save_ctx_and_call(NULL, finish, NULL);
 }
 
 static void hook(void)
 {
 	unsigned int v = vcore_id();
-	struct vcore_preempt_data *vcpd = vcpd_of(v);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(v);
 	unsigned long mask = 0;
 
-	if (!in_vcore_context() || v != 0)
+	if (!vcore_in_vcore_context() || v != 0)
 		nr_bad_ctx++;
 	if ((get_mxcsr() & ~MXCSR_FLAGS) != 0x1f80)
 		nr_bad_vc_mxcsr++;
@@ -129,9 +129,9 @@ static void hook(void)
 			if (rip > (uintptr_t)__vcore_pop_enabled)
 				nr_in_pop_tail++;
 		}
-		handle_events(&dev, v);
+		vcore_handle_events(&dev, v);
 		/*
-		 * A message that arrives after handle_events() looked: the
+		 * A message that arrives after vcore_handle_events() looked: the
 		 * kernel sees notifications off and sends no IPI, so the pop
 		 * must find notif_pending and go back (through the kernel,
 		 * which saves the half-popped context as uthread_ctx).
@@ -143,22 +143,22 @@ static void hook(void)
 			fake_send_vc_msg(v, true, &m);
 		}
 		if (user_live)
-			pop_user_ctx(&vcpd->uthread_ctx, ufp);
+			vcore_pop_user_ctx(&vcpd->uthread_ctx, ufp);
 		return;
 	}
 	/* START */
-	handle_events(&dev, v);
+	vcore_handle_events(&dev, v);
 	if (user_live) {
 		/* preempted in the user context: it waits in the VCPD */
 		nr_restart++;
 		vcore_fp_from_preempt(v, ufp);
-		pop_user_ctx(&vcpd->uthread_ctx, ufp);
+		vcore_pop_user_ctx(&vcpd->uthread_ctx, ufp);
 	}
 	switch (READ_ONCE(scenario)) {
 	case S_USER_TORTURE:
 		vcore_init_sw_ctx(&uctx, torture_main, ustack_top);
 		user_live = 1;
-		pop_user_ctx(&uctx, ufp);
+		vcore_pop_user_ctx(&uctx, ufp);
 	case S_VC_TORTURE:
 		WRITE_ONCE(scenario, S_IDLE);
 		while (!READ_ONCE(stop)) {
@@ -367,9 +367,9 @@ int main(void)
 	if (!err)
 		err = fake_kernel_init(&dev, 1, 1);
 	if (!err)
-		err = vcpd_mboxes_init(&dev);
+		err = vcore_vcpd_mboxes_init(&dev);
 	if (!err)
-		err = register_ev_handler(EV_ALARM, count_handler, NULL);
+		err = vcore_register_ev_handler(EV_ALARM, count_handler, NULL);
 	if (!err)
 		err = vcore_lib_init(&dev, hook);
 	stk = mmap(NULL, USTACK_SIZE, PROT_READ | PROT_WRITE,

@@ -82,10 +82,10 @@ static void *torturer(void *arg)
 		fetch_add(&bad, regs_torture(20, 2000, mode, &mask));
 		fetch_add(&rounds, 20);
 		fetch_or(&seen, 1UL << vcore_id());
-		uth_mutex_lock(&mtx);
+		vcore_uth_mutex_lock(&mtx);
 		counter++;
-		uth_mutex_unlock(&mtx);
-		uthread_yield();
+		vcore_uth_mutex_unlock(&mtx);
+		vcore_uthread_yield();
 	}
 	fetch_or(&mask_all, mask);
 	return NULL;
@@ -94,7 +94,7 @@ static void *torturer(void *arg)
 static void *firer(void *arg)
 {
 	struct event_msg m = { .ev_type = EV_FREE_APPLE_PIE };
-	unsigned int v = 0, n = max_vcores();
+	unsigned int v = 0, n = vcore_max_vcores();
 	unsigned long k = 0;
 
 	(void)arg;
@@ -122,8 +122,8 @@ static void dump_stuck(unsigned long exited)
 {
 	printf("STUCK: %lu exited; entry %p pop %p\n", exited,
 	       (void *)__vcore_entry, (void *)__vcore_pop);
-	for (unsigned int v = 0; v < max_vcores(); v++) {
-		struct vcore_preempt_data *p = vcpd_of(v);
+	for (unsigned int v = 0; v < vcore_max_vcores(); v++) {
+		struct vcore_preempt_data *p = vcore_vcpd_of(v);
 
 		printf("vc%u: mapped %d flags %#x racy %#x notif_disabled %u "
 		       "notif_pending %u vcore_ctx type %u rip %#llx, "
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = vcore_arena_setup(&dev, 4 << 20);
 	if (!err)
-		err = uthread_lib_init(&dev);
+		err = vcore_uthread_lib_init(&dev);
 	if (err) {
 		printf("setup: %d\nRESULT FAIL\n", err);
 		return 1;
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	       dev.api.max_vcores, dev.api.nr_pcores, dev.api.fp_state_size,
 	       vcore_fp_size());
 	for (int i = 0; i < NR_UTHREADS; i++)
-		u[i] = uthread_create(torturer, (void *)mode);
+		u[i] = vcore_uthread_create(torturer, (void *)mode);
 	pthread_create(&ft, NULL, firer, NULL);
 	t0 = now();
 	WRITE_ONCE(fire, 1);
@@ -193,16 +193,16 @@ int main(int argc, char **argv)
 	t0 = now();
 	do {
 		usleep(20000);
-		uthread_get_stats(&us);
+		vcore_uthread_get_stats(&us);
 	} while (us.exited < NR_UTHREADS && now() - t0 < 30);
 	if (us.exited < NR_UTHREADS) {
 		dump_stuck(us.exited);
 		_exit(2);
 	}
 	for (int i = 0; i < NR_UTHREADS; i++)
-		uthread_join(u[i], NULL);
+		vcore_uthread_join(u[i], NULL);
 	pthread_join(ft, NULL);
-	uthread_get_stats(&us);
+	vcore_uthread_get_stats(&us);
 	ioctl(dev.fd, VCORE_IOC_GET_STATS, &st);
 	printf("done: %lu rounds, %lu bad (%#lx), counter %lu, vcores %#lx\n",
 	       rounds, bad, mask_all, counter, seen);

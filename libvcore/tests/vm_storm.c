@@ -178,24 +178,24 @@ static int setup_classes(void)
 	for (unsigned int c = 0; c < NR_CLASSES; c++) {
 		struct evclass *k = &classes[c];
 
-		k->q = k->mbox ? get_eventq(EV_MBOX_UCQ) : get_eventq_slim();
+		k->q = k->mbox ? vcore_get_eventq(EV_MBOX_UCQ) : vcore_get_eventq_slim();
 		if (!k->q)
 			return -ENOMEM;
 		k->q->ev_flags = k->flags;
 		k->q->ev_vcore = 0;
 		for (unsigned int r = 0; r < KROUNDS; r++)
-			if (register_ev_handler(EVT_BASE + r * NR_CLASSES + c,
+			if (vcore_register_ev_handler(EVT_BASE + r * NR_CLASSES + c,
 						on_event, (void *)(uintptr_t)c))
 				return -ENOMEM;
 	}
-	wake_q = get_eventq(EV_MBOX_BITMAP);
+	wake_q = vcore_get_eventq(EV_MBOX_BITMAP);
 	if (!wake_q)
 		return -ENOMEM;
 	wake_q->ev_flags = EVENT_WAKEUP;
-	if (register_ev_handler(EV_USER_IPI, on_event,
+	if (vcore_register_ev_handler(EV_USER_IPI, on_event,
 				(void *)(uintptr_t)UIPI_CLASS))
 		return -ENOMEM;
-	return register_kevent_q(&dev, classes[UIPI_CLASS].q, EV_USER_IPI);
+	return vcore_register_kevent_q(&dev, classes[UIPI_CLASS].q, EV_USER_IPI);
 }
 
 /* ---- The competitor: another MCP, in a child process ------------------- */
@@ -221,16 +221,16 @@ static void *child_monitor(void *arg)
 	for (;;) {
 		struct uthread_stats us;
 
-		uthread_get_stats(&us);
+		vcore_uthread_get_stats(&us);
 		cshared->created = us.created;
 		cshared->exited = us.exited;
 		cshared->state = cdevp->kprocinfo->state;
 		cshared->num_vcores = cdevp->kprocinfo->num_vcores;
 		cshared->amt_wanted =
 			cdevp->procdata->res_req[VCORE_RES_CORES].amt_wanted;
-		for (unsigned int v = 0; v < max_vcores(); v++) {
-			cshared->flags[v] = vcpd_of(v)->flags;
-			cshared->pending[v] = vcpd_of(v)->notif_pending;
+		for (unsigned int v = 0; v < vcore_max_vcores(); v++) {
+			cshared->flags[v] = vcore_vcpd_of(v)->flags;
+			cshared->pending[v] = vcore_vcpd_of(v)->notif_pending;
 			cshared->mapped[v] = vcore_is_mapped(v);
 		}
 		usleep(20000);
@@ -244,7 +244,7 @@ static void report_child(void)
 	       "state %u num_vcores %u amt_wanted %u\n", cshared->created,
 	       cshared->exited, cshared->waves, cshared->state,
 	       cshared->num_vcores, cshared->amt_wanted);
-	for (unsigned int v = 0; v < max_vcores(); v++)
+	for (unsigned int v = 0; v < vcore_max_vcores(); v++)
 		printf("competitor vc%u: mapped %u flags %#x notif_pending %u\n",
 		       v, cshared->mapped[v], cshared->flags[v],
 		       cshared->pending[v]);
@@ -255,7 +255,7 @@ static void *busy(void *arg)
 	for (unsigned int r = 0; r < 20; r++) {
 		for (volatile unsigned int s = 0; s < 50000; s++)
 			;
-		uthread_yield();
+		vcore_uthread_yield();
 	}
 	return arg;
 }
@@ -274,7 +274,7 @@ static void competitor(pid_t parent)
 	while (!cshared->ready)
 		usleep(1000);
 	if (vcore_dev_open(&cdev) || vcore_arena_setup(&cdev, 4 << 20) ||
-	    uthread_lib_init(&cdev))
+	    vcore_uthread_lib_init(&cdev))
 		_exit(1);
 	cdevp = &cdev;
 	pthread_create(&mon, NULL, child_monitor, NULL);
@@ -282,7 +282,7 @@ static void competitor(pid_t parent)
 		struct uthread *u[6];
 
 		for (unsigned int i = 0; i < 6; i++)
-			u[i] = uthread_create(busy, NULL);
+			u[i] = vcore_uthread_create(busy, NULL);
 		for (unsigned int k = 0; k < 40 && seq < MAX_SEQ; k++) {
 			struct vcore_notify n = {
 				.target_fd = -1, .target_pid = parent,
@@ -296,7 +296,7 @@ static void competitor(pid_t parent)
 			usleep(300);
 		}
 		for (unsigned int i = 0; i < 6; i++)
-			if (!u[i] || uthread_join(u[i], NULL))
+			if (!u[i] || vcore_uthread_join(u[i], NULL))
 				cshared->bad++;
 		cshared->waves++;
 		usleep(20000);
@@ -353,7 +353,7 @@ static void *user_producer(void *arg)
 				.ev_q = (uintptr_t)classes[c].q,
 				.msg = { .ev_type = EVT_BASE + c,
 					 .ev_arg2 = id, .ev_arg4 = i },
-				.vcoreid = rand_r(&seed) % max_vcores(),
+				.vcoreid = rand_r(&seed) % vcore_max_vcores(),
 			};
 
 			if (i >= MAX_SEQ)
@@ -373,7 +373,7 @@ static void *user_producer(void *arg)
 
 static void *preemptor(void *arg)
 {
-	unsigned int seed = 12345, n = max_vcores();
+	unsigned int seed = 12345, n = vcore_max_vcores();
 
 	(void)arg;
 	while (!READ_ONCE(stop_preempting)) {
@@ -420,7 +420,7 @@ static void *worker(void *arg)
 	for (unsigned int r = 0; r < ROUNDS; r++) {
 		for (volatile unsigned int s = 0; s < 20000; s++)
 			;
-		uth_mutex_lock(&mtx);
+		vcore_uth_mutex_lock(&mtx);
 		counter++;
 		/*
 		 * Condition variable: uthreads 0, 4, 8, .. of a wave hand
@@ -428,15 +428,15 @@ static void *worker(void *arg)
 		 */
 		if (id % 4 == 0 && r % 8 == 0) {
 			tokens++;
-			uth_cond_var_signal(&cv);
+			vcore_uth_cond_var_signal(&cv);
 		} else if (id % 4 == 2 && r % 8 == 0) {
 			while (!tokens)
-				uth_cond_var_wait(&cv, &mtx);
+				vcore_uth_cond_var_wait(&cv, &mtx);
 			tokens--;
 			cv_rounds++;
 		}
-		uth_mutex_unlock(&mtx);
-		uthread_yield();
+		vcore_uth_mutex_unlock(&mtx);
+		vcore_uthread_yield();
 	}
 	return (void *)(id + 1);
 }
@@ -476,13 +476,13 @@ static void *watchdog(void *arg)
 		if (now() - t_start > t_limit) {
 			struct uthread_stats us;
 
-			uthread_get_stats(&us);
+			vcore_uthread_get_stats(&us);
 			printf("WATCHDOG: stuck after %.0f s: %lu uthreads "
 			       "created, %lu exited, %lu of %lu events "
 			       "received\n", now() - t_start, us.created,
 			       us.exited, READ_ONCE(received), total_sent());
-			for (unsigned int v = 0; v < max_vcores(); v++) {
-				struct vcore_preempt_data *d = vcpd_of(v);
+			for (unsigned int v = 0; v < vcore_max_vcores(); v++) {
+				struct vcore_preempt_data *d = vcore_vcpd_of(v);
 
 				printf("vc%u: mapped %d flags %#x "
 				       "notif_disabled %u notif_pending %u\n",
@@ -510,16 +510,16 @@ static int run_wave(unsigned long base, unsigned long *joined)
 	int bad = 0;
 
 	for (unsigned int i = 0; i < WAVE; i++) {
-		u[i] = uthread_create(worker, (void *)(base + i));
+		u[i] = vcore_uthread_create(worker, (void *)(base + i));
 		if (!u[i]) {
-			printf("uthread_create failed\n");
+			printf("vcore_uthread_create failed\n");
 			return 1;
 		}
 	}
 	for (unsigned int i = 0; i < WAVE; i++) {
 		void *ret = NULL;
 
-		if (uthread_join(u[i], &ret) ||
+		if (vcore_uthread_join(u[i], &ret) ||
 		    ret != (void *)(uintptr_t)(base + i + 1))
 			bad++;
 		else
@@ -569,7 +569,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = vcore_arena_setup(&dev, 16 << 20);
 	if (!err)
-		err = uthread_lib_init(&dev);
+		err = vcore_uthread_lib_init(&dev);
 	if (!err)
 		err = setup_classes();
 	if (err) {
@@ -577,7 +577,7 @@ int main(int argc, char **argv)
 		kill(child, SIGKILL);
 		return 1;
 	}
-	printf("max_vcores %u, %zu event classes, %.0f s\n", max_vcores(),
+	printf("max_vcores %u, %zu event classes, %.0f s\n", vcore_max_vcores(),
 	       NR_CLASSES, secs);
 	cshared->ready = 1;
 	t_start = now();
@@ -639,7 +639,7 @@ int main(int argc, char **argv)
 			};
 
 			ioctl(dev.fd, VCORE_IOC_SEND_EVENT, &se);
-			vcore_request_total(max_vcores());
+			vcore_request_total(vcore_max_vcores());
 		}
 		usleep(10000);
 	}
@@ -674,7 +674,7 @@ int main(int argc, char **argv)
 	ioctl(dev.fd, VCORE_IOC_GET_STATS, &st);
 	for (unsigned int i = 0; i < VCORE_DROP_NR; i++)
 		dropped += st.dropped[i];
-	uthread_get_stats(&us);
+	vcore_uthread_get_stats(&us);
 	printf("uthreads: %lu created, %lu exited, %lu joined in %lu waves, "
 	       "%lu bad; counter %lu of %lu, %lu cond var turns\n",
 	       us.created, us.exited, joined, waves, (unsigned long)bad,

@@ -9,7 +9,7 @@
  *           of another node.
  *   ucq     messages/s through a UCQ whose pages (and ev_q) are on node A:
  *           one producer pinned on node A sends with VCORE_IOC_SEND_EVENT,
- *           one consumer drains with get_ucq_msg(), pinned on node A, then
+ *           one consumer drains with vcore_get_ucq_msg(), pinned on node A, then
  *           on another node.
  *
  * Usage: numa_bench [notify_rounds [ucq_msgs]]   (defaults 2000, 200000)
@@ -95,7 +95,7 @@ static void bench_entry(void)
 	if (vcore_entry_reason() == VCORE_ENTRY_NOTIFY && !seen_tsc)
 		seen_tsc = now;
 	for (;;) {
-		handle_events(bdev, v);
+		vcore_handle_events(bdev, v);
 		armed = 1;
 		vcore_idle();
 	}
@@ -149,7 +149,7 @@ out:
 /*
  * Notification latency, sender on the vcore's node and on another.  The
  * vcore layer must be set up with numa_bench_notify_entry as the entry
- * (vcore_lib_init) and VCPD mailboxes (vcpd_mboxes_init).
+ * (vcore_lib_init) and VCPD mailboxes (vcore_vcpd_mboxes_init).
  */
 int numa_bench_notify(struct vcore_dev *dev, unsigned int rounds,
 		      struct numa_bench_result *r)
@@ -233,7 +233,7 @@ static double ucq_rate(int node, int prod_cpu, int cons_cpu, unsigned int msgs)
 	run.q = pg;
 	run.q->ev_q.ev_mbox = (uintptr_t)&run.q->ev_imbox;
 	run.q->ev_imbox.type = EV_MBOX_UCQ;
-	if (ucq_init_raw(&run.q->ev_imbox.ucq, (char *)pg + 4096,
+	if (vcore_ucq_init_raw(&run.q->ev_imbox.ucq, (char *)pg + 4096,
 			 (char *)pg + 8192))
 		return 0;
 	if (pthread_create(&th, NULL, producer, &run))
@@ -241,12 +241,12 @@ static double ucq_rate(int node, int prod_cpu, int cons_cpu, unsigned int msgs)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	run.go = 1;
 	while (got < msgs) {
-		if (get_ucq_msg(&run.q->ev_imbox.ucq, &m))
+		if (vcore_get_ucq_msg(&run.q->ev_imbox.ucq, &m))
 			got++;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_join(th, NULL);
-	ucq_free(&run.q->ev_imbox.ucq);
+	vcore_ucq_free(&run.q->ev_imbox.ucq);
 	vcore_arena_free_pages(pg, 3);
 	return msgs / ((t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
@@ -291,7 +291,7 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	if (!(dev.api.features & VCORE_FEAT_NUMA) ||
-	    vcore_arena_setup(&dev, 8 << 20) || vcpd_mboxes_init(&dev) ||
+	    vcore_arena_setup(&dev, 8 << 20) || vcore_vcpd_mboxes_init(&dev) ||
 	    vcore_lib_init(&dev, numa_bench_notify_entry)) {
 		fprintf(stderr, "numa_bench: setup failed\n");
 		return 1;

@@ -497,7 +497,7 @@ static void *poller(void *arg)
 
 	pin((int)(intptr_t)arg);
 	while (!READ_ONCE(stop))
-		if (extract_one_mbox_msg(poll_mbox, &m))
+		if (vcore_extract_one_mbox_msg(poll_mbox, &m))
 			received();
 	return NULL;
 }
@@ -510,14 +510,14 @@ static void run_poll(struct vcore_dev *dev, unsigned int type,
 	pthread_t th;
 
 	if (type == EV_MBOX_CEQ) {
-		ev_q = get_eventq_raw();
-		if (ev_q && event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_OR,
+		ev_q = vcore_get_eventq_raw();
+		if (ev_q && vcore_event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_OR,
 						64, 64)) {
-			put_eventq(ev_q);
+			vcore_put_eventq(ev_q);
 			ev_q = NULL;
 		}
 	} else {
-		ev_q = get_eventq(type);
+		ev_q = vcore_get_eventq(type);
 	}
 	if (!ev_q) {
 		fprintf(stderr, "%s: no ev_q\n", name);
@@ -548,7 +548,7 @@ static void run_poll(struct vcore_dev *dev, unsigned int type,
 	}
 	WRITE_ONCE(stop, 1);
 	pthread_join(th, NULL);
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 }
 
 /* ---- throughput ------------------------------------------------------- */
@@ -573,12 +573,12 @@ static void *tp_consumer(void *arg)
 	pin(ncpus - 1);
 	for (;;) {
 		if (r->kind == EV_MBOX_UCQ || r->kind == EV_MBOX_CEQ) {
-			if (extract_one_mbox_msg(r->mbox, &m)) {
+			if (vcore_extract_one_mbox_msg(r->mbox, &m)) {
 				r->got++;
 				r->t_last = rdtsc_now();
 			} else if (r->kind == EV_MBOX_CEQ &&
 				   smp_load_acquire(&r->producers_done) &&
-				   mbox_is_empty(r->mbox)) {
+				   vcore_mbox_is_empty(r->mbox)) {
 				break;
 			}
 			if (r->kind == EV_MBOX_UCQ && r->got >= r->want)
@@ -646,16 +646,16 @@ static void run_tp_kernel(struct vcore_dev *dev, unsigned int type,
 	uint64_t t0;
 
 	if (type == EV_MBOX_CEQ) {
-		ev_q = get_eventq_raw();
-		if (ev_q && event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_ADD,
+		ev_q = vcore_get_eventq_raw();
+		if (ev_q && vcore_event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_ADD,
 						256, 256)) {
-			put_eventq(ev_q);
+			vcore_put_eventq(ev_q);
 			ev_q = NULL;
 		}
 		p.ev_type = 100;
 		p.nr_types = 64;
 	} else {
-		ev_q = get_eventq(type);
+		ev_q = vcore_get_eventq(type);
 		p.ev_type = 20;
 	}
 	if (!ev_q)
@@ -674,7 +674,7 @@ static void run_tp_kernel(struct vcore_dev *dev, unsigned int type,
 	if (type == EV_MBOX_CEQ)
 		printf("  %s: %lu events coalesced into %lu reads\n", name,
 		       r.want, r.got);
-	put_eventq(ev_q);
+	vcore_put_eventq(ev_q);
 }
 
 static void run_tp_user(int kind, const char *name, unsigned int per_producer)
@@ -757,9 +757,9 @@ static void depth_child(double *out, unsigned int n)
 	unsigned int t;
 
 	if (vcore_dev_open(&dev) || vcore_arena_setup(&dev, 4 << 20) ||
-	    vcpd_mboxes_init(&dev))
+	    vcore_vcpd_mboxes_init(&dev))
 		_exit(1);
-	ev_q = get_eventq_slim();
+	ev_q = vcore_get_eventq_slim();
 	if (!ev_q || dev.api.max_vcores < 2)
 		_exit(1);
 	/* the suggested vcore is the last; the lists' heads are vcore 0 */
@@ -794,7 +794,7 @@ static void depth_child(double *out, unsigned int n)
 			if (i % 64 == 63)
 				for (unsigned int v = 0;
 				     v < dev.api.max_vcores; v++)
-					handle_events(&dev, v);
+					vcore_handle_events(&dev, v);
 			/* the ultimate fallback marks the head: undo it */
 			if (d == 4)
 				__atomic_fetch_and(&vcore_dev_vcpd(&dev, 0)->flags,
@@ -852,23 +852,23 @@ static unsigned int vc_idle[MAX_V];	/* atomic */
 static void bench_entry(void)
 {
 	unsigned int v = vcore_id();
-	struct vcore_preempt_data *vcpd = vcpd_of(v);
+	struct vcore_preempt_data *vcpd = vcore_vcpd_of(v);
 	struct event_msg m;
 
 	if (vcore_entry_reason() == VCORE_ENTRY_NOTIFY && v < MAX_V) {
 		vc_recv[v] = vcore_entry_tsc();
 		smp_store_release(&vc_seq[v], vc_seq[v] + 1);
 	}
-	/* as handle_events(): clear, full barrier, then look */
+	/* as vcore_handle_events(): clear, full barrier, then look */
 	smp_store_mb(vcpd->notif_pending, 0);
 	if (v < MAX_V && vc_evq[v])
-		while (extract_one_mbox_msg(event_q_mbox(vc_evq[v]), &m))
+		while (vcore_extract_one_mbox_msg(event_q_mbox(vc_evq[v]), &m))
 			;
-	handle_mbox(&vcpd->ev_mbox_private);
-	handle_mbox(&vcpd->ev_mbox_public);
+	vcore_handle_mbox(&vcpd->ev_mbox_private);
+	vcore_handle_mbox(&vcpd->ev_mbox_public);
 	if (v < MAX_V)
 		smp_store_release(&vc_idle[v], 1);
-	enable_notifs(v);
+	vcore_enable_notifs(v);
 	for (;;)
 		__builtin_ia32_pause();
 }
@@ -969,7 +969,7 @@ static int run_vcores(void)
 
 	err = vcore_lib_init(&dev, bench_entry);
 	if (!err)
-		err = vcpd_mboxes_init(&dev);
+		err = vcore_vcpd_mboxes_init(&dev);
 	if (err) {
 		fprintf(stderr, "vcore_lib_init: %s\n", strerror(-err));
 		return -1;
@@ -980,7 +980,7 @@ static int run_vcores(void)
 	if (want > MAX_V)
 		want = MAX_V;
 	for (unsigned int v = 0; v < want; v++) {
-		vc_evq[v] = get_eventq(EV_MBOX_UCQ);
+		vc_evq[v] = vcore_get_eventq(EV_MBOX_UCQ);
 		if (!vc_evq[v])
 			return -1;
 		vc_evq[v]->ev_flags = EVENT_IPI;
@@ -993,7 +993,7 @@ static int run_vcores(void)
 	 */
 	vcore_request_total(1);
 	t0 = mono_ns();
-	while (num_vcores() < 1 && mono_ns() - t0 < 10e9)
+	while (vcore_num_vcores() < 1 && mono_ns() - t0 < 10e9)
 		usleep(1000);
 	for (unsigned int v = 0; v < want; v++)
 		if (vcore_is_mapped(v))
@@ -1004,9 +1004,9 @@ static int run_vcores(void)
 	}
 	printf("vcore %u online on CPU %d\n", target, vcore_pcoreid(target));
 	/* EV_USER_IPI to ourselves lands in target's VCPD mbox, notified */
-	uipi = get_eventq_vcpd(target, EVENT_IPI);
+	uipi = vcore_get_eventq_vcpd(target, EVENT_IPI);
 	if (uipi)
-		register_kevent_q(&dev, uipi, EV_USER_IPI);
+		vcore_register_kevent_q(&dev, uipi, EV_USER_IPI);
 
 	vs[0] = target;
 	run_vnotify(new_series("notify", "vcore: SEND_EVENT (UCQ, IPI)",
@@ -1018,9 +1018,9 @@ static int run_vcores(void)
 		    V_SELF_NOTIFY, vs, 1);
 	vcore_request_total(want);
 	t0 = mono_ns();
-	while (num_vcores() < want && mono_ns() - t0 < 10e9)
+	while (vcore_num_vcores() < want && mono_ns() - t0 < 10e9)
 		usleep(1000);
-	nv = num_vcores();
+	nv = vcore_num_vcores();
 	printf("vcores online: %u\n", nv);
 	for (unsigned int n = 1; n <= nv; n++) {
 		static char names[MAX_V][40];

@@ -36,8 +36,8 @@ static void on_hello(struct event_msg *msg, unsigned int ev_type, void *data)
 static void entry(void)
 {
 	for (;;) {
-		handle_events(&dev, vcore_id());
-		handle_event_q(ev_q);
+		vcore_handle_events(&dev, vcore_id());
+		vcore_handle_event_q(ev_q);
 		vcore_idle();	/* returns when there is more to look at */
 	}
 }
@@ -70,22 +70,22 @@ int main(void)
 	if (!err)
 		err = vcore_lib_init(&dev, entry);
 	if (!err)
-		err = vcpd_mboxes_init(&dev);
-	ev_q = err ? NULL : get_eventq(EV_MBOX_UCQ);
+		err = vcore_vcpd_mboxes_init(&dev);
+	ev_q = err ? NULL : vcore_get_eventq(EV_MBOX_UCQ);
 	if (!ev_q) {
 		fprintf(stderr, "vcore-hello: setup: %s\n",
 			strerror(err ? -err : errno));
 		return 1;
 	}
-	register_ev_handler(EV_HELLO, on_hello, NULL);
+	vcore_register_ev_handler(EV_HELLO, on_hello, NULL);
 
 	/* one vcore, notified (EVENT_IPI) on vcore 0 for ev_q's messages */
 	ev_q->ev_flags = EVENT_IPI;
 	ev_q->ev_vcore = 0;
 	vcore_request_total(1);
-	for (int i = 0; i < 10000 && !num_vcores(); i++)
+	for (int i = 0; i < 10000 && !vcore_num_vcores(); i++)
 		usleep(1000);
-	if (!num_vcores()) {
+	if (!vcore_num_vcores()) {
 		fprintf(stderr, "vcore-hello: no vcore came online\n");
 		return 1;
 	}

@@ -3,7 +3,7 @@
  * Stress: the core's producers (send_event on pthreads playing CPUs)
  * against libvcore's real consumers, with conservation checks.
  *
- *   ucq     P producers into one UCQ ev_q, C consumers (get_ucq_msg):
+ *   ucq     P producers into one UCQ ev_q, C consumers (vcore_get_ucq_msg):
  *           every message exactly once, each producer's messages in order
  *           as each consumer sees them, sent == received + drained.
  *   ceq     P producers ADD 1 into 64 CEQ entries through an 8-slot ring
@@ -12,7 +12,7 @@
  *   bitmap  P producers set bits, C consumers take them: every type
  *           posted is taken, nothing else is.
  *   indir   P producers into a UCQ ev_q with EVENT_INDIR | EVENT_IPI; one
- *           consumer, vcore 0, runs handle_events() only when its
+ *           consumer, vcore 0, runs vcore_handle_events() only when its
  *           notif_pending says so: every message arrives through the
  *           INDIR path alone, none is left behind in the ev_q.
  *   spam    P producers with EVENT_SPAM_PUBLIC while a scheduler thread
@@ -224,7 +224,7 @@ static void *consumer_main(void *arg)
 	for (;;) {
 		got = false;
 		for (i = 0; i < c->nr_mbox; i++)
-			while (extract_one_mbox_msg(c->mbox[i], &m)) {
+			while (vcore_extract_one_mbox_msg(c->mbox[i], &m)) {
 				take(c, &m);
 				got = true;
 			}
@@ -251,7 +251,7 @@ static void *vcore0_main(void *arg)
 	(void)arg;
 	for (;;) {
 		if (READ_ONCE(vcpd->notif_pending)) {
-			handle_events(&dev, 0);
+			vcore_handle_events(&dev, 0);
 			continue;
 		}
 		if (smp_load_acquire(&bk.stop) && !READ_ONCE(vcpd->notif_pending))
@@ -328,27 +328,27 @@ static int run(const char *scenario)
 	if (!bk.seen)
 		return 1;
 	/* warm the sub-page allocator so that its pages do not count */
-	put_eventq(get_eventq_raw());
-	put_eventq(get_eventq_slim());
+	vcore_put_eventq(vcore_get_eventq_raw());
+	vcore_put_eventq(vcore_get_eventq_slim());
 	used0 = sk_arena_used();
 	if (!strcmp(scenario, "ucq") || !strcmp(scenario, "indir")) {
-		evq = get_eventq(EV_MBOX_UCQ);
+		evq = vcore_get_eventq(EV_MBOX_UCQ);
 	} else if (!strcmp(scenario, "ceq")) {
-		evq = get_eventq_raw();
-		if (evq && event_mbox_init_ceq(event_q_mbox(evq), CEQ_ADD,
+		evq = vcore_get_eventq_raw();
+		if (evq && vcore_event_mbox_init_ceq(event_q_mbox(evq), CEQ_ADD,
 					       CEQ_TYPES, CEQ_RING)) {
-			put_eventq(evq);
+			vcore_put_eventq(evq);
 			evq = NULL;
 		}
 	} else if (!strcmp(scenario, "bitmap")) {
-		evq = get_eventq(EV_MBOX_BITMAP);
+		evq = vcore_get_eventq(EV_MBOX_BITMAP);
 	} else if (!strcmp(scenario, "spam")) {
-		evq = get_eventq_slim();
+		evq = vcore_get_eventq_slim();
 	} else {
 		fprintf(stderr, "unknown scenario %s\n", scenario);
 		return 1;
 	}
-	if (!evq || vcpd_mboxes_init(&dev)) {
+	if (!evq || vcore_vcpd_mboxes_init(&dev)) {
 		fprintf(stderr, "%s: setup failed\n", scenario);
 		return 1;
 	}
@@ -359,7 +359,7 @@ static int run(const char *scenario)
 		evq->ev_flags = EVENT_INDIR | EVENT_IPI;
 		evq->ev_vcore = 0;
 		nc = 0;
-		register_ev_handler(EV_USER_IPI, indir_handler, cs[0].last);
+		vcore_register_ev_handler(EV_USER_IPI, indir_handler, cs[0].last);
 		memset(cs[0].last, 0xff, sizeof(cs[0].last));
 	}
 	if (!strcmp(scenario, "spam"))
@@ -406,7 +406,7 @@ static int run(const char *scenario)
 	/* what the consumers left */
 	if (!strcmp(scenario, "spam")) {
 		for (unsigned int v = 0; v < NR_VC; v++)
-			while (extract_one_mbox_msg(
+			while (vcore_extract_one_mbox_msg(
 				&vcore_dev_vcpd(&dev, v)->ev_mbox_public, &m)) {
 				record(&m, NULL, true);
 				drained++;
@@ -415,18 +415,18 @@ static int run(const char *scenario)
 		struct consumer last = { .scenario = scenario };
 
 		memset(last.last, 0xff, sizeof(last.last));
-		while (extract_one_mbox_msg(event_q_mbox(evq), &m)) {
+		while (vcore_extract_one_mbox_msg(event_q_mbox(evq), &m)) {
 			take(&last, &m);
 			drained++;
 		}
 	} else {
 		/* nothing may be left: every message came with an alert */
-		while (extract_one_mbox_msg(event_q_mbox(evq), &m)) {
+		while (vcore_extract_one_mbox_msg(event_q_mbox(evq), &m)) {
 			drained++;
 			bad++;
 		}
 		for (unsigned int v = 0; v < NR_VC; v++)
-			if (!mbox_is_empty(&vcore_dev_vcpd(&dev, v)->ev_mbox_public))
+			if (!vcore_mbox_is_empty(&vcore_dev_vcpd(&dev, v)->ev_mbox_public))
 				bad++;
 	}
 
@@ -456,8 +456,8 @@ static int run(const char *scenario)
 	bad += sk_dropped() != drop0;
 	check = sk_check();
 	bad += check;
-	vcpd_mboxes_cleanup(&dev);
-	put_eventq(evq);
+	vcore_vcpd_mboxes_cleanup(&dev);
+	vcore_put_eventq(evq);
 	/* every page the kernel took for the UCQs came back */
 	bad += sk_arena_used() != used0;
 	ok = !bad;
@@ -472,7 +472,7 @@ static int run(const char *scenario)
 	       sk_arena_used(), used0, check, sk_injected(), sk_sites_hit(),
 	       now() - t0, ok);
 	if (!strcmp(scenario, "indir"))
-		deregister_ev_handler(EV_USER_IPI, indir_handler, cs[0].last);
+		vcore_deregister_ev_handler(EV_USER_IPI, indir_handler, cs[0].last);
 	free(bk.seen);
 	return ok ? 0 : 1;
 }
