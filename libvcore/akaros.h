@@ -81,4 +81,8 @@
 #define vcpd_mboxes_init(...)	vcore_vcpd_mboxes_init(__VA_ARGS__)
 #define vcpd_of(...)	vcore_vcpd_of(__VA_ARGS__)
 
+#define CEQ_DEFAULT_SZ	VCORE_CEQ_DEFAULT_SZ
+#define CEQ_MAX_EVENTS	VCORE_CEQ_MAX_EVENTS
+#define CEQ_MAX_RING_SZ	VCORE_CEQ_MAX_RING_SZ
+
 #endif /* _VCORE_AKAROS_H */

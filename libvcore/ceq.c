@@ -108,8 +108,8 @@ int vcore_ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
 	int err;
 
 	if ((operation != CEQ_OR && operation != CEQ_ADD) || !nr_events ||
-	    nr_events > CEQ_MAX_EVENTS || !ring_sz ||
-	    ring_sz > CEQ_MAX_RING_SZ || ring_sz & (ring_sz - 1))
+	    nr_events > VCORE_CEQ_MAX_EVENTS || !ring_sz ||
+	    ring_sz > VCORE_CEQ_MAX_RING_SZ || ring_sz & (ring_sz - 1))
 		return -EINVAL;
 	events = vcore_arena_zalloc((size_t)nr_events * sizeof(*events));
 	if (!events)

@@ -18,8 +18,8 @@ extern "C" {
 #endif
 
 /* Event ids are ev_type, a __u16. */
-#define CEQ_MAX_EVENTS		65536U
-#define CEQ_MAX_RING_SZ		65536U
+#define VCORE_CEQ_MAX_EVENTS		65536U
+#define VCORE_CEQ_MAX_RING_SZ		65536U
 
 /*
  * Set up a zeroed (or cleaned-up) ceq: operation CEQ_OR or CEQ_ADD, event

@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 /* Geometry of a CEQ made by vcore_event_mbox_init(): Akaros's defaults. */
-#define CEQ_DEFAULT_SZ		128
+#define VCORE_CEQ_DEFAULT_SZ		128
 
 /* A handler for one event type; data is what it was registered with. */
 typedef void (*handle_event_t)(struct event_msg *ev_msg,
@@ -58,7 +58,7 @@ static inline void event_q_set_handler(struct event_queue *ev_q,
 /* ---- Mailboxes (mbox.c) ---------------------------------------------- */
 
 /*
- * Initialise mbox as EV_MBOX_UCQ, _BITMAP or _CEQ (CEQ_OR, CEQ_DEFAULT_SZ
+ * Initialise mbox as EV_MBOX_UCQ, _BITMAP or _CEQ (CEQ_OR, VCORE_CEQ_DEFAULT_SZ
  * events and ring slots), then publish its type to the kernel.  The mbox
  * must not be in use.  -EINVAL (unknown type), or the allocation's error.
  */

@@ -39,8 +39,8 @@ int vcore_event_mbox_init(struct event_mbox *mbox, unsigned int type)
 		err = 0;
 		break;
 	case EV_MBOX_CEQ:
-		err = vcore_ceq_init(&mbox->ceq, CEQ_OR, CEQ_DEFAULT_SZ,
-			       CEQ_DEFAULT_SZ);
+		err = vcore_ceq_init(&mbox->ceq, CEQ_OR, VCORE_CEQ_DEFAULT_SZ,
+			       VCORE_CEQ_DEFAULT_SZ);
 		break;
 	default:
 		return -EINVAL;

@@ -54,10 +54,10 @@ TEST(init_rejects_bad_geometry)
 	expect_eq(vcore_ceq_init(&ceq, 0, 8, 8), -EINVAL);
 	expect_eq(vcore_ceq_init(&ceq, 3, 8, 8), -EINVAL);
 	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 0, 8), -EINVAL);
-	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, CEQ_MAX_EVENTS + 1, 8), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, VCORE_CEQ_MAX_EVENTS + 1, 8), -EINVAL);
 	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 8, 0), -EINVAL);
 	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 8, 12), -EINVAL);
-	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 8, CEQ_MAX_RING_SZ * 2), -EINVAL);
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 8, VCORE_CEQ_MAX_RING_SZ * 2), -EINVAL);
 }
 
 TEST(init_fills_the_ring_with_minus_one)
