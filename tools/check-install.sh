@@ -77,6 +77,7 @@ expected_files() {
 	etc/udev/rules.d/60-vcore.rules
 	lib/modules/$mkver/updates/vcore.ko
 	usr/include/linux/vcore.h
+	usr/include/vcore/akaros.h
 	usr/include/vcore/arena.h
 	usr/include/vcore/ceq.h
 	usr/include/vcore/evbitmap.h
@@ -85,8 +86,8 @@ expected_files() {
 	usr/include/vcore/ucq.h
 	usr/include/vcore/uthread.h
 	usr/include/vcore/vcore.h
+	usr/include/vcore/vcore_atomic.h
 	usr/include/vcore/vcore_ctx.h
-	usr/include/vcore/vcore_export.h
 	usr/include/vcore/vcore_numa.h
 	usr/lib/libvcore.a
 	usr/lib/libvcore.so
