@@ -307,6 +307,7 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	int others;
 
 	if (!mcp_vcore_is_mapped(m, vt->id) || cpu < 0) {
+		clear_bit(VT_PREEMPT_BULK, &vt->bits);
 		vc_and32(&vcpd->flags, ~(u32)VC_K_LOCK);
 		return;
 	}
@@ -321,6 +322,11 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	vc_or32(&vcpd->flags, VC_PREEMPTED);
 	vc_and32(&vcpd->flags, ~(u32)VC_K_LOCK);
 	others = mcp_preempt_vcore(m, vt->id, bulk);
+	/*
+	 * Offline now: only from here is it not one that a bulk preemption
+	 * is on its way to (runs_again() looks at the mapping and this bit).
+	 */
+	clear_bit(VT_PREEMPT_BULK, &vt->bits);
 	if (others < 0)
 		return;
 	trace_vcore_preempt(vcore_proc_pid(p), vt->id, cpu);
@@ -361,8 +367,8 @@ static void vcore_work_fn(struct callback_head *cb)
 	    user_mode(regs) && !proc_dying(p)) {
 		if (test_and_clear_bit(VT_PREEMPT, &vt->bits))
 			vcore_preempt_self(vt, regs,
-					   test_and_clear_bit(VT_PREEMPT_BULK,
-							      &vt->bits));
+					   test_bit(VT_PREEMPT_BULK,
+						    &vt->bits));
 		else
 			vcore_notify_self(vt, regs);
 	}
