@@ -263,7 +263,7 @@ void vcore_bulk_restarted(struct vcore_proc *p)
 
 /*
  * One MCP above the fair share, @victim, loses a vcore to @p, which wants
- * more: that vcore is preempted (without warning); the pcore is kept for
+ * more: that vcore is warned and preempted; the pcore is kept for
  * @p for a while and the pass that its release queues hands it over.
  * Vcores whose preemption is already under way do not count: they are on
  * their way out, and counting them would take a second vcore for one.
@@ -289,6 +289,12 @@ static bool rebalance_one(struct vcore_proc *p, struct vcore_proc *victim,
 	if (staying <= share || pick < 0)
 		return false;
 	WRITE_ONCE(victim->vt[pick].handoff, p);
+	/*
+	 * Warned first, as Akaros's proc_preempt_core() warns before it
+	 * preempts (EV_PREEMPT_PENDING, preempt_pending): the process hears
+	 * that this vcore is going, though the preemption does not wait.
+	 */
+	vcore_preempt_request(victim, pick, VCORE_PREEMPT_WARN, 0);
 	return vcore_preempt_request(victim, pick, 0, 0);
 }
 

@@ -938,11 +938,27 @@ TEST_F(vc, two_processes_share_the_pcores)
 	child = fork();
 	ASSERT_GE(child, 0);
 	if (!child) {
+		struct event_queue *q;
+		struct event_mbox *mb;
+		char *arena;
+
 		memset(&g, 0, sizeof(g));
 		if (vt_setup(VCORE_MAX_VCORES))
 			_exit(1);
+		/* the preemption warnings the kernel sends, in a bitmap */
+		arena = map_arena();
+		if (!arena)
+			_exit(2);
+		q = (struct event_queue *)arena;
+		mb = (struct event_mbox *)(arena + 4096);
+		mb->type = EV_MBOX_BITMAP;
+		q->ev_mbox = (uintptr_t)mb;
+		((struct vcore_procdata *)g.pd)->kernel_evts[EV_PREEMPT_PENDING] =
+			(uintptr_t)q;
 		for (;;) {
 			*other = want(g.api.max_vcores);
+			other[1] = (mb->evbm.bitmap[EV_PREEMPT_PENDING / 64] >>
+				    (EV_PREEMPT_PENDING % 64)) & 1;
 			usleep(2000);
 		}
 	}
@@ -956,6 +972,8 @@ TEST_F(vc, two_processes_share_the_pcores)
 	EXPECT_GE(mine, n / 2);
 	EXPECT_LE(mine, share);
 	EXPECT_EQ(n, mine + *other);
+	/* as Akaros: warned of each preemption the policy made */
+	EXPECT_EQ(1, other[1]);
 	kill(child, SIGKILL);
 	ASSERT_EQ(child, waitpid(child, &status, 0));
 	ASSERT_TRUE(WAIT_FOR(want(n) == n));
