@@ -138,7 +138,16 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 				   &g.notified_ok : &g.notified_bad, 1,
 				   __ATOMIC_SEQ_CST);
 	g.entries[vcoreid][why]++;
-	g.last_cpu[vcoreid] = sched_getcpu();
+	{
+		/*
+		 * The kernel's answer, getcpu(2), rather than glibc's
+		 * sched_getcpu(), which reads the cpu_id of the rseq area.
+		 */
+		unsigned int cpu = -1U;
+
+		syscall(SYS_getcpu, &cpu, NULL, NULL);
+		g.last_cpu[vcoreid] = (int)cpu;
+	}
 	for (;;) {
 		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
 		if (g.mode == MODE_EXIT)
@@ -326,8 +335,16 @@ FIXTURE(vc) {
 
 FIXTURE_SETUP(vc)
 {
+	long procs, bytes;
+
 	if (access(VCORE_DEV, F_OK))
 		SETUP_SKIP("module not loaded");
+	/*
+	 * The last test's MCP may still be going (slowly, on a debug
+	 * kernel): while it lives it competes for the pcores, and the
+	 * provisioning would preempt ours for it.
+	 */
+	WAIT_FOR(vt_read_live(&procs, &bytes) || !procs);
 	memset(&g, 0, sizeof(g));
 	ASSERT_EQ(0, vt_setup(VCORE_MAX_VCORES));
 	self->nv = g.api.max_vcores;
