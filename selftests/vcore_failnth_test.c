@@ -297,9 +297,9 @@ static int ioc_preempt(struct st *s)
 	struct vcore_preempt r = {
 		.target_fd = s->fd, .flags = VCORE_PREEMPT_WARN,
 	};
+	int ret = vt_ioctl(s->fd, VCORE_IOC_PREEMPT, &r);
 
-	/* it returns how many vcores it warned: not vt_ioctl()'s 0 or -1 */
-	return ioctl(s->fd, VCORE_IOC_PREEMPT, &r) < 0 ? -errno : 0;
+	return ret < 0 ? ret : 0;	/* a count of vcores warned */
 }
 
 static int ioc_kevent(struct st *s)

@@ -35,13 +35,15 @@ static inline int vt_open(void)
 }
 
 /*
- * ioctl returning 0 or -errno, so asserts read as ASSERT_EQ(-EINVAL, ...).
- * Only for commands that return 0 on success: one that returns a count
- * (POKE, PREEMPT) makes this read a stale errno.
+ * ioctl returning its result or -errno, so asserts read as
+ * ASSERT_EQ(-EINVAL, ...); a command that returns a count (POKE, PREEMPT)
+ * gives the count, not a stale errno.
  */
 static inline int vt_ioctl(int fd, unsigned long cmd, void *arg)
 {
-	return ioctl(fd, cmd, arg) ? -errno : 0;
+	int ret = ioctl(fd, cmd, arg);
+
+	return ret < 0 ? -errno : ret;
 }
 
 static inline int vt_handshake(int fd, struct vcore_api *api)

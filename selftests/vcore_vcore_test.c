@@ -1340,8 +1340,7 @@ static int x_reach(unsigned int st)
 		return 45;
 	switch (st) {
 	case X_RUNNABLE_M:
-		/* a count of vcores: not vt_ioctl(), which wants 0 or -1 */
-		if (ioctl(g.fd, VCORE_IOC_PREEMPT, &r) < 0)
+		if (vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r) < 0)
 			return 46;
 		return WAIT_FOR(g.pi->state == VCORE_PROC_RUNNABLE_M) ? 0 : 47;
 	case X_WAITING:
@@ -1350,11 +1349,11 @@ static int x_reach(unsigned int st)
 		return WAIT_FOR(g.pi->state == VCORE_PROC_WAITING) ? 0 : 48;
 	case X_PREEMPTING: {
 		/* no waiting: the preemption is still on its way */
-		int ret = ioctl(g.fd, VCORE_IOC_PREEMPT, &r);
+		int ret = vt_ioctl(g.fd, VCORE_IOC_PREEMPT, &r);
 
 		if (ret < 0)
 			fprintf(stderr, "PREEMPT of every vcore: %s\n",
-				strerror(errno));
+				strerror(-ret));
 		return ret < 0 ? 49 : 0;
 	}
 	default:
