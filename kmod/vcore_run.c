@@ -456,19 +456,24 @@ long vcore_yield(struct vcore_proc *p, bool being_nice)
  * vcore_change() - Akaros's change_to_vcore (VCORE_IOC_CHANGE_VCORE)
  * @p: the caller's MCP
  * @target: the offline vcore to hand the caller's pcore to
- * @as_uthread: enable_my_notif
+ * @restart: enable_my_notif
  *
  * The calling vcore (in vcore context) gives its pcore to offline vcore
- * @target and waits offline itself, its context saved as if preempted: in
- * vcore_ctx (resumed with VCORE_ENTRY_RESUME), or with @as_uthread in
- * uthread_ctx (restarted fresh, for the 2LS to pop).  The target hears
- * EV_CHECK_MSGS, or EV_VCORE_PREEMPT with @as_uthread, about the caller in
- * its private mbox.  The saved context returns 0 from this command.
+ * @target and waits offline itself, VC_PREEMPTED.  Without @restart it
+ * looks preempted in vcore context: its registers go to vcore_ctx, it
+ * resumes there (this command returns 0), and the target hears
+ * EV_VCORE_PREEMPT about it, to recover it as it would any preempted
+ * vcore.  With @restart nothing is saved: the caller has put away
+ * whatever it ran, it starts afresh at vcore_entry when granted again,
+ * and the target hears EV_CHECK_MSGS, to drain the caller's public mbox
+ * meanwhile.  Either message goes through the kernel_evts ev_q of its
+ * type, preferring the target, so that a preemption of the target does
+ * not strand it.
  *
  * Return: as vcore_yield(); -EPERM unless the caller plays an online
  * vcore, -EINVAL outside vcore context, mcp_change_vcore()'s error.
  */
-long vcore_change(struct vcore_proc *p, u32 target, bool as_uthread)
+long vcore_change(struct vcore_proc *p, u32 target, bool restart)
 {
 	struct vcore_thread *vt = current_vt(p);
 	struct pt_regs *regs = current_pt_regs();
@@ -486,19 +491,19 @@ long vcore_change(struct vcore_proc *p, u32 target, bool as_uthread)
 	cpu = mcp_change_vcore(m, vt->id, target);
 	if (cpu < 0)
 		return cpu;
-	save_user_ctx(as_uthread ? &vcpd->uthread_ctx : &vcpd->vcore_ctx,
-		      regs);
-	(as_uthread ? &vcpd->uthread_ctx : &vcpd->vcore_ctx)->rax = 0;
-	if (as_uthread && !(vc_load(&vcpd->flags) & VC_UTHREAD_STEALING))
-		save_fp_state(vcpd);
+	/* the FP state stays this thread's, as for a vcore-context preemption */
+	if (!restart) {
+		save_user_ctx(&vcpd->vcore_ctx, regs);
+		vcpd->vcore_ctx.rax = 0;
+	}
 	vcore_forget_preemption(vt);
 	vc_lock_irqsave(&m->lock, flags);
-	m->vcores[vt->id].resume_vcore_ctx = !as_uthread;
+	m->vcores[vt->id].resume_vcore_ctx = !restart;
 	vc_unlock_irqrestore(&m->lock, flags);
 
-	msg.ev_type = as_uthread ? EV_VCORE_PREEMPT : EV_CHECK_MSGS;
+	msg.ev_type = restart ? EV_CHECK_MSGS : EV_VCORE_PREEMPT;
 	msg.ev_arg2 = vt->id;
-	mcp_post_vcore_event(m, &msg, target, EVENT_VCORE_PRIVATE);
+	mcp_send_kernel_event(m, &msg, target);
 	cmpxchg(&vt->grant_cpu, cpu, -1);
 	vcore_hand_pcore(&p->vt[target], cpu);
 	return vcore_wait_and_enter(vt, regs);

@@ -16,6 +16,6 @@ int vcore_run_init(void);
 void vcore_run_exit(void);
 long vcore_attach(struct vcore_proc *p, u32 vcoreid);
 long vcore_yield(struct vcore_proc *p, bool being_nice);
-long vcore_change(struct vcore_proc *p, u32 target, bool as_uthread);
+long vcore_change(struct vcore_proc *p, u32 target, bool restart);
 
 #endif /* _VCORE_VCORE_RUN_H */

@@ -93,6 +93,7 @@ static struct uthread_stats stats;
 #define STAT_INC(f)	fetch_add(&stats.f, 1)
 
 static void change_to_vcore(unsigned int rem);
+static void ensure_vcore_runs(unsigned int rem);
 
 /* ---- errno across a switch ------------------------------------------- */
 
@@ -142,7 +143,7 @@ static void run_holder(unsigned int me, unsigned int holder)
 	    !vcore_is_preempted(holder - 1))
 		return;
 	if (me != PDR_NONVC)
-		change_to_vcore(holder - 1);
+		ensure_vcore_runs(holder - 1);
 	else
 		vcore_request_more(1);
 }
@@ -700,12 +701,52 @@ int vcore_uthread_detach(struct uthread *u)
 
 /* ---- Preemption recovery (vcore context) ----------------------------- */
 
+/* rem + 1 while this vcore drains rem's public mbox for it, else 0 */
+static __thread unsigned int draining_for;
+
 /*
- * Give our pcore to rem, preempted in vcore context (or with a uthread
- * that cannot move).  The kernel tells rem about us.  Without the command
- * (or with the kernel refusing for now), ask for one more vcore: the
- * kernel grants preempted vcores first.
+ * Before this vcore gives its pcore away for good: a drain of another
+ * vcore's mbox it is in the middle of is finished later, by whoever
+ * handles our public mbox (us, restarted, or a vcore recovering us).
  */
+static void might_not_return(void)
+{
+	struct event_msg check = { .ev_type = EV_CHECK_MSGS };
+	struct vcore_preempt_data *rvcpd;
+
+	if (!draining_for)
+		return;
+	rvcpd = vcore_vcpd_of(draining_for - 1);
+	if (rvcpd && !vcore_mbox_is_empty(&rvcpd->ev_mbox_public)) {
+		check.ev_arg2 = draining_for - 1;
+		vcore_self_notify(vcore_id(), &check, false);
+	}
+	draining_for = 0;
+}
+
+/*
+ * rem is preempted in vcore context, where we wait for it (a lock it
+ * holds): give it our pcore and go on here when we run again; rem hears
+ * EV_VCORE_PREEMPT about us.  Without the command (or with the kernel
+ * refusing for now), ask for one more vcore: the kernel grants preempted
+ * vcores first.
+ */
+static void ensure_vcore_runs(unsigned int rem)
+{
+	int err;
+
+	/* counted first: it returns only when this vcore runs again */
+	STAT_INC(changes);
+	err = vcore_change_to(rem);
+	if (!err)
+		return;
+	fetch_sub(&stats.changes, 1);
+	if (err == -EBUSY)		/* it runs again already */
+		return;
+	STAT_INC(change_fallbacks);
+	vcore_request_more(1);
+}
+
 /*
  * Before vcore context gives its pcore away, the uthread it interrupted
  * goes back to the run queue (Akaros pauses it too): it, and any lock it
@@ -731,27 +772,37 @@ static void pause_current(void)
 		vcore_request_more(0);
 }
 
+/*
+ * Give our pcore to rem, preempted in vcore context (or with a uthread
+ * that cannot move), as Akaros's change_to_vcore: with our uthread put
+ * back on the run queue, this vcore holds nothing and restarts afresh
+ * when it runs again, and rem hears EV_CHECK_MSGS about us.  While
+ * someone steals our old uthread (its context is in our VCPD until they
+ * are done) or with one that may not move, we change and come back here
+ * instead.
+ */
 static void change_to_vcore(unsigned int rem)
 {
 	struct vcore_preempt_data *vcpd = vcore_vcpd_of(vcore_id());
-	int err = -EAGAIN;
+	unsigned int was_draining;
+	int err;
 
-	/*
-	 * Not while someone steals our old uthread: the change saves our FP
-	 * state over the preempt_fp the stealer is copying.
-	 */
-	if (vcpd && !(READ_ONCE(vcpd->flags) & VC_UTHREAD_STEALING)) {
-		pause_current();
-		/* counted first: it returns only when this vcore runs again */
-		STAT_INC(changes);
-		err = vcore_change_to(rem);
-		if (err)
-			fetch_sub(&stats.changes, 1);
-	}
-
-	if (!err)
+	if (!vcpd || (READ_ONCE(vcpd->flags) & VC_UTHREAD_STEALING)) {
+		ensure_vcore_runs(rem);
 		return;
-	if (err == -EBUSY)		/* it runs again already */
+	}
+	pause_current();
+	if (current_uthread) {
+		ensure_vcore_runs(rem);
+		return;
+	}
+	was_draining = draining_for;
+	might_not_return();
+	STAT_INC(changes);
+	err = vcore_change_and_restart(rem);	/* no return on success */
+	fetch_sub(&stats.changes, 1);
+	draining_for = was_draining;
+	if (err == -EBUSY)
 		return;
 	STAT_INC(change_fallbacks);
 	vcore_request_more(1);
@@ -783,8 +834,19 @@ static void handle_vcpd_mbox(unsigned int rem)
 			return;
 	} while (!try_cmpxchg(&rvcpd->flags, &old,
 			      old & ~(__u32)VC_CAN_RCV_MSG));
+	/* one at a time: another vcore's drain waits for its message */
+	if (draining_for) {
+		struct event_msg check = { .ev_type = EV_CHECK_MSGS,
+					   .ev_arg2 = rem };
+
+		if (draining_for - 1 != rem)
+			vcore_self_notify(vcore_id(), &check, false);
+		return;
+	}
 	STAT_INC(remote_drains);
+	draining_for = rem + 1;
 	vcore_handle_mbox(&rvcpd->ev_mbox_public);
+	draining_for = 0;
 }
 
 /* Steal rem's uthread if it has one; true if rem needs changing to. */

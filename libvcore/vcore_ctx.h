@@ -233,11 +233,19 @@ int vcore_self_notify(unsigned int vcoreid, const struct event_msg *msg,
 
 /*
  * VCORE_IOC_CHANGE_VCORE from vcore context: give our pcore to the
- * preempted vcoreid.  Returns 0 when this vcore runs again (resumed where
- * it left), or -ENOTTY (the module lacks the command), -EBUSY, -EAGAIN,
- * -EINVAL as the kernel says.
+ * preempted vcoreid, which hears EV_VCORE_PREEMPT about us.  Returns 0
+ * when this vcore runs again (resumed where it left), or -ENOTTY (the
+ * module lacks the command), -EBUSY, -EAGAIN, -EINVAL as the kernel says.
  */
 int vcore_change_to(unsigned int vcoreid);
+
+/*
+ * The same with enable_my_notif: vcoreid hears EV_CHECK_MSGS about us,
+ * and this vcore, holding nothing it needs (no current uthread whose
+ * context is only in the VCPD), starts afresh at its vcore_entry when it
+ * runs again.  Returns only on failure, with vcore_change_to()'s errors.
+ */
+int vcore_change_and_restart(unsigned int vcoreid);
 
 #ifdef __cplusplus
 }

@@ -453,15 +453,26 @@ void vcore_idle(void)
 		spin_relax(&spins);
 }
 
-int vcore_change_to(unsigned int vcoreid)
+static int change_vcore(unsigned int vcoreid, bool restart)
 {
-	struct vcore_change c = { .vcoreid = vcoreid };
+	struct vcore_change c = { .vcoreid = vcoreid,
+				  .enable_my_notif = restart };
 
 	if (!vc_dev)
 		return -EINVAL;
 	if (!vcore_dev_has_ioctl(vc_dev, VCORE_IOC_NR_CHANGE_VCORE))
 		return -ENOTTY;
 	return ioctl(vc_dev->fd, VCORE_IOC_CHANGE_VCORE, &c) ? -errno : 0;
+}
+
+int vcore_change_to(unsigned int vcoreid)
+{
+	return change_vcore(vcoreid, false);
+}
+
+int vcore_change_and_restart(unsigned int vcoreid)
+{
+	return change_vcore(vcoreid, true);
 }
 
 /* ---- Leaving and entering vcore context ------------------------------- */

@@ -35,7 +35,7 @@ static struct {
 	volatile unsigned long notified_ok, notified_bad;
 	volatile int yield_ret[VCORE_MAX_VCORES];
 	volatile int yield_tries, yield_vcore;
-	volatile int changer, change_to, change_ret[3];
+	volatile int changer, change_to, change_ret[3], change_restart;
 	volatile int sleeping, nice_eagain;
 	int attaching;
 	volatile unsigned long vc_loops[VCORE_MAX_VCORES];
@@ -120,6 +120,7 @@ static void change_from_here(unsigned int me)
 	g.change_ret[1] = vt_ioctl(g.fd, VCORE_IOC_CHANGE_VCORE, &c);
 	vcpd(me)->notif_disabled = 1;
 	g.change_to = idle;
+	c.enable_my_notif = g.change_restart;
 	g.change_ret[2] = vt_ioctl(g.fd, VCORE_IOC_CHANGE_VCORE, &c);
 }
 
@@ -1028,6 +1029,94 @@ TEST_F(vc, change_vcore_hands_the_pcore_over)
 	EXPECT_EQ(0, vcpd(me)->vcore_ctx.rax);
 	g.mode = MODE_SPIN;
 	g.stop = 0;
+}
+
+/*
+ * An ev_q with its own UCQ for the kernel's messages about vcores; NULL
+ * if the arena cannot be had.
+ */
+static struct ucq *kevents_to_a_ucq(void)
+{
+	struct vcore_procdata *pd = g.pd;
+	struct event_queue *q;
+	struct event_mbox *mb;
+	char *pg;
+
+	if (!map_arena())
+		return NULL;
+	pg = vt_arena_pages(g.fd, 1);
+	if (!pg)
+		return NULL;
+	q = (struct event_queue *)pg;
+	mb = (struct event_mbox *)(pg + 512);
+	mb->type = EV_MBOX_UCQ;
+	if (vt_ucq_init(g.fd, &mb->ucq))
+		return NULL;
+	q->ev_mbox = (uintptr_t)mb;
+	__atomic_store_n(&pd->kernel_evts[EV_VCORE_PREEMPT], (uintptr_t)q,
+			 __ATOMIC_RELEASE);
+	__atomic_store_n(&pd->kernel_evts[EV_CHECK_MSGS], (uintptr_t)q,
+			 __ATOMIC_RELEASE);
+	return &mb->ucq;
+}
+
+/*
+ * Akaros's change_to_vcore, both ways.  Without enable_my_notif the
+ * caller looks preempted in vcore context: it resumes where it called,
+ * and the target hears EV_VCORE_PREEMPT so that it recovers the caller.
+ * With it, the caller restarts afresh, and the target hears only
+ * EV_CHECK_MSGS.  Either message goes through the kernel_evts ev_q.
+ */
+static void change_and_come_back(struct __test_metadata *_metadata,
+				 unsigned int n, int restart)
+{
+	struct event_msg msg;
+	unsigned int me, to;
+	struct ucq *kq;
+
+	if (n < 3)
+		SKIP(return, "needs three managed pcores");
+	kq = kevents_to_a_ucq();
+	ASSERT_NE(NULL, kq);
+	ASSERT_TRUE(WAIT_FOR(want(2) == 2 &&
+			     total_entries(VCORE_ENTRY_START) == 2));
+	g.changer = -1;
+	g.change_to = -1;
+	g.change_ret[2] = 1;
+	g.change_restart = restart;
+	g.mode = MODE_CHANGE;
+	g.stop = 1;
+	ASSERT_TRUE(WAIT_FOR(g.change_to >= 0));
+	me = g.changer;
+	to = g.change_to;
+	ASSERT_TRUE(WAIT_FOR(g.entries[to][VCORE_ENTRY_START] == 1));
+	ASSERT_EQ(1, vt_ucq_get(g.fd, kq, &msg, NULL));
+	EXPECT_EQ(restart ? EV_CHECK_MSGS : EV_VCORE_PREEMPT, msg.ev_type);
+	EXPECT_EQ(me, msg.ev_arg2);
+	EXPECT_EQ(0, vt_ucq_get(g.fd, kq, &msg, NULL));
+	EXPECT_NE(0, vcpd(me)->flags & VC_PREEMPTED);
+	/* granted again: preempted vcores first */
+	ASSERT_TRUE(WAIT_FOR(want(3) == 3 && g.pi->vcoremap[me].valid));
+	if (restart) {
+		ASSERT_TRUE(WAIT_FOR(g.entries[me][VCORE_ENTRY_START] == 2));
+		EXPECT_EQ(1, g.change_ret[2]);	/* never returned */
+	} else {
+		ASSERT_TRUE(WAIT_FOR(g.change_ret[2] == 0));
+		EXPECT_EQ(1, g.entries[me][VCORE_ENTRY_START]);
+	}
+	EXPECT_EQ(0, vcpd(me)->flags & VC_PREEMPTED);
+	g.mode = MODE_SPIN;
+	g.stop = 0;
+}
+
+TEST_F(vc, change_vcore_resumes_the_caller_and_tells_the_target_to_recover_it)
+{
+	change_and_come_back(_metadata, self->nv, 0);
+}
+
+TEST_F(vc, change_vcore_with_enable_my_notif_restarts_the_caller_afresh)
+{
+	change_and_come_back(_metadata, self->nv, 1);
 }
 
 TEST_F(vc, notification_to_a_vcore_in_a_syscall_waits_for_its_return)

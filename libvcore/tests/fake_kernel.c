@@ -387,16 +387,19 @@ static void save_sig_fp(struct vcore_preempt_data *p, const ucontext_t *uc)
 
 /*
  * CHANGE_VCORE: the caller (vcore context) hands its pcore to the offline
- * target and waits offline, preempted, its context (returning 0) in
- * vcore_ctx, or in uthread_ctx with enable_my_notif; the target hears
- * EV_CHECK_MSGS (EV_VCORE_PREEMPT) about it in its private mbox.
+ * target and waits offline, preempted.  Without enable_my_notif its
+ * context (returning 0) goes to vcore_ctx, where it resumes, and the
+ * target hears EV_VCORE_PREEMPT; with it nothing is saved, the caller
+ * restarts at vcore_entry, and the target hears EV_CHECK_MSGS.  Either
+ * message goes through the kernel_evts ev_q, as the module's: libvcore's
+ * spams public mboxes, the target's first.
  */
 static long do_change(ucontext_t *uc, const struct vcore_change *c)
 {
 	struct event_msg msg = { 0 };
 	struct vcore_preempt_data *p;
 	unsigned int t = c->vcoreid;
-	bool as_uthread = c->enable_my_notif;
+	bool restart = c->enable_my_notif;
 	int v = fk_vcoreid;
 
 	if (c->enable_my_notif > 1 || c->resv[0] || c->resv[1] || c->resv[2])
@@ -418,20 +421,21 @@ static long do_change(ucontext_t *uc, const struct vcore_change *c)
 		pthread_mutex_unlock(&fk.lock);
 		return -EBUSY;
 	}
-	set_reg(uc, REG_RAX, 0);
-	save_ctx(as_uthread ? &p->uthread_ctx : &p->vcore_ctx, uc);
-	if (!(READ_ONCE(p->racy_flags) & VC_FPU_SAVED)) {
-		save_sig_fp(p, uc);
-		fetch_or(&p->racy_flags, (__u32)VC_FPU_SAVED);
+	if (!restart) {
+		set_reg(uc, REG_RAX, 0);
+		save_ctx(&p->vcore_ctx, uc);
 	}
 	fetch_or(&p->flags, (__u32)VC_PREEMPTED);
-	fk.vc[v].resume_vcore_ctx = !as_uthread;
+	fk.vc[v].resume_vcore_ctx = !restart;
 	map_update_locked((unsigned int)v, false);
 	STAT_INC(changes);
-	msg.ev_type = as_uthread ? EV_VCORE_PREEMPT : EV_CHECK_MSGS;
+	if (restart)
+		STAT_INC(change_restarts);
+	msg.ev_type = restart ? EV_CHECK_MSGS : EV_VCORE_PREEMPT;
 	msg.ev_arg2 = (__u32)v;
-	sim_post_vc_msg(vcpd(t), true, &msg);
 	grant_one_locked(t);
+	if (fk.dev->procdata->kernel_evts[msg.ev_type])
+		fake_send_vc_msg(t, false, &msg);
 	wait_grant_and_enter(uc, (unsigned int)v);
 	pthread_mutex_unlock(&fk.lock);
 	return 0;

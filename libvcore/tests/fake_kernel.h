@@ -70,6 +70,7 @@ struct fake_stats {
 	unsigned long pokes;
 	unsigned long preempts;
 	unsigned long changes;		/* CHANGE_VCORE */
+	unsigned long change_restarts;	/* ... with enable_my_notif */
 	unsigned long resumes;		/* restarts with RESUME */
 	/* EV_CHECK_MSGS a vcore sent itself, to each mbox */
 	unsigned long check_msgs_public, check_msgs_private;

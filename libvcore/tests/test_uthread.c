@@ -450,6 +450,13 @@ TEST(a_preempted_vcores_uthread_is_stolen_and_goes_on)
 	fake_get_stats(&f);
 	expect(f.check_msgs_public > f0.check_msgs_public);
 	expect_eq(f.check_msgs_private, f0.check_msgs_private);
+	/*
+	 * Recovery puts our uthread away and changes with enable_my_notif,
+	 * as Akaros's change_to_vcore: the changer restarts afresh.
+	 */
+	diag("%lu changes, %lu restarting", f.changes - f0.changes,
+	     f.change_restarts - f0.change_restarts);
+	expect(f.change_restarts > f0.change_restarts);
 }
 
 TEST(without_change_vcore_recovery_asks_for_vcores)
@@ -654,9 +661,11 @@ TEST(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running)
 {
 	struct uthread *u[NR_VCORES];
 	struct uthread_stats before, after;
+	struct fake_stats f0, f;
 	double t0;
 	int i;
 
+	fake_get_stats(&f0);
 	vcore_uthread_get_stats(&before);
 	u[0] = vcore_uthread_create(lock_holder, NULL);
 	for (i = 1; i < NR_VCORES; i++)
@@ -678,6 +687,11 @@ TEST(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running)
 		expect_eq(vcore_uthread_join(u[i], NULL), 0);
 	vcore_uthread_get_stats(&after);
 	expect(after.changes > before.changes);
+	/* a lock waiter comes back to its wait (Akaros's ensure_vcore_runs) */
+	fake_get_stats(&f);
+	expect(f.changes - f.change_restarts >
+	       f0.changes - f0.change_restarts);
+	expect(f.resumes > f0.resumes);
 }
 
 int main(void)

@@ -265,8 +265,8 @@ struct vcore_fp_state {
  */
 struct vcore_preempt_data {
 	/*
-	 * kernel -> user at a preemption in uthread context (and at a
-	 * change_vcore with enable_my_notif), unless VC_UTHREAD_STEALING
+	 * kernel -> user at a preemption in uthread context, unless
+	 * VC_UTHREAD_STEALING
 	 */
 	struct vcore_fp_state preempt_fp;
 	/* kernel -> user: preempted while in vcore context */
@@ -531,8 +531,9 @@ struct vcore_stats {
  * rsp = vcore_stack:
  *   rdi = vcoreid
  *   rsi = VCORE_ENTRY_START   a fresh start: granted, or restarted after a
- *                             yield or after a preemption in uthread
- *                             context (uthread_ctx then holds that uthread,
+ *                             yield, a change_vcore with enable_my_notif,
+ *                             or a preemption in uthread context
+ *                             (uthread_ctx then holds that uthread,
  *                             FP state in preempt_fp, VC_PREEMPTED was
  *                             cleared and VC_CAN_RCV_MSG set)
  *         VCORE_ENTRY_NOTIFY  a notification: uthread_ctx (type HW) holds
@@ -584,15 +585,21 @@ struct vcore_yield {
 
 /*
  * VCORE_IOC_CHANGE_VCORE: a vcore in vcore context gives its pcore to the
- * offline vcoreid and waits offline itself, VC_PREEMPTED.  When it runs
- * again the command returns 0 where it was called; with enable_my_notif
- * it instead restarts at vcore_entry (VCORE_ENTRY_START) with that return
- * point in uthread_ctx and its FP state in preempt_fp, for user space to
- * pop.  The target gets EV_CHECK_MSGS (EV_VCORE_PREEMPT with
- * enable_my_notif), ev_arg2 = the caller, in its private mbox.  EINVAL
- * (bad target or one without a thread, or the caller's notifications
- * enabled), EBUSY (target online), EAGAIN (not RUNNING_M, or the caller
- * is being preempted), EPERM (the caller is not an online vcore).
+ * offline vcoreid and waits offline itself, VC_PREEMPTED, as Akaros's
+ * change_to_vcore.  With enable_my_notif 0 it looks preempted in vcore
+ * context: its registers are in vcore_ctx, it continues where it called
+ * when it runs again (the command returns 0 there), and the target hears
+ * EV_VCORE_PREEMPT, ev_arg2 = the caller, to recover it as any preempted
+ * vcore.  With enable_my_notif 1 nothing is saved (uthread_ctx and
+ * preempt_fp are left as they are): the caller must hold nothing it needs,
+ * it restarts at vcore_entry (VCORE_ENTRY_START) when it runs again, and
+ * the target hears EV_CHECK_MSGS, ev_arg2 = the caller.  The message goes
+ * through the kernel_evts ev_q of its type, with the target as the
+ * preferred vcore; with none registered, none is sent.  EINVAL (bad
+ * target or one without a thread, the caller's notifications enabled, or
+ * enable_my_notif above 1), EBUSY (target online), EAGAIN (not RUNNING_M,
+ * or the caller is being preempted), EPERM (the caller is not an online
+ * vcore).
  */
 struct vcore_change {
 	__u32 vcoreid;
