@@ -485,6 +485,30 @@ $(B)/core/$(1)/stress: $(B)/core/$(1)/stress_core.o \
 endef
 $(foreach f,asan tsan,$(eval $(call core_stress,$(f))))
 
+# What a consumer costs per message (instructions, callgrind): the core's
+# producers and libvcore's consumers at -O2, against liburcu's wfcqueue.
+CORE_SAN_opt := -O2
+$(eval $(call core_flavour,opt))
+$(B)/core/opt/libvcore/%.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h \
+		uapi/vcore_abi_check.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -c -o $@ $<
+$(B)/core/opt/stress_core.o: $(CORE_DIR)/stress/stress_core.c \
+		$(CORE_DIR)/stress/stress.h $(CORE_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -O2 -c -o $@ $<
+$(B)/core/opt/consumer_cost: tools/bench/consumer_cost.c \
+		$(CORE_DIR)/stress/stress.h libvcore/*.h \
+		$(B)/core/opt/stress_core.o \
+		$(patsubst %,$(B)/core/opt/kmod/%.o,$(CORE_NAMES)) \
+		$(patsubst %,$(B)/core/opt/lib/%.o,harness alloc hmcp) \
+		$(patsubst %,$(B)/core/opt/libvcore/%.o,$(CORE_LIBV))
+	$(CC) $(CFLAGS) -pthread -I$(CORE_DIR)/stress -o $@ $< \
+		$(filter %.o,$^) $(CORE_LDLIBS)
+
+consumer-cost: setup $(B)/core/opt/consumer_cost
+	@tools/bench/consumer-cost $(B)/core/opt/consumer_cost
+
 STRESS_TSAN := TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)"
 core-stress: $(B)/core/tsan/stress $(B)/core/asan/stress
 	$(STRESS_TSAN) $(B)/core/tsan/stress -p 2 -c 2 -n 100000
@@ -537,7 +561,8 @@ model:
 
 core-check: core-unit core-stress fuzz-check model
 
-.PHONY: core-unit coverage core-stress fuzz fuzz-check model core-check
+.PHONY: core-unit coverage core-stress fuzz fuzz-check model core-check \
+	consumer-cost
 
 # --- test tiers, separately -------------------------------------------------
 # make check-quick   the user-space tier and the stock-kernel VM tier

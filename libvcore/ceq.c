@@ -146,14 +146,37 @@ void vcore_ceq_cleanup(struct ceq *ceq)
 	memset(ceq, 0, sizeof(*ceq));
 }
 
+/* Slots are handed back in order: wait for the consumers before us. */
+static VCORE_COLD void ceq_wait_turn(struct ceq *ceq, __u32 pvt)
+{
+	unsigned int spins = 0;
+
+	while (smp_load_acquire(&ceq->cons_pub_idx) != pvt)
+		spin_relax_consumers(&spins);
+}
+
+/* J's wait, then H's, for slot pvt: out of line. */
+static VCORE_COLD __s32 ceq_take_slot_wait(struct ceq *ceq, __u32 pvt)
+{
+	__s32 *slot = &ceq_ring(ceq)[pvt & (ceq->ring_sz - 1)];
+	unsigned int spins = 0;
+	__s32 id;
+
+	/* J, pairs with I: the producer that won slot pvt is filling it. */
+	while ((id = smp_load_acquire(slot)) == -1)
+		spin_relax(&spins);
+	WRITE_ONCE(*slot, -1);
+	inject_delay(INJ_CEQ_SLOT_TAKEN);
+	ceq_wait_turn(ceq, pvt);
+	/* H, pairs with G. */
+	smp_store_release(&ceq->cons_pub_idx, pvt + 1);
+	return id;
+}
+
 /* Claim the next ring slot and return the id in it, or -1 if none. */
 static __s32 ceq_get_ring_idx(struct ceq *ceq)
 {
-	__s32 *ring = ceq_ring(ceq);
-	__u32 mask = ceq->ring_sz - 1;
-	unsigned int spins = 0;
 	__u32 pvt;
-	__s32 id;
 
 	/* M: cons_pvt_idx, then prod_idx. */
 	pvt = smp_load_acquire(&ceq->cons_pvt_idx);
@@ -163,18 +186,7 @@ static __s32 ceq_get_ring_idx(struct ceq *ceq)
 			return -1;
 		/* Lock-free: a failed CAS is another consumer's claim. */
 	} while (!try_cmpxchg(&ceq->cons_pvt_idx, &pvt, pvt + 1));
-
-	/* J, pairs with I: the producer that won slot pvt is filling it. */
-	while ((id = smp_load_acquire(&ring[pvt & mask])) == -1)
-		spin_relax(&spins);
-	WRITE_ONCE(ring[pvt & mask], -1);
-	inject_delay(INJ_CEQ_SLOT_TAKEN);
-	/* Slots are handed back in order: wait for the consumers before us. */
-	while (smp_load_acquire(&ceq->cons_pub_idx) != pvt)
-		spin_relax_consumers(&spins);
-	/* H, pairs with G. */
-	smp_store_release(&ceq->cons_pub_idx, pvt + 1);
-	return id;
+	return ceq_take_slot_wait(ceq, pvt);
 }
 
 /*
@@ -182,7 +194,7 @@ static __s32 ceq_get_ring_idx(struct ceq *ceq)
  * idx_posted is clear, a new post puts the id in the ring again, so a
  * value F misses is never stranded.
  */
-static bool ceq_extract(struct ceq *ceq, __u32 id, struct event_msg *msg)
+static inline bool ceq_extract(struct ceq *ceq, __u32 id, struct event_msg *msg)
 {
 	struct ceq_event *ev = &ceq_events(ceq)[id];
 	__u64 coal;
@@ -192,11 +204,12 @@ static bool ceq_extract(struct ceq *ceq, __u32 id, struct event_msg *msg)
 	WRITE_ONCE(ev->idx_posted, 0);		/* E */
 	inject_delay(INJ_CEQ_UNPOSTED);
 	coal = xchg(&ev->coalesce, 0);		/* F: a full barrier */
-	memset(msg, 0, sizeof(*msg));
-	msg->ev_type = (__u16)id;
-	msg->ev_arg2 = (__u32)coal;
-	msg->ev_arg3 = READ_ONCE(ev->blob_data);
-	msg->ev_arg4 = coal;
+	*msg = (struct event_msg){
+		.ev_type = (__u16)id,
+		.ev_arg2 = (__u32)coal,
+		.ev_arg3 = READ_ONCE(ev->blob_data),
+		.ev_arg4 = coal,
+	};
 	return true;
 }
 
@@ -243,7 +256,7 @@ static bool ceq_recover(struct ceq *ceq, struct event_msg *msg)
 	return found;
 }
 
-bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
+static VCORE_COLD bool ceq_get_msg_slow(struct ceq *ceq, struct event_msg *msg)
 {
 	__u32 nr_events = ceq->nr_events;
 	__s32 id;
@@ -264,6 +277,62 @@ bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
 			return true;
 	}
 	return false;
+}
+
+/* Slot pvt is ours, whatever it takes: then on as the loop above. */
+static VCORE_COLD bool ceq_slot_then_slow(struct ceq *ceq, __u32 pvt,
+					  struct event_msg *msg)
+{
+	__s32 id = ceq_take_slot_wait(ceq, pvt);
+
+	if ((__u32)id < ceq->nr_events && ceq_extract(ceq, (__u32)id, msg))
+		return true;
+	return ceq_get_msg_slow(ceq, msg);
+}
+
+/* Slot pvt is taken (it held id); H waits for our turn. */
+static VCORE_COLD bool ceq_turn_then_slow(struct ceq *ceq, __u32 pvt, __s32 id,
+					  struct event_msg *msg)
+{
+	ceq_wait_turn(ceq, pvt);
+	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* H */
+	if ((__u32)id < ceq->nr_events && ceq_extract(ceq, (__u32)id, msg))
+		return true;
+	return ceq_get_msg_slow(ceq, msg);
+}
+
+/*
+ * The common case inline and call-free, so that it needs no stack frame:
+ * a ring slot claimed at the first try, filled, handed back in turn,
+ * naming a posted id.  Anything else (an empty ring, recovery, a lost
+ * claim, a skipped id, a CEQ not set up: its counters are all 0) goes
+ * out of line, by tail calls.
+ */
+bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
+{
+	/* M: cons_pvt_idx, then prod_idx. */
+	__u32 pvt = smp_load_acquire(&ceq->cons_pvt_idx);
+	__s32 *slot;
+	__s32 id;
+
+	inject_delay(INJ_CEQ_PVT_LOADED);
+	if (unlikely(pvt == smp_load_acquire(&ceq->prod_idx)))
+		return ceq_get_msg_slow(ceq, msg);
+	if (unlikely(!try_cmpxchg(&ceq->cons_pvt_idx, &pvt, pvt + 1)))
+		return ceq_get_msg_slow(ceq, msg);
+	slot = &ceq_ring(ceq)[pvt & (ceq->ring_sz - 1)];
+	id = smp_load_acquire(slot);			/* J */
+	if (unlikely(id == -1))
+		return ceq_slot_then_slow(ceq, pvt, msg);
+	WRITE_ONCE(*slot, -1);
+	inject_delay(INJ_CEQ_SLOT_TAKEN);
+	if (unlikely(smp_load_acquire(&ceq->cons_pub_idx) != pvt))
+		return ceq_turn_then_slow(ceq, pvt, id, msg);
+	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* H */
+	if (likely((__u32)id < ceq->nr_events &&
+		   ceq_extract(ceq, (__u32)id, msg)))
+		return true;
+	return ceq_get_msg_slow(ceq, msg);
 }
 
 bool vcore_ceq_is_empty(struct ceq *ceq)

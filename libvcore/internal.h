@@ -13,6 +13,12 @@
 #include "barrier.h"
 
 #define VCORE_HIDDEN	__attribute__((visibility("hidden")))
+/* a consumer's rare paths (waits, page flips, recovery): out of line */
+#define VCORE_COLD	__attribute__((noinline, cold))
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+/* the compiler forgets what it knows of var's value (as Linux's) */
+#define OPTIMIZER_HIDE_VAR(var)	__asm__ ("" : "+r" (var))
 
 #define VCORE_PAGE_SIZE	4096UL
 #define VCORE_PAGE_MASK	(VCORE_PAGE_SIZE - 1)

@@ -227,7 +227,7 @@ void vcore_ucq_free(struct ucq *ucq)
  * with cons_idx changed, by us or by whoever held u_lock before us, or
  * with prod_idx given back to seen (the queue is empty).
  */
-static void ucq_flip_page(struct ucq *ucq, __u64 seen)
+static VCORE_COLD void ucq_flip_page(struct ucq *ucq, __u64 seen)
 {
 	struct ucq_page *old = idx_page(seen);
 	unsigned int spins = 0;
@@ -279,14 +279,54 @@ out_unlock:
 	u_spin_unlock(&ucq->u_lock);
 }
 
-bool vcore_get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
-{
-	struct ucq_msg_slot *slot;
-	unsigned int spins = 0;
-	__u64 idx;
+/* J, pairs with I: the producer that owns the slot is filling it. */
+static VCORE_COLD bool ucq_wait_and_copy(struct ucq_page *pg,
+					 struct ucq_msg_slot *slot,
+					 struct event_msg *msg);
 
-	/* H: cons_idx before prod_idx. */
-	idx = smp_load_acquire(&ucq->cons_idx);
+/*
+ * The slot at pos (an index without its flip count) is ours: copy its
+ * message out and give the slot back.
+ */
+static inline bool ucq_copy_out(__u64 pos, struct event_msg *msg)
+{
+	struct ucq_page *pg = idx_page(pos);
+	struct ucq_msg_slot *slot = &pg->msgs[idx_slot(pos)];
+
+	/* one address for the flag and the message (instruction count) */
+	OPTIMIZER_HIDE_VAR(slot);
+	inject_delay(INJ_UCQ_CLAIMED);
+	/* J */
+	if (unlikely(!smp_load_acquire(&slot->ready)))
+		return ucq_wait_and_copy(pg, slot, msg);
+	*msg = slot->ev_msg;
+	WRITE_ONCE(slot->ready, 0);
+	inject_delay(INJ_UCQ_COPIED);
+	/* K, pairs with L: done with the page. */
+	fetch_add_release(&pg->header.nr_cons, 1);
+	return true;
+}
+
+static VCORE_COLD bool ucq_wait_and_copy(struct ucq_page *pg,
+					 struct ucq_msg_slot *slot,
+					 struct event_msg *msg)
+{
+	unsigned int spins = 0;
+
+	while (!smp_load_acquire(&slot->ready))
+		spin_relax(&spins);
+	*msg = slot->ev_msg;
+	WRITE_ONCE(slot->ready, 0);
+	inject_delay(INJ_UCQ_COPIED);
+	fetch_add_release(&pg->header.nr_cons, 1);
+	return true;
+}
+
+/* The claim when the first try did not do: a page end, or a lost CAS. */
+static VCORE_COLD bool ucq_get_msg_slow(struct ucq *ucq, struct event_msg *msg)
+{
+	__u64 idx = smp_load_acquire(&ucq->cons_idx);	/* H */
+
 	for (;;) {
 		inject_delay(INJ_UCQ_CONS_LOADED);
 		if (idx_pos(idx) == READ_ONCE(ucq->prod_idx))
@@ -302,20 +342,30 @@ bool vcore_get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
 		 */
 		inject_delay(INJ_UCQ_CHECKED);
 		if (try_cmpxchg(&ucq->cons_idx, &idx, idx + 1))
-			break;
+			return ucq_copy_out(idx_pos(idx), msg);
 	}
+}
 
-	inject_delay(INJ_UCQ_CLAIMED);
-	slot = &idx_page(idx)->msgs[idx_slot(idx)];
-	/* J, pairs with I: the producer that owns the slot is filling it. */
-	while (!smp_load_acquire(&slot->ready))
-		spin_relax(&spins);
-	*msg = slot->ev_msg;
-	WRITE_ONCE(slot->ready, 0);
-	inject_delay(INJ_UCQ_COPIED);
-	/* K, pairs with L: done with the page. */
-	fetch_add_release(&idx_page(idx)->header.nr_cons, 1);
-	return true;
+/*
+ * The common case inline and call-free, so that it needs no stack frame:
+ * a good slot, claimed at the first try, already filled.  Everything else
+ * goes out of line, by tail calls.
+ */
+bool vcore_get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
+{
+	/* H: cons_idx before prod_idx. */
+	__u64 idx = smp_load_acquire(&ucq->cons_idx);
+	__u64 pos = idx_pos(idx);
+
+	inject_delay(INJ_UCQ_CONS_LOADED);
+	if (pos == READ_ONCE(ucq->prod_idx))
+		return false;
+	if (unlikely(!slot_is_good(pos)))
+		return ucq_get_msg_slow(ucq, msg);
+	inject_delay(INJ_UCQ_CHECKED);
+	if (unlikely(!try_cmpxchg(&ucq->cons_idx, &idx, idx + 1)))
+		return ucq_get_msg_slow(ucq, msg);
+	return ucq_copy_out(pos, msg);
 }
 
 bool vcore_ucq_is_empty(struct ucq *ucq)

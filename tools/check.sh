@@ -142,6 +142,10 @@ if want user; then
 	result "core stress: kernel producers x libvcore consumers (TSan, delays)" make -s core-stress
 	result "core fuzz: seed corpus, then a bounded libFuzzer run" make -s fuzz-check
 	result "core model check (spin): UCQ, notification handshake, broken variants" make -s model
+	if result "consumer cost per message runs (callgrind; reported, not judged)" \
+		make -s consumer-cost; then
+		grep '^|' "$out/user-$n.log" | sed 's/^/# /'
+	fi
 	took "user-space tier" $t0
 elif want vm || want debug; then
 	echo "# build (no user-space tier)"

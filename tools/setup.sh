@@ -10,6 +10,8 @@ packages=(
 	liburcu-dev libnuma-dev clang llvm libclang-rt-14-dev lcov spin python3
 	# make demo: the benchmark's plot; tools/bench/notify-trace.sh
 	gnuplot-nox linux-perf
+	# make consumer-cost: instructions per message
+	valgrind
 	# make install's checks: DKMS, the man pages' lint, libvcore.pc
 	dkms mandoc pkg-config
 	# tools/compile-6.12.sh: Linux 6.12 source and Debian's config for it,
