@@ -14,52 +14,10 @@
  * moved there, waits until every slot of the old page has been copied out,
  * and recycles the old page as the spare.
  *
- * Ordering contract.  The kernel side is vcore.ko's UCQ producer; the
- * letters name each barrier and its partner.
- *
- *   kernel (producer)                      user (consumers, this file)
- *   -------------------------------------  ------------------------------------
- *                                          vcore_ucq_init: pages, indices, spare;
- *                                          [A] smp_store_release(ucq_ready, 1)
- *   [B] smp_load_acquire(ucq_ready), drop
- *       the message if 0.  B pairs A: an
- *       initialised ucq is seen whole.
- *   slot = fetch_add(prod_idx, 1)
- *   past the end of a page, under its
- *   per-process lock:
- *   [C] new = xchg(spare_pg, 0), or a      page flip, under u_lock, once every
- *       fresh arena page and               slot of the old page is consumed:
- *       fetch_add(nr_extra_pgs, 1);        [D] reset old header, then
- *       zero the new page                      xchg(spare_pg, old).  D pairs C:
- *                                              the kernel takes a page no
- *                                              consumer touches any more.
- *   [E] smp_store_release(                 page flip, under u_lock, once
- *         &old->header.cons_next_pg, new)      cons_idx is at the page end:
- *   [G] smp_store_release(prod_idx,        [M] smp_load_acquire(prod_idx),
- *         new | 1): slot 0 is its own.         spinning while it is on the old
- *       G orders the link before the new       page; back at the page end, a
- *       index, for the other producers         claim found no page: give up.
- *       and for M.                             M pairs G: cons_idx does not
- *                                              pass prod_idx (see below).
- *                                          [F] smp_load_acquire(
- *                                                &old->header.cons_next_pg),
- *                                              spinning while 0 (set before G,
- *                                              so never after M).  E pairs F:
- *                                              the zeroed page is seen.
- *                                          [H] smp_load_acquire(cons_idx), then
- *                                              READ_ONCE(prod_idx).  Loading
- *                                              cons before prod is what makes
- *                                              "cons != prod" mean "a producer
- *                                              owns slot cons"; H keeps it.
- *   write the slot's ev_msg                claim: try_cmpxchg(cons_idx)
- *   [I] smp_store_release(&slot->ready, 1) [J] smp_load_acquire(&slot->ready),
- *                                              spinning while 0; copy ev_msg;
- *                                              ready = 0.  I pairs J.
- *                                          [K] fetch_add_release(nr_cons, 1)
- *                                          [L] the flip's smp_load_acquire(
- *                                              nr_cons) == SLOTS_PER_PAGE.
- *                                              K pairs L: nobody still reads
- *                                              the page that D hands back.
+ * Ordering: ORDERING.md's UCQ table, whose labels the comments below
+ * use.  The kernel's producer (kmod/core/ucq.c) has UCQ-2 to UCQ-7; this
+ * file has UCQ-1 (publishing the queue) and UCQ-8 to UCQ-15 (claims,
+ * page flips, giving a page back).
  *
  * Synchronization table, in the style of liburcu's wfcqueue: may the row
  * operation run concurrently with the column operation on one ucq?
@@ -77,14 +35,14 @@
  *
  * Consumers do not pass the producers.  "cons != prod" means "a producer
  * owns slot cons" only while cons_idx never runs ahead of prod_idx.  The
- * kernel links the next page (E) before it moves prod_idx there (G), so a
- * flip that followed the link alone would put cons_idx on the new page
+ * kernel links the next page (UCQ-5) before it moves prod_idx there
+ * (UCQ-6), so a flip that followed the link alone would put cons_idx on the new page
  * while prod_idx still pointed past the end of the old one: a consumer
  * would take slot 0 (the linking producer's own), the next would take
  * slot 1, which no producer owns, and wait there until the kernel posted
  * again; or, having taken the page to its end, flip and wait under u_lock
  * for a link that only a later post brings.  So the flip waits for
- * prod_idx to leave the old page (M) before it moves cons_idx.  And a
+ * prod_idx to leave the old page (UCQ-9) before it moves cons_idx.  And a
  * producer whose claim finds no page (no spare, arena full) puts prod_idx
  * back at the page end: the flip that was waiting for it gives up, and the
  * caller finds the queue empty.
@@ -163,7 +121,7 @@ int vcore_ucq_init_raw(struct ucq *ucq, void *pg1, void *pg2)
 	WRITE_ONCE(ucq->prod_overflow, 0);
 	WRITE_ONCE(ucq->u_lock, 0);
 	ucq->resv = 0;
-	/* A: pairs with the kernel's acquire of ucq_ready (B). */
+	/* UCQ-1, pairs with UCQ-2 in kmod/core/ucq.c ucq_post() */
 	smp_store_release(&ucq->ucq_ready, 1);
 	return 0;
 }
@@ -238,7 +196,8 @@ static VCORE_COLD void ucq_flip_page(struct ucq *ucq, __u64 seen)
 	if (READ_ONCE(ucq->cons_idx) != seen)
 		goto out_unlock;
 	/*
-	 * M, pairs with G.  prod_idx moved past this page's last slot, so a
+	 * UCQ-9, pairs with UCQ-6 in kmod/core/ucq.c
+	 * __ucq_claim_or_link().  prod_idx moved past this page's last slot, so a
 	 * producer is linking the next page; it does so without sleeping.
 	 * Until it has moved prod_idx there too, a consumer on the new page
 	 * could claim a slot no producer owns.  prod_idx back at the page
@@ -249,25 +208,29 @@ static VCORE_COLD void ucq_flip_page(struct ucq *ucq, __u64 seen)
 			goto out_unlock;
 		spin_relax(&spins);
 	}
-	/* F, pairs with E: the link was stored before G, which M saw. */
+	/*
+	 * UCQ-10, pairs with UCQ-5 in kmod/core/ucq.c: the link was stored
+	 * before UCQ-6, which UCQ-9 saw.
+	 */
 	while (!(next = smp_load_acquire(&old->header.cons_next_pg)))
 		spin_relax(&spins);
 	flips = ((seen >> UCQ_FLIP_SHIFT) + 1) << UCQ_FLIP_SHIFT;
 	/*
 	 * Nobody can CAS from seen (its slot is bad), so a store will do.
-	 * Release: a consumer that loads the new index (H) also sees the
-	 * kernel's zeroing of the page that F observed.
+	 * UCQ-11, pairs with UCQ-8: a consumer that loads the new index
+	 * also sees the kernel's zeroing of the page that UCQ-10 observed.
 	 */
 	smp_store_release(&ucq->cons_idx, flips | idx_pos(next));
 	inject_delay(INJ_UCQ_FLIPPED);
 
-	/* L, pairs with K: wait for the consumers still copying out. */
+	/* UCQ-14, pairs with UCQ-13: wait for the consumers copying out. */
 	while (smp_load_acquire(&old->header.nr_cons) < UCQ_SLOTS)
 		spin_relax_consumers(&spins);
 	WRITE_ONCE(old->header.cons_next_pg, 0);
 	WRITE_ONCE(old->header.nr_cons, 0);
 	/*
-	 * D, pairs with C.  The old page becomes the spare.  If the kernel
+	 * UCQ-15, pairs with UCQ-4 in kmod/core/ucq.c ucq_new_page().  The
+	 * old page becomes the spare.  If the kernel
 	 * has not taken the previous spare, that one is a page too many.
 	 */
 	spare = xchg(&ucq->spare_pg, (__u64)(uintptr_t)old);
@@ -279,7 +242,10 @@ out_unlock:
 	u_spin_unlock(&ucq->u_lock);
 }
 
-/* J, pairs with I: the producer that owns the slot is filling it. */
+/*
+ * UCQ-12, pairs with UCQ-7 in kmod/core/ucq.c ucq_post(): the producer
+ * that owns the slot is filling it.
+ */
 static VCORE_COLD bool ucq_wait_and_copy(struct ucq_page *pg,
 					 struct ucq_msg_slot *slot,
 					 struct event_msg *msg);
@@ -296,13 +262,13 @@ static inline bool ucq_copy_out(__u64 pos, struct event_msg *msg)
 	/* one address for the flag and the message (instruction count) */
 	OPTIMIZER_HIDE_VAR(slot);
 	inject_delay(INJ_UCQ_CLAIMED);
-	/* J */
+	/* UCQ-12, pairs with UCQ-7 */
 	if (unlikely(!smp_load_acquire(&slot->ready)))
 		return ucq_wait_and_copy(pg, slot, msg);
 	*msg = slot->ev_msg;
 	WRITE_ONCE(slot->ready, 0);
 	inject_delay(INJ_UCQ_COPIED);
-	/* K, pairs with L: done with the page. */
+	/* UCQ-13, pairs with UCQ-14: done with the page. */
 	fetch_add_release(&pg->header.nr_cons, 1);
 	return true;
 }
@@ -313,19 +279,19 @@ static VCORE_COLD bool ucq_wait_and_copy(struct ucq_page *pg,
 {
 	unsigned int spins = 0;
 
-	while (!smp_load_acquire(&slot->ready))
+	while (!smp_load_acquire(&slot->ready))		/* UCQ-12 */
 		spin_relax(&spins);
 	*msg = slot->ev_msg;
 	WRITE_ONCE(slot->ready, 0);
 	inject_delay(INJ_UCQ_COPIED);
-	fetch_add_release(&pg->header.nr_cons, 1);
+	fetch_add_release(&pg->header.nr_cons, 1);	/* UCQ-13 */
 	return true;
 }
 
 /* The claim when the first try did not do: a page end, or a lost CAS. */
 static VCORE_COLD bool ucq_get_msg_slow(struct ucq *ucq, struct event_msg *msg)
 {
-	__u64 idx = smp_load_acquire(&ucq->cons_idx);	/* H */
+	__u64 idx = smp_load_acquire(&ucq->cons_idx);	/* UCQ-8 */
 
 	for (;;) {
 		inject_delay(INJ_UCQ_CONS_LOADED);
@@ -338,7 +304,7 @@ static VCORE_COLD bool ucq_get_msg_slow(struct ucq *ucq, struct event_msg *msg)
 		}
 		/*
 		 * Lock-free retry: a failed CAS means another consumer took
-		 * the slot; it reloads idx (fully ordered, so H still holds).
+		 * the slot; it reloads idx (fully ordered, so UCQ-8 holds).
 		 */
 		inject_delay(INJ_UCQ_CHECKED);
 		if (try_cmpxchg(&ucq->cons_idx, &idx, idx + 1))
@@ -353,7 +319,7 @@ static VCORE_COLD bool ucq_get_msg_slow(struct ucq *ucq, struct event_msg *msg)
  */
 bool vcore_get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
 {
-	/* H: cons_idx before prod_idx. */
+	/* UCQ-8: cons_idx before prod_idx; pairs with UCQ-11. */
 	__u64 idx = smp_load_acquire(&ucq->cons_idx);
 	__u64 pos = idx_pos(idx);
 
@@ -370,6 +336,7 @@ bool vcore_get_ucq_msg(struct ucq *ucq, struct event_msg *msg)
 
 bool vcore_ucq_is_empty(struct ucq *ucq)
 {
+	/* UCQ-8 */
 	__u64 cons = smp_load_acquire(&ucq->cons_idx);
 
 	return idx_pos(cons) == READ_ONCE(ucq->prod_idx);

@@ -8,23 +8,14 @@
  * memory), and keeps the new page's slot 0 for its own message, so whoever
  * does the fixing always gets to post.
  *
- * Ordering contract:
- *
- *   kernel (producer)                    user (consumer)
- *   -----------------                    ---------------
- *   zero the new page, then              at a page end: acquire-load
- *   store-release                          prod_idx, waiting until it has
- *     old->cons_next_pg = new      (A)     left the page (pairs with B;
- *   store-release prod_idx = new+1 (B)     giving up if a failed claim put
- *                                          it back at the page end), then
- *                                          acquire-load cons_next_pg
- *                                          (pairs with A: sees the zeroing)
- *   write the message, then              acquire-load slot.ready (pairs
- *   store-release slot.ready = 1   (C)     with C), copy, clear ready
- *
- * B orders A and the zeroed page before any producer's fetch-add can see
- * the new page; a producer that wins a slot by fetch-add reads prod_idx
- * with a full barrier, so it writes only into a linked page.
+ * Ordering (ORDERING.md, UCQ): the consumer publishes the queue with
+ * UCQ-1, which UCQ-2 here pairs with.  A claim is a fully ordered
+ * fetch-add (UCQ-3).  Linking zeroes a page (taken from the spare, UCQ-4,
+ * which pairs with the consumer's give-back UCQ-15), links it (UCQ-5,
+ * read by UCQ-10) and only then moves prod_idx onto it (UCQ-6, read by
+ * another producer's UCQ-3 and by the consumer's flip, UCQ-9), so no one
+ * reaches the new page before it is zeroed and linked.  A message is
+ * written and then published by UCQ-7, which UCQ-12 pairs with.
  *
  * Every index and link is user-writable: each is translated (whole page,
  * page-aligned) before use, and a bad one drops the message with
@@ -55,6 +46,7 @@ static int ucq_new_page(struct mcp *m, struct ucq *ucq, u64 *pg,
 {
 	void *k;
 
+	/* UCQ-4, pairs with UCQ-15 in libvcore/ucq.c ucq_flip_page() */
 	*pg = vc_xchg64(&ucq->spare_pg, 0);
 	if (*pg) {
 		*pg_k = ucq_page_k(m, *pg);
@@ -81,7 +73,10 @@ static int __ucq_claim_or_link(struct mcp *m, struct ucq *ucq, u64 *slot)
 	int err;
 
 	vc_assert_held(&m->ucq_lock);
-	/* someone may have linked a page while we waited for the lock */
+	/*
+	 * Someone may have linked a page while we waited for the lock.
+	 * UCQ-3, pairs with UCQ-6.
+	 */
 	idx = vc_fetch_add64(&ucq->prod_idx, 1);
 	if (slot_is_good(idx)) {
 		*slot = idx;
@@ -95,14 +90,17 @@ static int __ucq_claim_or_link(struct mcp *m, struct ucq *ucq, u64 *slot)
 		/*
 		 * Give back the slots the failed claims took, or enough of
 		 * them would carry into the page bits and aim prod_idx at a
-		 * page that is not this queue's.
+		 * page that is not this queue's.  No ordering: it publishes
+		 * nothing (libvcore's UCQ-9 just stops waiting).
 		 */
 		vc_store(&ucq->prod_idx,
 			 (idx & UCQ_PAGE_MASK) | VCORE_UCQ_SLOTS_PER_PAGE);
 		return err;
 	}
-	vc_store_release(&old_k->header.cons_next_pg, new_pg);	/* A */
-	vc_store_release(&ucq->prod_idx, new_pg + 1);		/* B */
+	/* UCQ-5: the zeroed page, then the link; pairs with UCQ-10 */
+	vc_store_release(&old_k->header.cons_next_pg, new_pg);
+	/* UCQ-6: the link, then the index; pairs with UCQ-3 and UCQ-9 */
+	vc_store_release(&ucq->prod_idx, new_pg + 1);
 	*slot = new_pg;
 	return 0;
 }
@@ -123,9 +121,12 @@ int ucq_post(struct mcp *m, struct ucq *ucq, const struct event_msg *msg)
 	u64 idx;
 	int err;
 
+	/* UCQ-2, pairs with UCQ-1 in libvcore/ucq.c vcore_ucq_init_raw() */
 	if (!vc_load_acquire(&ucq->ucq_ready))
 		return VCORE_DROP_UCQ_NOT_READY;
+	/* prod_overflow is a hint: plain accesses */
 	if (!vc_load(&ucq->prod_overflow)) {
+		/* UCQ-3, pairs with UCQ-6 */
 		idx = vc_fetch_add64(&ucq->prod_idx, 1);
 		if (slot_is_good(idx))
 			goto have_slot;
@@ -143,6 +144,7 @@ have_slot:
 		return VCORE_DROP_UCQ_CORRUPT;
 	s = &pg->msgs[idx & VCORE_UCQ_SLOT_MASK];
 	s->ev_msg = *msg;
-	vc_store_release(&s->ready, 1);				/* C */
+	/* UCQ-7, pairs with UCQ-12 in libvcore/ucq.c ucq_copy_out() */
+	vc_store_release(&s->ready, 1);
 	return 0;
 }
