@@ -15,46 +15,11 @@
  * next slot a consumer may claim; cons_pub_idx, below which every slot has
  * been consumed and reset to -1, so the kernel may reuse it.
  *
- * Ordering contract.  The kernel side is vcore.ko's CEQ producer; the
- * letters name each barrier and its partner.
- *
- *   kernel (producer)                      user (consumers, this file)
- *   -------------------------------------  ------------------------------------
- *                                          vcore_ceq_init: arrays, ring of -1,
- *                                              the fields;
- *                                          [A] vcore_event_mbox_init_ceq() publishes
- *                                              the mbox type with a release.
- *   [B] acquire of the mbox type.  B pairs
- *       A: the kernel sees the ceq whole.
- *   atomic max into max_event_ever;
- *   WRITE_ONCE(blob_data)
- *   [C] fetch_or / fetch_add(coalesce),    [E] WRITE_ONCE(idx_posted, 0), then
- *       then smp_mb__after_atomic()        [F] xchg(coalesce, 0).  C,D pair
- *   [D] idx_posted set: stop, a consumer       with E,F (both sides fully
- *       will look; else set it.  Two           ordered): either F takes the
- *       producers may both set it and          kernel's value, or D sees 0 and
- *       post the id twice: harmless, the       the kernel posts the id again.
- *       second finds idx_posted clear.
- *   claim a ring slot: READ_ONCE(prod_idx),
- *   [G] READ_ONCE(cons_pub_idx);           [H] ring[i] = -1, then
- *       if prod - pub == ring_sz, or after     smp_store_release(cons_pub_idx,
- *       10 failed CASes, overflow (K);         i + 1).  H pairs G: the kernel
- *       else try_cmpxchg(prod_idx), fully      refills only slots reset.
- *       ordered: G comes before I.
- *                                          [M] smp_load_acquire(cons_pvt_idx),
- *                                              then smp_load_acquire(prod_idx),
- *                                              then try_cmpxchg(cons_pvt_idx):
- *                                              a slot is claimed only below a
- *                                              prod_idx read after it.
- *   [I] smp_store_release(&ring[slot],     [J] smp_load_acquire(&ring[i]),
- *         id)                                  spinning while -1.  I pairs J.
- *   [K] on overflow, after D:              [L] recovery, under u_lock, when the
- *       smp_store_release(                     ring is empty: overflow_recovery
- *         ring_overflowed, 1)                  = 1, then xchg(ring_overflowed,
- *                                              0), then scan with E,F.  K pairs
- *                                              L: a scan that misses D's
- *                                              idx_posted leaves the flag set
- *                                              again for the next scan.
+ * Ordering: ORDERING.md's CEQ table, whose labels the comments below
+ * use.  The kernel's producer (kmod/core/ceq.c) has CEQ-1 to CEQ-4; this
+ * file has CEQ-5 to CEQ-9 (ring claims, handing slots back, taking an
+ * entry, overflow recovery).  The mbox is published by MBOX-1
+ * (libvcore/mbox.c), which the kernel's MBOX-2 pairs with.
  *
  * Synchronization table, in the style of liburcu's wfcqueue: may the row
  * operation run concurrently with the column operation on one ceq?
@@ -72,7 +37,7 @@
  * last_recovered (vcore_ceq_is_empty reads them without it).
  *
  * Two departures from Akaros, both on the user side only: the consumer
- * loads cons_pvt_idx before prod_idx (M; the other order can claim a slot
+ * loads cons_pvt_idx before prod_idx (CEQ-5; the other order can claim a slot
  * no producer owns, from a stale prod_idx), and blob_data is left alone
  * when consumed (clearing it races with the kernel's next blob).
  *
@@ -155,20 +120,23 @@ static VCORE_COLD void ceq_wait_turn(struct ceq *ceq, __u32 pvt)
 		spin_relax_consumers(&spins);
 }
 
-/* J's wait, then H's, for slot pvt: out of line. */
+/* CEQ-6's wait, then CEQ-7's, for slot pvt: out of line. */
 static VCORE_COLD __s32 ceq_take_slot_wait(struct ceq *ceq, __u32 pvt)
 {
 	__s32 *slot = &ceq_ring(ceq)[pvt & (ceq->ring_sz - 1)];
 	unsigned int spins = 0;
 	__s32 id;
 
-	/* J, pairs with I: the producer that won slot pvt is filling it. */
+	/*
+	 * CEQ-6, pairs with CEQ-3 in kmod/core/ceq.c ceq_post(): the
+	 * producer that won slot pvt is filling it.
+	 */
 	while ((id = smp_load_acquire(slot)) == -1)
 		spin_relax(&spins);
 	WRITE_ONCE(*slot, -1);
 	inject_delay(INJ_CEQ_SLOT_TAKEN);
 	ceq_wait_turn(ceq, pvt);
-	/* H, pairs with G. */
+	/* CEQ-7, pairs with CEQ-2 in kmod/core/ceq.c ceq_post(). */
 	smp_store_release(&ceq->cons_pub_idx, pvt + 1);
 	return id;
 }
@@ -178,7 +146,10 @@ static __s32 ceq_get_ring_idx(struct ceq *ceq)
 {
 	__u32 pvt;
 
-	/* M: cons_pvt_idx, then prod_idx. */
+	/*
+	 * CEQ-5: cons_pvt_idx, then prod_idx (moved by the kernel's claim,
+	 * CEQ-2), then the claim of our own.
+	 */
 	pvt = smp_load_acquire(&ceq->cons_pvt_idx);
 	do {
 		inject_delay(INJ_CEQ_PVT_LOADED);
@@ -190,9 +161,10 @@ static __s32 ceq_get_ring_idx(struct ceq *ceq)
 }
 
 /*
- * Take what entry id has collected, if it is posted.  E then F: once
- * idx_posted is clear, a new post puts the id in the ring again, so a
- * value F misses is never stranded.
+ * Take what entry id has collected, if it is posted.  CEQ-8, pairs with
+ * CEQ-1 in kmod/core/ceq.c ceq_post(): idx_posted cleared, then the xchg;
+ * once idx_posted is clear, a new post puts the id in the ring again, so
+ * a value the xchg misses is never stranded.
  */
 static inline bool ceq_extract(struct ceq *ceq, __u32 id, struct event_msg *msg)
 {
@@ -201,9 +173,9 @@ static inline bool ceq_extract(struct ceq *ceq, __u32 id, struct event_msg *msg)
 
 	if (!READ_ONCE(ev->idx_posted))
 		return false;
-	WRITE_ONCE(ev->idx_posted, 0);		/* E */
+	WRITE_ONCE(ev->idx_posted, 0);		/* CEQ-8 */
 	inject_delay(INJ_CEQ_UNPOSTED);
-	coal = xchg(&ev->coalesce, 0);		/* F: a full barrier */
+	coal = xchg(&ev->coalesce, 0);		/* CEQ-8: a full barrier */
 	*msg = (struct event_msg){
 		.ev_type = (__u16)id,
 		.ev_arg2 = (__u32)coal,
@@ -224,6 +196,7 @@ static bool ceq_recover(struct ceq *ceq, struct event_msg *msg)
 	bool found = false;
 	__s64 max;
 
+	/* CEQ-9 (the early look), pairs with CEQ-4 */
 	if (!smp_load_acquire(&ceq->ring_overflowed) &&
 	    !READ_ONCE(ceq->overflow_recovery))
 		return false;
@@ -232,7 +205,10 @@ static bool ceq_recover(struct ceq *ceq, struct event_msg *msg)
 		WRITE_ONCE(ceq->last_recovered, 0);
 		/* Before the clear: vcore_ceq_is_empty never sees both at 0. */
 		WRITE_ONCE(ceq->overflow_recovery, 1);
-		/* L, pairs with K: clear, full barrier, then scan. */
+		/*
+		 * CEQ-9, pairs with CEQ-4 in kmod/core/ceq.c ceq_overflow():
+		 * clear, full barrier, then scan.
+		 */
 		xchg(&ceq->ring_overflowed, 0);
 		inject_delay(INJ_CEQ_RECOVERING);
 	}
@@ -290,12 +266,12 @@ static VCORE_COLD bool ceq_slot_then_slow(struct ceq *ceq, __u32 pvt,
 	return ceq_get_msg_slow(ceq, msg);
 }
 
-/* Slot pvt is taken (it held id); H waits for our turn. */
+/* Slot pvt is taken (it held id); CEQ-7 waits for our turn. */
 static VCORE_COLD bool ceq_turn_then_slow(struct ceq *ceq, __u32 pvt, __s32 id,
 					  struct event_msg *msg)
 {
 	ceq_wait_turn(ceq, pvt);
-	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* H */
+	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* CEQ-7 */
 	if ((__u32)id < ceq->nr_events && ceq_extract(ceq, (__u32)id, msg))
 		return true;
 	return ceq_get_msg_slow(ceq, msg);
@@ -310,7 +286,7 @@ static VCORE_COLD bool ceq_turn_then_slow(struct ceq *ceq, __u32 pvt, __s32 id,
  */
 bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
 {
-	/* M: cons_pvt_idx, then prod_idx. */
+	/* CEQ-5: cons_pvt_idx, then prod_idx. */
 	__u32 pvt = smp_load_acquire(&ceq->cons_pvt_idx);
 	__s32 *slot;
 	__s32 id;
@@ -321,14 +297,14 @@ bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
 	if (unlikely(!try_cmpxchg(&ceq->cons_pvt_idx, &pvt, pvt + 1)))
 		return ceq_get_msg_slow(ceq, msg);
 	slot = &ceq_ring(ceq)[pvt & (ceq->ring_sz - 1)];
-	id = smp_load_acquire(slot);			/* J */
+	id = smp_load_acquire(slot);			/* CEQ-6 */
 	if (unlikely(id == -1))
 		return ceq_slot_then_slow(ceq, pvt, msg);
 	WRITE_ONCE(*slot, -1);
 	inject_delay(INJ_CEQ_SLOT_TAKEN);
 	if (unlikely(smp_load_acquire(&ceq->cons_pub_idx) != pvt))
 		return ceq_turn_then_slow(ceq, pvt, id, msg);
-	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* H */
+	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* CEQ-7 */
 	if (likely((__u32)id < ceq->nr_events &&
 		   ceq_extract(ceq, (__u32)id, msg)))
 		return true;
@@ -341,7 +317,7 @@ bool vcore_ceq_is_empty(struct ceq *ceq)
 
 	if (pvt != smp_load_acquire(&ceq->prod_idx))
 		return false;
-	/* ring_overflowed, then overflow_recovery: the reverse of L. */
+	/* ring_overflowed, then overflow_recovery: the reverse of CEQ-9. */
 	if (smp_load_acquire(&ceq->ring_overflowed))
 		return false;
 	return !READ_ONCE(ceq->overflow_recovery) &&

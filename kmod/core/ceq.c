@@ -8,18 +8,11 @@
  * types.  A full ring is not an error: ring_overflowed tells the consumer
  * to scan every entry up to max_event_ever instead.
  *
- * Ordering contract:
- *
- *   kernel (producer)                    user (consumer)
- *   -----------------                    ---------------
- *   blob_data = ev_arg3                  claim a ring slot, wait for it
- *   atomic or/add coalesce         (A)     to be != -1 (pairs with C)
- *   if !idx_posted: idx_posted = 1 (B)   idx_posted = 0, full barrier (D),
- *   claim slot (cas prod_idx), then      xchg coalesce to 0 (pairs with A):
- *   store-release ring[slot] = type (C)  a post that saw B set before D
- *                                        is caught by the xchg after D
- *   or, ring full: store-release         xchg ring_overflowed to 0, then
- *     ring_overflowed = 1          (E)     scan as D does (pairs with E)
+ * Ordering (ORDERING.md, CEQ): the coalesce, then idx_posted (CEQ-1,
+ * store buffering against the consumer's CEQ-8); the slot is claimed
+ * only once the consumer has handed it back (CEQ-2, pairs with CEQ-7);
+ * the id is published into the ring (CEQ-3, pairs with CEQ-6) or, when
+ * the ring is full, ring_overflowed is (CEQ-4, pairs with CEQ-9).
  *
  * The consumer's cons_pub_idx and every address are user-writable: the
  * ring is translated as a whole once its size is known, the entry before
@@ -33,9 +26,9 @@
 #define CEQ_MAX_RING_SZ		(1U << 20)
 
 /*
- * E: a release, so that the coalesced value (A) and idx_posted (B) are
- * visible to a consumer whose xchg of ring_overflowed sees the flag and
- * then scans the entries (libvcore/ceq.c: K pairs L).
+ * CEQ-4, pairs with CEQ-9 in libvcore/ceq.c ceq_recover(): a release, so
+ * that the coalesced value and idx_posted (CEQ-1) are visible to a
+ * consumer whose xchg of ring_overflowed sees the flag and then scans.
  */
 static void ceq_overflow(struct ceq *ceq)
 {
@@ -76,31 +69,42 @@ int ceq_post(struct mcp *m, struct ceq *ceq, const struct event_msg *msg)
 
 	vc_max_s32(&ceq->max_event_ever, type);
 	vc_store(&ev->blob_data, msg->ev_arg3);
+	/*
+	 * CEQ-1, pairs with CEQ-8 in libvcore/ceq.c ceq_extract(): the
+	 * coalesce, a full barrier, then idx_posted.  Either the consumer's
+	 * xchg takes this value, or idx_posted is seen clear and the id
+	 * goes on the ring again.  The void RMW alone orders nothing.
+	 */
 	if (op == CEQ_OR)
-		vc_or64(&ev->coalesce, msg->ev_arg2);		/* A */
+		vc_or64(&ev->coalesce, msg->ev_arg2);
 	else
-		vc_add64(&ev->coalesce, msg->ev_arg2);		/* A */
+		vc_add64(&ev->coalesce, msg->ev_arg2);
 	vc_mb__after_atomic();
 	if (vc_load(&ev->idx_posted))
 		return 0;
-	vc_store(&ev->idx_posted, 1);				/* B */
+	/* published by CEQ-3 or CEQ-4's release */
+	vc_store(&ev->idx_posted, 1);
 
 	for (tries = 0;; tries++) {
 		prod = vc_load(&ceq->prod_idx);
 		/*
-		 * No acquire: the cmpxchg that claims the slot is fully
-		 * ordered, so this load comes before C's store into the slot,
-		 * which the consumer reset before its release of cons_pub_idx
-		 * (libvcore/ceq.c: H pairs G).
+		 * CEQ-2, pairs with CEQ-7 in libvcore/ceq.c
+		 * vcore_get_ceq_msg(): the consumer reset the slot to -1
+		 * before its release of cons_pub_idx, so CEQ-3 below lands
+		 * after the reset.  (The claim's cmpxchg is fully ordered
+		 * too, but it may fail and retry; the acquire says what is
+		 * meant, and on x86 it is a plain load.)
 		 */
-		cons = vc_load(&ceq->cons_pub_idx);
+		cons = vc_load_acquire(&ceq->cons_pub_idx);
 		if (prod - cons >= ring_sz || tries == CEQ_RING_TRIES) {
 			ceq_overflow(ceq);
 			return 0;
 		}
+		/* fully ordered on success: the claim CEQ-5 reads */
 		if (vc_cas32(&ceq->prod_idx, prod, prod + 1))
 			break;
 	}
-	vc_store_release(&ring_k[prod & (ring_sz - 1)], (__s32)type);	/* C */
+	/* CEQ-3, pairs with CEQ-6 in libvcore/ceq.c vcore_get_ceq_msg() */
+	vc_store_release(&ring_k[prod & (ring_sz - 1)], (__s32)type);
 	return 0;
 }
