@@ -10,18 +10,13 @@
  * concurrent consumers never return one bit twice (Akaros tests, then
  * clears, and can).
  *
- * Ordering contract.  The kernel side is vcore.ko's bitmap producer.
- *
- *   kernel (producer)                      user (consumers, this file)
- *   -------------------------------------  ------------------------------------
- *   [A] fetch_or(&bitmap[w], bit)          [C] xchg(check_bits, 0): clear, and
- *   [B] check_bits = 1, ordered after A        a full barrier before the look.
- *       (smp_mb__after_atomic() or a
- *       release store)
- *                                          [D] fetch_and(&bitmap[w], ~bit): the
- *                                              bit is ours if it was set.
- *   B pairs with C: if C reads B's 1, the bit A set is seen by D; if B
- *   lands after C, check_bits stays set and a later call finds the bit.
+ * Ordering: ORDERING.md's EVBM table.  The kernel's producer sets the
+ * bit and then check_bits (EVBM-1, kmod/core/evbitmap.c); a consumer
+ * clears check_bits with an xchg, a full barrier, and then takes bits
+ * (EVBM-2): if the xchg reads EVBM-1's 1, the bit is seen; if EVBM-1's
+ * store lands after it, check_bits stays set and a later call finds the
+ * bit.  A consumer that leaves bits behind raises check_bits again
+ * (EVBM-3) for the next one.
  *
  * Synchronization: the kernel's post, vcore_get_evbitmap_msg and
  * vcore_evbitmap_is_empty may all run concurrently; vcore_evbitmap_init excludes
@@ -55,7 +50,7 @@ static bool evbm_all_clear(struct evbitmap *evbm)
 	return true;
 }
 
-/* D: test-and-clear the lowest set bit we can win. */
+/* EVBM-2's take: test-and-clear the lowest set bit we can win. */
 static bool evbm_take_one(struct evbitmap *evbm, unsigned int *type)
 {
 	for (unsigned int w = 0; w < VCORE_EVBITMAP_WORDS; w++) {
@@ -85,16 +80,18 @@ bool vcore_get_evbitmap_msg(struct evbitmap *evbm, struct event_msg *msg)
 {
 	unsigned int type;
 
+	/* EVBM-2, pairs with EVBM-1 in kmod/core/evbitmap.c and EVBM-3 */
 	if (!smp_load_acquire(&evbm->check_bits))
 		return false;
-	xchg(&evbm->check_bits, 0);		/* C, pairs with B */
+	xchg(&evbm->check_bits, 0);
 	inject_delay(INJ_EVBM_CLEARED);
 	if (!evbm_take_one(evbm, &type))
 		return false;
 	/*
-	 * We took one of several: leave the signal up for the rest.  A
-	 * release, standing in for the kernel's B that C consumed: the next
-	 * consumer's C must see the bits we saw.
+	 * We took one of several: leave the signal up for the rest.
+	 * EVBM-3, pairs with EVBM-2: a release, standing in for the
+	 * kernel's EVBM-1 that our xchg consumed; the next consumer must see
+	 * the bits we saw.
 	 */
 	if (!evbm_all_clear(evbm))
 		smp_store_release(&evbm->check_bits, 1);

@@ -4,10 +4,11 @@
  *
  * The kernel finds an mbox through an ev_q (or a VCPD) and reads its type
  * first: 0 means "not initialised", and the post is dropped.  So an mbox
- * is built with type 0, and its type is published last with a release,
- * which the kernel's acquire of the type pairs with (mcp_mbox_post() in
- * kmod/core/event.c); a UCQ is in addition gated by its own ucq_ready.  Cleanup unpublishes the type before freeing
- * anything.
+ * is built with type 0, and its type is published last with a release
+ * (MBOX-1 in ORDERING.md), which the kernel's acquire of the type pairs
+ * with (MBOX-2, mcp_mbox_post() in kmod/core/event.c); a UCQ is in
+ * addition gated by its own ucq_ready (UCQ-1).  Cleanup unpublishes the
+ * type before freeing anything.
  */
 #include <errno.h>
 
@@ -20,7 +21,7 @@ const struct vcore_waits *vcore_waits;
 static int mbox_publish(struct event_mbox *mbox, unsigned int type)
 {
 	mbox->resv0 = 0;
-	/* Pairs with the kernel's acquire of the type (ceq.c: A, B). */
+	/* MBOX-1, pairs with MBOX-2 in kmod/core/event.c mcp_mbox_post() */
 	smp_store_release(&mbox->type, type);
 	return 0;
 }
@@ -81,6 +82,7 @@ void vcore_event_mbox_cleanup(struct event_mbox *mbox)
 
 bool vcore_extract_one_mbox_msg(struct event_mbox *mbox, struct event_msg *msg)
 {
+	/* pairs with MBOX-1 */
 	switch (smp_load_acquire(&mbox->type)) {
 	case EV_MBOX_UCQ:
 		return vcore_get_ucq_msg(&mbox->ucq, msg);
@@ -95,6 +97,7 @@ bool vcore_extract_one_mbox_msg(struct event_mbox *mbox, struct event_msg *msg)
 
 bool vcore_mbox_is_empty(struct event_mbox *mbox)
 {
+	/* pairs with MBOX-1 */
 	switch (smp_load_acquire(&mbox->type)) {
 	case EV_MBOX_UCQ:
 		return vcore_ucq_is_empty(&mbox->ucq);

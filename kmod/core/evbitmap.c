@@ -2,13 +2,10 @@
 /*
  * Bitmap producer: one bit per event type, the payload is lost.
  *
- *   kernel                               user
- *   ------                               ----
- *   atomic or bit                  (A)   check_bits = 0, full barrier
- *   barrier, check_bits = 1        (B)   test-and-clear each bit
- *
- * A consumer that clears check_bits and then misses a bit set just after
- * its scan sees check_bits set again (B after A).
+ * Ordering (ORDERING.md, EVBM): the bit, then check_bits (EVBM-1), which
+ * the consumer's clear-then-scan (EVBM-2) pairs with: a consumer that
+ * clears check_bits and then misses a bit set just after its scan finds
+ * check_bits set again.
  */
 #include "mbox.h"
 
@@ -25,8 +22,12 @@ int evbitmap_post(struct evbitmap *bm, const struct event_msg *msg)
 
 	if (type >= VCORE_MAX_NR_EVENT)
 		return VCORE_DROP_BAD_EV_TYPE;
-	vc_or64(&bm->bitmap[type / 64], 1ULL << (type % 64));	/* A */
+	/*
+	 * EVBM-1, pairs with EVBM-2 in libvcore/evbitmap.c
+	 * vcore_get_evbitmap_msg(): the void RMW orders nothing by itself.
+	 */
+	vc_or64(&bm->bitmap[type / 64], 1ULL << (type % 64));
 	vc_mb__after_atomic();
-	vc_store(&bm->check_bits, 1);				/* B */
+	vc_store(&bm->check_bits, 1);
 	return 0;
 }

@@ -63,8 +63,8 @@ bool mcp_mbox_post(struct mcp *m, struct event_mbox *mbox,
 	int err;
 
 	/*
-	 * Pairs with libvcore publishing the type last with a release
-	 * (libvcore/mbox.c): the mbox's fields read below are initialised.
+	 * MBOX-2, pairs with MBOX-1 in libvcore/mbox.c mbox_publish(): the
+	 * type is published last, so the fields read below are initialised.
 	 */
 	type = vc_load_acquire(&mbox->type);
 	switch (type) {
