@@ -39,6 +39,7 @@ void vcore_ipi_fn(void *info)
 	struct vcore_proc *p = vt->p;
 	struct task_struct *task = READ_ONCE(vt->task);
 
+	/* KICK-3 (fully ordered), pairs with KICK-4 in vcore_work_fn() */
 	if (task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits)) {
 		kref_get(&p->ref);
 		__module_get(THIS_MODULE);
@@ -48,7 +49,7 @@ void vcore_ipi_fn(void *info)
 			vcore_proc_put_any(p);
 		}
 	}
-	/* the last touch of vt: after this the MCP may go */
+	/* KICK-5: the last touch of vt; after this the MCP may go */
 	clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
 	vcore_proc_put_any(p);
 	module_put(THIS_MODULE);
@@ -62,6 +63,7 @@ static void vcore_kick(struct vcore_thread *vt)
 
 	if (cpu < 0 || !READ_ONCE(vt->task))
 		return;
+	/* KICK-5: at most one IPI in flight */
 	if (test_and_set_bit_lock(VT_IPI_BUSY, &vt->bits))
 		return;
 	kref_get(&p->ref);
@@ -88,7 +90,7 @@ void vcore_notify_ipi(struct mcp *m, u32 vcoreid)
  */
 void vcore_hand_pcore(struct vcore_thread *vt, int cpu)
 {
-	/* pairs with the acquire in vcore_run.c's granted_cpu() */
+	/* KICK-1, pairs with KICK-2 in vcore_run.c granted_cpu() */
 	smp_store_release(&vt->grant_cpu, cpu);
 	wake_up(&vt->wq);
 }
@@ -128,6 +130,12 @@ bool vcore_preempt_request(struct vcore_proc *t, u32 vcoreid, u32 flags,
 	if (flags & VCORE_PREEMPT_ALL)
 		set_bit(VT_PREEMPT_BULK, &vt->bits);
 	set_bit(VT_PREEMPT, &vt->bits);
+	/*
+	 * KICK-6, pairs with KICK-4: the request before the kick's reads.
+	 * set_bit() is unordered in the kernel's model; on x86 it is a
+	 * locked instruction and this compiles to nothing.
+	 */
+	smp_mb__after_atomic();
 	vcore_kick(vt);
 	return true;
 }

@@ -157,7 +157,7 @@ static void vcore_enter(struct vcore_thread *vt, struct pt_regs *regs,
 
 static int granted_cpu(struct vcore_thread *vt)
 {
-	/* pairs with the release in vcore_hand_pcore(): the grant is complete */
+	/* KICK-2, pairs with KICK-1 in kick.c: the grant is complete */
 	return smp_load_acquire(&vt->grant_cpu);
 }
 
@@ -249,6 +249,7 @@ static void save_user_ctx(struct vcore_user_ctx *c, struct pt_regs *regs)
 	c->gs_base = 0;
 	c->cs = regs->cs;
 	c->ss = regs->ss;
+	/* KICK-7 (ORDERING.md): the registers, then the type */
 	vc_store_release(&c->type, VCORE_CTX_HW);
 }
 
@@ -274,6 +275,10 @@ static void vcore_notify_self(struct vcore_thread *vt, struct pt_regs *regs)
 	struct mcp *m = &vt->p->mcp;
 	struct vcore_preempt_data *vcpd = mcp_vcpd(m, vt->id);
 
+	/*
+	 * NOTIF-6: on the vcore's own CPU, the second look at NOTIF-3's
+	 * notif_disabled; program order is enough here.
+	 */
 	if (!mcp_vcore_is_mapped(m, vt->id) || vc_load(&vcpd->notif_disabled))
 		return;
 	save_user_ctx(&vcpd->uthread_ctx, regs);
@@ -361,7 +366,10 @@ static void vcore_work_fn(struct callback_head *cb)
 	struct pt_regs *regs = current_pt_regs();
 
 	clear_bit(VT_WORK_QUEUED, &vt->bits);
-	/* a request after this point queues the work again */
+	/*
+	 * KICK-4, pairs with KICK-3 in kick.c vcore_ipi_fn(): a request
+	 * after this point queues the work again.
+	 */
 	smp_mb__after_atomic();
 	if (current == READ_ONCE(vt->task) && !(current->flags & PF_EXITING) &&
 	    user_mode(regs) && !proc_dying(p)) {
