@@ -13,26 +13,18 @@
  * mboxes.  Messages are dispatched to the handlers of their type; an
  * EV_EVENT (INDIR) message names an ev_q to handle in turn.
  *
- * Ordering contract of the two flags user space clears (the kernel side is
- * vcore.ko's send path):
- *
- *   kernel                                 user
- *   -------------------------------------  ------------------------------------
- *   post the message to the mbox           [B] smp_store_mb(notif_pending, 0),
- *   [A] smp_wmb(); notif_pending = 1 (a        then drain private, public.
- *       release), then maybe notify.  A        A pairs with B: either B's
- *       pairs with B.                          exchange reads A's 1, and the
- *                                              drain sees the message, or A
- *                                              lands after B and the flag
- *                                              stays set for a second look.
- *   post the message to ev_q's mbox        [D] smp_store_mb(ev_alert_pending,
- *   [C] xchg(ev_alert_pending, 1); if it       0), then handle the ev_q.  C
- *       was 0, send EV_EVENT(ev_q).            pairs with D: either the
- *                                              handling sees the message, or
- *                                              C reads 0 and sends a new
- *                                              INDIR.  A release would not
- *                                              do for B or D: the drain's
- *                                              loads could pass the clear.
+ * Ordering of the two flags user space clears: ORDERING.md's NOTIF and
+ * EVQ tables.  The kernel posts a message, then sets notif_pending
+ * (NOTIF-2, kmod/core/event.c post_vc_msg()); vcore_handle_events()
+ * clears it with a full barrier and then drains (NOTIF-4): either the
+ * exchange reads the kernel's 1 and the drain sees the message, or the 1
+ * lands after the exchange and the flag stays set for a second look.
+ * The kernel posts to an ev_q's mbox, then xchg()s ev_alert_pending to 1
+ * and sends an INDIR if it was 0 (EVQ-1); vcore_handle_ev_ev() clears it
+ * with a full barrier and then handles the ev_q (EVQ-2): either the
+ * handling sees the message, or the kernel reads 0 and sends a new
+ * INDIR.  A release would not do for NOTIF-4 or EVQ-2: the drain's loads
+ * could pass the clear.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -175,7 +167,8 @@ void vcore_handle_ev_ev(struct event_msg *ev_msg, unsigned int ev_type, void *da
 	if (!ev_q)
 		return;
 	/*
-	 * D, pairs with C.  Clear before handling, not after: the ev_q's
+	 * EVQ-2, pairs with EVQ-1 in kmod/core/event.c send_indir().  Clear
+	 * before handling, not after: the ev_q's
 	 * handler may not return (it may yield the vcore), and a message
 	 * posted behind our look must bring a new INDIR.
 	 */
@@ -186,7 +179,10 @@ void vcore_handle_ev_ev(struct event_msg *ev_msg, unsigned int ev_type, void *da
 
 static int vcpd_mbox_init(struct event_mbox *mbox)
 {
-	/* Already set up: leave it, the kernel may be posting to it. */
+	/*
+	 * Already set up (pairs with MBOX-1): leave it, the kernel may be
+	 * posting to it.
+	 */
 	if (smp_load_acquire(&mbox->type))
 		return 0;
 	return vcore_event_mbox_init(mbox, EV_MBOX_UCQ);
@@ -239,7 +235,10 @@ int vcore_handle_events(const struct vcore_dev *dev, unsigned int vcoreid)
 
 	if (!vcpd)
 		return -EINVAL;
-	/* B, pairs with A: clear, full barrier, then look. */
+	/*
+	 * NOTIF-4, pairs with NOTIF-2 in kmod/core/event.c post_vc_msg():
+	 * clear, full barrier, then look.
+	 */
 	smp_store_mb(vcpd->notif_pending, 0);
 	n = vcore_handle_mbox(&vcpd->ev_mbox_private);
 	n += vcore_handle_mbox(&vcpd->ev_mbox_public);

@@ -149,20 +149,21 @@ void vcore_uth_cond_var_broadcast(struct uth_cond_var *cv)
  *
  *   waiter                              kernel, then a vcore's handler
  *   ----------------------------------  ---------------------------------
- *   [W1] link into every controller     [K1] post the message, then (if
- *   [W2] smp_mb(), every mbox empty?         ev_alert_pending was clear)
- *        else take a message                 EV_EVENT(ev_q) to a vcore
+ *   [W1] link into every controller     [EVQ-1] post the message, then
+ *   [W2] smp_mb(), every mbox empty?         (if ev_alert_pending was
+ *        else take a message                 clear) EV_EVENT(ev_q)
  *   [W3] block: state WAITING ->        [H1] vcore_handle_ev_ev() clears
- *        SLEEPING under the waiter's         ev_alert_pending, calls the
- *        lock, unless already WOKEN          ev_q's handler:
+ *        SLEEPING under the waiter's         ev_alert_pending (EVQ-2),
+ *        lock, unless already WOKEN          calls the ev_q's handler:
  *                                       [H2] every linked waiter: WOKEN,
  *                                            runnable if it was SLEEPING
  *
- *   A message posted before W1 is seen at W2 (or its INDIR, handled
- *   after W1, wakes us); one posted after W2's look finds
- *   ev_alert_pending clear (H1 cleared it before any handling) or an
- *   INDIR still pending, and H2 then runs after W1.  W3 and H2 agree
- *   through the waiter's lock.
+ *   W1-W3 and H1-H2 are this file's own (user-only) steps; EVQ-1 and
+ *   EVQ-2 are ORDERING.md's.  A message posted before W1 is seen at W2
+ *   (or its INDIR, handled after W1, wakes us); one posted after W2's
+ *   look finds ev_alert_pending clear (H1 cleared it before any
+ *   handling) or an INDIR still pending, and H2 then runs after W1.  W3
+ *   and H2 agree through the waiter's lock.
  */
 struct evq_waiter {
 	unsigned int lock;

@@ -54,26 +54,22 @@
  * in the frame; if the context has moved to another vcore meanwhile, that
  * VCPD is stale, which is harmless (see below).
  *
- * The ordering contract (the kernel side is vcore.ko's mcp_notify() and
- * its IPI's task work):
+ * Ordering: NOTIF-3 in ORDERING.md, done here in three steps, U1 to U3;
+ * it pairs with the kernel's NOTIF-1 (kmod/core/event.c mcp_notify():
+ * notif_pending = 1, full barrier, then look at notif_disabled and IPI
+ * if clear; on the vcore's CPU the IPI's task work looks again, NOTIF-6,
+ * saves the user registers into uthread_ctx, sets notif_disabled and
+ * enters vcore_entry (NOTIFY)):
  *
- *   kernel (mcp_notify)                  user (pop, vcore_enable_notifs)
- *   -----------------------------------  -----------------------------------
- *   [K1] notif_pending = 1               [U1] notif_disabled = 0
- *   [K2] full barrier                    [U2] full barrier (lock or)
- *   [K3] if notif_disabled: done         [U3] if notif_pending: self-notify
- *   [K4] IPI; on the vcore's CPU the
- *        task work looks at
- *        notif_disabled again, saves
- *        the user registers into
- *        uthread_ctx, sets
- *        notif_disabled, enters
- *        vcore_entry (NOTIFY)
+ *   [U1] notif_disabled = 0
+ *   [U2] full barrier (lock or)
+ *   [U3] if notif_pending: self-notify
  *
- *   K2 pairs with U2 (store buffering): K3 reads 0 and the kernel
- *   interrupts us, or U3 reads 1 and we go back ourselves; both may happen.
- *   Without U2 the store U1 could wait in the store buffer while U3 reads
- *   an old 0, and K3 read the old 1: a message with nobody told.
+ *   Store buffering: NOTIF-1 reads notif_disabled clear and the kernel
+ *   interrupts us, or U3 reads 1 and we go back ourselves; both may
+ *   happen.  Without U2 the store U1 could wait in the store buffer
+ *   while U3 reads an old 0, and NOTIF-1 read the old 1: a message with
+ *   nobody told.
  *
  * Going back when U3 sees notif_pending: user space cannot both save the
  * context and disable notifications atomically with respect to a
@@ -317,7 +313,7 @@ __vcore_pop:
 	.hidden	__vcore_pop_enabled
 __vcore_pop_enabled:
 #ifndef VCORE_BROKEN_POP_NO_MB
-	/* U2: pairs with K2; the enable is visible before U3's load */
+	/* U2 (NOTIF-3): pairs with NOTIF-1; the enable before U3's load */
 	lock orq $0, (%rsp)
 #endif
 #ifndef VCORE_BROKEN_POP_NO_CHECK

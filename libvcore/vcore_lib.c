@@ -233,9 +233,11 @@ struct vcore_preempt_data *vcore_vcpd_of(unsigned int vcoreid)
 
 /*
  * procinfo's maps: a seqcount.  The kernel makes coremap_seq odd, writes,
- * makes it even; a reader retries while it is odd or has changed.  The
- * acquire on the first load pairs with the kernel's write barrier after
- * the odd store; smp_rmb() keeps the field loads before the second look.
+ * makes it even (MAP-1, kmod/core/vcores.c); a reader retries while it is
+ * odd or has changed (MAP-2, pairs with MAP-1).  The acquire on the first
+ * load pairs with the kernel's write barrier before the even store (the
+ * fields are whole); smp_rmb() keeps the field loads before the second
+ * look, and pairs with the write barrier after the odd store.
  */
 static __u32 map_read_begin(const struct vcore_procinfo *pi)
 {
@@ -372,7 +374,10 @@ void vcore_enable_notifs(unsigned int vcoreid)
 
 	if (!vcpd)
 		return;
-	/* U1 and U2 of vcore_entry.S: clear, full barrier, then look (U3). */
+	/*
+	 * NOTIF-3 (as vcore_entry.S's pop does it), pairs with NOTIF-1 in
+	 * kmod/core/event.c mcp_notify(): clear, full barrier, then look.
+	 */
 	smp_store_mb(vcpd->notif_disabled, 0);
 	if (READ_ONCE(vcpd->notif_pending))
 		vcore_self_notify(vcoreid, NULL, true);
@@ -412,8 +417,9 @@ void vcore_yield(bool preempt_pending)
 		return;
 	/*
 	 * We no longer promise to look at our public mbox; the kernel's
-	 * fallback then prefers other vcores.  The RMW is a full barrier
-	 * ahead of vcore_handle_events()'s look.
+	 * fallback then prefers other vcores.  FB-4, pairs with FB-1 in
+	 * kmod/core/event.c try_spam_vcore(): the RMW is a full barrier
+	 * ahead of vcore_handle_events()'s look (NOTIF-4).
 	 */
 	fetch_and(&vcpd->flags, ~(__u32)VC_CAN_RCV_MSG);
 	if (vcore_handle_events(vc_dev, v) > 0) {
@@ -429,8 +435,8 @@ void vcore_yield(bool preempt_pending)
 	}
 	/*
 	 * Returns only when refused: EAGAIN means notif_pending was set (the
-	 * kernel looked before and after taking us off the online list), so
-	 * the caller handles events.
+	 * kernel looked before and after taking us off the online list,
+	 * NOTIF-5), so the caller handles events.
 	 */
 	ioctl(vc_dev->fd, VCORE_IOC_YIELD, &y);
 	fetch_or(&vcpd->flags, (__u32)VC_CAN_RCV_MSG);

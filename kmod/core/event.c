@@ -18,6 +18,11 @@
  * condition and then checks its mailbox, the mirror image); if not, try
  * the next candidate.  Every lockless try is allowed to fail, because the
  * last resort takes the process lock and cannot.
+ *
+ * Ordering: ORDERING.md's MBOX, NOTIF, FB and EVQ tables, whose labels
+ * the comments below use; its scenario blocks spell out the fallback's
+ * check / post / check again (FB-1, FB-2) and the notif_pending /
+ * notif_disabled handshake (NOTIF-1).
  */
 #include "arena.h"
 #include "event.h"
@@ -97,8 +102,12 @@ static bool post_vc_msg(struct mcp *m, u32 vcoreid, struct event_mbox *mbox,
 	if (!mcp_mbox_post(m, mbox, msg))
 		return false;
 	/*
-	 * The message before notif_pending: a vcore that clears notif_pending
-	 * and then drains its mbox finds it (handle_events).
+	 * NOTIF-2, pairs with NOTIF-4 in libvcore/event.c
+	 * vcore_handle_events() and NOTIF-5: the message before
+	 * notif_pending.  A write barrier, not a release: on x86-TSO (the
+	 * module is x86-64 only) stores reach every CPU in one order, so
+	 * even a vcore whose xchg reads a later producer's 1 sees our
+	 * message.  ORDERING.md has the scenario.
 	 */
 	vc_wmb();
 	vc_store(&mcp_vcpd(m, vcoreid)->notif_pending, 1);
@@ -118,11 +127,12 @@ void mcp_notify(struct mcp *m, u32 vcoreid)
 {
 	struct vcore_preempt_data *vcpd = mcp_vcpd(m, vcoreid);
 
-	vc_store(&vcpd->notif_pending, 1);
 	/*
-	 * notif_pending before notif_disabled: pairs with the vcore enabling
-	 * notifications and then checking notif_pending.
+	 * NOTIF-1, pairs with NOTIF-3 (libvcore/vcore_entry.S's pop,
+	 * vcore_enable_notifs()): notif_pending, a full barrier, then
+	 * notif_disabled; store buffering, so both sides need the barrier.
 	 */
+	vc_store(&vcpd->notif_pending, 1);
 	vc_mb();
 	if (vc_load(&vcpd->notif_disabled))
 		return;
@@ -155,7 +165,11 @@ static bool try_spam_vcore(struct mcp *m, u32 vcoreid,
 		return false;
 	if (!spam_vcore(m, vcoreid, msg, flags))
 		return false;
-	vc_mb();	/* notif_pending before re-reading the flag */
+	/*
+	 * FB-1, pairs with FB-4 in libvcore/vcore_lib.c vcore_yield():
+	 * notif_pending before re-reading the flag.
+	 */
+	vc_mb();
 	return can_msg_vcore(m, vcoreid);
 }
 
@@ -175,7 +189,11 @@ static bool spam_list_member(struct mcp *m, struct list_head *list,
 	for (tries = 0; vc && tries < SPAM_LIST_TRIES; tries++) {
 		if (!spam_vcore(m, vc->id, msg, flags))
 			break;
-		vc_mb();	/* notif_pending before re-reading the head */
+		/*
+		 * FB-2, pairs with NOTIF-5 in vcores.c mcp_yield_vcore():
+		 * notif_pending before re-reading the head.
+		 */
+		vc_mb();
 		now = mcp_list_first(list);
 		if (now == vc) {
 			ok = true;
@@ -251,7 +269,8 @@ static void spam_public_msg(struct mcp *m, const struct event_msg *msg,
 	if (flags & EVENT_VCORE_MUST_RUN) {
 		if (mcp_vcore_is_mapped(m, vcoreid)) {
 			spam_vcore(m, vcoreid, msg, flags);
-			vc_mb();	/* check, signal, check again */
+			/* FB-3: check, signal, check again; pairs with NOTIF-5 */
+			vc_mb();
 			if (mcp_vcore_is_mapped(m, vcoreid))
 				return;
 		}
@@ -288,8 +307,10 @@ static void send_indir(struct mcp *m, u64 ev_q, struct event_queue *evq_k,
 	};
 
 	/*
-	 * User space clears ev_alert_pending before it drains the ev_q, so a
-	 * post after that clear gets its own INDIR.
+	 * EVQ-1, pairs with EVQ-2 in libvcore/event.c vcore_handle_ev_ev():
+	 * user space clears ev_alert_pending before it drains the ev_q, so a
+	 * post after that clear gets its own INDIR.  The xchg is fully
+	 * ordered; mcp_send_event()'s vc_wmb() already put the message first.
 	 */
 	if (!(flags & EVENT_NOTHROTTLE) &&
 	    vc_xchg32(&evq_k->ev_alert_pending, 1))
@@ -375,7 +396,8 @@ void mcp_send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 		mcp_drop(m, VCORE_DROP_BAD_MBOX);
 	else
 		mcp_mbox_post(m, mbox, msg);
-	vc_wmb();	/* the message before any alert about it */
+	/* NOTIF-2 and EVQ-1: the message before any alert about it */
+	vc_wmb();
 	if (flags & EVENT_INDIR)
 		send_indir(m, ev_q, evq_k, vcoreid, flags);
 	else

@@ -13,6 +13,7 @@
  */
 #include "vcores.h"
 
+/* MAP-1, pairs with MAP-2 in libvcore/vcore_lib.c map_read_begin() */
 static void __publish_begin(struct mcp *m)
 {
 	vc_store(&m->procinfo->coremap_seq, m->procinfo->coremap_seq + 1);
@@ -250,7 +251,12 @@ static void __map_vcore(struct mcp *m, struct mcp_vcore *vc, u32 pcoreid)
 		WRITE_ONCE(m->state, VCORE_PROC_RUNNING_M);
 }
 
-/* A vcore (re)starting on a pcore: it will look at its public mbox. */
+/*
+ * A vcore (re)starting on a pcore: it will look at its public mbox.  No
+ * barrier (the RMWs are void): the vcore has not started yet, and it
+ * drains its mboxes first thing when it does (NOTIF-4); FB-1 may see the
+ * flag early, which is the point.
+ */
 static void restart_flags(struct mcp *m, u32 vcoreid)
 {
 	struct vcore_preempt_data *vcpd = mcp_vcpd(m, vcoreid);
@@ -407,7 +413,10 @@ int mcp_yield_vcore(struct mcp *m, u32 vcoreid, bool being_nice)
 	 */
 	__unmap_vcore(m, vc, &m->inactive, being_nice ? VCORE_PROC_RUNNABLE_M :
 							VCORE_PROC_WAITING);
-	/* off the online list before the second look: pairs with mcp_notify */
+	/*
+	 * NOTIF-5, pairs with NOTIF-2 (post_vc_msg()) and FB-2/FB-3 in
+	 * event.c: off the online list before the second look.
+	 */
 	vc_mb();
 	if (vc_load(&vcpd->notif_pending)) {
 		__map_vcore(m, vc, vc->pcoreid);

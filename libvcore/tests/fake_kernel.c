@@ -211,7 +211,7 @@ void fake_notify(unsigned int v)
 	struct vcore_preempt_data *p = vcpd(v);
 
 	WRITE_ONCE(p->notif_pending, 1);
-	/* K2: notif_pending before notif_disabled */
+	/* NOTIF-1: notif_pending before notif_disabled */
 	smp_mb();
 	if (READ_ONCE(p->notif_disabled) || !READ_ONCE(fk.vc[v].online))
 		return;

@@ -7,8 +7,8 @@
  * without handling events (only a notification or the pop's own check may
  * lead to vcore_handle_events()).  So the vcore flips notif_disabled millions of
  * times.  Meanwhile another thread plays mcp_notify() for numbered
- * messages: post to the private mbox and set notif_pending (K1), full
- * barrier (K2), then look at notif_disabled (K3): clear means signal the
+ * messages: post to the private mbox and set notif_pending, full
+ * barrier, then look at notif_disabled (NOTIF-1): clear means signal the
  * vcore (the IPI), set means no signal, and the message number is
  * published as skipped.
  *
@@ -186,11 +186,11 @@ static void race(void)
 		       now_s() - t0 < MAX_SECS)
 			spin_relax(&spins);
 		msg.ev_arg3 = ++seq;
-		/* K1: post, then notif_pending (a release) */
+		/* NOTIF-2: post, then notif_pending (a release) */
 		expect_eq(sim_post_vc_msg(vcpd, true, &msg), 0);
-		/* K2 */
+		/* NOTIF-1: full barrier */
 		smp_mb();
-		/* K3 */
+		/* NOTIF-1: then notif_disabled */
 		if (!READ_ONCE(vcpd->notif_disabled)) {
 			syscall(SYS_tgkill, getpid(), fake_vcore_tid(0),
 				FAKE_SIG_NOTIFY);
