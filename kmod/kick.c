@@ -126,6 +126,7 @@ bool vcore_preempt_request(struct vcore_proc *t, u32 vcoreid, u32 flags,
 		return true;
 	}
 	vc_store(&e->nr_preempts_sent, e->nr_preempts_sent + 1);
+	/* PREEMPT-1, pairs with PREEMPT-3 in libvcore/uthread.c */
 	vc_or32(&vcpd->flags, VC_K_LOCK);
 	if (flags & VCORE_PREEMPT_ALL)
 		set_bit(VT_PREEMPT_BULK, &vt->bits);

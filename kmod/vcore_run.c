@@ -249,7 +249,7 @@ static void save_user_ctx(struct vcore_user_ctx *c, struct pt_regs *regs)
 	c->gs_base = 0;
 	c->cs = regs->cs;
 	c->ss = regs->ss;
-	/* KICK-7 (ORDERING.md): the registers, then the type */
+	/* PREEMPT-2 (ORDERING.md): the registers, then the type */
 	vc_store_release(&c->type, VCORE_CTX_HW);
 }
 
@@ -324,6 +324,12 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	vc_lock_irqsave(&m->lock, flags);
 	m->vcores[vt->id].resume_vcore_ctx = in_vcore_ctx;
 	vc_unlock_irqrestore(&m->lock, flags);
+	/*
+	 * PREEMPT-2, pairs with PREEMPT-3 in libvcore/uthread.c: the saved
+	 * context, then VC_PREEMPTED, then VC_K_LOCK cleared.  The void RMWs
+	 * are locked instructions on x86 (the module is x86-64 only), full
+	 * barriers, so the stores above are visible first.
+	 */
 	vc_or32(&vcpd->flags, VC_PREEMPTED);
 	vc_and32(&vcpd->flags, ~(u32)VC_K_LOCK);
 	others = mcp_preempt_vcore(m, vt->id, bulk);

@@ -823,6 +823,7 @@ static void handle_vcpd_mbox(unsigned int rem)
 
 	if (!rvcpd || rem == vcore_id())
 		return;
+	/* PREEMPT-3, pairs with PREEMPT-1 and PREEMPT-2 (kmod/) */
 	old = READ_ONCE(rvcpd->flags);
 	do {
 		/* the kernel is still saving it, while it is mapped */
@@ -858,7 +859,12 @@ static bool steal_uthread(unsigned int rem, struct vcore_preempt_data *rvcpd)
 	if (fetch_or(&rvcpd->flags, (__u32)VC_UTHREAD_STEALING) &
 	    VC_UTHREAD_STEALING)
 		return false;		/* someone else steals, and drains */
-	/* the RMW is a full barrier: look again, it may run by now */
+	/*
+	 * PREEMPT-3: the RMW is a full barrier: look again, it may run by
+	 * now.  The copies below are plain loads after a READ_ONCE of the
+	 * flags; x86-TSO keeps loads in order, and the kernel's PREEMPT-2
+	 * stored the context before VC_PREEMPTED.
+	 */
 	if ((READ_ONCE(rvcpd->flags) & VC_PREEMPTED) &&
 	    !READ_ONCE(rvcpd->notif_disabled)) {
 		cur = smp_load_acquire(&uvcs[rem].cur);
@@ -889,7 +895,8 @@ static void recover_vcore(unsigned int rem)
 	if (!rvcpd || rem == me || me >= nr_uvcs)
 		return;
 	/*
-	 * The kernel is still saving it: its flags are not final.  Only
+	 * PREEMPT-3, pairs with PREEMPT-1 and PREEMPT-2 in kmod/.  The
+	 * kernel is still saving it: its flags are not final.  Only
 	 * while it is mapped: a preemption asked of a vcore that went
 	 * offline by itself keeps VC_K_LOCK until that vcore runs again.
 	 */
