@@ -333,6 +333,11 @@ void vcore_rebalance(struct vcore_proc *p)
 	mutex_unlock(&vcore_registry.lock);
 }
 
+/*
+ * HOLD-2, pairs with HOLD-1 in vcore_hold_off(): the bit, then the
+ * deadline.  Two plain loads, kept in order on x86 (the module is x86-64
+ * only); a stale pair would only end a hold-off early or late.
+ */
 static bool held_off(struct vcore_proc *p)
 {
 	return test_bit(VCORE_PROC_HELD_OFF, &p->flags) &&
@@ -390,7 +395,7 @@ void vcore_provision_exit(void)
 void vcore_hold_off(struct vcore_proc *p)
 {
 	WRITE_ONCE(p->held_off_until, jiffies + VCORE_HOLD_OFF_JIFFIES);
-	/* the deadline before the bit: pairs with held_off()'s reads */
+	/* HOLD-1: the deadline before the bit; pairs with HOLD-2 */
 	smp_mb__before_atomic();
 	set_bit(VCORE_PROC_HELD_OFF, &p->flags);
 	queue_delayed_work(system_unbound_wq, &hold_off_pass,

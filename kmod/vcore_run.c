@@ -175,7 +175,7 @@ static int vcore_wait_and_enter(struct vcore_thread *vt, struct pt_regs *regs)
 	int cpu;
 
 	for (;;) {
-		/* acquire: pairs with vcore_hand_pcore()'s release of grant_cpu */
+		/* KICK-2 (granted_cpu()), pairs with KICK-1 in kick.c */
 		if (wait_event_killable(vt->wq,
 					granted_cpu(vt) >= 0 || proc_dying(p)))
 			return -EINTR;

@@ -105,7 +105,11 @@ int vcore_register_kevent_q(const struct vcore_dev *dev, struct event_queue *ev_
 {
 	if (ev_type >= VCORE_MAX_NR_EVENT)
 		return -EINVAL;
-	/* The ev_q is complete before the kernel can find it. */
+	/*
+	 * EVQ-3, pairs with EVQ-4 in kmod/core/event.c
+	 * mcp_send_kernel_event(): the ev_q is complete before the kernel
+	 * can find it.
+	 */
 	smp_store_release(&dev->procdata->kernel_evts[ev_type],
 			  (__u64)(uintptr_t)ev_q);
 	return 0;

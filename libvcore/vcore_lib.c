@@ -362,7 +362,8 @@ void vcore_disable_notifs(unsigned int vcoreid)
 
 	/*
 	 * A plain store: a notification racing with it is looked at again
-	 * on this CPU, after this store, before it redirects us.
+	 * by this thread's own task work, after this store, before it
+	 * redirects us (NOTIF-6 in ORDERING.md).
 	 */
 	if (vcpd)
 		WRITE_ONCE(vcpd->notif_disabled, 1);

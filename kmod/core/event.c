@@ -427,7 +427,13 @@ void mcp_send_kernel_event(struct mcp *m, const struct event_msg *msg,
 		mcp_drop(m, VCORE_DROP_BAD_EV_TYPE);
 		return;
 	}
-	ev_q = vc_load(&mcp_procdata(m)->kernel_evts[msg->ev_type]);
+	/*
+	 * EVQ-4, pairs with EVQ-3 in libvcore/event.c
+	 * vcore_register_kevent_q(): the ev_q's fields are set.  (The
+	 * address dependency would do; the acquire says so, and on x86 it
+	 * is the same plain load.)
+	 */
+	ev_q = vc_load_acquire(&mcp_procdata(m)->kernel_evts[msg->ev_type]);
 	if (ev_q)
 		mcp_send_event(m, ev_q, msg, vcoreid);
 }

@@ -205,15 +205,15 @@ TEST(a_consumer_stalled_across_page_recycling_claims_nothing)
 }
 
 /*
- * The kernel links the next page (E) before it moves prod_idx onto it
- * (G).  A flip that waits for the link alone lets the consumers onto the
+ * The kernel links the next page (UCQ-5) before it moves prod_idx onto
+ * it (UCQ-6).  A flip that waits for the link alone lets the consumers onto the
  * new page while prod_idx still points past the end of the old one, and
  * there "cons != prod" no longer says that a producer owns slot cons: one
  * consumer takes slot 0 (the linking producer's), the next takes slot 1,
  * which nobody owns, and waits there until the kernel posts again (or,
  * the page taken to its end, flips and waits under u_lock for a link
  * that needs yet another post).  Here the linking producer stalls between
- * E and G with one message in flight: no consumer may move onto the new
+ * UCQ-5 and UCQ-6 with one message in flight: no consumer may move onto the new
  * page before prod_idx does, and once the producer goes on, one consumer
  * gets the message and the other finds the queue empty.
  */
