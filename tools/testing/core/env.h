@@ -67,6 +67,28 @@ typedef __u64 u64;
  * one x86-64 happens to give (a void RMW is a locked instruction there,
  * relaxed here; smp_wmb/smp_rmb are compiler barriers there, here
  * release/acquire fences), so a core that leans on x86 alone shows.
+ * ORDERING.md names each ordering point the core relies on.
+ *
+ * Where C11 has no exact match the model errs weak, never strong, except
+ * for two fences:
+ *   vc_load/vc_store      relaxed: READ_ONCE's dependency ordering is
+ *                         not modelled (weaker)
+ *   value-returning RMWs  seq_cst; Linux's are fully ordered, a barrier
+ *                         on each side, which a seq_cst RMW is not for
+ *                         the relaxed accesses around it (weaker)
+ *   failed vc_cas32       relaxed, as a failed cmpxchg (equal)
+ *   void RMWs             relaxed, as in Linux (equal); ordered only by
+ *                         a following vc_mb__after_atomic (a seq_cst
+ *                         fence, equal)
+ *   vc_wmb, vc_rmb        release and acquire fences: a release fence
+ *                         also orders earlier loads before later stores,
+ *                         which smp_wmb does not (stronger; C11 has no
+ *                         store-store fence).  No ORDERING.md row leans
+ *                         on that: every vc_wmb in the core orders
+ *                         stores before a store.  Under TSan both are
+ *                         compiler barriers only (weaker, see below).
+ *   RCU                   rcu_dereference is an acquire (stronger than
+ *                         dependency ordering; lib/rculist.h)
  */
 #define vc_load(p)							\
 	({ H_HOOK((p), H_LOAD, "vc_load");				\

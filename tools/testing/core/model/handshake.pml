@@ -26,10 +26,15 @@
  * visible while it was still online (a later one is for the vcore's next
  * start, which begins with handle_events).
  *
+ * The labels are ORDERING.md's: NOTIF-2 (the post, then notif_pending),
+ * NOTIF-1 (mcp_notify's barrier and look), NOTIF-4 (handle_events),
+ * NOTIF-3 (the pop), NOTIF-5 (the yield's two looks), NOTIF-6 (the IPI's
+ * look on the vcore's CPU).
+ *
  * Broken variants (must fail): BROKEN_NOTIFY_NO_MB (mcp_notify without
- * its vc_mb), BROKEN_POP_NO_MB (enabling notifications without a barrier
- * before the check), BROKEN_YIELD_NO_RECHECK (yield without the second
- * look at notif_pending).
+ * its vc_mb, NOTIF-1), BROKEN_POP_NO_MB (enabling notifications without a
+ * barrier before the check, NOTIF-3), BROKEN_YIELD_NO_RECHECK (yield
+ * without the second look at notif_pending, NOTIF-5).
  */
 #ifndef NMSG
 #define NMSG	2
@@ -93,11 +98,12 @@ proctype sender()
 	:: i == NMSG -> break
 	:: else ->
 		i++;
-		kstore(V_POSTED, i, i);		/* the post (its ready flag) */
-		kstore(V_PENDING, 1, i);	/* mcp_notify */
+		kstore(V_POSTED, i, i);		/* the post (UCQ-7's ready) */
+		kstore(V_PENDING, 1, i);	/* NOTIF-2, in program order */
 #ifndef BROKEN_NOTIFY_NO_MB
-		kb_n == 0;			/* vc_mb() */
+		kb_n == 0;			/* NOTIF-1: vc_mb() */
 #endif
+		/* NOTIF-1: look at notif_disabled */
 		if
 		:: atomic { !notif_disabled && mapped -> ipi = 1 }
 		:: atomic { !(!notif_disabled && mapped) -> skip }
@@ -120,7 +126,7 @@ proctype irq()
 end:	do
 	:: atomic {
 		ipi -> ipi = 0;
-		/* notifications enabled, as this CPU sees them? */
+		/* NOTIF-6: notifications enabled, as this CPU sees them? */
 		if
 		:: (where == POPPING || where == UTHREAD) &&
 		   ((vb_full && !vb_val) || (!vb_full && !notif_disabled)) ->
@@ -136,7 +142,7 @@ proctype vcore()
 vcore_ctx:
 	/* __notify or a fresh start: notifications disabled */
 	atomic { !vb_full -> notif_disabled = 1; redirect = 0; where = VC_CTX };
-	/* handle_events: exchange (drains the buffer), then drain */
+	/* NOTIF-4: exchange (drains the buffer), then drain */
 	notif_pending = 0;
 	taken = posted;
 	if
@@ -144,10 +150,12 @@ vcore_ctx:
 	:: goto yield
 	fi;
 pop:
-	atomic { vb_full = 1; vb_val = 0; where = POPPING };	/* enable */
+	/* NOTIF-3: enable (U1) */
+	atomic { vb_full = 1; vb_val = 0; where = POPPING };
 #ifndef BROKEN_POP_NO_MB
-	!vb_full;				/* smp_mb() */
+	!vb_full;				/* NOTIF-3: U2 */
 #endif
+	/* NOTIF-3: look (U3) */
 	if
 	:: redirect -> goto vcore_ctx
 	:: notif_pending -> goto vcore_ctx	/* back into vcore context */
@@ -162,11 +170,12 @@ yield:
 	/* the syscall: a locked region, so this CPU's buffer is empty */
 	atomic { !vb_full -> where = KERNEL };
 	if
-	:: notif_pending -> goto vcore_ctx	/* refused */
+	:: notif_pending -> goto vcore_ctx	/* NOTIF-5: refused */
 	:: else -> skip
 	fi;
 	mapped = 0;				/* off the online list */
 #ifndef BROKEN_YIELD_NO_RECHECK
+	/* NOTIF-5: the second look (vc_mb: the syscall's buffer is empty) */
 	if
 	:: notif_pending -> mapped = 1; goto vcore_ctx
 	:: else -> skip

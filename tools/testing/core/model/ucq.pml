@@ -3,7 +3,8 @@
  *
  * The UCQ protocol: kmod/core/ucq.c's producer and libvcore/ucq.c's consumer,
  * at the granularity of their shared accesses (sequentially consistent:
- * this checks the protocol, not the barriers).
+ * this checks the protocol, not the barriers).  The comments name the
+ * accesses by ORDERING.md's UCQ labels.
  *
  * NPROD producers post NMSG messages each; pages hold SLOTS slots; the
  * arena has NPAGES pages.  The producer claims with a fetch-add, and the
@@ -89,7 +90,7 @@ proctype producer(byte id)
 	:: else ->
 		if
 		:: !prod_overflow ->
-			d_step {
+			d_step {	/* UCQ-3: the claim */
 				pg = prod_pg; sl = prod_sl; prod_sl++;
 				if
 				:: sl < SLOTS -> owned[pg * SLOTS + sl] = 1
@@ -113,7 +114,7 @@ proctype producer(byte id)
 		if
 		:: sl < SLOTS -> skip
 		:: else ->
-			d_step { newpg = spare; spare = 0 };
+			d_step { newpg = spare; spare = 0 };	/* UCQ-4 */
 			if
 			:: newpg == 0 ->
 				d_step {
@@ -138,15 +139,15 @@ proctype producer(byte id)
 			fi;
 			zero_page(newpg);
 			owned[newpg * SLOTS] = 1;		/* slot 0: ours */
-			next_pg[pg] = newpg;			/* A */
-			d_step { prod_pg = newpg; prod_sl = 1 };	/* B */
+			next_pg[pg] = newpg;			/* UCQ-5 */
+			d_step { prod_pg = newpg; prod_sl = 1 };	/* UCQ-6 */
 			pg = newpg; sl = 0
 		fi;
 		prod_overflow = 0;
 		ucq_lock = 0;
 have_slot:
 		slot_msg[pg * SLOTS + sl] = id * NMSG + seq + 1;
-		ready[pg * SLOTS + sl] = 1;			/* C */
+		ready[pg * SLOTS + sl] = 1;			/* UCQ-7 */
 		seq++;
 next_msg:	skip
 	od;
@@ -165,7 +166,7 @@ proctype consumer(byte id)
 	:: else -> break
 	od;
 get:	skip;
-	d_step { fl = cons_fl; pg = cons_pg; sl = cons_sl };	/* H */
+	d_step { fl = cons_fl; pg = cons_pg; sl = cons_sl };	/* UCQ-8 */
 	do
 	:: d_step { pg == prod_pg && sl == prod_sl } ->
 		/* empty: done once every producer is */
@@ -188,7 +189,7 @@ get:	skip;
 			fi;
 #endif
 #ifndef BROKEN_FLIP_ON_LINK
-			/* M: wait for prod_idx to leave the page */
+			/* UCQ-9: wait for prod_idx to leave the page */
 			if
 #ifndef BROKEN_FLIP_NO_GIVEUP
 			:: d_step { prod_pg == pg && prod_sl == SLOTS } ->
@@ -198,15 +199,16 @@ get:	skip;
 			:: prod_pg != pg -> skip
 			fi;
 #endif
-			next_pg[pg] != 0;			/* F */
+			next_pg[pg] != 0;			/* UCQ-10 */
 			nxt = next_pg[pg];
+			/* UCQ-11 */
 			d_step { cons_fl = fl + 1; cons_pg = nxt; cons_sl = 0 };
 #ifndef BROKEN_FLIP_NOWAIT
-			nr_cons[pg] == SLOTS;			/* L */
+			nr_cons[pg] == SLOTS;			/* UCQ-14 */
 #endif
 			next_pg[pg] = 0;
 			nr_cons[pg] = 0;
-			d_step { old = spare; spare = pg };	/* D */
+			d_step { old = spare; spare = pg };	/* UCQ-15 */
 			if
 			:: old != 0 -> in_use[old] = 0
 			:: else -> skip
@@ -231,7 +233,7 @@ get:	skip;
 			fi
 		fi
 	od;
-	ready[pg * SLOTS + sl];					/* J */
+	ready[pg * SLOTS + sl];					/* UCQ-12 */
 	m = slot_msg[pg * SLOTS + sl];
 	ready[pg * SLOTS + sl] = 0;
 	d_step {
@@ -244,7 +246,7 @@ get:	skip;
 		assert(last[m / NMSG] == 255 || last[m / NMSG] < m % NMSG);
 		last[m / NMSG] = m % NMSG
 	};
-	nr_cons[pg]++;						/* K */
+	nr_cons[pg]++;						/* UCQ-13 */
 	goto get;
 out:	skip
 }
