@@ -253,9 +253,10 @@ static void __map_vcore(struct mcp *m, struct mcp_vcore *vc, u32 pcoreid)
 
 /*
  * A vcore (re)starting on a pcore: it will look at its public mbox.  No
- * barrier (the RMWs are void): the vcore has not started yet, and it
- * drains its mboxes first thing when it does (NOTIF-4); FB-1 may see the
- * flag early, which is the point.
+ * barrier (the RMWs are void): the vcore has not run yet, and it starts
+ * in vcore context, which it leaves only through NOTIF-3's look at
+ * notif_pending (and so NOTIF-4's drain); FB-1 may see the flag early,
+ * which is the point.
  */
 static void restart_flags(struct mcp *m, u32 vcoreid)
 {
