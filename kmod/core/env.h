@@ -55,6 +55,13 @@ static inline void vc_or64(__u64 *p, u64 v)
 	atomic64_or(v, (atomic64_t *)p);
 }
 
+/* Sets bit @nr (0..63) of *p; returns whether it was set before. */
+static inline bool vc_test_and_set_bit64(__u64 *p, unsigned int nr)
+{
+	static_assert(sizeof(unsigned long) == sizeof(*p));
+	return test_and_set_bit(nr, (unsigned long *)p);
+}
+
 static inline u64 vc_xchg64(__u64 *p, u64 v)
 {
 	return xchg(p, v);

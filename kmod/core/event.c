@@ -77,7 +77,7 @@ bool mcp_mbox_post(struct mcp *m, struct event_mbox *mbox,
 		err = ucq_post(m, &mbox->ucq, msg);
 		break;
 	case EV_MBOX_BITMAP:
-		err = evbitmap_post(&mbox->evbm, msg);
+		err = evbitmap_post(&mbox->evbm, msg, NULL);
 		break;
 	case EV_MBOX_CEQ:
 		err = ceq_post(m, &mbox->ceq, msg);
@@ -444,11 +444,14 @@ void mcp_send_kernel_event(struct mcp *m, const struct event_msg *msg,
  * @msg: the message
  * @vcoreid: a valid vcore id
  * @ev_flags: EVENT_VCORE_PRIVATE for the private mbox
+ *
+ * Return: whether it was posted (notif_pending is set only then); a
+ * failure is counted as a drop.
  */
-void mcp_post_vcore_event(struct mcp *m, const struct event_msg *msg,
+bool mcp_post_vcore_event(struct mcp *m, const struct event_msg *msg,
 			  u32 vcoreid, u32 ev_flags)
 {
-	post_vc_msg(m, vcoreid, vcpd_mbox(m, vcoreid, ev_flags), msg);
+	return post_vc_msg(m, vcoreid, vcpd_mbox(m, vcoreid, ev_flags), msg);
 }
 
 /* EV_POSIX_SIGNAL to the process's registered ev_q, if any. */

@@ -9,7 +9,7 @@ void mcp_send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 		    u32 vcoreid);
 void mcp_send_kernel_event(struct mcp *m, const struct event_msg *msg,
 			   u32 vcoreid);
-void mcp_post_vcore_event(struct mcp *m, const struct event_msg *msg,
+bool mcp_post_vcore_event(struct mcp *m, const struct event_msg *msg,
 			  u32 vcoreid, u32 ev_flags);
 void mcp_notify(struct mcp *m, u32 vcoreid);
 void mcp_send_posix_signal(struct mcp *m, int signo);

@@ -8,7 +8,8 @@
 /* Each returns 0 when the message was posted, else a drop reason. */
 int ucq_post(struct mcp *m, struct ucq *ucq, const struct event_msg *msg);
 int ceq_post(struct mcp *m, struct ceq *ceq, const struct event_msg *msg);
-int evbitmap_post(struct evbitmap *bm, const struct event_msg *msg);
+int evbitmap_post(struct evbitmap *bm, const struct event_msg *msg,
+		  bool *newly_set);
 
 bool mcp_mbox_post(struct mcp *m, struct event_mbox *mbox,
 		   const struct event_msg *msg);

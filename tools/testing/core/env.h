@@ -149,6 +149,13 @@ static inline void h_or64(__u64 *p, u64 v)
 	__atomic_fetch_or(p, v, __ATOMIC_RELAXED);
 }
 
+static inline bool h_test_and_set_bit64(__u64 *p, unsigned int nr)
+{
+	u64 bit = 1ULL << nr;
+
+	return __atomic_fetch_or(p, bit, __ATOMIC_SEQ_CST) & bit;
+}
+
 static inline u64 h_xchg64(__u64 *p, u64 v)
 {
 	return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
@@ -181,6 +188,9 @@ static inline void h_and32(__u32 *p, u32 v)
 	({ H_HOOK((p), H_RMW, "vc_add64"); h_add64((p), (v)); })
 #define vc_or64(p, v)							\
 	({ H_HOOK((p), H_RMW, "vc_or64"); h_or64((p), (v)); })
+#define vc_test_and_set_bit64(p, nr)					\
+	({ H_HOOK((p), H_RMW, "vc_test_and_set_bit64");			\
+	   h_test_and_set_bit64((p), (nr)); })
 #define vc_xchg64(p, v)							\
 	({ H_HOOK((p), H_RMW, "vc_xchg64"); h_xchg64((p), (v)); })
 #define vc_xchg32(p, v)							\

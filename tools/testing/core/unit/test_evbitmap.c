@@ -8,7 +8,7 @@ static int post(struct evbitmap *bm, u16 type)
 {
 	struct event_msg m = { .ev_type = type, .ev_arg2 = 77 };
 
-	return evbitmap_post(bm, &m);
+	return evbitmap_post(bm, &m, NULL);
 }
 
 TEST(each_type_sets_its_bit_then_check_bits)
@@ -27,6 +27,31 @@ TEST(each_type_sets_its_bit_then_check_bits)
 	expect_eq(bm->check_bits, 1);
 	expect_eq(post(bm, 0), 0);	/* coalesces */
 	expect_eq(bm->bitmap[0] & 1, 1);
+	teardown();
+}
+
+TEST(newly_set_says_whether_the_post_found_the_bit_clear)
+{
+	struct event_msg m = { .ev_type = 40 };
+	struct evbitmap *bm;
+	bool newly = false;
+
+	setup();
+	bm = h_obj(H, sizeof(*bm), NULL);
+	expect_eq(evbitmap_post(bm, &m, &newly), 0);
+	expect(newly);
+	expect_eq(evbitmap_post(bm, &m, &newly), 0);	/* coalesced */
+	expect(!newly);
+	bm->bitmap[0] = 0;				/* the consumer took it */
+	expect_eq(evbitmap_post(bm, &m, &newly), 0);
+	expect(newly);
+	m.ev_type = 41;					/* same word, other bit */
+	expect_eq(evbitmap_post(bm, &m, &newly), 0);
+	expect(newly);
+	newly = true;
+	m.ev_type = VCORE_MAX_NR_EVENT;			/* dropped: untouched */
+	expect_eq(evbitmap_post(bm, &m, &newly), VCORE_DROP_BAD_EV_TYPE);
+	expect(newly);
 	teardown();
 }
 
@@ -71,6 +96,7 @@ int main(void)
 {
 	tap_start(60);
 	RUN(each_type_sets_its_bit_then_check_bits);
+	RUN(newly_set_says_whether_the_post_found_the_bit_clear);
 	RUN(types_past_the_bitmap_are_dropped_untouched);
 	RUN(send_event_to_a_bitmap_loses_the_payload_and_counts_it);
 	return tap_done();

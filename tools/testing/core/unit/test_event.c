@@ -260,13 +260,13 @@ TEST(post_vcore_event_goes_straight_to_a_vcpd_mbox)
 	struct event_msg m = msg_of(EV_CHECK_MSGS, 3);
 
 	setup();
-	mcp_post_vcore_event(&H->m, &m, 3, 0);
-	mcp_post_vcore_event(&H->m, &m, 2, EVENT_VCORE_PRIVATE);
+	expect(mcp_post_vcore_event(&H->m, &m, 3, 0));
+	expect(mcp_post_vcore_event(&H->m, &m, 2, EVENT_VCORE_PRIVATE));
 	expect_eq(pub_count(3), 1);
 	expect_eq(priv_count(2), 1);
 	expect_eq(pending(3) + pending(2), 2);
 	h_vcpd_mbox(H, 1, false)->type = 0;	/* failed post: no pending */
-	mcp_post_vcore_event(&H->m, &m, 1, 0);
+	expect(!mcp_post_vcore_event(&H->m, &m, 1, 0));
 	expect_eq(pending(1), 0);
 	expect_eq(H_DROPS(H, VCORE_DROP_BAD_MBOX_TYPE), 1);
 	teardown();
