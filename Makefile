@@ -93,16 +93,46 @@ $(B)/libvcore.so.$(SOMAJOR): $(LIB_SO)
 $(B)/libvcore.so: $(B)/libvcore.so.$(SOMAJOR)
 	ln -sf $(notdir $<) $@
 
+# The portable core in user space (tools/testing/core/, see its README and
+# the core-unit target below).  The core is kmod/core/: each file compiles
+# unchanged with the harness's env.h force-included ahead of
+# kmod/core/env.h (same include guard, so the kernel's one is skipped).
+CORE_DIR := tools/testing/core
+CORE_SRCS := $(sort $(wildcard kmod/core/*.c))
+CORE_NAMES := $(notdir $(basename $(CORE_SRCS)))
+CORE_HDRS := $(wildcard kmod/core/*.h) $(CORE_DIR)/env.h \
+	$(wildcard $(CORE_DIR)/lib/*.h) uapi/linux/vcore.h
+CORE_HLIB := harness alloc hmcp reader
+CORE_UNIT := test_harness test_arena test_event test_ucq test_ceq \
+	test_evbitmap test_vcores
+# VCORE_TEST: the core's test-only helpers (mcp_arrange() and the like).
+CORE_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -fno-strict-aliasing \
+	-pthread -include $(CORE_DIR)/env.h -Iuapi -Ikmod/core -I$(CORE_DIR) \
+	-Ilibvcore/tests -DVCORE_TEST
+CORE_LDLIBS := -lurcu-memb
+CORE_SAN_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+CORE_SAN_cov := -O0 --coverage
+CORE_SAN_tsan := -O1 -fsanitize=thread
+
 # Unit tests of libvcore's user-space side (libvcore/tests/): the library
-# against a fake arena and a simulated kernel producer, no module needed.
-# Built with ASan+UBSan, and again with TSan, both with delay injection
-# points compiled in (libvcore/internal.h).
+# against the real core as its kernel (tools/testing/core/lib/kernel_side.c:
+# the core on a stand-alone MCP, and libvcore's arena page layer over the
+# core's page map), no module needed.  Built with ASan+UBSan, and again
+# with TSan, both with delay injection points compiled in
+# (libvcore/internal.h); the core's objects are the harness's, built with
+# the same sanitizer.
 UNIT_TESTS := test_arena test_ucq test_ceq test_evbitmap test_event
-UNIT_OBJS := dev arena ucq ceq evbitmap mbox ev_handler event \
-	fake_arena kernel_sim inject
+UNIT_OBJS := dev arena ucq ceq evbitmap mbox ev_handler event inject
 UNIT_HDRS := libvcore/*.h libvcore/tests/*.h uapi/linux/vcore.h \
-	uapi/vcore_abi_check.h
-UNIT_CFLAGS := $(CFLAGS) -Ilibvcore/tests -pthread -DVCORE_INJECT_DELAYS
+	uapi/vcore_abi_check.h $(CORE_DIR)/lib/hooks.h \
+	$(CORE_DIR)/lib/kernel_side.h
+UNIT_CFLAGS := $(CFLAGS) -Ilibvcore/tests -I$(CORE_DIR) -pthread \
+	-DVCORE_INJECT_DELAYS
+# unit_kernel FLAVOUR: the kernel the unit tests link
+CORE_KLIB := harness alloc hmcp kernel_side
+unit_kernel = $(patsubst %,$(B)/core/$(1)/kmod/%.o,$(CORE_NAMES)) \
+	$(patsubst %,$(B)/core/$(1)/lib/%.o,$(CORE_KLIB))
 UNIT_SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 UNIT_SAN_tsan := -fsanitize=thread
@@ -123,8 +153,9 @@ $(B)/unit/$(1)/%.o: libvcore/tests/%.S $(UNIT_HDRS)
 	@mkdir -p $$(@D)
 	$(CC) $(UNIT_CFLAGS) -c -o $$@ $$<
 $(B)/unit/$(1)/test_%: $(B)/unit/$(1)/test_%.o \
-		$(addprefix $(B)/unit/$(1)/,$(addsuffix .o,$(UNIT_OBJS)))
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_$(1)) -o $$@ $$^
+		$(addprefix $(B)/unit/$(1)/,$(addsuffix .o,$(UNIT_OBJS))) \
+		$(call unit_kernel,$(1))
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_$(1)) -o $$@ $$^ $(CORE_LDLIBS)
 endef
 $(eval $(call unit_flavour,asan))
 $(eval $(call unit_flavour,tsan))
@@ -142,8 +173,9 @@ UNIT_BINS += $(addprefix $(B)/unit/asan/,$(UNIT_VCORE_TESTS))
 define unit_vcore_test
 $(B)/unit/asan/$(1): $(B)/unit/asan/$(1).o \
 		$(addprefix $(B)/unit/asan/,$(addsuffix .o,$(UNIT_OBJS) \
-		$(UNIT_VCORE_OBJS)))
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $$@ $$^ $(LIB_LDLIBS)
+		$(UNIT_VCORE_OBJS))) $(call unit_kernel,asan)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $$@ $$^ $(LIB_LDLIBS) \
+		$(CORE_LDLIBS)
 endef
 $(foreach t,$(UNIT_VCORE_TESTS),$(eval $(call unit_vcore_test,$(t))))
 # Negative controls: the pop race test against a pop built without its
@@ -160,8 +192,10 @@ $(B)/unit/asan/test_pop_race_broken.o: libvcore/tests/test_pop_race.c \
 $(B)/unit/asan/test_pop_race_no_%: $(B)/unit/asan/test_pop_race_broken.o \
 		$(B)/unit/asan/vcore_entry_no_%.o \
 		$(addprefix $(B)/unit/asan/,$(addsuffix .o,$(UNIT_OBJS) \
-		$(filter-out vcore_entry,$(UNIT_VCORE_OBJS))))
-	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $@ $^ $(LIB_LDLIBS)
+		$(filter-out vcore_entry,$(UNIT_VCORE_OBJS)))) \
+		$(call unit_kernel,asan)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $@ $^ $(LIB_LDLIBS) \
+		$(CORE_LDLIBS)
 
 # The public headers compile as C11 (-pedantic) and as C++11.
 $(B)/unit/headers-c.o: libvcore/tests/headers.c $(UNIT_HDRS)
@@ -392,26 +426,8 @@ man-lint:
 # make model       spin models of the UCQ and of the notification
 #                  handshake, and their broken variants (must fail)
 #
-# The core is kmod/core/: each file compiles unchanged with the harness's
-# env.h force-included ahead of kmod/core/env.h (same include guard, so the
-# kernel's one is skipped).
-CORE_DIR := tools/testing/core
-CORE_SRCS := $(sort $(wildcard kmod/core/*.c))
-CORE_NAMES := $(notdir $(basename $(CORE_SRCS)))
-CORE_HDRS := $(wildcard kmod/core/*.h) $(CORE_DIR)/env.h \
-	$(wildcard $(CORE_DIR)/lib/*.h) uapi/linux/vcore.h
-CORE_HLIB := harness alloc hmcp reader
-CORE_UNIT := test_harness test_arena test_event test_ucq test_ceq \
-	test_evbitmap test_vcores
-# VCORE_TEST: the core's test-only helpers (mcp_arrange() and the like).
-CORE_CFLAGS := -std=gnu11 -g -Wall -Wextra -Werror -fno-strict-aliasing \
-	-pthread -include $(CORE_DIR)/env.h -Iuapi -Ikmod/core -I$(CORE_DIR) \
-	-Ilibvcore/tests -DVCORE_TEST
-CORE_LDLIBS := -lurcu-memb
-CORE_SAN_asan := -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer
-CORE_SAN_cov := -O0 --coverage
-CORE_SAN_tsan := -O1 -fsanitize=thread
+# The variables (CORE_*) are defined above, ahead of libvcore's unit tests,
+# which link the core as their kernel.
 
 # core_flavour FLAVOUR: objects of the core and the harness library
 define core_flavour

@@ -33,7 +33,7 @@
 
 #include "barrier.h"
 #include "fake_kernel.h"
-#include "kernel_sim.h"
+#include "lib/kernel_side.h"
 #include "vcore_ctx.h"
 
 #define ALTSTACK_SIZE	(256 * 1024)
@@ -68,6 +68,13 @@ static struct {
 static __thread int fk_vcoreid = -1;
 
 #define STAT_INC(f)	fetch_add(&fk.st.f, 1)
+
+/* The kernel's post_vc_msg(): the core's, into the MCP's procdata. */
+static int post_vc_msg(unsigned int v, bool priv, const struct event_msg *msg)
+{
+	return ks_post_vcore_event(msg, v, priv ? EVENT_VCORE_PRIVATE : 0) ?
+	       0 : -1;
+}
 
 static struct vcore_preempt_data *vcpd(unsigned int v)
 {
@@ -222,7 +229,7 @@ void fake_notify(unsigned int v)
 
 int fake_send_vc_msg(unsigned int v, bool priv, const struct event_msg *msg)
 {
-	if (sim_post_vc_msg(vcpd(v), priv, msg))
+	if (post_vc_msg(v, priv, msg))
 		return -1;
 	fake_notify(v);
 	return 0;
@@ -340,8 +347,7 @@ static long do_self_notify(ucontext_t *uc, const struct vcore_self_notify *s)
 		else
 			STAT_INC(check_msgs_public);
 	}
-	sim_post_vc_msg(vcpd(v), s->flags & VCORE_SELF_NOTIFY_PRIVATE,
-			&s->msg);
+	post_vc_msg(v, s->flags & VCORE_SELF_NOTIFY_PRIVATE, &s->msg);
 	if (fk_vcoreid == (int)v) {
 		/*
 		 * The IPI to our own CPU: the task work runs as the ioctl
@@ -626,7 +632,7 @@ static int spam_indir(unsigned int v, const struct event_msg *msg)
 			goto out;
 		}
 	}
-	ret = sim_post_vc_msg(vcpd(v), false, msg);
+	ret = post_vc_msg(v, false, msg);
 	fetch_or(&vcpd(v)->flags, (__u32)VC_CAN_RCV_MSG);
 	if (fk.vc[v].attached && !fk.vc[v].granted &&
 	    fk.online < fk.nr_pcores)
@@ -646,8 +652,7 @@ int fake_send_event(struct event_queue *ev_q, const struct event_msg *msg)
 	if (v >= fk.nr_vcores)
 		return -1;
 	mbox = (struct event_mbox *)(uintptr_t)READ_ONCE(ev_q->ev_mbox);
-	if (mbox ? sim_mbox_post(mbox, msg) :
-		   sim_post_vc_msg(vcpd(v), false, msg))
+	if (mbox ? !ks_mbox_post(mbox, msg) : post_vc_msg(v, false, msg))
 		return -1;
 	if (!(flags & EVENT_INDIR)) {
 		fake_notify(v);
@@ -712,10 +717,9 @@ int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 		     unsigned int nr_pcores)
 {
 	size_t vcpd_size = sizeof(struct vcore_preempt_data);
-	size_t pd_size = (4096 + nr_vcores * vcpd_size + 4095) & ~4095UL;
 	int fd, err;
 
-	if (!nr_vcores || nr_vcores > VCORE_MAX_VCORES)
+	if (!nr_vcores || nr_vcores > ks_max_vcores())
 		return -EINVAL;
 	memset(dev, 0, sizeof(*dev));
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -733,17 +737,14 @@ int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 			     (1ULL << VCORE_IOC_NR_YIELD) |
 			     (1ULL << VCORE_IOC_NR_CHANGE_VCORE) |
 			     (1ULL << VCORE_IOC_NR_PREEMPT);
-	dev->api.vcpd_offset = 4096;
+	dev->api.vcpd_offset = sizeof(struct vcore_procdata);
 	dev->api.vcpd_size = (__u32)vcpd_size;
 	dev->api.max_vcores = nr_vcores;
 	dev->api.max_nr_event = VCORE_MAX_NR_EVENT;
 	dev->api.fp_state_size = VCORE_FP_STATE_SIZE;
-	dev->procdata = aligned_alloc(4096, pd_size);
-	fk.pi = calloc(1, sizeof(*fk.pi));
-	if (!dev->procdata || !fk.pi)
-		return -ENOMEM;
-	memset(dev->procdata, 0, pd_size);
-	fk.pi->pid = (__u32)getpid();
+	/* procinfo and procdata are the kernel's MCP's */
+	dev->procdata = ks_procdata();
+	fk.pi = ks_procinfo();
 	fk.pi->state = VCORE_PROC_RUNNABLE_S;
 	fk.pi->max_vcores = nr_vcores;
 	dev->kprocinfo = fk.pi;

@@ -4,8 +4,10 @@
  * grants, notifications, yield and preemption, played in user space so
  * that libvcore's real entry, pop and uthread code runs unchanged.
  *
- *   device     a fake struct vcore_dev: procinfo and procdata are plain
- *              memory, the fd is /dev/null dup'ed to FAKE_KERNEL_FD.
+ *   device     a fake struct vcore_dev over the kernel's MCP
+ *              (lib/kernel_side.h: the real core, whose procinfo and
+ *              procdata these are), the fd is /dev/null dup'ed to
+ *              FAKE_KERNEL_FD.  Every message goes through the core.
  *   ioctls     a seccomp filter traps every ioctl on that fd; the SIGSYS
  *              handler does what the module would (ATTACH, POKE, YIELD,
  *              SELF_NOTIFY) and, like the module's return to user space,
@@ -79,8 +81,9 @@ struct fake_stats {
 /*
  * Set up dev as a device with nr_vcores vcores and nr_pcores pcores to
  * grant (at most that many vcores online at once), and install the
- * traps.  Once per process, before any thread is created.  The fake
- * arena must be set up first (fake_arena.h).  0 or -errno.
+ * traps.  Once per process, before any thread is created.  The kernel
+ * must be set up first, with at least nr_vcores vcores (ks_init()).  0 or
+ * -errno.
  */
 int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 		     unsigned int nr_pcores);

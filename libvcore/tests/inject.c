@@ -3,12 +3,22 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "barrier.h"
 #include "inject.h"
+#include "lib/kernel_side.h"
+
+/*
+ * The core makes several hooked accesses where the library passes one
+ * injection point: it gets delays that much less often, so that the
+ * windows on both sides widen about alike.
+ */
+#define CORE_RATE_SCALE	4
 
 static unsigned int rate;
 static unsigned long hits[INJ_K_END];
+static unsigned long core_base;		/* ks_injected() at the last reset */
 
 /* The one-shot stall: guarded by stall_lock; stall_point also read bare. */
 static pthread_mutex_t stall_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -56,15 +66,18 @@ static void stall(unsigned int point)
 
 void inject_set_rate(unsigned int one_in)
 {
-	if (one_in)
+	if (one_in) {
 		for (unsigned int i = 0; i < INJ_K_END; i++)
 			WRITE_ONCE(hits[i], 0);
+		WRITE_ONCE(core_base, ks_injected());
+	}
 	WRITE_ONCE(rate, one_in);
+	ks_inject(one_in * CORE_RATE_SCALE);
 }
 
 unsigned long inject_delays(void)
 {
-	unsigned long n = 0;
+	unsigned long n = ks_injected() - READ_ONCE(core_base);
 
 	for (unsigned int i = 0; i < INJ_K_END; i++)
 		n += READ_ONCE(hits[i]);
@@ -78,6 +91,27 @@ unsigned int inject_points_hit(void)
 	for (unsigned int i = 0; i < INJ_K_END; i++)
 		n += READ_ONCE(hits[i]) != 0;
 	return n;
+}
+
+static void core_point(void *arg, const volatile void *addr,
+		       unsigned int kind)
+{
+	(void)addr;
+	(void)kind;
+	vcore_inject_delay((unsigned int)(uintptr_t)arg);
+}
+
+void inject_at_core_access(unsigned int point, const volatile void *addr,
+			   size_t len, unsigned int kinds, unsigned int skip)
+{
+	if (h_watch(addr, len, kinds, skip, 1, core_point,
+		    (void *)(uintptr_t)point) < 0)
+		abort();
+}
+
+void inject_at_core_clear(void)
+{
+	h_watch_clear();
 }
 
 void vcore_inject_delay(unsigned int point)

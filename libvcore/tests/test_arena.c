@@ -7,8 +7,8 @@
 #include <sys/wait.h>
 
 #include "arena.h"
-#include "fake_arena.h"
 #include "internal.h"
+#include "lib/kernel_side.h"
 #include "tap.h"
 
 static const size_t sizes[] = { 1, 24, 64, 65, 128, 192, 200, 256, 512,
@@ -66,19 +66,19 @@ TEST(the_ev_q_classes_are_distinct)
 
 TEST(large_requests_get_whole_pages_back_to_the_kernel)
 {
-	unsigned int base = fake_arena_in_use();
+	unsigned long base = ks_arena_used();
 	char *p = vcore_arena_zalloc(1025);
 	char *q = vcore_arena_zalloc(3 * 4096 + 1);
 
 	expect(p && q);
 	expect_eq((uintptr_t)p % 4096, 0);
 	expect_eq((uintptr_t)q % 4096, 0);
-	expect_eq(fake_arena_in_use() - base, 1 + 4);
+	expect_eq(ks_arena_used() - base, 1 + 4);
 	expect_eq(vcore_arena_obj_size(p), 0);
 	expect(all_zero((unsigned char *)q, 4 * 4096));
 	vcore_arena_free(p, 1025);
 	vcore_arena_free(q, 3 * 4096 + 1);
-	expect_eq(fake_arena_in_use(), base);
+	expect_eq(ks_arena_used(), base);
 }
 
 TEST(bad_requests_fail_with_errno)
@@ -87,10 +87,10 @@ TEST(bad_requests_fail_with_errno)
 	expect(!vcore_arena_zalloc(0) && errno == EINVAL);
 	errno = 0;
 	expect(!vcore_arena_zalloc(SIZE_MAX) && errno == ENOMEM);
-	fake_arena_fail_after(0);
+	ks_arena_fail_after(0);
 	errno = 0;
 	expect(!vcore_arena_zalloc(8192) && errno == ENOMEM);
-	fake_arena_fail_after(-1);
+	ks_arena_fail_after(-1);
 	vcore_arena_free(NULL, 64);
 }
 
@@ -165,14 +165,14 @@ TEST(concurrent_allocations_never_overlap)
 	for (unsigned int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
 	expect_eq(overlaps, 0);
-	expect_eq(fake_arena_bad_frees(), 0);
+	expect_eq(ks_arena_bad_frees(), 0);
 }
 
 int main(void)
 {
 	tap_start(60);
-	if (fake_arena_init(1024)) {
-		printf("Bail out! no memory for the fake arena\n");
+	if (ks_init(1, 1024)) {
+		printf("Bail out! no memory for the kernel\n");
 		return 1;
 	}
 	RUN(objects_are_zeroed_aligned_and_sized_by_class);

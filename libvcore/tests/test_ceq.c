@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * CEQ consumer against the simulated kernel producer: coalescing, ring
+ * CEQ consumer against the kernel's producer (the core, kernel_side.h): coalescing, ring
  * overflow and its recovery, and conservation under concurrency.
  *
  *	test_ceq [rounds [posts per producer per round]]
@@ -13,9 +13,8 @@
 
 #include "barrier.h"
 #include "ceq.h"
-#include "fake_arena.h"
 #include "inject.h"
-#include "kernel_sim.h"
+#include "lib/kernel_side.h"
 #include "tap.h"
 
 #define NR_PRODUCERS	4
@@ -32,7 +31,7 @@ static void post(__u16 type, __u32 arg2, __u64 blob)
 	struct event_msg m = { .ev_type = type, .ev_arg2 = arg2,
 			       .ev_arg3 = blob };
 
-	expect_eq(sim_ceq_post(&ceq, &m), 0);
+	expect_eq(ks_ceq_post(&ceq, &m), 0);
 }
 
 /* Nothing posted is left behind: no entry posted or holding a value. */
@@ -164,13 +163,13 @@ TEST(overflow_of_a_tiny_ring_recovers_every_type)
 
 TEST(cleanup_returns_the_arrays)
 {
-	unsigned int base = fake_arena_in_use();
+	unsigned long base = ks_arena_used();
 
 	/* 1024 entries of 32 bytes: 8 whole pages. */
 	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 1024, 4096), 0);
-	expect(fake_arena_in_use() - base >= 8 + 4);
+	expect(ks_arena_used() - base >= 8 + 4);
 	vcore_ceq_cleanup(&ceq);
-	expect_eq(fake_arena_in_use(), base);
+	expect_eq(ks_arena_used(), base);
 }
 
 /*
@@ -268,7 +267,7 @@ static void *producer_main(void *arg)
 				m.ev_arg2 = 1U << (pa->id * 8 + x % 8);
 				fetch_or(&st->or_posted[m.ev_type], m.ev_arg2);
 			}
-			if (sim_ceq_post(&ceq, &m))
+			if (ks_ceq_post(&ceq, &m))
 				fetch_add(&st->bad, 1);
 		}
 		fetch_add(&st->posted_rounds, 1);
@@ -404,8 +403,8 @@ int main(int argc, char **argv)
 	if (argc > 2)
 		per_round = (unsigned int)strtoul(argv[2], NULL, 0);
 	tap_start(120);
-	if (fake_arena_init(1024)) {
-		printf("Bail out! no memory for the fake arena\n");
+	if (ks_init(1, 1024)) {
+		printf("Bail out! no memory for the kernel\n");
 		return 1;
 	}
 	RUN(init_rejects_bad_geometry);

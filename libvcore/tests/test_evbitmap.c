@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * Bitmap mbox consumer against the simulated kernel producer.
+ * Bitmap mbox consumer against the kernel's producer (the core,
+ * kernel_side.h).
  *
  *	test_evbitmap [rounds [posts per producer per round]]
  */
@@ -12,7 +13,7 @@
 #include "barrier.h"
 #include "evbitmap.h"
 #include "inject.h"
-#include "kernel_sim.h"
+#include "lib/kernel_side.h"
 #include "tap.h"
 
 #define NR_PRODUCERS	4
@@ -26,7 +27,7 @@ static void post(__u16 type)
 {
 	struct event_msg m = { .ev_type = type, .ev_arg2 = 77, .ev_arg3 = 1 };
 
-	expect_eq(sim_evbitmap_post(&evbm, &m, NULL), 0);
+	expect_eq(ks_evbitmap_post(&evbm, &m, NULL), 0);
 }
 
 TEST(bits_come_out_in_type_order_with_only_the_type)
@@ -69,7 +70,7 @@ TEST(types_past_the_table_are_refused_or_dropped)
 	struct event_msg m = { .ev_type = VCORE_MAX_NR_EVENT };
 
 	vcore_evbitmap_init(&evbm);
-	expect_eq(sim_evbitmap_post(&evbm, &m, NULL), -1);
+	expect_eq(ks_evbitmap_post(&evbm, &m, NULL), VCORE_DROP_BAD_EV_TYPE);
 	/* A stray bit no kernel sets: taken and dropped, never returned. */
 	evbm.bitmap[0] = 1ULL << 60;
 	evbm.check_bits = 1;
@@ -103,7 +104,7 @@ static void *producer_main(void *arg)
 			x ^= x >> 17;
 			x ^= x << 5;
 			m.ev_type = (__u16)(x % VCORE_MAX_NR_EVENT);
-			sim_evbitmap_post(&evbm, &m, &newly);
+			ks_evbitmap_post(&evbm, &m, &newly);
 			if (newly)
 				fetch_add(&set_count[m.ev_type], 1);
 		}

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
  * ev_qs, mboxes, the handler table, INDIR and VCPD handling, against the
- * simulated kernel and a fake device whose procdata is plain memory.
+ * kernel (the core, kernel_side.h) and a device whose procdata is the
+ * kernel's MCP's, with no module behind it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -11,30 +12,24 @@
 
 #include "barrier.h"
 #include "event.h"
-#include "fake_arena.h"
 #include "inject.h"
-#include "kernel_sim.h"
+#include "lib/kernel_side.h"
 #include "tap.h"
 
 #define NR_VCORES	4
 
 static struct vcore_dev dev;
 
-/* procdata as the module lays it out: the header page, then the VCPDs. */
-static int fake_dev_init(void)
+/* The device over the kernel's MCP, as vcore_dev_open() would set it up. */
+static void fake_dev_init(void)
 {
-	size_t size = 4096 + NR_VCORES * sizeof(struct vcore_preempt_data);
-
 	dev.fd = -1;
-	dev.procdata = aligned_alloc(4096, (size + 4095) & ~4095UL);
-	if (!dev.procdata)
-		return -ENOMEM;
-	memset(dev.procdata, 0, size);
-	dev.api.vcpd_offset = 4096;
+	dev.procdata = ks_procdata();
+	dev.kprocinfo = ks_procinfo();
+	dev.api.vcpd_offset = sizeof(struct vcore_procdata);
 	dev.api.vcpd_size = sizeof(struct vcore_preempt_data);
 	dev.api.max_vcores = NR_VCORES;
 	dev.api.max_nr_event = VCORE_MAX_NR_EVENT;
-	return 0;
 }
 
 /* A handler that logs (type, data, arg2) into a small journal. */
@@ -68,11 +63,14 @@ static void *tag(unsigned int i)
 	return (void *)(uintptr_t)(0x1000 + i);
 }
 
+/* mcp_send_event() through ev_q, which must drop nothing. */
 static void post(struct event_queue *ev_q, unsigned int type, __u32 arg2)
 {
 	struct event_msg m = { .ev_type = (__u16)type, .ev_arg2 = arg2 };
+	uint64_t dropped = ks_dropped();
 
-	expect_eq(sim_send_event(&dev, ev_q, &m), 0);
+	ks_send_event((uintptr_t)ev_q, &m, 0);
+	expect_eq(ks_dropped(), dropped);
 }
 
 TEST(several_handlers_per_type_run_in_order_with_their_data)
@@ -141,7 +139,7 @@ static void *dispatcher(void *arg)
 	struct event_msg m = { .ev_type = EV_FREE_APPLE_PIE };
 
 	while (!smp_load_acquire(&stop)) {
-		sim_mbox_post(mbox, &m);
+		ks_mbox_post(mbox, &m);
 		vcore_handle_mbox(mbox);
 	}
 	return NULL;
@@ -185,7 +183,7 @@ TEST(get_eventq_gives_each_mbox_type_its_own_published_mbox)
 	static const unsigned int types[] = {
 		EV_MBOX_UCQ, EV_MBOX_BITMAP, EV_MBOX_CEQ,
 	};
-	unsigned int base = fake_arena_in_use();
+	unsigned long base = ks_arena_used();
 
 	for (unsigned int i = 0; i < 3; i++) {
 		struct event_queue *ev_q = vcore_get_eventq(types[i]);
@@ -204,16 +202,16 @@ TEST(get_eventq_gives_each_mbox_type_its_own_published_mbox)
 	errno = 0;
 	expect(vcore_get_eventq(7) == NULL && errno == EINVAL);
 	/* Every UCQ page and CEQ array went back (class pages stay). */
-	expect(fake_arena_in_use() - base <= 3);
+	expect(ks_arena_used() - base <= 3);
 }
 
 TEST(get_eventq_reports_a_full_arena)
 {
-	fake_arena_fail_after(0);
+	ks_arena_fail_after(0);
 	errno = 0;
 	/* The ev_q comes from a class page already there; the UCQ fails. */
 	expect(vcore_get_eventq(EV_MBOX_UCQ) == NULL && errno == ENOMEM);
-	fake_arena_fail_after(-1);
+	ks_arena_fail_after(-1);
 }
 
 TEST(get_eventq_vcpd_is_slim_and_points_nowhere)
@@ -238,8 +236,8 @@ TEST(raw_ev_q_takes_a_custom_ceq)
 
 	expect(ev_q != NULL);
 	expect_eq(vcore_event_mbox_init_ceq(event_q_mbox(ev_q), CEQ_ADD, 200, 8), 0);
-	expect_eq(sim_mbox_post(event_q_mbox(ev_q), &m), 0);
-	expect_eq(sim_mbox_post(event_q_mbox(ev_q), &m), 0);
+	expect(ks_mbox_post(event_q_mbox(ev_q), &m));
+	expect(ks_mbox_post(event_q_mbox(ev_q), &m));
 	/* Id 100 is past the handler table: consumed, not dispatched. */
 	expect_eq(vcore_handle_event_q(ev_q), 1);
 	vcore_put_eventq(ev_q);
@@ -269,7 +267,7 @@ TEST(handle_event_q_prefers_the_ev_qs_own_handler)
 
 TEST(vcpd_mboxes_init_makes_every_vcpd_mbox_a_ready_ucq)
 {
-	unsigned int base = fake_arena_in_use();
+	unsigned long base = ks_arena_used();
 
 	expect_eq(vcore_vcpd_mboxes_init(&dev), 0);
 	for (unsigned int v = 0; v < NR_VCORES; v++) {
@@ -280,22 +278,22 @@ TEST(vcpd_mboxes_init_makes_every_vcpd_mbox_a_ready_ucq)
 		expect_eq(vcpd->ev_mbox_private.type, EV_MBOX_UCQ);
 		expect_eq(vcpd->ev_mbox_private.ucq.ucq_ready, 1);
 	}
-	expect_eq(fake_arena_in_use() - base, 4 * NR_VCORES);
+	expect_eq(ks_arena_used() - base, 4 * NR_VCORES);
 	/* Again: nothing changes. */
 	expect_eq(vcore_vcpd_mboxes_init(&dev), 0);
-	expect_eq(fake_arena_in_use() - base, 4 * NR_VCORES);
+	expect_eq(ks_arena_used() - base, 4 * NR_VCORES);
 	vcore_vcpd_mboxes_cleanup(&dev);
-	expect_eq(fake_arena_in_use(), base);
+	expect_eq(ks_arena_used(), base);
 }
 
 TEST(vcpd_mboxes_init_unwinds_when_the_arena_runs_out)
 {
-	unsigned int base = fake_arena_in_use();
+	unsigned long base = ks_arena_used();
 
-	fake_arena_fail_after(4 * NR_VCORES - 3);
+	ks_arena_fail_after(4 * NR_VCORES - 3);
 	expect_eq(vcore_vcpd_mboxes_init(&dev), -ENOMEM);
-	fake_arena_fail_after(-1);
-	expect_eq(fake_arena_in_use(), base);
+	ks_arena_fail_after(-1);
+	expect_eq(ks_arena_used(), base);
 	expect_eq(vcore_dev_vcpd(&dev, 0)->ev_mbox_public.type, 0);
 	expect_eq(vcore_vcpd_mboxes_init(&dev), 0);
 }
@@ -382,7 +380,7 @@ static void *indir_producer(void *arg)
 					       .ev_arg1 = (__u16)id,
 					       .ev_arg2 = seq++ };
 
-			sim_send_event(&dev, indir_q, &m);
+			ks_send_event((uintptr_t)indir_q, &m, 0);
 		}
 		fetch_add(&indir_done, 1);
 		pthread_barrier_wait(&indir_round_end);
@@ -495,10 +493,11 @@ TEST(kevent_registration_goes_to_procdata)
 int main(void)
 {
 	tap_start(120);
-	if (fake_arena_init(1024) || fake_dev_init()) {
-		printf("Bail out! no memory for the fakes\n");
+	if (ks_init(NR_VCORES, 1024)) {
+		printf("Bail out! no memory for the kernel\n");
 		return 1;
 	}
+	fake_dev_init();
 	RUN(several_handlers_per_type_run_in_order_with_their_data);
 	RUN(handler_registration_rejects_bad_arguments);
 	RUN(handlers_change_while_messages_are_dispatched);
@@ -515,6 +514,6 @@ int main(void)
 	RUN(handle_events_drains_private_before_public);
 	RUN(kevent_registration_goes_to_procdata);
 	vcore_vcpd_mboxes_cleanup(&dev);
-	free(dev.procdata);
+	ks_fini();
 	return tap_done();
 }

@@ -32,10 +32,9 @@
 
 #include "barrier.h"
 #include "event.h"
-#include "fake_arena.h"
 #include "internal.h"
 #include "fake_kernel.h"
-#include "kernel_sim.h"
+#include "lib/kernel_side.h"
 #include "tap.h"
 #include "vcore_ctx.h"
 
@@ -187,7 +186,7 @@ static void race(void)
 			spin_relax(&spins);
 		msg.ev_arg3 = ++seq;
 		/* NOTIF-2: post, then notif_pending (a release) */
-		expect_eq(sim_post_vc_msg(vcpd, true, &msg), 0);
+		expect(ks_post_vcore_event(&msg, 0, EVENT_VCORE_PRIVATE));
 		/* NOTIF-1: full barrier */
 		smp_mb();
 		/* NOTIF-1: then notif_disabled */
@@ -240,7 +239,7 @@ int main(void)
 	int err;
 
 	tap_start(120);
-	err = fake_arena_init(256);
+	err = ks_init(1, 256);
 	if (!err)
 		err = fake_kernel_init(&dev, 1, 1);
 	if (!err)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * UCQ consumer against the simulated kernel producer: order and page
+ * UCQ consumer against the kernel's producer (the core, kernel_side.h): order and page
  * flips on one thread, then producers and consumers on many.
  *
  *	test_ucq [messages per producer]
@@ -10,10 +10,10 @@
 #include <sched.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "barrier.h"
-#include "fake_arena.h"
 #include "inject.h"
-#include "kernel_sim.h"
+#include "lib/kernel_side.h"
 #include "tap.h"
 #include "ucq.h"
 
@@ -47,15 +47,15 @@ static bool msg_ok(const struct event_msg *m)
 }
 
 /* Pages the ucq owns: 2 + nr_extra_pgs, all of them from the arena. */
-static void expect_page_accounting(unsigned int baseline)
+static void expect_page_accounting(unsigned long baseline)
 {
-	expect_eq(fake_arena_in_use() - baseline, 2 + ucq.nr_extra_pgs);
+	expect_eq(ks_arena_used() - baseline, 2 + ucq.nr_extra_pgs);
 }
 
 TEST(init_publishes_an_empty_queue)
 {
 	struct event_msg m;
-	unsigned int base = fake_arena_in_use();
+	unsigned long base = ks_arena_used();
 
 	expect_eq(vcore_ucq_init(&ucq), 0);
 	expect_eq(ucq.ucq_ready, 1);
@@ -64,9 +64,9 @@ TEST(init_publishes_an_empty_queue)
 	expect_eq(ucq.prod_idx & VCORE_UCQ_SLOT_MASK, 0);
 	expect(vcore_ucq_is_empty(&ucq));
 	expect(!vcore_get_ucq_msg(&ucq, &m));
-	expect_eq(fake_arena_in_use() - base, 2);
+	expect_eq(ks_arena_used() - base, 2);
 	vcore_ucq_free(&ucq);
-	expect_eq(fake_arena_in_use(), base);
+	expect_eq(ks_arena_used(), base);
 	expect_eq(ucq.ucq_ready, 0);
 }
 
@@ -86,14 +86,14 @@ TEST(post_to_uninitialised_ucq_is_dropped)
 	struct ucq fresh = { 0 };
 	struct event_msg m = make_msg(0, 0);
 
-	expect_eq(sim_ucq_post(&fresh, &m), -1);
+	expect_eq(ks_ucq_post(&fresh, &m), VCORE_DROP_UCQ_NOT_READY);
 }
 
 /* Akaros's kernel UCQ test: 1, then 5000, then 1000 messages. */
 TEST(bursts_of_1_5000_1000_in_order_across_pages)
 {
 	static const unsigned int bursts[] = { 1, 5000, 1000 };
-	unsigned int base = fake_arena_in_use();
+	unsigned long base = ks_arena_used();
 	struct event_msg m = { 0 };
 	__u32 seq = 0, got = 0;
 
@@ -101,7 +101,7 @@ TEST(bursts_of_1_5000_1000_in_order_across_pages)
 	for (unsigned int b = 0; b < 3; b++) {
 		for (unsigned int i = 0; i < bursts[b]; i++) {
 			m = make_msg(0, seq++);
-			expect_eq(sim_ucq_post(&ucq, &m), 0);
+			expect_eq(ks_ucq_post(&ucq, &m), 0);
 		}
 		if (b == 1) {
 			/* 5000 unconsumed messages span 40 pages. */
@@ -124,24 +124,24 @@ TEST(bursts_of_1_5000_1000_in_order_across_pages)
 	/* Each flip counted in cons_idx's high bits. */
 	expect((ucq.cons_idx >> 48) >= 6001 / SLOTS);
 	vcore_ucq_free(&ucq);
-	expect_eq(fake_arena_in_use(), base);
+	expect_eq(ks_arena_used(), base);
 }
 
 TEST(free_returns_every_page_of_a_long_chain)
 {
-	unsigned int base = fake_arena_in_use();
+	unsigned long base = ks_arena_used();
 	struct event_msg m = make_msg(1, 7);
 
 	expect_eq(vcore_ucq_init(&ucq), 0);
 	for (unsigned int i = 0; i < 20 * SLOTS; i++)
-		expect_eq(sim_ucq_post(&ucq, &m), 0);
+		expect_eq(ks_ucq_post(&ucq, &m), 0);
 	/* Half consumed: the chain still spans about ten pages. */
 	for (unsigned int i = 0; i < 10 * SLOTS; i++)
 		expect(vcore_get_ucq_msg(&ucq, &m));
 	expect_page_accounting(base);
 	vcore_ucq_free(&ucq);
-	expect_eq(fake_arena_in_use(), base);
-	expect_eq(fake_arena_bad_frees(), 0);
+	expect_eq(ks_arena_used(), base);
+	expect_eq(ks_arena_bad_frees(), 0);
 }
 
 /*
@@ -174,10 +174,10 @@ TEST(a_consumer_stalled_across_page_recycling_claims_nothing)
 
 	expect_eq(vcore_ucq_init(&ucq), 0);
 	for (unsigned int i = 0; i < 5; i++) {
-		expect_eq(sim_ucq_post(&ucq, &m), 0);
+		expect_eq(ks_ucq_post(&ucq, &m), 0);
 		expect(vcore_get_ucq_msg(&ucq, &m));
 	}
-	expect_eq(sim_ucq_post(&ucq, &m), 0);		/* slot 5 */
+	expect_eq(ks_ucq_post(&ucq, &m), 0);		/* slot 5 */
 	start = ucq.cons_idx;
 	victim_done = 0;
 	inject_stall_once(INJ_UCQ_CHECKED);
@@ -186,7 +186,7 @@ TEST(a_consumer_stalled_across_page_recycling_claims_nothing)
 	/* Take slot 5, then once round: 121 + 127 + 5 slots. */
 	for (unsigned int i = 0; i < 1 + 121 + 127 + 5; i++) {
 		if (i)
-			expect_eq(sim_ucq_post(&ucq, &m), 0);
+			expect_eq(ks_ucq_post(&ucq, &m), 0);
 		expect(vcore_get_ucq_msg(&ucq, &m));
 	}
 	expect(vcore_ucq_is_empty(&ucq));
@@ -198,7 +198,7 @@ TEST(a_consumer_stalled_across_page_recycling_claims_nothing)
 		sched_yield();
 	expect(smp_load_acquire(&victim_done));
 	if (!smp_load_acquire(&victim_done))
-		sim_ucq_post(&ucq, &m);		/* unstick it */
+		ks_ucq_post(&ucq, &m);		/* unstick it */
 	pthread_join(t, NULL);
 	expect(!victim_got);
 	vcore_ucq_free(&ucq);
@@ -235,10 +235,19 @@ static void *racer_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Post one message, stalling at INJ_K_UCQ_LINKED: just before the core's
+ * first plain store to prod_idx, the store-release that moves it onto the
+ * page just linked (kmod/core/ucq.c's B; every claim before it is a
+ * fetch-add).
+ */
 static void *post_one(void *arg)
 {
-	if (sim_ucq_post(&ucq, arg))
+	inject_at_core_access(INJ_K_UCQ_LINKED, &ucq.prod_idx,
+			      sizeof(ucq.prod_idx), H_STORE, 0);
+	if (ks_ucq_post(&ucq, arg))
 		diag("post_one: the post failed");
+	inject_at_core_clear();
 	return NULL;
 }
 
@@ -258,7 +267,7 @@ static __u64 drain_to_page_end(unsigned int producer)
 	struct event_msg m = make_msg(producer, 0);
 
 	for (unsigned int i = 0; i < SLOTS; i++) {
-		expect_eq(sim_ucq_post(&ucq, &m), 0);
+		expect_eq(ks_ucq_post(&ucq, &m), 0);
 		expect(vcore_get_ucq_msg(&ucq, &m));
 	}
 	expect_eq(POS(ucq.cons_idx), ucq.prod_idx);
@@ -271,7 +280,7 @@ static void join_racer(struct racer *r, struct event_msg *m)
 {
 	if (!wait_until(smp_load_acquire(&r->done), 2)) {
 		diag("a consumer is still waiting; posting to free it");
-		expect_eq(sim_ucq_post(&ucq, m), 0);
+		expect_eq(ks_ucq_post(&ucq, m), 0);
 	}
 	pthread_join(r->t, NULL);
 }
@@ -387,7 +396,7 @@ static void *producer_main(void *arg)
 		while (READ_ONCE(st->sent) - READ_ONCE(st->received) >= WINDOW)
 			sched_yield();
 		fetch_add(&st->sent, 1);
-		if (sim_ucq_post(&ucq, &m))
+		if (ks_ucq_post(&ucq, &m))
 			fetch_add(&st->bad, 1);
 		if ((i + 1) % st->chunk == 0 || i + 1 == st->per_producer) {
 			pthread_barrier_wait(&st->quiesce);	/* drained */
@@ -453,7 +462,7 @@ static void run_stress(unsigned int nr_consumers, unsigned long n,
 	struct producer_arg pa[NR_PRODUCERS];
 	struct stress st = { .nr_consumers = nr_consumers,
 			     .per_producer = n, .chunk = chunk };
-	unsigned int base = fake_arena_in_use(), bound;
+	unsigned long base = ks_arena_used(), bound;
 	unsigned long missing = 0;
 	double t0, dt;
 
@@ -464,7 +473,7 @@ static void run_stress(unsigned int nr_consumers, unsigned long n,
 	pthread_barrier_init(&st.quiesce, NULL,
 			     NR_PRODUCERS + nr_consumers + 1);
 	expect_eq(vcore_ucq_init(&ucq), 0);
-	fake_arena_reset_peak();
+	ks_arena_reset_peak();
 	inject_set_rate(inject_one_in);
 
 	t0 = now_s();
@@ -504,19 +513,19 @@ static void run_stress(unsigned int nr_consumers, unsigned long n,
 	 * pages, plus the spare, plus one being handed over.
 	 */
 	bound = (WINDOW + NR_PRODUCERS) / SLOTS + 6;
-	expect(fake_arena_peak() - base <= bound);
+	expect(ks_arena_peak() - base <= bound);
 	expect(st.max_extra <= bound);
 	diag("%u producers x %lu, %u consumer(s): %lu messages in %.2f s (%.0f/s), "
-	     "%lu quiescent points; peak %u pages (bound %u), max nr_extra_pgs %llu, "
+	     "%lu quiescent points; peak %lu pages (bound %lu), max nr_extra_pgs %llu, "
 	     "%llu page flips, %lu delays injected at %u points",
 	     NR_PRODUCERS, n, nr_consumers, st.total, dt, st.total / dt,
-	     nr_chunks(&st), fake_arena_peak() - base, bound,
+	     nr_chunks(&st), ks_arena_peak() - base, bound,
 	     (unsigned long long)st.max_extra,
 	     (unsigned long long)(ucq.cons_idx >> 48), inject_delays(),
 	     inject_points_hit());
 	vcore_ucq_free(&ucq);
-	expect_eq(fake_arena_in_use(), base);
-	expect_eq(fake_arena_bad_frees(), 0);
+	expect_eq(ks_arena_used(), base);
+	expect_eq(ks_arena_bad_frees(), 0);
 	free(st.seen);
 }
 
@@ -557,8 +566,8 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		per_producer = strtoul(argv[1], NULL, 0);
 	tap_start(120);
-	if (fake_arena_init(4096)) {
-		printf("Bail out! no memory for the fake arena\n");
+	if (ks_init(1, 4096)) {
+		printf("Bail out! no memory for the kernel\n");
 		return 1;
 	}
 	RUN(init_publishes_an_empty_queue);

@@ -16,7 +16,7 @@
 
 #include "barrier.h"
 #include "event.h"
-#include "fake_arena.h"
+#include "lib/kernel_side.h"
 #include "fake_kernel.h"
 #include "internal.h"
 #include "tap.h"
@@ -702,7 +702,7 @@ int main(void)
 	int err;
 
 	tap_start(150);
-	err = fake_arena_init(1024);
+	err = ks_init(NR_VCORES, 1024);
 	if (!err)
 		err = fake_kernel_init(&dev, NR_VCORES, NR_VCORES);
 	if (!err)

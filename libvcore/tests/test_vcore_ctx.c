@@ -16,7 +16,7 @@
 
 #include "barrier.h"
 #include "event.h"
-#include "fake_arena.h"
+#include "lib/kernel_side.h"
 #include "fake_kernel.h"
 #include "tap.h"
 #include "vcore_ctx.h"
@@ -363,7 +363,7 @@ int main(void)
 	int err;
 
 	tap_start(120);
-	err = fake_arena_init(256);
+	err = ks_init(1, 256);
 	if (!err)
 		err = fake_kernel_init(&dev, 1, 1);
 	if (!err)
