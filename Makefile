@@ -474,8 +474,9 @@ coverage: $(addprefix $(B)/core/cov/,$(CORE_UNIT))
 	@$(CORE_DIR)/coverage-summary $(COV)/core.info
 	@echo "report: $(COV)/html/index.html"
 
-# Stress: the core (kernel half) with libvcore's real consumers (user half,
-# built as the library is, with its delay injection points).
+# Stress: the core (kernel half, lib/kernel_side.c as for the unit tests)
+# with libvcore's real consumers (user half, built as the library is, with
+# its delay injection points).
 CORE_LIBV := dev arena ucq ceq evbitmap mbox ev_handler event
 define core_stress
 $(B)/core/$(1)/libvcore/%.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h \
@@ -483,19 +484,14 @@ $(B)/core/$(1)/libvcore/%.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h \
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) -pthread -DVCORE_INJECT_DELAYS $(CORE_SAN_$(1)) -c \
 		-o $$@ $$<
-$(B)/core/$(1)/stress_core.o: $(CORE_DIR)/stress/stress_core.c \
-		$(CORE_DIR)/stress/stress.h $(CORE_HDRS)
-	@mkdir -p $$(@D)
-	$(CC) $(CORE_CFLAGS) $(CORE_SAN_$(1)) -c -o $$@ $$<
 $(B)/core/$(1)/stress_user.o: $(CORE_DIR)/stress/stress_user.c \
-		$(CORE_DIR)/stress/stress.h libvcore/*.h
+		$(CORE_DIR)/lib/kernel_side.h libvcore/*.h
 	@mkdir -p $$(@D)
 	$(CC) $(CFLAGS) -pthread -DVCORE_INJECT_DELAYS $(CORE_SAN_$(1)) \
-		-I$(CORE_DIR)/stress -c -o $$@ $$<
-$(B)/core/$(1)/stress: $(B)/core/$(1)/stress_core.o \
-		$(B)/core/$(1)/stress_user.o \
+		-I$(CORE_DIR) -c -o $$@ $$<
+$(B)/core/$(1)/stress: $(B)/core/$(1)/stress_user.o \
 		$(patsubst %,$(B)/core/$(1)/kmod/%.o,$(CORE_NAMES)) \
-		$(patsubst %,$(B)/core/$(1)/lib/%.o,harness alloc hmcp) \
+		$(patsubst %,$(B)/core/$(1)/lib/%.o,$(CORE_KLIB)) \
 		$(patsubst %,$(B)/core/$(1)/libvcore/%.o,$(CORE_LIBV))
 	$(CC) $(CORE_SAN_$(1)) -pthread -o $$@ $$^ $(CORE_LDLIBS)
 endef
@@ -509,17 +505,12 @@ $(B)/core/opt/libvcore/%.o: libvcore/%.c libvcore/*.h uapi/linux/vcore.h \
 		uapi/vcore_abi_check.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -c -o $@ $<
-$(B)/core/opt/stress_core.o: $(CORE_DIR)/stress/stress_core.c \
-		$(CORE_DIR)/stress/stress.h $(CORE_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(CORE_CFLAGS) -O2 -c -o $@ $<
 $(B)/core/opt/consumer_cost: tools/bench/consumer_cost.c \
-		$(CORE_DIR)/stress/stress.h libvcore/*.h \
-		$(B)/core/opt/stress_core.o \
+		$(CORE_DIR)/lib/kernel_side.h libvcore/*.h \
 		$(patsubst %,$(B)/core/opt/kmod/%.o,$(CORE_NAMES)) \
-		$(patsubst %,$(B)/core/opt/lib/%.o,harness alloc hmcp) \
+		$(patsubst %,$(B)/core/opt/lib/%.o,$(CORE_KLIB)) \
 		$(patsubst %,$(B)/core/opt/libvcore/%.o,$(CORE_LIBV))
-	$(CC) $(CFLAGS) -pthread -I$(CORE_DIR)/stress -o $@ $< \
+	$(CC) $(CFLAGS) -pthread -I$(CORE_DIR) -o $@ $< \
 		$(filter %.o,$^) $(CORE_LDLIBS)
 
 consumer-cost: setup $(B)/core/opt/consumer_cost

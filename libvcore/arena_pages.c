@@ -8,8 +8,8 @@
  * gives it against it.  Pages are then allocated and freed by the kernel,
  * which owns the page map because its UCQ producer takes pages too.
  *
- * Unit tests replace this file with a fake that provides the same four
- * functions over an aligned_alloc()ed region (tests/fake_arena.c).
+ * Unit tests replace this file with the same four functions over the
+ * core's page map in user space (tools/testing/core/lib/kernel_side.c).
  */
 #include <errno.h>
 #include <pthread.h>

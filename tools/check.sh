@@ -136,7 +136,7 @@ if want user; then
 	result "libvcore.so exports only its versioned API" exports_only_versioned_api
 	result "every function the installed headers declare is exported at VCORE_1" make -s exports-check
 	result "man pages pass mandoc -T lint" make -s man-lint
-	result "libvcore unit tests (simulated kernel; ASan+UBSan, TSan)" make -s unit
+	result "libvcore unit tests (the core as kernel; ASan+UBSan, TSan)" make -s unit
 	result "the VM log scanner finds every kind of kernel report" tools/vm/test-scan-log
 	result "core unit tests in user space (ASan+UBSan)" make -s core-unit
 	result "core stress: kernel producers x libvcore consumers (TSan, delays)" make -s core-stress

@@ -181,5 +181,6 @@ int main(void)
 	RUN(bad_requests_fail_with_errno);
 	RUN(frees_of_the_wrong_size_abort);
 	RUN(concurrent_allocations_never_overlap);
+	ks_fini();		/* aborts if the core leaked */
 	return tap_done();
 }

@@ -420,5 +420,6 @@ int main(int argc, char **argv)
 	RUN(concurrent_or_delivers_every_bit_through_overflows);
 	RUN(add_with_injected_delays);
 	RUN(or_through_overflows_with_injected_delays);
+	ks_fini();		/* aborts if the core leaked */
 	return tap_done();
 }

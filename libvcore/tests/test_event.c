@@ -514,6 +514,6 @@ int main(void)
 	RUN(handle_events_drains_private_before_public);
 	RUN(kevent_registration_goes_to_procdata);
 	vcore_vcpd_mboxes_cleanup(&dev);
-	ks_fini();
+	ks_fini();		/* aborts if the core leaked */
 	return tap_done();
 }

@@ -584,5 +584,6 @@ int main(int argc, char **argv)
 	RUN(exactly_once_with_injected_delays);
 	RUN(per_producer_order_with_injected_delays);
 	RUN(four_consumers_with_injected_delays);
+	ks_fini();		/* aborts if the core leaked */
 	return tap_done();
 }

@@ -23,7 +23,7 @@
 
 #include "event.h"
 #include "internal.h"
-#include "stress.h"
+#include "lib/kernel_side.h"
 
 #define BATCH	64
 #define ROUNDS	200
@@ -83,7 +83,7 @@ static int one_mbox(const char *name, struct event_queue *evq,
 		for (i = 0; i < batch; i++) {
 			m = (struct event_msg){ .ev_type = i, .ev_arg2 = 1,
 						.ev_arg3 = r };
-			sk_send_event((uintptr_t)evq, &m, 0);
+			ks_send_event((uintptr_t)evq, &m, 0);
 		}
 		seen = 0;
 		for (i = 0; i < batch; i++) {
@@ -147,10 +147,11 @@ int main(void)
 	struct event_queue *ucq, *ceq, *bm;
 	int rc = 0;
 
-	if (sk_init(NR_VC, 1024))
+	if (ks_init(NR_VC, 1024))
 		return 1;
+	ks_arena_unwatch();	/* a page free costs what the module's does */
 	dev.fd = -1;
-	dev.procdata = sk_procdata();
+	dev.procdata = ks_procdata();
 	dev.api.vcpd_offset = sizeof(struct vcore_procdata);
 	dev.api.vcpd_size = sizeof(struct vcore_preempt_data);
 	dev.api.max_vcores = NR_VC;
@@ -172,6 +173,6 @@ int main(void)
 	vcore_put_eventq(bm);
 	vcore_event_mbox_cleanup(event_q_mbox(ceq));
 	vcore_put_eventq(ceq);
-	sk_fini();
+	ks_fini();
 	return rc;
 }

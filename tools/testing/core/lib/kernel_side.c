@@ -254,6 +254,18 @@ void ks_arena_fail_after(long n)
 	__atomic_store_n(&K.fail_after, n, __ATOMIC_RELAXED);
 }
 
+void ks_arena_unwatch(void)
+{
+	struct mcp_arena *a = &K.h->m.arena;
+	unsigned long flags;
+
+	h_validate_set(NULL);
+	vc_lock_irqsave(&a->lock, flags);
+	if (a->r.kaddr)
+		unpoison(a->r.kaddr, a->nr_pages * PAGE_SIZE);
+	vc_unlock_irqrestore(&a->lock, flags);
+}
+
 /* Whether this allocation is one ks_arena_fail_after() lets through. */
 static bool arena_may_alloc(void)
 {

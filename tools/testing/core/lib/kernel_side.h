@@ -90,6 +90,11 @@ unsigned long ks_arena_bad_frees(void);
  * allocations (UCQ pages) fail only when the arena is full.
  */
 void ks_arena_fail_after(long n);
+/*
+ * Stop watching the page map (no poisoning, no peak from now on), for a
+ * benchmark that counts what the consumers' page frees cost.
+ */
+void ks_arena_unwatch(void);
 
 /* ---- delay injection at every core access (lib/hooks.h) ---- */
 

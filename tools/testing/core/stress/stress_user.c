@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Stress: the core's producers (send_event on pthreads playing CPUs)
+ * Stress: the core's producers (send_event on pthreads playing CPUs,
+ * through lib/kernel_side.h, the kernel libvcore's unit tests use too)
  * against libvcore's real consumers, with conservation checks.
  *
  *   ucq     P producers into one UCQ ev_q, C consumers (vcore_get_ucq_msg):
@@ -40,7 +41,7 @@
 #include "barrier.h"
 #include "event.h"
 #include "internal.h"
-#include "stress.h"
+#include "lib/kernel_side.h"
 
 #define MAX_P		16
 #define MAX_C		16
@@ -181,7 +182,7 @@ static void *producer_main(void *arg)
 		m = make_msg(type, pr->id, seq);
 		if (type == EV_USER_IPI)
 			wait_for_backlog();
-		sk_send_event(pr->ev_q, &m, pr->id % NR_VC);
+		ks_send_event(pr->ev_q, &m, pr->id % NR_VC);
 		if (type == EV_USER_IPI)
 			fetch_add(&bk.posted, 1);
 	}
@@ -282,7 +283,7 @@ static void *scheduler_main(void *arg)
 			order[j] = t;
 		}
 		x = x * 1103515245 + 12345;
-		sk_arrange(order, (x >> 16) % NR_VC + 1);
+		ks_arrange(order, (x >> 16) % NR_VC + 1);
 		/* user space: vcores start and stop looking */
 		for (unsigned int v = 0; v < NR_VC; v++) {
 			struct vcore_preempt_data *vcpd = vcore_dev_vcpd(&dev, v);
@@ -319,7 +320,7 @@ static int run(const char *scenario)
 	void *moves = NULL;
 	struct event_msg m;
 	__u64 types_sent = 0;
-	uint64_t sent0 = sk_sent(), drop0 = sk_dropped(), spam0 = sk_spams();
+	uint64_t sent0 = ks_sent(), drop0 = ks_dropped(), spam0 = ks_spams();
 	double t0;
 	bool ok;
 
@@ -330,7 +331,7 @@ static int run(const char *scenario)
 	/* warm the sub-page allocator so that its pages do not count */
 	vcore_put_eventq(vcore_get_eventq_raw());
 	vcore_put_eventq(vcore_get_eventq_slim());
-	used0 = sk_arena_used();
+	used0 = ks_arena_used();
 	if (!strcmp(scenario, "ucq") || !strcmp(scenario, "indir")) {
 		evq = vcore_get_eventq(EV_MBOX_UCQ);
 	} else if (!strcmp(scenario, "ceq")) {
@@ -355,7 +356,7 @@ static int run(const char *scenario)
 	if (!strcmp(scenario, "indir")) {
 		uint16_t order[NR_VC] = { 0, 1, 2, 3 };
 
-		sk_arrange(order, 1);
+		ks_arrange(order, 1);
 		evq->ev_flags = EVENT_INDIR | EVENT_IPI;
 		evq->ev_vcore = 0;
 		nc = 0;
@@ -452,14 +453,14 @@ static int run(const char *scenario)
 			bad += sent != bk.received;
 	}
 	bad += bk.corrupt;
-	bad += sk_sent() - sent0 != sent;
-	bad += sk_dropped() != drop0;
-	check = sk_check();
+	bad += ks_sent() - sent0 != sent;
+	bad += ks_dropped() != drop0;
+	check = ks_check();
 	bad += check;
 	vcore_vcpd_mboxes_cleanup(&dev);
 	vcore_put_eventq(evq);
 	/* every page the kernel took for the UCQs came back */
-	bad += sk_arena_used() != used0;
+	bad += ks_arena_used() != used0;
 	ok = !bad;
 	printf("SUMMARY scenario=%s producers=%u consumers=%u sent=%lu "
 	       "received=%lu drained=%lu unseen=%lu dup=%lu reorder=%lu "
@@ -467,9 +468,9 @@ static int run(const char *scenario)
 	       "check=%u injected=%lu sites=%u secs=%.2f ok=%d\n",
 	       scenario, nr_p, nc, sent, bk.received, drained, unseen, bk.dup,
 	       bk.reorder, bk.corrupt,
-	       (unsigned long long)(sk_dropped() - drop0),
-	       (unsigned long long)(sk_spams() - spam0), (unsigned long)(uintptr_t)moves,
-	       sk_arena_used(), used0, check, sk_injected(), sk_sites_hit(),
+	       (unsigned long long)(ks_dropped() - drop0),
+	       (unsigned long long)(ks_spams() - spam0), (unsigned long)(uintptr_t)moves,
+	       ks_arena_used(), used0, check, ks_injected(), ks_sites_hit(),
 	       now() - t0, ok);
 	if (!strcmp(scenario, "indir"))
 		vcore_deregister_ev_handler(EV_USER_IPI, indir_handler, cs[0].last);
@@ -529,15 +530,15 @@ int main(int argc, char **argv)
 	 * One MCP for the whole run: libvcore's sub-page allocator keeps
 	 * its pages for the life of the process, like the arena.
 	 */
-	if (sk_init(NR_VC, 1024))
+	if (ks_init(NR_VC, 1024))
 		return 1;
 	dev.fd = -1;
-	dev.procdata = sk_procdata();
+	dev.procdata = ks_procdata();
 	dev.api.vcpd_offset = sizeof(struct vcore_procdata);
 	dev.api.vcpd_size = sizeof(struct vcore_preempt_data);
 	dev.api.max_vcores = NR_VC;
 	dev.api.max_nr_event = VCORE_MAX_NR_EVENT;
-	sk_inject(inject_rate);
+	ks_inject(inject_rate);
 	for (s = strtok_r(scenarios, ",", &save); s;
 	     s = strtok_r(NULL, ",", &save))
 		rc |= run(s);
