@@ -54,6 +54,10 @@ static int stats_show(struct seq_file *m, void *unused)
 	for (i = 0; i < VCORE_DROP_NR; i++)
 		seq_printf(m, "dropped_%s %lld\n", drop_names[i],
 			   atomic64_read(&st->dropped[i]));
+	seq_printf(m, "alarms_set %lld\nalarms_fired %lld\nalarms_held %lld\n",
+		   atomic64_read(&p->alarms.set),
+		   atomic64_read(&p->alarms.fired),
+		   atomic64_read(&p->alarms.held));
 	seq_printf(m, "arena_pages_used %lu\n", READ_ONCE(p->mcp.arena.nr_used));
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <linux/sysfs.h>
 
 #include "../uapi/vcore_abi_check.h"
+#include "alarm.h"
 #include "debugfs.h"
 #include "ioctl.h"
 #include "mmap.h"
@@ -75,6 +76,7 @@ static int vcore_open(struct inode *inode, struct file *file)
 	if (IS_ERR(p))
 		return PTR_ERR(p);
 	vcore_threads_init(p);
+	vcore_alarms_init(p);
 	ret = vcore_proc_register(p);
 	if (ret) {
 		vcore_proc_put(p);
@@ -86,7 +88,8 @@ static int vcore_open(struct inode *inode, struct file *file)
 }
 
 /*
- * The owner's file is gone: no more events, its vcore threads leave,
+ * The owner's file is gone: no more events, no alarm fires once
+ * vcore_alarms_release() returns, its vcore threads leave,
  * its pcores go to others.  In-flight senders and IPIs hold their own
  * references on the MCP.
  */
@@ -95,6 +98,7 @@ static int vcore_release(struct inode *inode, struct file *file)
 	struct vcore_proc *p = file->private_data;
 
 	vcore_proc_unregister(p);
+	vcore_alarms_release(p);
 	vcore_threads_release(p);
 	vcore_provision(false);
 	vcore_debugfs_remove(p->debugfs);

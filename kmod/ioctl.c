@@ -8,7 +8,8 @@
  *
  * Every command's handler is here: it copies the argument in, checks its
  * flags and reserved fields, and calls the file that does the work
- * (proc.c, provision.c, vcore_run.c, kick.c or the portable core).
+ * (proc.c, provision.c, vcore_run.c, kick.c, alarm.c or the portable
+ * core).
  */
 #include <linux/capability.h>
 #include <linux/err.h>
@@ -20,6 +21,7 @@
 #include <linux/uaccess.h>
 #include <linux/vcore_test.h>
 
+#include "alarm.h"
 #include "core/arena.h"
 #include "core/event.h"
 #include "core/vcores.h"
@@ -200,9 +202,43 @@ static long vcore_ioc_get_stats(struct vcore_proc *p, void __user *arg)
 	s.notifs = atomic64_read(&st->notifs);
 	s.indirs = atomic64_read(&st->indirs);
 	s.spams = atomic64_read(&st->spams);
+	s.alarms_fired = atomic64_read(&p->alarms.fired);
+	s.alarms_held = atomic64_read(&p->alarms.held);
 	for (i = 0; i < VCORE_DROP_NR; i++)
 		s.dropped[i] = atomic64_read(&st->dropped[i]);
 	return copy_to_user(arg, &s, sizeof(s)) ? -EFAULT : 0;
+}
+
+static long vcore_ioc_alarm_set(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_alarm a;
+
+	if (copy_from_user(&a, arg, sizeof(a)))
+		return -EFAULT;
+	if ((a.flags & ~(VCORE_ALARM_VCORE | VCORE_ALARM_WALL)) ||
+	    ((a.flags & VCORE_ALARM_WALL) && !(a.flags & VCORE_ALARM_VCORE)) ||
+	    !vcore_resv_zero(a.resv0) || !vcore_resv_zero(a.resv) ||
+	    a.vcoreid >= p->mcp.max_vcores ||
+	    (a.period_ns && a.period_ns < VCORE_ALARM_MIN_PERIOD_NS))
+		return -EINVAL;
+	/* as for SEND_EVENT; a later unmapping makes each expiry a drop */
+	if (!mcp_translate(&p->mcp, a.ev_q, sizeof(struct event_queue),
+			   sizeof(__u64))) {
+		mcp_drop(&p->mcp, VCORE_DROP_BAD_EVQ);
+		return -EFAULT;
+	}
+	return vcore_alarm_set(p, &a);
+}
+
+static long vcore_ioc_alarm_cancel(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_alarm_cancel c;
+
+	if (copy_from_user(&c, arg, sizeof(c)))
+		return -EFAULT;
+	if (c.flags || !vcore_resv_zero(c.resv))
+		return -EINVAL;
+	return vcore_alarm_cancel(p, c.id);
 }
 
 static long vcore_ioc_set_node(struct vcore_proc *p, void __user *arg)
@@ -375,6 +411,9 @@ static const struct vcore_cmd vcore_cmds[] = {
 					vcore_ioc_change_vcore },
 	[VCORE_IOC_NR_PREEMPT] = { VCORE_IOC_PREEMPT, vcore_ioc_preempt },
 	[VCORE_IOC_NR_SET_NODE] = { VCORE_IOC_SET_NODE, vcore_ioc_set_node },
+	[VCORE_IOC_NR_ALARM_SET] = { VCORE_IOC_ALARM_SET, vcore_ioc_alarm_set },
+	[VCORE_IOC_NR_ALARM_CANCEL] = { VCORE_IOC_ALARM_CANCEL,
+					vcore_ioc_alarm_cancel },
 #ifdef VCORE_TEST
 	[VCORE_IOC_NR_TEST_ARRANGE] = { VCORE_IOC_TEST_ARRANGE,
 					vcore_ioc_test_arrange, true },

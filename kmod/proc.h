@@ -16,6 +16,7 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 
+#include "alarm.h"
 #include "core/mcp.h"
 
 struct dentry;
@@ -43,6 +44,7 @@ struct vcore_thread {
 	wait_queue_head_t wq;		/* the offline thread sleeps here */
 	call_single_data_t csd;
 	struct callback_head work;
+	struct vcore_alarm_vcore alarm;	/* its per-vcore alarms (alarm.c) */
 };
 
 /* bits in vcore_proc.flags */
@@ -72,6 +74,7 @@ struct vcore_proc {
 	struct dentry *debugfs;
 	struct work_struct free_work;	/* a last put in atomic context */
 	struct vcore_thread *vt;	/* [mcp.max_vcores] */
+	struct vcore_alarms alarms;	/* alarm.c */
 	struct mcp mcp;
 };
 

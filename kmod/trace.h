@@ -2,7 +2,7 @@
 /*
  * Tracepoints vcore:*: the life of an event (send, post), of a
  * notification (IPI sent, delivered into vcore context) and of a vcore
- * (grant, yield, preempt, wakeup).  pid is the MCP's thread group id in
+ * (grant, yield, preempt, wakeup), and alarm expiries.  pid is the MCP's thread group id in
  * the namespace it opened /dev/vcore from.
  */
 #undef TRACE_SYSTEM
@@ -78,6 +78,28 @@ DEFINE_EVENT(vcore_vcore, vcore_yield,
 	TP_PROTO(u32 pid, u32 vcoreid, int cpu), TP_ARGS(pid, vcoreid, cpu));
 DEFINE_EVENT(vcore_vcore, vcore_preempt,
 	TP_PROTO(u32 pid, u32 vcoreid, int cpu), TP_ARGS(pid, vcoreid, cpu));
+
+/* an alarm expired; folded = the periods this expiry stands for */
+TRACE_EVENT(vcore_alarm,
+	TP_PROTO(u32 pid, u32 id, u32 vcoreid, int cpu, u64 folded),
+	TP_ARGS(pid, id, vcoreid, cpu, folded),
+	TP_STRUCT__entry(
+		__field(u32, pid)
+		__field(u32, id)
+		__field(u32, vcoreid)
+		__field(int, cpu)
+		__field(u64, folded)
+	),
+	TP_fast_assign(
+		__entry->pid = pid;
+		__entry->id = id;
+		__entry->vcoreid = vcoreid;
+		__entry->cpu = cpu;
+		__entry->folded = folded;
+	),
+	TP_printk("pid=%u id=%u vcoreid=%u cpu=%d folded=%llu", __entry->pid,
+		  __entry->id, __entry->vcoreid, __entry->cpu, __entry->folded)
+);
 
 TRACE_EVENT(vcore_wakeup,
 	TP_PROTO(u32 pid),

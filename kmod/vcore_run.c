@@ -45,6 +45,7 @@
 #include <linux/wait.h>
 #include <asm/msr.h>
 
+#include "alarm.h"
 #include "compat.h"
 #include "core/event.h"
 #include "core/vcores.h"
@@ -201,6 +202,8 @@ static int vcore_wait_and_enter(struct vcore_thread *vt, struct pt_regs *regs)
 		cmpxchg(&vt->grant_cpu, cpu, -1);
 	}
 	set_cpus_allowed_ptr(current, cpumask_of(cpu));
+	/* online, on its pcore: its per-vcore alarms count again, here */
+	vcore_alarms_vcore_online(vt);
 	/*
 	 * Stopped in vcore context: carry on where it was, as Akaros does.
 	 * The saved user registers are still this thread's, and so is its
@@ -340,6 +343,8 @@ static void vcore_preempt_self(struct vcore_thread *vt, struct pt_regs *regs,
 	clear_bit(VT_PREEMPT_BULK, &vt->bits);
 	if (others < 0)
 		return;
+	/* offline: its per-vcore alarms stop counting */
+	vcore_alarms_vcore_offline(vt);
 	trace_vcore_preempt(vcore_proc_pid(p), vt->id, cpu);
 	vcore_drop_pcore(vt, cpu);
 	/*
@@ -460,6 +465,8 @@ long vcore_yield(struct vcore_proc *p, bool being_nice)
 	ret = mcp_yield_vcore(&p->mcp, vt->id, being_nice);
 	if (ret)
 		return ret;
+	/* offline: its per-vcore alarms stop counting */
+	vcore_alarms_vcore_offline(vt);
 	trace_vcore_yield(vcore_proc_pid(p), vt->id, cpu);
 	vcore_forget_preemption(vt);
 	vcore_drop_pcore(vt, cpu);
@@ -505,6 +512,8 @@ long vcore_change(struct vcore_proc *p, u32 target, bool restart)
 	cpu = mcp_change_vcore(m, vt->id, target);
 	if (cpu < 0)
 		return cpu;
+	/* offline: its per-vcore alarms stop counting */
+	vcore_alarms_vcore_offline(vt);
 	/* the FP state stays this thread's, as for a vcore-context preemption */
 	if (!restart) {
 		save_user_ctx(&vcpd->vcore_ctx, regs);
@@ -566,6 +575,8 @@ static void vcore_detach(struct vcore_thread *vt, struct task_struct *task)
 	vcore_forget_preemption(vt);
 	cpu = mcp_detach_vcore(&p->mcp, vt->id);
 	WRITE_ONCE(vt->task, NULL);
+	/* offline for good (atomic here): its per-vcore alarms are held */
+	vcore_alarms_vcore_offline(vt);
 	if (cpu >= 0) {
 		trace_vcore_yield(vcore_proc_pid(p), vt->id, cpu);
 		cmpxchg(&vt->grant_cpu, cpu, -1);

@@ -207,6 +207,8 @@ VCORE_ABI_OFFSET(vcore_stats, posted, 8);
 VCORE_ABI_OFFSET(vcore_stats, notifs, 40);
 VCORE_ABI_OFFSET(vcore_stats, indirs, 48);
 VCORE_ABI_OFFSET(vcore_stats, spams, 56);
+VCORE_ABI_OFFSET(vcore_stats, alarms_fired, 64);
+VCORE_ABI_OFFSET(vcore_stats, alarms_held, 72);
 VCORE_ABI_OFFSET(vcore_stats, dropped, 128);
 VCORE_ABI_SIZE(vcore_attach, 32);
 VCORE_ABI_OFFSET(vcore_attach, vcoreid, 0);
@@ -225,6 +227,16 @@ VCORE_ABI_OFFSET(vcore_preempt, warn_ns, 16);
 VCORE_ABI_SIZE(vcore_node_req, 32);
 VCORE_ABI_OFFSET(vcore_node_req, node, 0);
 VCORE_ABI_OFFSET(vcore_node_req, flags, 4);
+VCORE_ABI_SIZE(vcore_alarm, 64);
+VCORE_ABI_OFFSET(vcore_alarm, ev_q, 0);
+VCORE_ABI_OFFSET(vcore_alarm, deadline_ns, 8);
+VCORE_ABI_OFFSET(vcore_alarm, period_ns, 16);
+VCORE_ABI_OFFSET(vcore_alarm, id, 24);
+VCORE_ABI_OFFSET(vcore_alarm, flags, 28);
+VCORE_ABI_OFFSET(vcore_alarm, vcoreid, 32);
+VCORE_ABI_SIZE(vcore_alarm_cancel, 32);
+VCORE_ABI_OFFSET(vcore_alarm_cancel, id, 0);
+VCORE_ABI_OFFSET(vcore_alarm_cancel, flags, 4);
 
 VCORE_STATIC_ASSERT(VCORE_UCQ_SLOTS_PER_PAGE == 127, "UCQ slots per page");
 VCORE_STATIC_ASSERT(sizeof(struct vcore_preempt_data) % 64 == 0,

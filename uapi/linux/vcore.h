@@ -51,7 +51,7 @@
 #define EV_PREEMPT_PENDING	1	/* ev_arg1 = vcoreid */
 #define EV_VCORE_PREEMPT	3	/* ev_arg2 = vcoreid */
 #define EV_USER_IPI		5	/* from another process */
-#define EV_ALARM		7
+#define EV_ALARM		7	/* ev_arg2 = alarm id (VCORE_IOC_ALARM_SET) */
 #define EV_EVENT		8	/* INDIR: ev_arg3 = the ev_q to check */
 #define EV_FREE_APPLE_PIE	9	/* diagnostic */
 #define EV_SYSCALL		10
@@ -512,7 +512,10 @@ struct vcore_stats {
 	__u64 notifs;		/* notification IPIs sent */
 	__u64 indirs;		/* EV_EVENT messages sent */
 	__u64 spams;		/* messages that went through the fallback */
-	__u64 resv[8];
+	__u64 alarms_fired;	/* EV_ALARM expiries sent (VCORE_IOC_ALARM_SET) */
+	/* times a per-vcore alarm stopped counting: its vcore went offline */
+	__u64 alarms_held;
+	__u64 resv[6];
 	__u64 dropped[VCORE_STATS_MAX_DROP];	/* by enum vcore_drop_reason */
 };
 
@@ -665,6 +668,79 @@ struct vcore_node_req {
 	__u64 resv[3];
 };
 
+/*
+ * VCORE_IOC_ALARM_SET / VCORE_IOC_ALARM_CANCEL: kernel alarms that send
+ * EV_ALARM through an ev_q, as Akaros's #alarm device does.
+ *
+ * An alarm is named by the process's own id.  SET creates the alarm, or,
+ * for an id that exists, modifies it (its pending expiry is dropped, and
+ * it is armed anew with the new ev_q, deadline, period and flags).  It
+ * fires at deadline_ns, an absolute CLOCK_MONOTONIC time (one in the past
+ * fires at once), and then every period_ns if that is not 0.  Each expiry
+ * sends through ev_q (an 8-byte aligned struct event_queue in procdata or
+ * the arena, checked as VCORE_IOC_SEND_EVENT checks it) the message
+ *
+ *   ev_type = EV_ALARM
+ *   ev_arg1 = vcoreid (the field of the request)
+ *   ev_arg2 = id
+ *   ev_arg3 = the deadline of this expiry, CLOCK_MONOTONIC ns (for a
+ *             per-vcore alarm: when it would have fired had the vcore been
+ *             online throughout; 0 if it was held)
+ *   ev_arg4 = how many periods this expiry stands for: 1, or more when
+ *             the timer was late and periods were folded into one
+ *
+ * with vcoreid as the EVENT_VCORE_APPRO suggestion.  The expiry is sent
+ * from the timer interrupt; what goes wrong past the ev_q (unmapped since
+ * SET, a bad mbox) is a counted drop, as for every kernel event.  A
+ * one-shot alarm that has fired stays, disarmed, until it is cancelled or
+ * set again; it still counts towards the cap.
+ *
+ * VCORE_ALARM_VCORE makes it a per-vcore alarm (Akaros's pvcalarm) for
+ * vcore vcoreid: its timer runs on the pcore that vcore is online on and
+ * follows it when it moves, and it counts only the time the vcore is
+ * online: when the vcore goes offline (yield, preemption, change_vcore,
+ * its thread exiting) the time left is held, and counting resumes where it
+ * stopped when the vcore runs again.  Its deadline is when it would fire
+ * were the vcore online from SET on.  With VCORE_ALARM_WALL as well it
+ * keeps counting while the vcore is offline (firing on whatever CPU it is
+ * on then), and only moves with the vcore.
+ *
+ * CANCEL disarms and deletes alarm id.  It is synchronous: once it
+ * returns, that alarm sends nothing more, even if it was firing on
+ * another CPU at the time (an expiry that was already being sent is in
+ * its mbox by then).  Closing /dev/vcore (or exiting) cancels every alarm.
+ *
+ * SET errors: EINVAL (unknown flags, non-zero resv, VCORE_ALARM_WALL
+ * without VCORE_ALARM_VCORE, vcoreid >= api.max_vcores, or a period that
+ * is neither 0 nor at least VCORE_ALARM_MIN_PERIOD_NS), EFAULT (ev_q not
+ * an 8-byte aligned struct event_queue wholly inside the caller's mapped
+ * procdata or arena; also counted as VCORE_DROP_BAD_EVQ), ENOSPC (a new id
+ * past the module's alarms_max alarms per process), ENOMEM.
+ * CANCEL returns 1 if the alarm was armed (an expiry was still to come),
+ * 0 if it was not (a one-shot that has fired).  CANCEL errors: ENOENT (no
+ * alarm has that id), EINVAL (non-zero flags or resv).
+ */
+#define VCORE_ALARM_VCORE	0x1	/* per-vcore: counts vcoreid's online time */
+#define VCORE_ALARM_WALL	0x2	/* with VCORE_ALARM_VCORE: wall-clock time */
+#define VCORE_ALARM_MIN_PERIOD_NS	10000ULL	/* 10 us */
+
+struct vcore_alarm {
+	__u64 ev_q;		/* address of an ev_q in the arena or procdata */
+	__u64 deadline_ns;	/* absolute, CLOCK_MONOTONIC */
+	__u64 period_ns;	/* 0 = one shot */
+	__u32 id;		/* the process's name for the alarm; ev_arg2 */
+	__u32 flags;		/* VCORE_ALARM_* */
+	__u32 vcoreid;		/* ev_arg1 and EVENT_VCORE_APPRO's vcore */
+	__u32 resv0;
+	__u64 resv[3];
+};
+
+struct vcore_alarm_cancel {
+	__u32 id;
+	__u32 flags;		/* 0 */
+	__u64 resv[3];
+};
+
 #define VCORE_IOC_NR_API		0x00
 #define VCORE_IOC_NR_SETUP		0x01
 #define VCORE_IOC_NR_SEND_EVENT		0x02
@@ -679,6 +755,8 @@ struct vcore_node_req {
 #define VCORE_IOC_NR_CHANGE_VCORE	0x13
 #define VCORE_IOC_NR_PREEMPT		0x14
 #define VCORE_IOC_NR_SET_NODE		0x18
+#define VCORE_IOC_NR_ALARM_SET		0x20
+#define VCORE_IOC_NR_ALARM_CANCEL	0x21
 
 #define VCORE_IOC_API		_IOWR(VCORE_IOC_MAGIC, VCORE_IOC_NR_API, \
 				      struct vcore_api)
@@ -714,5 +792,11 @@ struct vcore_node_req {
 				     struct vcore_preempt)
 #define VCORE_IOC_SET_NODE	_IOW(VCORE_IOC_MAGIC, VCORE_IOC_NR_SET_NODE, \
 				     struct vcore_node_req)
+#define VCORE_IOC_ALARM_SET	_IOW(VCORE_IOC_MAGIC, \
+				     VCORE_IOC_NR_ALARM_SET, \
+				     struct vcore_alarm)
+#define VCORE_IOC_ALARM_CANCEL	_IOW(VCORE_IOC_MAGIC, \
+				     VCORE_IOC_NR_ALARM_CANCEL, \
+				     struct vcore_alarm_cancel)
 
 #endif /* _UAPI_LINUX_VCORE_H */
