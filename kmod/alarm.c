@@ -11,6 +11,8 @@
  *   QUEUED  its hrtimer is queued or firing (on CPU alarm.cpu)
  *   HELD    a per-vcore alarm whose vcore is offline: the time it has left
  *           is in alarm.left, and no hrtimer is queued
+ *   MOVING  a per-vcore alarm on its way to the pcore its vcore runs on:
+ *           its expiry is in alarm.at, and no hrtimer is queued
  *
  * Every hrtimer_start() happens under slock after a look at the state,
  * so an alarm made IDLE under slock is never started again except by its
@@ -31,9 +33,9 @@
  * on another CPU (it was queued there before a move): the callback then
  * sees the vcore offline and holds the alarm itself after this expiry.
  * Online waits for such a callback and moves the alarm afterwards.  A SET
- * for a vcore online elsewhere makes the alarm HELD and has that pcore
+ * for a vcore online elsewhere makes the alarm MOVING and has that pcore
  * start it (an IPI, synchronous); if the vcore moved meanwhile, its next
- * online start does.
+ * online start does (MOVING).
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
@@ -68,6 +70,7 @@ enum alarm_state {
 	ALARM_IDLE,
 	ALARM_QUEUED,
 	ALARM_HELD,
+	ALARM_MOVING,
 };
 
 struct kalarm {
@@ -85,6 +88,7 @@ struct kalarm {
 	enum alarm_state state;
 	int cpu;		/* where it was last started */
 	u64 left;		/* HELD: ns it has left to count */
+	ktime_t at;		/* MOVING: its expiry */
 };
 
 unsigned int vcore_alarms_max(void)
@@ -113,11 +117,14 @@ static void start_here(struct vcore_alarms *al, struct kalarm *a,
 		      HRTIMER_MODE_ABS_PINNED_HARD : HRTIMER_MODE_ABS_HARD);
 }
 
+static u64 time_to(ktime_t t, ktime_t now)
+{
+	return ktime_after(t, now) ? ktime_to_ns(ktime_sub(t, now)) : 0;
+}
+
 static u64 time_left(struct kalarm *a, ktime_t now)
 {
-	s64 d = ktime_to_ns(ktime_sub(hrtimer_get_expires(&a->timer), now));
-
-	return d > 0 ? d : 0;
+	return time_to(hrtimer_get_expires(&a->timer), now);
 }
 
 static enum hrtimer_restart alarm_fire(struct hrtimer *t)
@@ -206,7 +213,10 @@ static bool disarm(struct vcore_alarms *al, struct kalarm *a)
 	return armed;
 }
 
-/* Start the HELD alarms of the vcore running here; slock held, IRQs off. */
+/*
+ * Start the HELD and MOVING alarms of the vcore running here; slock held,
+ * IRQs off.
+ */
 static void __start_held(struct vcore_alarms *al, struct vcore_thread *vt)
 	__must_hold(&al->slock)
 {
@@ -215,9 +225,12 @@ static void __start_held(struct vcore_alarms *al, struct vcore_thread *vt)
 
 	if (vt->alarm.cpu != smp_processor_id())
 		return;
-	list_for_each_entry(a, &vt->alarm.list, vnode)
+	list_for_each_entry(a, &vt->alarm.list, vnode) {
 		if (a->state == ALARM_HELD)
 			start_here(al, a, ktime_add_ns(now, a->left));
+		else if (a->state == ALARM_MOVING)
+			start_here(al, a, a->at);
+	}
 }
 
 /* IPI from vcore_alarm_set(), on the vcore's pcore. */
@@ -244,7 +257,7 @@ long vcore_alarm_set(struct vcore_proc *p, const struct vcore_alarm *req)
 	struct vcore_thread *vt = NULL;
 	int ipi_cpu = -1;
 	struct kalarm *a;
-	ktime_t deadline, now;
+	ktime_t deadline;
 	long ret = 0;
 
 	mutex_lock(&al->mutex);
@@ -291,15 +304,17 @@ long vcore_alarm_set(struct vcore_proc *p, const struct vcore_alarm *req)
 	}
 	vt = &p->vt[a->vcoreid];
 	list_add_tail(&a->vnode, &vt->alarm.list);
-	now = ktime_get();
 	if (vt->alarm.cpu == smp_processor_id() ||
 	    (vt->alarm.cpu < 0 && (a->flags & VCORE_ALARM_WALL))) {
 		/* online here, or wall-clock time while offline */
 		start_here(al, a, deadline);
-	} else {
+	} else if (vt->alarm.cpu < 0) {
+		/* offline: it counts from when the vcore runs */
 		a->state = ALARM_HELD;
-		a->left = ktime_after(deadline, now) ?
-			  ktime_to_ns(ktime_sub(deadline, now)) : 0;
+		a->left = time_to(deadline, ktime_get());
+	} else {
+		a->state = ALARM_MOVING;
+		a->at = deadline;
 		ipi_cpu = vt->alarm.cpu;
 	}
 unlock:
@@ -421,9 +436,15 @@ void vcore_alarms_vcore_offline(struct vcore_thread *vt)
 	vt->alarm.cpu = -1;
 	now = ktime_get();
 	list_for_each_entry(a, &vt->alarm.list, vnode) {
-		if (a->state == ALARM_HELD && !online_time(a)) {
-			/* wall-clock, on its way to a pcore: run it here */
-			start_here(al, a, ktime_add_ns(now, a->left));
+		if (a->state == ALARM_MOVING) {
+			/* on its way to the pcore: wall-clock runs here */
+			if (online_time(a)) {
+				a->left = time_to(a->at, now);
+				a->state = ALARM_HELD;
+				atomic64_inc(&al->held);
+			} else {
+				start_here(al, a, a->at);
+			}
 			continue;
 		}
 		if (a->state != ALARM_QUEUED || !online_time(a))

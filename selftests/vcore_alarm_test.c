@@ -510,4 +510,359 @@ TEST_F(alarm, exit_and_kill_with_alarms_armed_on_every_cpu)
 	EXPECT_TRUE(WAIT_FOR(!vt_read_live(&procs, &bytes) && procs == 0));
 }
 
+/* ---- per-vcore alarms ---- */
+
+static struct {
+	int fd;
+	struct vcore_api api;
+	struct vcore_procinfo *pi;
+	void *pd;
+	volatile int mode;
+	volatile unsigned long entries[VCORE_MAX_VCORES];
+	volatile int cpu[VCORE_MAX_VCORES];
+	int attaching;
+} g;
+
+enum { PV_SPIN, PV_YIELD };
+
+static struct vcore_preempt_data *vcpd(unsigned int v)
+{
+	return (void *)((char *)g.pd + g.api.vcpd_offset + v * g.api.vcpd_size);
+}
+
+void pv_entry_c(unsigned long vcoreid);
+void pv_entry(void);
+__asm__(
+	".text\n"
+	".globl pv_entry\n"
+	"pv_entry:\n"
+	"	and $-16, %rsp\n"
+	"	call pv_entry_c\n"
+	"	ud2\n");
+
+/* Vcore context throughout: spin, or yield when told to. */
+void pv_entry_c(unsigned long vcoreid)
+{
+	struct vcore_preempt_data *d = vcpd(vcoreid);
+	struct vcore_procdata *pd = g.pd;
+	unsigned int cpu = -1U;
+
+	syscall(SYS_getcpu, &cpu, NULL, NULL);
+	g.cpu[vcoreid] = (int)cpu;
+	__atomic_fetch_add(&g.entries[vcoreid], 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
+		if (g.mode == PV_YIELD) {
+			struct vcore_yield y = { 0 };
+
+			__atomic_fetch_sub(&pd->res_req[VCORE_RES_CORES].amt_wanted,
+					   1, __ATOMIC_SEQ_CST);
+			vt_ioctl(g.fd, VCORE_IOC_YIELD, &y);
+			/* refused: want the core back and go again */
+			__atomic_fetch_add(&pd->res_req[VCORE_RES_CORES].amt_wanted,
+					   1, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		__builtin_ia32_pause();
+	}
+}
+
+static void *pv_attach(void *arg)
+{
+	struct vcore_attach a = { .vcoreid = (uintptr_t)arg };
+
+	__atomic_fetch_add(&g.attaching, 1, __ATOMIC_SEQ_CST);
+	vt_ioctl(g.fd, VCORE_IOC_VCORE_ATTACH, &a);
+	return NULL;
+}
+
+static int want(unsigned int n)
+{
+	struct vcore_procdata *pd = g.pd;
+
+	__atomic_store_n(&pd->res_req[VCORE_RES_CORES].amt_wanted, n,
+			 __ATOMIC_SEQ_CST);
+	return ioctl(g.fd, VCORE_IOC_POKE);
+}
+
+static unsigned long total_entries(void)
+{
+	unsigned long n = 0;
+	unsigned int v;
+
+	for (v = 0; v < VCORE_MAX_VCORES; v++)
+		n += g.entries[v];
+	return n;
+}
+
+static __u64 held(void)
+{
+	struct vcore_stats s;
+
+	return get_stats(g.fd, &s) ? 0 : s.alarms_held;
+}
+
+/* Every online vcore yields; the last makes the process WAITING. */
+static bool yield_all(void)
+{
+	g.mode = PV_YIELD;
+	return WAIT_FOR(g.pi->num_vcores == 0 &&
+			g.pi->state == VCORE_PROC_WAITING);
+}
+
+/*
+ * Back online: n vcores, and n more entries than @before unless
+ * @resumed (a vcore preempted in vcore context resumes in place).
+ */
+static bool run_vcores(unsigned int n, unsigned long before, bool resumed)
+{
+	g.mode = PV_SPIN;
+	return WAIT_FOR(want(n) == (int)n &&
+			(resumed || total_entries() >= before + n));
+}
+
+static unsigned int first_online(void)
+{
+	unsigned int v;
+
+	for (v = 0; v < g.api.max_vcores && !g.pi->vcoremap[v].valid; v++)
+		;
+	return v;
+}
+
+static int tracefs_write(const char *file, const char *what)
+{
+	char path[256];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, what, strlen(what));
+	close(fd);
+	return n == (int)strlen(what) ? 0 : -1;
+}
+
+/*
+ * The vcore_alarm trace lines of our alarm @id: how many (in *@lines), and
+ * how many of them fired on a CPU other than @cpu (returned).
+ */
+static int trace_alarm_cpus(unsigned int id, int cpu, int *lines)
+{
+	static char buf[1 << 20];
+	char pat[64], *s;
+	int fd, bad = 0, c;
+	ssize_t n;
+
+	*lines = 0;
+	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	snprintf(pat, sizeof(pat), "vcore_alarm: pid=%d id=%u ", getpid(), id);
+	for (s = strstr(buf, pat); s; s = strstr(s + 1, pat)) {
+		char *p = strstr(s, "cpu=");
+
+		if (!p || sscanf(p, "cpu=%d", &c) != 1)
+			return -1;
+		(*lines)++;
+		bad += c != cpu;
+	}
+	return bad;
+}
+
+FIXTURE(pv) {
+	struct event_queue_big *q;
+	unsigned int nv;
+};
+
+FIXTURE_SETUP(pv)
+{
+	struct vcore_setup su = { .arena_size = 1 << 20 };
+	long procs, bytes;
+	unsigned int v;
+	void *arena;
+
+	if (access(VCORE_DEV, F_OK))
+		SETUP_SKIP("module not loaded");
+	WAIT_FOR(vt_read_live(&procs, &bytes) || !procs);
+	memset((void *)&g, 0, sizeof(g));
+	g.fd = vt_open();
+	ASSERT_LE(0, g.fd);
+	ASSERT_EQ(0, vt_handshake(g.fd, &g.api));
+	if (!(g.api.ioctls[0] & (1ULL << VCORE_IOC_NR_ALARM_SET)))
+		SETUP_SKIP("no alarms in this module");
+	g.pi = mmap(NULL, g.api.procinfo_size, PROT_READ, MAP_SHARED, g.fd,
+		    g.api.procinfo_offset);
+	g.pd = mmap(NULL, g.api.procdata_size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED, g.fd, g.api.procdata_offset);
+	ASSERT_NE(MAP_FAILED, g.pi);
+	ASSERT_NE(MAP_FAILED, g.pd);
+	ASSERT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SETUP, &su));
+	arena = mmap(NULL, su.arena_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     g.fd, g.api.arena_offset);
+	ASSERT_NE(MAP_FAILED, arena);
+	self->q = evq_ucq(g.fd);
+	ASSERT_NE(NULL, self->q);
+	self->nv = g.api.max_vcores;
+	for (v = 0; v < self->nv; v++) {
+		char *stack = aligned_alloc(64, STACK_SZ);
+		pthread_t t;
+
+		ASSERT_NE(NULL, stack);
+		vcpd(v)->vcore_entry = (uintptr_t)pv_entry;
+		vcpd(v)->vcore_stack = (uintptr_t)(stack + STACK_SZ);
+		ASSERT_EQ(0, pthread_create(&t, NULL, pv_attach,
+					    (void *)(uintptr_t)v));
+		pthread_detach(t);
+	}
+	ASSERT_TRUE(WAIT_FOR(__atomic_load_n(&g.attaching, __ATOMIC_SEQ_CST) ==
+			     (int)self->nv));
+	usleep(100000);
+}
+
+FIXTURE_TEARDOWN(pv)
+{
+}
+
+/*
+ * An online-time alarm set while its vcore runs, which then yields: it
+ * is held while the vcore is offline (no expiry however long that is),
+ * and fires once the vcore runs again, never before.
+ */
+TEST_F(pv, online_time_alarm_is_held_while_its_vcore_yields)
+{
+	__u64 d = 1000 * MS * vt_time_scale(), t_set, t_poke, h0;
+	unsigned int v;
+	struct event_msg m;
+
+	ASSERT_TRUE(run_vcores(1, 0, false));
+	v = first_online();
+	ASSERT_LT(v, self->nv);
+	h0 = held();
+	t_set = now_ns();
+	ASSERT_EQ(0, alarm_set(g.fd, 1, self->q, t_set + d, 0,
+			       VCORE_ALARM_VCORE, v));
+	ASSERT_TRUE(yield_all());
+	ASSERT_TRUE(WAIT_FOR(held() == h0 + 1));
+	if (now_ns() - t_set >= d)
+		SKIP(return, "the yield took longer than the alarm");
+	usleep(2 * d / 1000);
+	EXPECT_EQ(0, next_msg(g.fd, self->q, &m));
+	EXPECT_EQ(0, g.pi->num_vcores);
+	t_poke = now_ns();
+	ASSERT_TRUE(run_vcores(1, total_entries(), false));
+	ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
+	EXPECT_EQ(1, m.ev_arg2);
+	EXPECT_EQ(v, m.ev_arg1);
+	/* its expiry moved by at least the time offline */
+	EXPECT_LT(t_poke, m.ev_arg3);
+	EXPECT_EQ(0, alarm_cancel(g.fd, 1));
+}
+
+/* The same alarm on wall-clock time fires while the vcore is offline. */
+TEST_F(pv, wall_clock_alarm_fires_while_its_vcore_is_offline)
+{
+	__u64 d = 200 * MS * vt_time_scale(), dl;
+	unsigned int v;
+	struct event_msg m;
+
+	ASSERT_TRUE(run_vcores(1, 0, false));
+	v = first_online();
+	ASSERT_LT(v, self->nv);
+	dl = now_ns() + d;
+	ASSERT_EQ(0, alarm_set(g.fd, 2, self->q, dl, 0,
+			       VCORE_ALARM_VCORE | VCORE_ALARM_WALL, v));
+	ASSERT_TRUE(yield_all());
+	ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
+	EXPECT_EQ(0, g.pi->num_vcores);
+	EXPECT_EQ(2, m.ev_arg2);
+	EXPECT_EQ(dl, m.ev_arg3);
+	/* set while the vcore is offline: wall-clock runs, online-time waits */
+	dl = now_ns() + 20 * MS;
+	ASSERT_EQ(0, alarm_set(g.fd, 2, self->q, dl, 0,
+			       VCORE_ALARM_VCORE | VCORE_ALARM_WALL, v));
+	ASSERT_EQ(0, alarm_set(g.fd, 3, self->q, dl, 0, VCORE_ALARM_VCORE,
+			       v));
+	ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
+	EXPECT_EQ(2, m.ev_arg2);
+	usleep(100000);
+	EXPECT_EQ(0, next_msg(g.fd, self->q, &m));
+	EXPECT_EQ(1, alarm_cancel(g.fd, 3));
+}
+
+/*
+ * A preempted vcore's online-time alarm waits for it, and a periodic one
+ * keeps to its vcore's pcore through 10 rounds of every vcore yielding
+ * or being preempted and coming back (maybe elsewhere): no expiry while
+ * the vcore is offline.
+ */
+TEST_F_TIMEOUT(pv, periodic_alarm_stops_while_offline_and_follows_the_vcore,
+	       300)
+{
+	struct vcore_preempt r = { .target_fd = -1, .target_pid = getpid(),
+				   .flags = VCORE_PREEMPT_ALL };
+	unsigned int n = self->nv, v, round, moved = 0, got;
+	__u64 period = 2 * MS, h0;
+	struct event_msg m;
+	int last_cpu, cpu, lines;
+	bool traced;
+
+	traced = !tracefs_write("events/vcore/vcore_alarm/enable", "1") &&
+		 !tracefs_write("trace", "") &&
+		 !tracefs_write("tracing_on", "1");
+	ASSERT_TRUE(run_vcores(n, 0, false));
+	v = n - 1;
+	last_cpu = g.pi->vcoremap[v].pcoreid;
+	ASSERT_EQ(0, alarm_set(g.fd, 4, self->q, now_ns() + period, period,
+			       VCORE_ALARM_VCORE, v));
+	for (round = 0; round < 10; round++) {
+		for (got = 0; got < 3; got++) {
+			ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
+			EXPECT_EQ(4, m.ev_arg2);
+		}
+		h0 = held();
+		if (round % 2) {
+			/* nothing wanted, so nothing comes back by itself */
+			want(0);
+			EXPECT_EQ(n, ioctl(g.fd, VCORE_IOC_PREEMPT, &r));
+			ASSERT_TRUE(WAIT_FOR(g.pi->num_vcores == 0));
+		} else {
+			ASSERT_TRUE(yield_all());
+		}
+		ASSERT_TRUE(WAIT_FOR(held() > h0)) TH_LOG("round %u", round);
+		/* held: what fired before is here; nothing comes after */
+		while (next_msg(g.fd, self->q, &m) == 1)
+			;
+		usleep(20 * period / 1000 * vt_time_scale());
+		EXPECT_EQ(0, next_msg(g.fd, self->q, &m)) TH_LOG("round %u",
+								   round);
+		/* nothing fires now: what is traced next is after the move */
+		if (traced)
+			tracefs_write("trace", "");
+		ASSERT_TRUE(run_vcores(n, total_entries(), round % 2));
+		ASSERT_EQ(1, g.pi->vcoremap[v].valid);
+		cpu = g.pi->vcoremap[v].pcoreid;
+		moved += cpu != last_cpu;
+		last_cpu = cpu;
+		/* the next expiries fire on that pcore */
+		if (traced) {
+			for (got = 0; got < 3; got++)
+				ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
+			EXPECT_EQ(0, trace_alarm_cpus(4, cpu, &lines));
+			EXPECT_LE(3, lines);
+		}
+	}
+	TH_LOG("the vcore moved %u times in 10 rounds%s", moved,
+	       traced ? "" : " (no tracefs: its pcore was not checked)");
+	if (traced)
+		tracefs_write("events/vcore/vcore_alarm/enable", "0");
+	EXPECT_EQ(1, alarm_cancel(g.fd, 4));
+}
+
 TEST_HARNESS_MAIN
