@@ -10,7 +10,8 @@
  *    send, notify, preempt their own and their siblings' vcores, and spin
  *    with notifications enabled so that IPIs redirect them;
  *  - ioctl threads that issue every command (the test-only ones too when
- *    the module has them), unknown numbers and wrong sizes and directions,
+ *    the module has them; alarms on a few ids, set, modified and
+ *    cancelled, global and per-vcore), unknown numbers and wrong sizes and directions,
  *    with mostly valid arguments mutated a fraction of the time: ev_q
  *    addresses inside the arena and just outside it, vcore ids in and out
  *    of range, own, sibling and init pids, own and stolen fds (pidfd_getfd),
@@ -72,7 +73,8 @@
 enum cmd {
 	C_API, C_SETUP, C_SEND_EVENT, C_SELF_NOTIFY, C_NOTIFY, C_GET_STATS,
 	C_ARENA_ALLOC, C_ARENA_FREE, C_ATTACH, C_POKE, C_YIELD, C_CHANGE,
-	C_PREEMPT, C_SET_NODE, C_T_ARRANGE, C_T_KEVENT, C_T_PRODUCE, C_T_IPI,
+	C_PREEMPT, C_SET_NODE, C_ALARM_SET, C_ALARM_CANCEL, C_T_ARRANGE,
+	C_T_KEVENT, C_T_PRODUCE, C_T_IPI,
 	C_UNKNOWN, C_BAD_SIZE, C_NR_IOCTLS,
 	/* counted, not ioctls */
 	C_ENTRY_START = C_NR_IOCTLS, C_ENTRY_NOTIFY, C_ENTRY_RESUME,
@@ -84,7 +86,8 @@ enum cmd {
 static const char *const cmd_names[C_NR] = {
 	"API", "SETUP", "SEND_EVENT", "SELF_NOTIFY", "NOTIFY", "GET_STATS",
 	"ARENA_ALLOC", "ARENA_FREE", "VCORE_ATTACH", "POKE", "YIELD",
-	"CHANGE_VCORE", "PREEMPT", "SET_NODE", "TEST_ARRANGE", "TEST_KEVENT",
+	"CHANGE_VCORE", "PREEMPT", "SET_NODE", "ALARM_SET", "ALARM_CANCEL",
+	"TEST_ARRANGE", "TEST_KEVENT",
 	"TEST_PRODUCE", "TEST_IPI", "unknown number", "wrong size/direction",
 	"entry: start", "entry: notify", "entry: resume", "scribble", "munmap",
 	"mremap", "mprotect", "dup2 over the fd", "close, then open again", "fork",
@@ -96,7 +99,7 @@ static const char *const cmd_names[C_NR] = {
 /* Shared by every fuzzer process (MAP_SHARED anonymous). */
 static const int errnos[] = {
 	EINVAL, EPERM, EFAULT, ENOTTY, EBADFD, ESRCH, EBUSY, EAGAIN, ENOMEM,
-	ENXIO, EBADF, EEXIST, ENOSPC, EINTR,
+	ENXIO, EBADF, EEXIST, ENOSPC, EINTR, ENOENT,
 };
 
 #define NR_ERRNOS	(sizeof(errnos) / sizeof(errnos[0]))
@@ -496,6 +499,8 @@ static void random_ioctl(struct rng *r)
 		struct vcore_arena_alloc alloc;
 		struct vcore_preempt preempt;
 		struct vcore_node_req node;
+		struct vcore_alarm alarm;
+		struct vcore_alarm_cancel alarm_cancel;
 		struct vcore_change change;
 		struct vcore_yield yield;
 		struct vcore_test_arrange arrange;
@@ -607,6 +612,29 @@ static void random_ioctl(struct rng *r)
 		u.node.flags = rnd(r, 2);
 		nr = VCORE_IOC_SET_NODE, size = sizeof(u.node);
 		break;
+	case C_ALARM_SET: {
+		struct timespec ts;
+
+		/* ids from a small set, so that SETs modify and CANCELs hit */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		u.alarm.ev_q = some_evq(r);
+		u.alarm.id = rnd(r, 16);
+		u.alarm.deadline_ns = one_in(r, 8) ? extreme(r) :
+				      ts.tv_sec * 1000000000ULL + ts.tv_nsec +
+				      rnd(r, 5000000);
+		if (one_in(r, 2))
+			u.alarm.period_ns = one_in(r, 8) ? extreme(r) :
+					    VCORE_ALARM_MIN_PERIOD_NS +
+					    rnd(r, 2000000);
+		u.alarm.flags = rnd(r, 4);
+		u.alarm.vcoreid = some_vcore(r);
+		nr = VCORE_IOC_ALARM_SET, size = sizeof(u.alarm);
+		break;
+	}
+	case C_ALARM_CANCEL:
+		u.alarm_cancel.id = rnd(r, 16);
+		nr = VCORE_IOC_ALARM_CANCEL, size = sizeof(u.alarm_cancel);
+		break;
 	case C_T_ARRANGE:
 		u.arrange.state = 1 + rnd(r, 5);
 		for (i = 0; i < VCORE_MAX_VCORES; i++) {
@@ -645,6 +673,7 @@ static void random_ioctl(struct rng *r)
 			VCORE_IOC_API, VCORE_IOC_SETUP, VCORE_IOC_SEND_EVENT,
 			VCORE_IOC_NOTIFY, VCORE_IOC_PREEMPT, VCORE_IOC_GET_STATS,
 			VCORE_IOC_ARENA_ALLOC, VCORE_IOC_SET_NODE,
+			VCORE_IOC_ALARM_SET, VCORE_IOC_ALARM_CANCEL,
 			VCORE_IOC_TEST_PRODUCE,
 		};
 		unsigned long n = nrs[rnd(r, sizeof(nrs) / sizeof(nrs[0]))];
@@ -1268,8 +1297,9 @@ int main(int argc, char **argv)
 	    ok, calls);
 	tap(sh->ok[C_SEND_EVENT] && sh->ok[C_ATTACH] && sh->ok[C_POKE] &&
 	    sh->calls[C_ENTRY_NOTIFY] && sh->ok[C_YIELD] &&
-	    sh->ok[C_ARENA_ALLOC] && (!root || sh->ok[C_PREEMPT]),
-	    "events were sent, vcores ran, were notified, yielded%s",
+	    sh->ok[C_ARENA_ALLOC] && sh->ok[C_ALARM_SET] &&
+	    (!root || sh->ok[C_PREEMPT]),
+	    "events were sent, alarms set, vcores ran, were notified, yielded%s",
 	    root ? " and were preempted" : "");
 	return tap_failed ? 1 : 0;
 }

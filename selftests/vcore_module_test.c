@@ -335,9 +335,41 @@ static void *mt_produce(void *arg)
 }
 
 /*
+ * Alarms armed on every CPU: from each CPU in turn a periodic alarm, and
+ * a periodic per-vcore alarm (online-time or wall-clock) on every vcore,
+ * all into @q.
+ */
+static void arm_alarms(struct event_queue *q)
+{
+	long cpu, n = sysconf(_SC_NPROCESSORS_ONLN);
+	struct vcore_alarm a = { .ev_q = (uintptr_t)q, .period_ns = 200000 };
+	unsigned int v;
+	cpu_set_t set;
+
+	for (cpu = 0; cpu < n; cpu++) {
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		a.id = cpu;
+		ioctl(c.fd, VCORE_IOC_ALARM_SET, &a);
+	}
+	for (v = 0; v < c.api.max_vcores; v++) {
+		a.id = 1000 + v;
+		a.vcoreid = v;
+		a.flags = VCORE_ALARM_VCORE | (v % 2 ? VCORE_ALARM_WALL : 0);
+		ioctl(c.fd, VCORE_IOC_ALARM_SET, &a);
+	}
+	CPU_ZERO(&set);
+	for (cpu = 0; cpu < n; cpu++)
+		CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
  * An MCP with every kind of traffic until it is killed: kernel producers
- * into a UCQ nobody reads (it fills the arena: counted drops), vcores
- * with notifications enabled, self-notifications, and NOTIFYs to @peer.
+ * into a UCQ nobody reads (it fills the arena: counted drops), alarms on
+ * every CPU and vcore, vcores with notifications enabled,
+ * self-notifications, and NOTIFYs to @peer.
  */
 static void busy_mcp(pid_t peer, int ready)
 {
@@ -379,6 +411,7 @@ static void busy_mcp(pid_t peer, int ready)
 		pthread_create(&t, NULL, mt_attach, (void *)(uintptr_t)v);
 	}
 	pthread_create(&t, NULL, mt_produce, q);
+	arm_alarms(q);
 	pd->res_req[VCORE_RES_CORES].amt_wanted = c.api.max_vcores;
 	if (write(ready, "r", 1) != 1)
 		_exit(4);
