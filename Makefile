@@ -30,7 +30,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += $(WARN) -std=gnu11 -Iuapi -Ilibvcore -fno-strict-aliasing
 LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
-	evbitmap.o mbox.o ev_handler.o event.o)
+	evbitmap.o mbox.o ev_handler.o event.o alarm.o)
 LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
 	uth_sync.o numa.o)
 # what libvcore.so links and users of libvcore.a must add
@@ -122,7 +122,7 @@ CORE_SAN_tsan := -O1 -fsanitize=thread
 # with TSan, both with delay injection points compiled in
 # (libvcore/internal.h); the core's objects are the harness's, built with
 # the same sanitizer.
-UNIT_TESTS := test_arena test_ucq test_ceq test_evbitmap test_event
+UNIT_TESTS := test_arena test_ucq test_ceq test_evbitmap test_event test_alarm
 UNIT_OBJS := dev arena ucq ceq evbitmap mbox ev_handler event inject
 UNIT_HDRS := libvcore/*.h libvcore/tests/*.h uapi/linux/vcore.h \
 	uapi/vcore_abi_check.h $(CORE_DIR)/lib/hooks.h \
@@ -328,7 +328,7 @@ MODDIR = /lib/modules/$(MOD_KVER)/updates
 MOD_KVER ?= $(firstword $(shell modinfo -F vermagic kmod/vcore.ko 2>/dev/null))
 INSTALL ?= install
 LIB_HDRS := vcore.h arena.h ucq.h ceq.h evbitmap.h event.h vcore_ctx.h \
-	uthread.h vcore_numa.h vcore_atomic.h akaros.h libvcore.h
+	uthread.h vcore_numa.h vcore_atomic.h akaros.h libvcore.h vcore_alarm.h
 MAN_PAGES := $(sort $(wildcard man/*.[0-9]))
 
 .PHONY: install install-module install-lib install-man install-data \

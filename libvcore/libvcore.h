@@ -11,7 +11,8 @@
  * the mailbox consumers; event.h: ev_qs, handlers, dispatch; vcore_ctx.h:
  * vcore context; uthread.h: uthreads; vcore_numa.h: NUMA placement;
  * vcore_atomic.h: the barriers and atomics for memory shared with the
- * kernel and between vcores.
+ * kernel and between vcores; vcore_alarm.h: alarms with handlers in vcore
+ * context.
  */
 #ifndef _VCORE_LIBVCORE_H
 #define _VCORE_LIBVCORE_H
@@ -26,5 +27,6 @@
 #include "uthread.h"
 #include "vcore_numa.h"
 #include "vcore_atomic.h"
+#include "vcore_alarm.h"
 
 #endif /* _VCORE_LIBVCORE_H */

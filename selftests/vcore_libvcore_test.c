@@ -3,7 +3,8 @@
  * libvcore against the real module: the arena page commands, ev_qs and
  * their mailboxes, the UCQ / CEQ / bitmap consumers reading what kernel
  * producers wrote (process context and hard IRQ, several CPUs at once),
- * the handler table, INDIR through a VCPD mbox, and vcore_handle_events().
+ * the handler table, INDIR through a VCPD mbox, vcore_handle_events(),
+ * and the alarm service's handlers on vcores.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include "vcore_test_util.h"
 #include "../libvcore/event.h"
 #include "../libvcore/uthread.h"
+#include "../libvcore/vcore_alarm.h"
+#include "../libvcore/vcore_ctx.h"
 
 #define ARENA_BYTES	(16UL << 20)	/* the fixture takes the largest */
 
@@ -619,6 +622,102 @@ TEST_F(lib, a_forked_child_becomes_an_mcp_of_its_own)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* ---- the alarm service ---- */
+
+#define NR_ALARMS	20
+
+static struct {
+	struct vcore_alarm_waiter w[NR_ALARMS], never, pvc;
+	unsigned int ran, in_vcore_ctx, not_early, pvc_vcore, pvc_ran;
+	unsigned int rearmed;
+} al;
+
+/* Any vcore may run it, several at once: counted atomically. */
+static void alarm_fn(struct vcore_alarm_waiter *w)
+{
+	if (vcore_in_vcore_context())
+		__atomic_fetch_add(&al.in_vcore_ctx, 1, __ATOMIC_RELAXED);
+	if (vcore_alarm_now() >= w->wake_up_time)
+		__atomic_fetch_add(&al.not_early, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&al.ran, 1, __ATOMIC_RELEASE);
+}
+
+static void never_fn(struct vcore_alarm_waiter *w)
+{
+	(void)w;
+	__atomic_fetch_add(&al.ran, 1000, __ATOMIC_RELEASE);
+}
+
+/* Per-vcore: runs on its vcore, and re-arms itself twice (Akaros style). */
+static void pvc_fn(struct vcore_alarm_waiter *w)
+{
+	if (vcore_in_vcore_context() && vcore_id() == w->vcoreid)
+		al.pvc_vcore++;
+	if (al.rearmed < 2) {
+		al.rearmed++;
+		vcore_set_awaiter_inc(w, 1000000);
+		if (vcore_set_pvc_alarm(w, w->vcoreid, false))
+			al.rearmed = 100;
+	}
+	__atomic_fetch_add(&al.pvc_ran, 1, __ATOMIC_RELEASE);
+}
+
+static void *alarm_uthread(void *arg)
+{
+	unsigned int i, spins;
+	__u64 t0 = vcore_alarm_now();
+
+	(void)arg;
+	vcore_init_awaiter(&al.never, never_fn);
+	vcore_set_awaiter_rel(&al.never, 3600ULL * 1000000000ULL);
+	if (vcore_set_alarm(&al.never))
+		return (void *)1;
+	for (i = NR_ALARMS; i-- > 0;) {
+		vcore_init_awaiter(&al.w[i], alarm_fn);
+		vcore_set_awaiter_abs(&al.w[i], t0 + (i + 1) * 2000000ULL);
+		if (vcore_set_alarm(&al.w[i]))
+			return (void *)2;
+	}
+	for (spins = 0; __atomic_load_n(&al.ran, __ATOMIC_ACQUIRE) < NR_ALARMS &&
+	     spins < 20000000; spins++)
+		vcore_uthread_yield();
+	if (!vcore_unset_alarm(&al.never))
+		return (void *)3;
+	/* fired ones are not armed any more */
+	if (vcore_unset_alarm(&al.w[0]))
+		return (void *)4;
+	/* a per-vcore alarm for the vcore this uthread runs on now */
+	vcore_init_awaiter(&al.pvc, pvc_fn);
+	vcore_set_awaiter_rel(&al.pvc, 1000000);
+	if (vcore_set_pvc_alarm(&al.pvc, vcore_id(), false))
+		return (void *)5;
+	for (spins = 0; __atomic_load_n(&al.pvc_ran, __ATOMIC_ACQUIRE) < 3 &&
+	     spins < 20000000; spins++)
+		vcore_uthread_yield();
+	return NULL;
+}
+
+TEST_F_TIMEOUT(lib, alarm_handlers_run_in_vcore_context, 300)
+{
+	struct uthread *u;
+	void *ret = (void *)-1;
+
+	ASSERT_EQ(0, vcore_uthread_lib_init(&self->dev));
+	ASSERT_EQ(0, vcore_alarm_service_init(&self->dev));
+	EXPECT_EQ(0, vcore_alarm_service_init(&self->dev));
+	memset(&al, 0, sizeof(al));
+	u = vcore_uthread_create(alarm_uthread, NULL);
+	ASSERT_NE(NULL, u);
+	ASSERT_EQ(0, vcore_uthread_join(u, &ret));
+	EXPECT_EQ(NULL, ret);
+	EXPECT_EQ(NR_ALARMS, al.ran);
+	EXPECT_EQ(NR_ALARMS, al.in_vcore_ctx);
+	EXPECT_EQ(NR_ALARMS, al.not_early);
+	EXPECT_EQ(3, al.pvc_ran);
+	EXPECT_EQ(3, al.pvc_vcore);
+	EXPECT_EQ(2, al.rearmed);
 }
 
 TEST_HARNESS_MAIN

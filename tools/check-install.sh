@@ -86,6 +86,7 @@ expected_files() {
 	usr/include/vcore/ucq.h
 	usr/include/vcore/uthread.h
 	usr/include/vcore/vcore.h
+	usr/include/vcore/vcore_alarm.h
 	usr/include/vcore/vcore_atomic.h
 	usr/include/vcore/vcore_ctx.h
 	usr/include/vcore/vcore_numa.h

@@ -12,6 +12,7 @@
 #include "ucq.h"
 #include "uthread.h"
 #include "vcore.h"
+#include "vcore_alarm.h"
 #include "vcore_atomic.h"
 #include "vcore_ctx.h"
 #include "vcore_numa.h"
@@ -27,6 +28,7 @@ const any_fn headers_used[] = {
 	(any_fn)&vcore_get_evbitmap_msg,
 	(any_fn)&vcore_handle_event_q,
 	(any_fn)&vcore_register_ev_handler,
+	(any_fn)&vcore_set_alarm,
 	(any_fn)&vcore_pop_user_ctx,
 	(any_fn)&vcore_lib_init,
 	(any_fn)&vcore_uthread_create,
