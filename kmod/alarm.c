@@ -143,8 +143,8 @@ static enum hrtimer_restart alarm_fire(struct hrtimer *t)
 		return HRTIMER_NORESTART;
 	}
 	msg.ev_arg1 = a->vcoreid;
-	msg.ev_arg2 = a->id;
-	msg.ev_arg3 = ktime_to_ns(hrtimer_get_expires(t));
+	msg.ev_arg3 = a->id;
+	msg.ev_arg4 = ktime_to_ns(hrtimer_get_expires(t));
 	if (!a->period) {
 		a->state = ALARM_IDLE;
 	} else {
@@ -163,7 +163,7 @@ static enum hrtimer_restart alarm_fire(struct hrtimer *t)
 		}
 	}
 	raw_spin_unlock(&al->slock);
-	msg.ev_arg4 = folded;
+	msg.ev_arg2 = min_t(u64, folded, U32_MAX);
 	trace_vcore_alarm(vcore_proc_pid(p), a->id, a->vcoreid,
 			  smp_processor_id(), folded);
 	atomic64_inc(&al->fired);

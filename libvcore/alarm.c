@@ -104,7 +104,7 @@ static bool end_arming(uint32_t id)
 static void handle_alarm(struct event_msg *msg, unsigned int ev_type,
 			 void *data)
 {
-	uint32_t id = msg->ev_arg2;
+	uint32_t id = msg->ev_arg3;
 	struct vcore_alarm_waiter *w;
 
 	(void)ev_type;

@@ -257,11 +257,11 @@ TEST_F(alarm, many_alarms_expire_in_deadline_order)
 				       base + perm[i] * step, 0, 0, 0));
 	while (got < N && wait_msg(fd, self->q, &m)) {
 		EXPECT_EQ(EV_ALARM, m.ev_type);
-		EXPECT_EQ(got, m.ev_arg2);
-		EXPECT_EQ(base + m.ev_arg2 * step, m.ev_arg3);
-		EXPECT_EQ(1, m.ev_arg4);
-		EXPECT_LE(last, m.ev_arg3);
-		last = m.ev_arg3;
+		EXPECT_EQ(got, m.ev_arg3);
+		EXPECT_EQ(base + m.ev_arg3 * step, m.ev_arg4);
+		EXPECT_EQ(1, m.ev_arg2);
+		EXPECT_LE(last, m.ev_arg4);
+		last = m.ev_arg4;
 		got++;
 	}
 	EXPECT_EQ(N, got);
@@ -285,13 +285,13 @@ TEST_F(alarm, periodic_alarm_rearms_until_cancelled)
 	ASSERT_EQ(0, alarm_set(fd, 5, self->q, now_ns() + period, period, 0,
 			       0));
 	while (got < 50 && wait_msg(fd, self->q, &m)) {
-		EXPECT_EQ(5, m.ev_arg2);
-		EXPECT_LE(1, m.ev_arg4);
+		EXPECT_EQ(5, m.ev_arg3);
+		EXPECT_LE(1, m.ev_arg2);
 		if (got)
-			EXPECT_EQ(prev + prev_fold * period, m.ev_arg3);
-		prev = m.ev_arg3;
-		prev_fold = m.ev_arg4;
-		periods += m.ev_arg4;
+			EXPECT_EQ(prev + prev_fold * period, m.ev_arg4);
+		prev = m.ev_arg4;
+		prev_fold = m.ev_arg2;
+		periods += m.ev_arg2;
 		got++;
 	}
 	ASSERT_EQ(50, got);
@@ -307,7 +307,7 @@ TEST_F(alarm, periodic_alarm_rearms_until_cancelled)
 	/* and re-arming a cancelled id works */
 	ASSERT_EQ(0, alarm_set(fd, 5, self->q, now_ns(), 0, 0, 0));
 	ASSERT_TRUE(wait_msg(fd, self->q, &m));
-	EXPECT_EQ(5, m.ev_arg2);
+	EXPECT_EQ(5, m.ev_arg3);
 }
 
 TEST_F(alarm, set_on_an_existing_id_modifies_it)
@@ -324,14 +324,14 @@ TEST_F(alarm, set_on_an_existing_id_modifies_it)
 	ASSERT_EQ(0, alarm_set(fd, 9, q2, d, 0, 0,
 			       self->m.api.max_vcores - 1));
 	ASSERT_TRUE(wait_msg(fd, q2, &m));
-	EXPECT_EQ(9, m.ev_arg2);
+	EXPECT_EQ(9, m.ev_arg3);
 	EXPECT_EQ(self->m.api.max_vcores - 1, m.ev_arg1);
-	EXPECT_EQ(d, m.ev_arg3);
+	EXPECT_EQ(d, m.ev_arg4);
 	/* a fired one-shot is re-armed by SET */
 	d = now_ns() + 2 * MS;
 	ASSERT_EQ(0, alarm_set(fd, 9, q2, d, 0, 0, 0));
 	ASSERT_TRUE(wait_msg(fd, q2, &m));
-	EXPECT_EQ(d, m.ev_arg3);
+	EXPECT_EQ(d, m.ev_arg4);
 	/* a periodic one made one-shot stops after one more */
 	ASSERT_EQ(0, alarm_set(fd, 9, q2, now_ns(), 1 * MS, 0, 0));
 	ASSERT_TRUE(wait_msg(fd, q2, &m));
@@ -340,10 +340,10 @@ TEST_F(alarm, set_on_an_existing_id_modifies_it)
 	ASSERT_EQ(0, alarm_set(fd, 9, q2, d, 0, 0, 0));
 	/* the periodic's last expiries, and maybe already the new one */
 	while (next_msg(fd, q2, &m) == 1)
-		seen += m.ev_arg3 == d;
+		seen += m.ev_arg4 == d;
 	if (!seen) {
 		ASSERT_TRUE(wait_msg(fd, q2, &m));
-		EXPECT_EQ(d, m.ev_arg3);
+		EXPECT_EQ(d, m.ev_arg4);
 	} else {
 		EXPECT_EQ(1, seen);
 	}
@@ -428,7 +428,7 @@ TEST_F_TIMEOUT(alarm, cancel_while_firing_on_another_cpu, 600)
 		stopped += ret == 1;
 		/* everything of round r is here now; older ids never again */
 		while (next_msg(self->m.fd, self->q, &m) == 1) {
-			if (m.ev_arg2 != r)
+			if (m.ev_arg3 != r)
 				late++;
 			else
 				fired++;
@@ -758,10 +758,10 @@ TEST_F(pv, online_time_alarm_is_held_while_its_vcore_yields)
 	t_poke = now_ns();
 	ASSERT_TRUE(run_vcores(1, total_entries(), false));
 	ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
-	EXPECT_EQ(1, m.ev_arg2);
+	EXPECT_EQ(1, m.ev_arg3);
 	EXPECT_EQ(v, m.ev_arg1);
 	/* its expiry moved by at least the time offline */
-	EXPECT_LT(t_poke, m.ev_arg3);
+	EXPECT_LT(t_poke, m.ev_arg4);
 	EXPECT_EQ(0, alarm_cancel(g.fd, 1));
 }
 
@@ -781,8 +781,8 @@ TEST_F(pv, wall_clock_alarm_fires_while_its_vcore_is_offline)
 	ASSERT_TRUE(yield_all());
 	ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
 	EXPECT_EQ(0, g.pi->num_vcores);
-	EXPECT_EQ(2, m.ev_arg2);
-	EXPECT_EQ(dl, m.ev_arg3);
+	EXPECT_EQ(2, m.ev_arg3);
+	EXPECT_EQ(dl, m.ev_arg4);
 	/* set while the vcore is offline: wall-clock runs, online-time waits */
 	dl = now_ns() + 20 * MS;
 	ASSERT_EQ(0, alarm_set(g.fd, 2, self->q, dl, 0,
@@ -790,7 +790,7 @@ TEST_F(pv, wall_clock_alarm_fires_while_its_vcore_is_offline)
 	ASSERT_EQ(0, alarm_set(g.fd, 3, self->q, dl, 0, VCORE_ALARM_VCORE,
 			       v));
 	ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
-	EXPECT_EQ(2, m.ev_arg2);
+	EXPECT_EQ(2, m.ev_arg3);
 	usleep(100000);
 	EXPECT_EQ(0, next_msg(g.fd, self->q, &m));
 	EXPECT_EQ(1, alarm_cancel(g.fd, 3));
@@ -824,7 +824,7 @@ TEST_F_TIMEOUT(pv, periodic_alarm_stops_while_offline_and_follows_the_vcore,
 	for (round = 0; round < 10; round++) {
 		for (got = 0; got < 3; got++) {
 			ASSERT_TRUE(wait_msg(g.fd, self->q, &m));
-			EXPECT_EQ(4, m.ev_arg2);
+			EXPECT_EQ(4, m.ev_arg3);
 		}
 		h0 = held();
 		if (round % 2) {

@@ -88,7 +88,7 @@ static void count_run(struct vcore_alarm_waiter *w)
 
 static void fire(uint32_t id)
 {
-	struct event_msg m = { .ev_type = EV_ALARM, .ev_arg2 = id };
+	struct event_msg m = { .ev_type = EV_ALARM, .ev_arg3 = id };
 
 	handle_alarm(&m, EV_ALARM, NULL);
 }

@@ -51,7 +51,7 @@
 #define EV_PREEMPT_PENDING	1	/* ev_arg1 = vcoreid */
 #define EV_VCORE_PREEMPT	3	/* ev_arg2 = vcoreid */
 #define EV_USER_IPI		5	/* from another process */
-#define EV_ALARM		7	/* ev_arg2 = alarm id (VCORE_IOC_ALARM_SET) */
+#define EV_ALARM		7	/* ev_arg3 = alarm id (VCORE_IOC_ALARM_SET) */
 #define EV_EVENT		8	/* INDIR: ev_arg3 = the ev_q to check */
 #define EV_FREE_APPLE_PIE	9	/* diagnostic */
 #define EV_SYSCALL		10
@@ -682,12 +682,13 @@ struct vcore_node_req {
  *
  *   ev_type = EV_ALARM
  *   ev_arg1 = vcoreid (the field of the request)
- *   ev_arg2 = id
- *   ev_arg3 = the deadline of this expiry, CLOCK_MONOTONIC ns (for a
- *             per-vcore alarm: when it would have fired had the vcore been
- *             online throughout; 0 if it was held)
- *   ev_arg4 = how many periods this expiry stands for: 1, or more when
- *             the timer was late and periods were folded into one
+ *   ev_arg2 = how many periods this expiry stands for: 1, or more when
+ *             the timer was late and periods were folded into one (a CEQ
+ *             with CEQ_ADD sums them)
+ *   ev_arg3 = id, where Akaros's #alarm puts its alarm id
+ *   ev_arg4 = the time this expiry was due, CLOCK_MONOTONIC ns (for an
+ *             online-time per-vcore alarm, moved on by the time its vcore
+ *             spent offline)
  *
  * with vcoreid as the EVENT_VCORE_APPRO suggestion.  The expiry is sent
  * from the timer interrupt; what goes wrong past the ev_q (unmapped since
@@ -728,7 +729,7 @@ struct vcore_alarm {
 	__u64 ev_q;		/* address of an ev_q in the arena or procdata */
 	__u64 deadline_ns;	/* absolute, CLOCK_MONOTONIC */
 	__u64 period_ns;	/* 0 = one shot */
-	__u32 id;		/* the process's name for the alarm; ev_arg2 */
+	__u32 id;		/* the process's name for the alarm; ev_arg3 */
 	__u32 flags;		/* VCORE_ALARM_* */
 	__u32 vcoreid;		/* ev_arg1 and EVENT_VCORE_APPRO's vcore */
 	__u32 resv0;
