@@ -12,9 +12,9 @@
  *
  *   the handler (vcore context)      vcore_unset_alarm() (any context)
  *   CAS id|ARMED -> id: won          CAS id|ARMED -> id: won
- *   CANCEL id (frees the kernel's    CANCEL id (synchronous: the kernel
- *     fired one-shot)                  sends nothing more for it)
- *   free the slot, run the function  free the slot; return true
+ *   free the slot, run the function  CANCEL id (synchronous: the kernel
+ *   CANCEL id (frees the kernel's      sends nothing more for it)
+ *     fired one-shot)                free the slot; return true
  *   lost: stale or unset, ignore     lost: it fired; return false
  *
  * Nothing here takes a lock, so the handler cannot wait on a uthread it
@@ -87,18 +87,22 @@ static void free_slot(unsigned int s)
 			   __ATOMIC_RELEASE);
 }
 
-/* The end of an arming, for whoever takes ARMED away (see the table). */
-static bool end_arming(uint32_t id)
+/* Take ARMED away from arming id: whoever does owns its end (the table). */
+static bool claim_arming(uint32_t id)
 {
 	struct alarm_slot *s = &svc.slots[id & SLOT_MASK];
 	uint64_t armed = id | ARMED;
+
+	return __atomic_compare_exchange_n(&s->word, &armed, id, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* Delete kernel alarm id: after this it sends nothing. */
+static void kernel_cancel(uint32_t id)
+{
 	struct vcore_alarm_cancel c = { .id = id };
 
-	if (!__atomic_compare_exchange_n(&s->word, &armed, id, false,
-					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-		return false;
 	ioctl(svc.dev->fd, VCORE_IOC_ALARM_CANCEL, &c);
-	return true;
 }
 
 static void handle_alarm(struct event_msg *msg, unsigned int ev_type,
@@ -109,11 +113,14 @@ static void handle_alarm(struct event_msg *msg, unsigned int ev_type,
 
 	(void)ev_type;
 	(void)data;
-	if (!end_arming(id))
+	if (!claim_arming(id))
 		return;		/* unset, or an earlier arming's */
 	w = svc.slots[id & SLOT_MASK].waiter;
 	free_slot(id & SLOT_MASK);
+	/* the function first: it may arm again, with another id */
 	w->func(w);
+	/* the kernel keeps a fired one-shot until it is deleted */
+	kernel_cancel(id);
 }
 
 int vcore_alarm_service_init(struct vcore_dev *dev)
@@ -253,8 +260,9 @@ bool vcore_unset_alarm(struct vcore_alarm_waiter *waiter)
 
 	if (!id || __atomic_load_n(&svc.state, __ATOMIC_ACQUIRE) != SVC_READY)
 		return false;
-	if (!end_arming(id))
+	if (!claim_arming(id))
 		return false;
+	kernel_cancel(id);
 	free_slot(id & SLOT_MASK);
 	return true;
 }

@@ -17,6 +17,12 @@
  *   throughput  kernel producers (test=1) on every CPU but the consumer's
  *               into one UCQ / CEQ, against eventfd and a pipe written by
  *               user threads on the same CPUs.
+ *   alarm       an absolute CLOCK_MONOTONIC deadline -> the receiver runs:
+ *               a per-vcore alarm (VCORE_IOC_ALARM_SET through libvcore's
+ *               alarm service) to its handler in vcore context, against
+ *               a timerfd -> epoll_wait and a timer_create() signal
+ *               (SIGEV_THREAD_ID) to a pinned spinning thread; the same
+ *               deadlines, ratios to both.
  *   scaling     notify 1..N vcores at once (until the last one entered);
  *               the SEND_EVENT call's cost at each fallback depth (the
  *               vcore's own mbox, the online list, the bulk-preempted
@@ -56,6 +62,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,6 +70,7 @@
 #include "arena.h"
 #include "barrier.h"
 #include "event.h"
+#include "vcore_alarm.h"
 #include "vcore_ctx.h"
 
 #define MAX_SERIES	48
@@ -456,6 +464,145 @@ static void run_baseline(enum baseline b, const char *name)
 	} else if (b == B_PIPE) {
 		close(pfd[0]);
 		close(pfd[1]);
+	}
+}
+
+/* ---- alarms: deadline -> the receiver runs ---------------------------- */
+
+/* How far ahead each sample's deadline is: past the arming call's cost. */
+#define ALARM_LEAD_NS	500000ULL
+
+/*
+ * One sample's deadline, in CLOCK_MONOTONIC ns for the timer and in TSC
+ * ticks for the receiver's stamp (read back to back).
+ */
+static uint64_t alarm_deadline(uint64_t *tsc)
+{
+	uint64_t m = (uint64_t)mono_ns();
+
+	*tsc = rdtsc_now() + (uint64_t)(ALARM_LEAD_NS * tsc_per_ns);
+	return m + ALARM_LEAD_NS;
+}
+
+/* older C libraries name only the union member */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id	_sigev_un._tid
+#endif
+
+static int tfd;
+static pid_t spin_tid;		/* atomic */
+
+static void *timerfd_waiter(void *arg)
+{
+	struct epoll_event ev;
+	uint64_t v;
+
+	pin((int)(intptr_t)arg);
+	WRITE_ONCE(waiter_tid, gettid());
+	while (!READ_ONCE(stop)) {
+		if (epoll_wait(epfd, &ev, 1, -1) != 1)
+			continue;
+		received();
+		if (read(tfd, &v, sizeof(v)) < 0)
+			break;
+	}
+	return NULL;
+}
+
+static void *tid_spinner(void *arg)
+{
+	pin((int)(intptr_t)arg);
+	WRITE_ONCE(spin_tid, gettid());
+	while (!READ_ONCE(stop))
+		__asm__ volatile("" ::: "memory");
+	return NULL;
+}
+
+/* Arm the baseline's timer for deadline ns; 0 or -1. */
+static int arm_baseline(bool use_timerfd, timer_t t, uint64_t deadline)
+{
+	struct itimerspec its = {
+		.it_value = { deadline / 1000000000ULL, deadline % 1000000000ULL },
+	};
+
+	if (use_timerfd)
+		return timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	return timer_settime(t, TIMER_ABSTIME, &its, NULL);
+}
+
+/*
+ * A timerfd with a thread blocked in epoll_wait on it, or a POSIX timer
+ * whose signal goes to a thread spinning (SIGEV_THREAD_ID), both on the
+ * receiver's CPU: deadline -> the thread runs.
+ */
+static void run_alarm_baseline(bool use_timerfd, const char *name)
+{
+	struct series *s = new_series("alarm", name, iters);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct sigevent sev = { .sigev_signo = SIGUSR1,
+				.sigev_notify = SIGEV_THREAD_ID };
+	timer_t t = 0;
+	pthread_t th;
+
+	WRITE_ONCE(stop, 0);
+	WRITE_ONCE(spin_tid, 0);
+	if (use_timerfd) {
+		tfd = timerfd_create(CLOCK_MONOTONIC, 0);
+		epfd = epoll_create1(0);
+		if (tfd < 0 || epfd < 0 ||
+		    epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev)) {
+			perror(name);
+			return;
+		}
+		pthread_create(&th, NULL, timerfd_waiter,
+			       (void *)(intptr_t)cpu_target);
+	} else {
+		pthread_create(&th, NULL, tid_spinner,
+			       (void *)(intptr_t)cpu_target);
+		while (!READ_ONCE(spin_tid))
+			spin_ticks(gap);
+		sev.sigev_notify_thread_id = READ_ONCE(spin_tid);
+		if (timer_create(CLOCK_MONOTONIC, &sev, &t)) {
+			perror(name);
+			WRITE_ONCE(stop, 1);
+			pthread_join(th, NULL);
+			return;
+		}
+	}
+	spin_ticks(20 * gap);
+	for (unsigned int i = 0; i < iters; i++) {
+		uint64_t dl, dl_tsc;
+		unsigned int seq;
+
+		if (use_timerfd)
+			wait_blocked();
+		seq = smp_load_acquire(&recv_seq);
+		dl = alarm_deadline(&dl_tsc);
+		if (arm_baseline(use_timerfd, t, dl)) {
+			perror(name);
+			break;
+		}
+		if (!wait_seq(&recv_seq, seq)) {
+			fprintf(stderr, "%s: no expiry\n", name);
+			break;
+		}
+		add_tsc(s, recv_tsc - dl_tsc);
+		pause_gap();
+	}
+	WRITE_ONCE(stop, 1);
+	if (use_timerfd) {
+		/* one more expiry lets the waiter see stop */
+		uint64_t dl_tsc;
+
+		arm_baseline(true, t, alarm_deadline(&dl_tsc));
+	}
+	pthread_join(th, NULL);
+	WRITE_ONCE(waiter_tid, 0);
+	if (use_timerfd) {
+		close(epfd);
+		close(tfd);
+	} else {
+		timer_delete(t);
 	}
 }
 
@@ -960,6 +1107,58 @@ static int run_vnotify(struct series *s, enum vsend how,
 	return 0;
 }
 
+/* The alarm's function, in vcore context on the target vcore. */
+static void bench_alarm_fn(struct vcore_alarm_waiter *w)
+{
+	(void)w;
+	received();
+}
+
+/*
+ * A per-vcore alarm on vcore v, spinning in vcore context with
+ * notifications enabled: deadline -> its function runs there (the
+ * kernel's hrtimer, EV_ALARM into v's private mbox, the IPI, the entry,
+ * libvcore's dispatch).
+ */
+static int run_valarm(struct series *s, unsigned int v)
+{
+	unsigned int warm = s->cap / 10 + 10;
+	struct vcore_alarm_waiter w;
+	int err;
+
+	err = vcore_alarm_service_init(&dev);
+	if (err) {
+		fprintf(stderr, "%s: %s\n", s->name, strerror(-err));
+		return -1;
+	}
+	vcore_init_awaiter(&w, bench_alarm_fn);
+	for (unsigned int i = 0; i < s->cap + warm; i++) {
+		uint64_t dl_tsc;
+		unsigned int seq;
+
+		if (!wait_idle(&v, 1)) {
+			fprintf(stderr, "%s: the vcore never went idle\n",
+				s->name);
+			return -1;
+		}
+		pause_gap();
+		seq = smp_load_acquire(&recv_seq);
+		vcore_set_awaiter_abs(&w, alarm_deadline(&dl_tsc));
+		err = vcore_set_pvc_alarm(&w, v, false);
+		if (err) {
+			fprintf(stderr, "%s: %s\n", s->name, strerror(-err));
+			return -1;
+		}
+		if (!wait_seq(&recv_seq, seq)) {
+			fprintf(stderr, "%s: no expiry\n", s->name);
+			return -1;
+		}
+		if (i >= warm)
+			add_tsc(s, recv_tsc - dl_tsc);
+	}
+	return 0;
+}
+
 static int run_vcores(void)
 {
 	struct event_queue *uipi;
@@ -1016,6 +1215,8 @@ static int run_vcores(void)
 				       iters), V_NOTIFY, vs, 1);
 	run_vnotify(new_series("notify", "vcore: SELF_NOTIFY", iters),
 		    V_SELF_NOTIFY, vs, 1);
+	run_valarm(new_series("alarm", "alarm: vcore handler (per-vcore)",
+			      iters), target);
 	vcore_request_total(want);
 	t0 = mono_ns();
 	while (vcore_num_vcores() < want && mono_ns() - t0 < 10e9)
@@ -1043,7 +1244,9 @@ static int run_vcores(void)
 static void print_and_write(void)
 {
 	struct series *sig = find("signal: pthread_kill"),
-		      *ipi = find("floor: IPI one way");
+		      *ipi = find("floor: IPI one way"),
+		      *atfd = find("alarm: timerfd -> epoll_wait"),
+		      *asig = find("alarm: timer_create signal");
 	char path[4096];
 	FILE *csv, *dat, *gp;
 	const char *group = "";
@@ -1062,10 +1265,10 @@ static void print_and_write(void)
 	fprintf(csv, "group,name,samples,p50_ns,p99_ns,p99.9_ns,max_ns,"
 		"mean_ns,per_second,x_signal_p50,x_ipi_floor_p50\n");
 	static const char *const groups[] = {
-		"notify", "poll", "throughput", "scaling",
+		"notify", "poll", "throughput", "scaling", "alarm",
 	};
 
-	for (unsigned int i = 0; i < 4 * nr_series; i++) {
+	for (unsigned int i = 0; i < 5 * nr_series; i++) {
 		struct series *s = &series[i % nr_series];
 		double xs = 0, xf = 0;
 
@@ -1076,6 +1279,11 @@ static void print_and_write(void)
 			if (!strcmp(group, "throughput"))
 				printf("\n%-40s %14s %12s\n", "[throughput]",
 				       "events/s", "x eventfd");
+			else if (!strcmp(group, "alarm"))
+				printf("\n%-40s %9s %9s %9s %9s %8s %8s\n",
+				       "[alarm: deadline -> receiver runs]",
+				       "p50 ns", "p99 ns", "p99.9 ns", "max ns",
+				       "x tsig", "x tfd");
 			else
 				printf("\n%-40s %9s %9s %9s %9s %8s %8s\n",
 				       group[0] == 'n' ? "[notify: send -> "
@@ -1094,8 +1302,25 @@ static void print_and_write(void)
 				s->name, s->events, s->rate, xs);
 			continue;
 		}
-		/* a send call's cost is no delivery: no ratio */
-		if (strncmp(s->name, "fallback", 8)) {
+		/*
+		 * a send call's cost is no delivery: no ratio; an alarm's is
+		 * to the timer signal and the timerfd (in the CSV: the
+		 * signal's column, and no floor)
+		 */
+		if (!strcmp(s->group, "alarm")) {
+			xs = asig ? s->p50 / asig->p50 : 0;
+			xf = atfd ? s->p50 / atfd->p50 : 0;
+			printf("%-40s %9.0f %9.0f %9.0f %9.0f %8.2f %8.2f\n",
+			       s->name, s->p50, s->p99, s->p999, s->max, xs,
+			       xf);
+			if (atfd && asig && !strncmp(s->name, "alarm: vcore", 12))
+				printf("%-40s p99 x tsig %.2f, x tfd %.2f\n", "",
+				       s->p99 / asig->p99, s->p99 / atfd->p99);
+			fprintf(csv, "%s,%s,%u,%.0f,%.0f,%.0f,%.0f,%.0f,,%.3f,\n",
+				s->group, s->name, s->n, s->p50, s->p99,
+				s->p999, s->max, s->mean, xs);
+			continue;
+		} else if (strncmp(s->name, "fallback", 8)) {
 			xs = sig ? s->p50 / sig->p50 : 0;
 			xf = ipi ? s->p50 / ipi->p50 : 0;
 		}
@@ -1248,6 +1473,9 @@ int main(int argc, char **argv)
 	run_baseline(B_EVENTFD, "eventfd -> epoll_wait");
 	run_baseline(B_FUTEX, "futex wake");
 	run_baseline(B_PIPE, "pipe write -> read");
+	printf("alarm baselines...\n");
+	run_alarm_baseline(true, "alarm: timerfd -> epoll_wait");
+	run_alarm_baseline(false, "alarm: timer_create signal");
 	if (test)
 		run_floors(&dev);
 	printf("poll mode...\n");
@@ -1271,7 +1499,7 @@ int main(int argc, char **argv)
 			finish(&series[i]);
 	print_and_write();
 	/* every row this configuration can run */
-	expected = 4 + 3 + 2 + (nv ? 3 + nv : 0) +
+	expected = 4 + 3 + 2 + 2 + (nv ? 4 + nv : 0) +
 		   (test ? 2 + 2 + NR_DEPTHS : 0);
 	c = 0;
 	for (unsigned int i = 0; i < nr_series; i++)
