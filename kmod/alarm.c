@@ -44,6 +44,7 @@
 #include <linux/smp.h>
 
 #include "alarm.h"
+#include "compat.h"
 #include "core/event.h"
 #include "proc.h"
 #include "trace.h"
@@ -278,9 +279,8 @@ long vcore_alarm_set(struct vcore_proc *p, const struct vcore_alarm *req)
 			ret = -ENOMEM;
 			goto out;
 		}
-		hrtimer_init(&a->timer, CLOCK_MONOTONIC,
-			     HRTIMER_MODE_ABS_PINNED_HARD);
-		a->timer.function = alarm_fire;
+		vcore_hrtimer_setup(&a->timer, alarm_fire, CLOCK_MONOTONIC,
+				    HRTIMER_MODE_ABS_PINNED_HARD);
 		a->p = p;
 		a->id = req->id;
 		INIT_LIST_HEAD(&a->vnode);
@@ -291,7 +291,8 @@ long vcore_alarm_set(struct vcore_proc *p, const struct vcore_alarm *req)
 	}
 	/* still: nothing else reads these until it is started below */
 	a->ev_q = req->ev_q;
-	a->period = req->period_ns;
+	/* past KTIME_MAX (292 years) ktime_t would turn it negative */
+	a->period = min_t(u64, req->period_ns, KTIME_MAX);
 	a->flags = req->flags;
 	a->vcoreid = req->vcoreid;
 	deadline = ns_to_ktime(min_t(u64, req->deadline_ns, KTIME_MAX));

@@ -8,6 +8,7 @@
 #define _VCORE_COMPAT_H
 
 #include <linux/file.h>
+#include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <asm/msr.h>
 
@@ -33,6 +34,19 @@ static inline void vcore_vm_flags_clear(struct vm_area_struct *vma,
 #define vcore_rdmsr64(msr, val)			rdmsrq(msr, val)
 #else
 #define vcore_rdmsr64(msr, val)			rdmsrl(msr, val)
+#endif
+
+/* hrtimer_setup() replaced hrtimer_init() and the assignment in 6.13. */
+#ifdef VCORE_HAVE_HRTIMER_SETUP
+#define vcore_hrtimer_setup(t, fn, clock, mode)	hrtimer_setup(t, fn, clock, mode)
+#else
+static inline void vcore_hrtimer_setup(struct hrtimer *t,
+				       enum hrtimer_restart (*fn)(struct hrtimer *),
+				       clockid_t clock, enum hrtimer_mode mode)
+{
+	hrtimer_init(t, clock, mode);
+	t->function = fn;
+}
 #endif
 
 #endif /* _VCORE_COMPAT_H */

@@ -353,6 +353,21 @@ TEST_F(alarm, set_on_an_existing_id_modifies_it)
 	EXPECT_EQ(0, alarm_cancel(fd, 9));
 }
 
+/* A period of 2^64 - 1 ns is as good as none, not a storm. */
+TEST_F(alarm, an_enormous_period_fires_once)
+{
+	int fd = self->m.fd;
+	struct event_msg m;
+
+	ASSERT_EQ(0, alarm_set(fd, 11, self->q, now_ns(), ~0ULL, 0, 0));
+	ASSERT_TRUE(wait_msg(fd, self->q, &m));
+	EXPECT_EQ(11, m.ev_arg3);
+	usleep(50000);
+	EXPECT_EQ(0, next_msg(fd, self->q, &m));
+	/* still armed, far away */
+	EXPECT_EQ(1, alarm_cancel(fd, 11));
+}
+
 TEST_F(alarm, cancel_before_expiry_sends_nothing)
 {
 	int fd = self->m.fd;
