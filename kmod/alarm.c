@@ -29,10 +29,11 @@
  * (vcore_run.c); both run on that pcore.  Online, the vcore's alarms are
  * started there, pinned (HELD ones with the time they had left; queued
  * wall-clock ones move).  Offline, the online-time ones are dequeued and
- * HELD with what they have left.  Offline may race with the alarm firing
- * on another CPU (it was queued there before a move): the callback then
- * sees the vcore offline and holds the alarm itself after this expiry.
- * Online waits for such a callback and moves the alarm afterwards.  A SET
+ * HELD with what they have left.  Either may find the alarm firing on
+ * another CPU (it was queued there before a move): they wait for that
+ * callback and look again (online then moves it, offline holds it); a
+ * callback that runs after offline sees the vcore offline and holds the
+ * alarm itself after this expiry, which was due.  A SET
  * for a vcore online elsewhere makes the alarm MOVING and has that pcore
  * start it (an IPI, synchronous); if the vcore moved meanwhile, its next
  * online start does (MOVING).
@@ -422,7 +423,9 @@ void vcore_alarms_vcore_online(struct vcore_thread *vt)
  *
  * Its online-time alarms stop counting: each is dequeued and keeps the
  * time it has left.  Wall-clock ones keep running where they are.  Any
- * context (the exit hook calls it atomic); never waits.
+ * context (the exit hook calls it atomic); it never sleeps, but it waits
+ * for an alarm firing on another CPU: that callback may have seen the
+ * vcore still online and be about to re-arm itself.
  */
 void vcore_alarms_vcore_offline(struct vcore_thread *vt)
 {
@@ -430,33 +433,38 @@ void vcore_alarms_vcore_offline(struct vcore_thread *vt)
 	unsigned long flags;
 	struct kalarm *a;
 	ktime_t now;
+	bool busy;
 
-	raw_spin_lock_irqsave(&al->slock, flags);
-	if (vt->alarm.cpu < 0)
-		goto out;
-	vt->alarm.cpu = -1;
-	now = ktime_get();
-	list_for_each_entry(a, &vt->alarm.list, vnode) {
-		if (a->state == ALARM_MOVING) {
-			/* on its way to the pcore: wall-clock runs here */
-			if (online_time(a)) {
-				a->left = time_to(a->at, now);
-				a->state = ALARM_HELD;
-				atomic64_inc(&al->held);
-			} else {
-				start_here(al, a, a->at);
+	do {
+		busy = false;
+		raw_spin_lock_irqsave(&al->slock, flags);
+		vt->alarm.cpu = -1;
+		now = ktime_get();
+		list_for_each_entry(a, &vt->alarm.list, vnode) {
+			if (a->state == ALARM_MOVING) {
+				/* on its way to the pcore: wall-clock runs here */
+				if (online_time(a)) {
+					a->left = time_to(a->at, now);
+					a->state = ALARM_HELD;
+					atomic64_inc(&al->held);
+				} else {
+					start_here(al, a, a->at);
+				}
+				continue;
 			}
-			continue;
+			if (a->state != ALARM_QUEUED || !online_time(a))
+				continue;
+			/* firing elsewhere: let it finish, then look again */
+			if (hrtimer_try_to_cancel(&a->timer) < 0) {
+				busy = true;
+				continue;
+			}
+			a->left = time_left(a, now);
+			a->state = ALARM_HELD;
+			atomic64_inc(&al->held);
 		}
-		if (a->state != ALARM_QUEUED || !online_time(a))
-			continue;
-		/* firing on another CPU: the callback holds it (see above) */
-		if (hrtimer_try_to_cancel(&a->timer) < 0)
-			continue;
-		a->left = time_left(a, now);
-		a->state = ALARM_HELD;
-		atomic64_inc(&al->held);
-	}
-out:
-	raw_spin_unlock_irqrestore(&al->slock, flags);
+		raw_spin_unlock_irqrestore(&al->slock, flags);
+		if (busy)
+			cpu_relax();
+	} while (busy);
 }
