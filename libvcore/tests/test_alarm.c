@@ -213,7 +213,7 @@ static void *race_handler(void *arg)
 
 TEST(handler_and_unset_race_one_winner)
 {
-	unsigned int rounds = UNDER_TSAN ? 2000 : 100000, r, unset_won = 0;
+	unsigned int rounds = UNDER_TSAN ? 2000 : 20000, r, unset_won = 0;
 	pthread_t t;
 
 	ran = 0;
