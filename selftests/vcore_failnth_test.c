@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <linux/vcore_test.h>
 
 #include "kselftest_harness.h"
@@ -330,6 +331,33 @@ static int ioc_produce(struct st *s)
 	return vt_ioctl(s->fd, VCORE_IOC_TEST_PRODUCE, &p);
 }
 
+/* Two alarms, a plain one and a per-vcore periodic one, then cancelled. */
+static int ioc_alarm(struct st *s)
+{
+	struct timespec now;
+	struct vcore_alarm a = { .ev_q = (uintptr_t)s->pd + 8, .id = 1 };
+	struct vcore_alarm_cancel c = { .id = 1 };
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	a.deadline_ns = (now.tv_sec + 3600) * 1000000000ULL;
+	r = vt_ioctl(s->fd, VCORE_IOC_ALARM_SET, &a);
+	if (r)
+		return r;
+	a.id = 2;
+	a.flags = VCORE_ALARM_VCORE;
+	a.period_ns = 1000000;
+	r = vt_ioctl(s->fd, VCORE_IOC_ALARM_SET, &a);
+	if (r)
+		return r;
+	r = vt_ioctl(s->fd, VCORE_IOC_ALARM_CANCEL, &c);
+	if (r < 0)
+		return r;
+	c.id = 2;
+	r = vt_ioctl(s->fd, VCORE_IOC_ALARM_CANCEL, &c);
+	return r < 0 ? r : 0;
+}
+
 struct op {
 	const char *name;
 	int (*fn)(struct st *s);
@@ -350,6 +378,7 @@ static const struct op ops[] = {
 	{ "ARENA_ALLOC/FREE", ioc_arena, 6 },
 	{ "POKE", ioc_poke, 6 },
 	{ "PREEMPT (warning)", ioc_preempt, 6 },
+	{ "ALARM_SET/CANCEL", ioc_alarm, 6 },
 	{ "TEST_KEVENT", ioc_kevent, 6 },
 	{ "TEST_ARRANGE", ioc_arrange, 6 },
 	{ "TEST_PRODUCE", ioc_produce, 6 },
