@@ -1,17 +1,28 @@
 // SPDX-License-Identifier: LGPL-2.1 OR MIT
 /*
- * The fake vcore.ko; see fake_kernel.h.  It follows kmod/vcore_run.c and
- * kmod/core/vcores.c step by step where they matter to user space: grants set
- * VC_CAN_RCV_MSG and clear VC_PREEMPTED; entering vcore_entry sets
- * notif_disabled, rsp = vcore_stack, rdi, rsi, rax = 0; a notification
- * looks at the mapping and notif_disabled again on the vcore's own thread;
- * yield is refused while notif_pending is set, before and after leaving
- * the online list; a freed pcore is not given back until the next POKE.
+ * The fake vcore.ko; see fake_kernel.h.  It is the module's Linux side
+ * only (kmod/vcore_run.c, kick.c, provision.c, ioctl.c), step by step
+ * where it matters to user space: everything those files ask of the
+ * portable core (the vcore lists, grants, yield, preemption,
+ * change_vcore, notification, event routing) it asks of the same core,
+ * through lib/kernel_side.h, and the core's two hooks into the Linux side
+ * (the notification IPI, the grant after a wakeup) come back here as a
+ * signal and a grant.  What stays here is what the module does with
+ * threads and registers: vcore threads sleeping offline until a grant
+ * names their pcore, the redirect into vcore_entry, saving contexts, and
+ * the pcores themselves.
  *
- * Locking: fk.lock (a pthread mutex) guards the vcore states and procinfo.
- * The signal handlers that take it (SIGSYS, the preemption) block each
- * other and the notification signal; the notification handler takes no
- * lock (it interrupts library code at any point).
+ * Locking: fk.lock (a pthread mutex) guards the threads' grants, the
+ * pcores and the preemption requests, and is taken before the core's
+ * locks (a core call under it is a core call with no lock of the core's
+ * held).  The core calls back without it: the IPI hook takes no lock at
+ * all (it may run under mcp.lock), the wakeup hook takes fk.lock, so the
+ * fake never sends an event with fk.lock held.  The signal handlers that
+ * take fk.lock (SIGSYS, the preemption) block each other and the
+ * notification signal; the notification handler takes no lock (it
+ * interrupts library code at any point).  A thread in the core is "in
+ * the kernel": the fake's own entry points block its signals around core
+ * calls, as interrupts are taken only on the way back to user space.
  */
 #define _GNU_SOURCE	/* REG_* */
 #include <errno.h>
@@ -39,13 +50,12 @@
 #define ALTSTACK_SIZE	(256 * 1024)
 
 struct fake_vc {
-	pid_t tid;
-	bool attached;
-	bool online;
-	bool granted;			/* a grant waits for the thread */
-	bool resume_vcore_ctx;		/* preempted in vcore context */
+	pid_t tid;			/* 0 until it attached */
+	/* the pcore a grant named (vt->grant_cpu), -1: none */
+	int grant_cpu;
 	bool preempt_req;		/* a preemption waits for the thread */
 	bool preempt_acked;
+	int preempt_others;		/* mcp_preempt_vcore()'s answer */
 	pthread_cond_t cond;
 };
 
@@ -53,10 +63,9 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t ack;
 	struct vcore_dev *dev;
-	struct vcore_procinfo *pi;
 	unsigned int nr_vcores;
 	unsigned int nr_pcores;
-	unsigned int online;
+	bool pcore_held[VCORE_MAX_VCORES];	/* provision.c's owner[] */
 	bool unprotected;		/* VCORE_FAKE_UNPROTECTED set */
 	struct fake_vc vc[VCORE_MAX_VCORES];
 	struct fake_stats st;
@@ -69,74 +78,120 @@ static __thread int fk_vcoreid = -1;
 
 #define STAT_INC(f)	fetch_add(&fk.st.f, 1)
 
-/* The kernel's post_vc_msg(): the core's, into the MCP's procdata. */
-static int post_vc_msg(unsigned int v, bool priv, const struct event_msg *msg)
-{
-	return ks_post_vcore_event(msg, v, priv ? EVENT_VCORE_PRIVATE : 0) ?
-	       0 : -1;
-}
-
 static struct vcore_preempt_data *vcpd(unsigned int v)
 {
 	return vcore_dev_vcpd(fk.dev, v);
 }
 
-/* procinfo under its seqcount, fk.lock held */
-static void map_update_locked(unsigned int v, bool online)
+/* "In the kernel": the fake's IPIs wait until the thread leaves it. */
+static void kernel_enter(sigset_t *old)
 {
-	struct vcore_procinfo *pi = fk.pi;
+	sigset_t set;
 
-	WRITE_ONCE(pi->coremap_seq, pi->coremap_seq + 1);
-	smp_wmb();
-	fk.vc[v].online = online;
-	if (online)
-		fk.online++;
-	else
-		fk.online--;
-	WRITE_ONCE(pi->vcoremap[v].valid, online);
-	WRITE_ONCE(pi->vcoremap[v].pcoreid, online ? v : 0);
-	WRITE_ONCE(pi->num_vcores, fk.online);
-	WRITE_ONCE(pi->state, fk.online ? VCORE_PROC_RUNNING_M :
-				       VCORE_PROC_WAITING);
-	smp_wmb();
-	WRITE_ONCE(pi->coremap_seq, pi->coremap_seq + 1);
+	sigemptyset(&set);
+	sigaddset(&set, FAKE_SIG_NOTIFY);
+	sigaddset(&set, FAKE_SIG_PREEMPT);
+	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
-static void grant_one_locked(unsigned int v)
+static void kernel_leave(const sigset_t *old)
 {
-	struct fake_vc *fv = &fk.vc[v];
-
-	fetch_and(&vcpd(v)->flags, ~(__u32)VC_PREEMPTED);
-	fetch_or(&vcpd(v)->flags, (__u32)VC_CAN_RCV_MSG);
-	map_update_locked(v, true);
-	fv->granted = true;
-	STAT_INC(grants);
-	pthread_cond_signal(&fv->cond);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
-/* vcore_grant(): offline attached vcores, preempted ones first */
-static void grant_locked(bool wakeup)
+/* ---- pcores and grants (provision.c, kick.c) -------------------------- */
+
+/* claim_pcore(): the lowest free pcore, or -1; fk.lock held */
+static int claim_pcore_locked(void)
 {
-	__u64 want = READ_ONCE(fk.dev->procdata->res_req[VCORE_RES_CORES]
-			       .amt_wanted);
-
-	if (wakeup && want <= fk.online)
-		want = fk.online + 1;
-	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned int v = 0; v < fk.nr_vcores; v++) {
-			struct fake_vc *fv = &fk.vc[v];
-			__u32 flags = READ_ONCE(vcpd(v)->flags);
-
-			if (fk.online >= want || fk.online >= fk.nr_pcores)
-				return;
-			if (!fv->attached || fv->online || fv->granted)
-				continue;
-			if (pass == 0 && !(flags & VC_PREEMPTED))
-				continue;
-			grant_one_locked(v);
+	for (unsigned int c = 0; c < fk.nr_pcores; c++) {
+		if (!fk.pcore_held[c]) {
+			fk.pcore_held[c] = true;
+			return (int)c;
 		}
 	}
+	return -1;
 }
+
+/* vcore_hand_pcore(): the offline thread moves to cpu; fk.lock held */
+static void hand_pcore_locked(unsigned int v, int cpu)
+{
+	WRITE_ONCE(fk.vc[v].grant_cpu, cpu);
+	STAT_INC(grants);
+	pthread_cond_signal(&fk.vc[v].cond);
+}
+
+/*
+ * vcore_grant(): a free pcore for each vcore the core says the process
+ * wants, mapped by the core; fk.lock held.  As the module's passes leave
+ * an MCP alone for a while after a yield or a preemption (the hold-off),
+ * a freed pcore comes back only when the process asks: POKE, ATTACH, a
+ * wakeup.
+ */
+static void grant_locked(void)
+{
+	while (ks_vcores_wanted()) {
+		int cpu = claim_pcore_locked(), v;
+
+		if (cpu < 0)
+			break;
+		v = ks_grant_vcore((uint32_t)cpu);
+		if (v < 0) {
+			fk.pcore_held[cpu] = false;
+			break;
+		}
+		hand_pcore_locked((unsigned int)v, cpu);
+	}
+	/* no bulk preemptions here: ks_take_bulk_preempted() has none */
+}
+
+/* vcore_drop_pcore(): v went offline, its pcore is free; fk.lock held */
+static void drop_pcore_locked(unsigned int v)
+{
+	int cpu = fk.vc[v].grant_cpu;
+
+	WRITE_ONCE(fk.vc[v].grant_cpu, -1);
+	if (cpu >= 0)
+		fk.pcore_held[cpu] = false;
+}
+
+/*
+ * vcore_forget_preemption(): gone offline by itself, a preemption asked
+ * for meanwhile is moot (fake_preempt() sees it withdrawn); fk.lock held.
+ */
+static void forget_preemption_locked(unsigned int v)
+{
+	fk.vc[v].preempt_req = false;
+	fetch_and(&vcpd(v)->flags, ~(__u32)VC_K_LOCK);
+	pthread_cond_broadcast(&fk.ack);
+}
+
+/* The core's wakeup hook (vcore_wakeup_grant()); never under fk.lock. */
+static void wakeup_grant(void)
+{
+	__u64 *want = &fk.dev->procdata->res_req[VCORE_RES_CORES].amt_wanted;
+
+	cmpxchg(want, 0, 1);
+	pthread_mutex_lock(&fk.lock);
+	grant_locked();
+	pthread_mutex_unlock(&fk.lock);
+}
+
+/* The core's IPI hook (vcore_notify_ipi()): any context, no lock. */
+static void notify_ipi(uint32_t v)
+{
+	pid_t tid;
+
+	if (v >= fk.nr_vcores || READ_ONCE(fk.vc[v].grant_cpu) < 0)
+		return;
+	tid = READ_ONCE(fk.vc[v].tid);
+	if (!tid)
+		return;
+	STAT_INC(ipis);
+	syscall(SYS_tgkill, getpid(), tid, FAKE_SIG_NOTIFY);
+}
+
+/* ---- entering vcore context (vcore_run.c) ----------------------------- */
 
 static void set_reg(ucontext_t *uc, int reg, __u64 val)
 {
@@ -191,12 +246,12 @@ static void save_ctx(struct vcore_user_ctx *c, const ucontext_t *uc)
 	smp_store_release(&c->type, VCORE_CTX_HW);
 }
 
-/* vcore_notify_self(): on the vcore's own thread */
+/* vcore_notify_self(): the task work, on the vcore's own thread */
 static void notify_here(ucontext_t *uc, unsigned int v)
 {
 	struct vcore_preempt_data *p = vcpd(v);
 
-	if (!READ_ONCE(fk.vc[v].online) || READ_ONCE(p->notif_disabled)) {
+	if (!ks_vcore_mapped(v) || READ_ONCE(p->notif_disabled)) {
 		STAT_INC(ignored);
 		return;
 	}
@@ -213,42 +268,27 @@ static void sig_notify(int sig, siginfo_t *si, void *ucv)
 		notify_here(ucv, (unsigned int)fk_vcoreid);
 }
 
-void fake_notify(unsigned int v)
-{
-	struct vcore_preempt_data *p = vcpd(v);
-
-	WRITE_ONCE(p->notif_pending, 1);
-	/* NOTIF-1: notif_pending before notif_disabled */
-	smp_mb();
-	if (READ_ONCE(p->notif_disabled) || !READ_ONCE(fk.vc[v].online))
-		return;
-	STAT_INC(ipis);
-	syscall(SYS_tgkill, getpid(), READ_ONCE(fk.vc[v].tid),
-		FAKE_SIG_NOTIFY);
-}
-
-int fake_send_vc_msg(unsigned int v, bool priv, const struct event_msg *msg)
-{
-	if (post_vc_msg(v, priv, msg))
-		return -1;
-	fake_notify(v);
-	return 0;
-}
-
-/* Wait offline for a grant, fk.lock held; then enter vcore_entry. */
+/*
+ * vcore_wait_and_enter(): offline until a grant names a pcore the core
+ * has v mapped on (a stale one is forgotten), fk.lock held; then enter
+ * vcore_entry, with RESUME if it stopped in vcore context.
+ */
 static void wait_grant_and_enter(ucontext_t *uc, unsigned int v)
 {
 	struct fake_vc *fv = &fk.vc[v];
-	unsigned int why;
+	int resume;
 
-	while (!fv->granted)
-		pthread_cond_wait(&fv->cond, &fk.lock);
-	fv->granted = false;
-	why = fv->resume_vcore_ctx ? VCORE_ENTRY_RESUME : VCORE_ENTRY_START;
-	if (fv->resume_vcore_ctx)
+	for (;;) {
+		while (fv->grant_cpu < 0)
+			pthread_cond_wait(&fv->cond, &fk.lock);
+		resume = ks_take_grant(v, (uint32_t)fv->grant_cpu);
+		if (resume >= 0)
+			break;
+		WRITE_ONCE(fv->grant_cpu, -1);
+	}
+	if (resume)
 		STAT_INC(resumes);
-	fv->resume_vcore_ctx = false;
-	enter(uc, v, why);
+	enter(uc, v, resume ? VCORE_ENTRY_RESUME : VCORE_ENTRY_START);
 }
 
 /*
@@ -268,10 +308,12 @@ static void setup_altstack(void)
 	}
 }
 
+/* ---- the ioctls (ioctl.c, vcore_run.c) --------------------------------- */
+
 static long do_attach(ucontext_t *uc, const struct vcore_attach *a)
 {
 	unsigned int v = a->vcoreid;
-	struct fake_vc *fv;
+	long err;
 
 	if (a->flags || a->resv[0] || a->resv[1] || a->resv[2] ||
 	    v >= fk.nr_vcores)
@@ -279,17 +321,22 @@ static long do_attach(ucontext_t *uc, const struct vcore_attach *a)
 	if (!vcpd(v)->vcore_entry || !vcpd(v)->vcore_stack ||
 	    vcpd(v)->vcore_stack % 16)
 		return -EINVAL;
-	fv = &fk.vc[v];
 	pthread_mutex_lock(&fk.lock);
-	if (fv->attached || fk_vcoreid >= 0) {
+	if (fk_vcoreid >= 0) {
 		pthread_mutex_unlock(&fk.lock);
 		return -EBUSY;
 	}
+	err = ks_attach_vcore(v);
+	if (err) {
+		pthread_mutex_unlock(&fk.lock);
+		return err;
+	}
 	setup_altstack();
 	fk_vcoreid = (int)v;
-	fv->tid = (pid_t)syscall(SYS_gettid);
-	fv->attached = true;
-	grant_locked(false);
+	WRITE_ONCE(fk.vc[v].tid, (pid_t)syscall(SYS_gettid));
+	fk.vc[v].preempt_req = false;
+	/* vcore_provision_ask() */
+	grant_locked();
 	wait_grant_and_enter(uc, v);
 	pthread_mutex_unlock(&fk.lock);
 	return 0;
@@ -297,69 +344,53 @@ static long do_attach(ucontext_t *uc, const struct vcore_attach *a)
 
 static long do_yield(ucontext_t *uc, const struct vcore_yield *y)
 {
-	struct vcore_preempt_data *p;
 	int v = fk_vcoreid;
+	long ret;
 
 	if ((y->flags & ~VCORE_YIELD_BEING_NICE) || y->resv0)
 		return -EINVAL;
 	if (v < 0)
 		return -EPERM;
-	p = vcpd((unsigned int)v);
 	pthread_mutex_lock(&fk.lock);
-	if (!fk.vc[v].online) {
+	ret = ks_yield_vcore((unsigned int)v,
+			     y->flags & VCORE_YIELD_BEING_NICE);
+	if (ret) {
+		if (ret == -EAGAIN)
+			STAT_INC(yields_refused);
 		pthread_mutex_unlock(&fk.lock);
-		return -EPERM;
-	}
-	if ((y->flags & VCORE_YIELD_BEING_NICE) ||
-	    READ_ONCE(p->notif_pending))
-		goto refuse;
-	map_update_locked((unsigned int)v, false);
-	/* off the online list before the second look */
-	smp_mb();
-	if (READ_ONCE(p->notif_pending)) {
-		map_update_locked((unsigned int)v, true);
-		goto refuse;
+		return ret;
 	}
 	STAT_INC(yields);
-	/* a preemption under way finds it offline now */
-	pthread_cond_broadcast(&fk.ack);
+	forget_preemption_locked((unsigned int)v);
+	drop_pcore_locked((unsigned int)v);
 	wait_grant_and_enter(uc, (unsigned int)v);
 	pthread_mutex_unlock(&fk.lock);
 	return 0;
-
-refuse:
-	STAT_INC(yields_refused);
-	pthread_mutex_unlock(&fk.lock);
-	return -EAGAIN;
 }
 
-static long do_self_notify(ucontext_t *uc, const struct vcore_self_notify *s)
+/*
+ * SELF_NOTIFY as the module's: the core posts and notifies.  To the
+ * calling vcore itself the IPI is a signal to this thread, blocked while
+ * this handler runs: it arrives as the ioctl returns, with the return
+ * value already in rax, as the module's task work does.
+ */
+static long do_self_notify(const struct vcore_self_notify *s)
 {
 	unsigned int v = s->vcoreid;
+	bool priv = s->flags & VCORE_SELF_NOTIFY_PRIVATE;
 
 	if ((s->flags & ~VCORE_SELF_NOTIFY_PRIVATE) || s->resv[0] ||
 	    s->resv[1] || v >= fk.nr_vcores)
 		return -EINVAL;
 	STAT_INC(self_notifies);
 	if (s->msg.ev_type == EV_CHECK_MSGS) {
-		if (s->flags & VCORE_SELF_NOTIFY_PRIVATE)
+		if (priv)
 			STAT_INC(check_msgs_private);
 		else
 			STAT_INC(check_msgs_public);
 	}
-	post_vc_msg(v, s->flags & VCORE_SELF_NOTIFY_PRIVATE, &s->msg);
-	if (fk_vcoreid == (int)v) {
-		/*
-		 * The IPI to our own CPU: the task work runs as the ioctl
-		 * returns, with the return value already in rax.
-		 */
-		WRITE_ONCE(vcpd(v)->notif_pending, 1);
-		smp_mb();
-		set_reg(uc, REG_RAX, 0);
-		notify_here(uc, v);
-		return 0;
-	}
-	fake_notify(v);
+	ks_post_vcore_event(&s->msg, v, priv ? EVENT_VCORE_PRIVATE : 0);
+	ks_notify(v);
 	return 0;
 }
 
@@ -392,21 +423,18 @@ static void save_sig_fp(struct vcore_preempt_data *p, const ucontext_t *uc)
 }
 
 /*
- * CHANGE_VCORE: the caller (vcore context) hands its pcore to the offline
- * target and waits offline, preempted.  Without enable_my_notif its
- * context (returning 0) goes to vcore_ctx, where it resumes, and the
- * target hears EV_VCORE_PREEMPT; with it nothing is saved, the caller
- * restarts at vcore_entry, and the target hears EV_CHECK_MSGS.  Either
- * message goes through the kernel_evts ev_q, as the module's: libvcore's
- * spams public mboxes, the target's first.
+ * CHANGE_VCORE as vcore_change(): the core moves the caller (vcore
+ * context) off its pcore and the target onto it; without enable_my_notif
+ * the caller's context (returning 0) goes to vcore_ctx, where it
+ * resumes.  The target hears EV_VCORE_PREEMPT, or EV_CHECK_MSGS with
+ * enable_my_notif, through the kernel_evts ev_q, then gets the pcore.
  */
 static long do_change(ucontext_t *uc, const struct vcore_change *c)
 {
 	struct event_msg msg = { 0 };
 	struct vcore_preempt_data *p;
-	unsigned int t = c->vcoreid;
 	bool restart = c->enable_my_notif;
-	int v = fk_vcoreid;
+	int v = fk_vcoreid, cpu;
 
 	if (c->enable_my_notif > 1 || c->resv[0] || c->resv[1] || c->resv[2])
 		return -EINVAL;
@@ -414,47 +442,59 @@ static long do_change(ucontext_t *uc, const struct vcore_change *c)
 		return -EPERM;
 	p = vcpd((unsigned int)v);
 	pthread_mutex_lock(&fk.lock);
-	if (!fk.vc[v].online) {
+	if (!ks_vcore_mapped((unsigned int)v)) {
 		pthread_mutex_unlock(&fk.lock);
 		return -EPERM;
 	}
-	if (!READ_ONCE(p->notif_disabled) || t >= fk.nr_vcores ||
-	    !fk.vc[t].attached) {
+	if (!READ_ONCE(p->notif_disabled)) {
 		pthread_mutex_unlock(&fk.lock);
 		return -EINVAL;
 	}
-	if (fk.vc[t].online || fk.vc[t].granted) {
+	cpu = ks_change_vcore((unsigned int)v, c->vcoreid);
+	if (cpu < 0) {
 		pthread_mutex_unlock(&fk.lock);
-		return -EBUSY;
+		return cpu;
 	}
 	if (!restart) {
 		set_reg(uc, REG_RAX, 0);
 		save_ctx(&p->vcore_ctx, uc);
 	}
-	fetch_or(&p->flags, (__u32)VC_PREEMPTED);
-	fk.vc[v].resume_vcore_ctx = !restart;
-	map_update_locked((unsigned int)v, false);
+	forget_preemption_locked((unsigned int)v);
+	ks_set_resume_vcore_ctx((unsigned int)v, !restart);
 	STAT_INC(changes);
 	if (restart)
 		STAT_INC(change_restarts);
+	pthread_mutex_unlock(&fk.lock);
+
 	msg.ev_type = restart ? EV_CHECK_MSGS : EV_VCORE_PREEMPT;
 	msg.ev_arg2 = (__u32)v;
-	grant_one_locked(t);
-	if (fk.dev->procdata->kernel_evts[msg.ev_type])
-		fake_send_vc_msg(t, false, &msg);
+	ks_send_kernel_event(&msg, c->vcoreid);
+
+	pthread_mutex_lock(&fk.lock);
+	WRITE_ONCE(fk.vc[v].grant_cpu, -1);
+	hand_pcore_locked(c->vcoreid, cpu);
 	wait_grant_and_enter(uc, (unsigned int)v);
 	pthread_mutex_unlock(&fk.lock);
 	return 0;
 }
 
+/*
+ * POKE as the module's: a WAITING process that asks for vcores wakes,
+ * and gets what is free.
+ */
 static long do_poke(void)
 {
+	__u64 want;
 	long n;
 
 	STAT_INC(pokes);
+	want = READ_ONCE(fk.dev->procdata->res_req[VCORE_RES_CORES]
+			 .amt_wanted);
 	pthread_mutex_lock(&fk.lock);
-	grant_locked(false);
-	n = fk.online;
+	if (ks_state() == VCORE_PROC_WAITING && want)
+		ks_wakeup();
+	grant_locked();
+	n = ks_num_vcores();
 	pthread_mutex_unlock(&fk.lock);
 	return n;
 }
@@ -476,7 +516,7 @@ static void sig_sys(int sig, siginfo_t *si, void *ucv)
 		ret = do_yield(uc, arg);
 		break;
 	case VCORE_IOC_SELF_NOTIFY:
-		ret = do_self_notify(uc, arg);
+		ret = do_self_notify(arg);
 		break;
 	case VCORE_IOC_POKE:
 		ret = do_poke();
@@ -496,8 +536,9 @@ static void sig_sys(int sig, siginfo_t *si, void *ucv)
 	set_reg(uc, REG_RAX, (__u64)ret);
 }
 
-/* ---- preemption ------------------------------------------------------- */
+/* ---- preemption (kick.c, vcore_run.c) ---------------------------------- */
 
+/* vcore_preempt_self(): the preemption's task work, on the vcore's thread */
 static void sig_preempt(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -519,8 +560,9 @@ static void sig_preempt(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 	fv->preempt_req = false;
-	if (!fv->online) {
+	if (!ks_vcore_mapped((unsigned int)v) || fv->grant_cpu < 0) {
 		fetch_and(&p->flags, ~(__u32)VC_K_LOCK);
+		fv->preempt_others = -1;
 		fv->preempt_acked = true;
 		pthread_cond_broadcast(&fk.ack);
 		pthread_mutex_unlock(&fk.lock);
@@ -541,10 +583,12 @@ static void sig_preempt(int sig, siginfo_t *si, void *ucv)
 		save_sig_fp(p, uc);
 		fetch_or(&p->racy_flags, (__u32)VC_FPU_SAVED);
 	}
-	fv->resume_vcore_ctx = in_vc;
+	ks_set_resume_vcore_ctx((unsigned int)v, in_vc);
+	/* PREEMPT-2: the context, VC_PREEMPTED, then VC_K_LOCK cleared */
 	fetch_or(&p->flags, (__u32)VC_PREEMPTED);
 	fetch_and(&p->flags, ~(__u32)VC_K_LOCK);
-	map_update_locked((unsigned int)v, false);
+	fv->preempt_others = ks_preempt_vcore((unsigned int)v, false);
+	drop_pcore_locked((unsigned int)v);
 	STAT_INC(preempts);
 	fv->preempt_acked = true;
 	pthread_cond_broadcast(&fk.ack);
@@ -555,14 +599,18 @@ static void sig_preempt(int sig, siginfo_t *si, void *ucv)
 int fake_preempt(unsigned int v)
 {
 	struct event_msg msg = { .ev_type = EV_VCORE_PREEMPT, .ev_arg2 = v };
-	struct fake_vc *fv = &fk.vc[v];
-	int target = -1;
+	struct fake_vc *fv;
+	int others;
 
+	if (v >= fk.nr_vcores)
+		return -1;
+	fv = &fk.vc[v];
 	pthread_mutex_lock(&fk.lock);
-	if (!fv->online) {
+	if (!ks_vcore_mapped(v) || fv->grant_cpu < 0) {
 		pthread_mutex_unlock(&fk.lock);
 		return -1;
 	}
+	/* vcore_preempt_request(): PREEMPT-1, then the kick */
 	fetch_or(&vcpd(v)->flags, (__u32)VC_K_LOCK);
 	fv->preempt_req = true;
 	fv->preempt_acked = false;
@@ -571,100 +619,58 @@ int fake_preempt(unsigned int v)
 	 * The signal waits while the thread is in the kernel (a YIELD going
 	 * offline): then there is nothing to preempt, as in the module.
 	 */
-	while (!fv->preempt_acked && fv->online)
+	while (!fv->preempt_acked && fv->preempt_req)
 		pthread_cond_wait(&fk.ack, &fk.lock);
+	others = fv->preempt_acked ? fv->preempt_others : -1;
 	if (!fv->preempt_acked) {
 		fv->preempt_req = false;
 		fetch_and(&vcpd(v)->flags, ~(__u32)VC_K_LOCK);
-		pthread_mutex_unlock(&fk.lock);
-		return -1;
-	}
-	for (unsigned int u = 0; u < fk.nr_vcores; u++) {
-		if (fk.vc[u].online) {
-			target = (int)u;
-			break;
-		}
 	}
 	pthread_mutex_unlock(&fk.lock);
-	/* the spam to public mboxes, as the kernel's kernel_evts ev_q does */
-	if (target >= 0 && fk.dev->procdata->kernel_evts[EV_VCORE_PREEMPT])
-		fake_send_vc_msg((unsigned int)target, false, &msg);
+	if (others < 0)
+		return -1;
+	/*
+	 * Someone must hear of it if anyone was online as it went: the
+	 * module sends this from the preempted thread, the fake from the
+	 * one that asked (a signal handler may have interrupted the thread
+	 * in the core).  The core routes it.
+	 */
+	if (others)
+		ks_send_kernel_event(&msg, 0);
 	return 0;
 }
 
-/* ---- events ----------------------------------------------------------- */
+/* ---- messages from the kernel ------------------------------------------ */
 
-static bool can_rcv(unsigned int v)
+void fake_notify(unsigned int v)
 {
-	return READ_ONCE(vcpd(v)->flags) & VC_CAN_RCV_MSG;
+	sigset_t old;
+
+	kernel_enter(&old);
+	ks_notify(v);
+	kernel_leave(&old);
 }
 
-/*
- * SPAM_INDIR's fallback, as the module's: the preferred vcore if it says
- * it will look, then the online vcores, each "post, barrier, look again";
- * last, under the lock, an online vcore or (WAITING) the preferred one,
- * which gets VC_CAN_RCV_MSG and is granted (EVENT_WAKEUP).
- */
-static int spam_indir(unsigned int v, const struct event_msg *msg)
+int fake_send_vc_msg(unsigned int v, bool priv, const struct event_msg *msg)
 {
-	int ret = 0;
+	sigset_t old;
+	bool ok;
 
-	if (can_rcv(v)) {
-		if (fake_send_vc_msg(v, false, msg))
-			return -1;
-		smp_mb();
-		if (can_rcv(v))
-			return 0;
-	}
-	for (unsigned int u = 0; u < fk.nr_vcores; u++) {
-		if (!fake_vcore_online(u))
-			continue;
-		if (fake_send_vc_msg(u, false, msg))
-			return -1;
-		smp_mb();
-		if (fake_vcore_online(u))
-			return 0;
-	}
-	pthread_mutex_lock(&fk.lock);
-	for (unsigned int u = 0; u < fk.nr_vcores; u++) {
-		if (fk.vc[u].online) {
-			ret = fake_send_vc_msg(u, false, msg);
-			goto out;
-		}
-	}
-	ret = post_vc_msg(v, false, msg);
-	fetch_or(&vcpd(v)->flags, (__u32)VC_CAN_RCV_MSG);
-	if (fk.vc[v].attached && !fk.vc[v].granted &&
-	    fk.online < fk.nr_pcores)
-		grant_one_locked(v);
-out:
-	pthread_mutex_unlock(&fk.lock);
-	return ret;
+	kernel_enter(&old);
+	ok = ks_post_vcore_event(msg, v, priv ? EVENT_VCORE_PRIVATE : 0);
+	if (ok)
+		ks_notify(v);
+	kernel_leave(&old);
+	return ok ? 0 : -1;
 }
 
-int fake_send_event(struct event_queue *ev_q, const struct event_msg *msg)
+void fake_send_event(struct event_queue *ev_q, const struct event_msg *msg)
 {
-	struct event_msg indir = { .ev_type = EV_EVENT };
-	struct event_mbox *mbox;
-	unsigned int v = READ_ONCE(ev_q->ev_vcore);
-	__u32 flags = READ_ONCE(ev_q->ev_flags);
+	sigset_t old;
 
-	if (v >= fk.nr_vcores)
-		return -1;
-	mbox = (struct event_mbox *)(uintptr_t)READ_ONCE(ev_q->ev_mbox);
-	if (mbox ? !ks_mbox_post(mbox, msg) : post_vc_msg(v, false, msg))
-		return -1;
-	if (!(flags & EVENT_INDIR)) {
-		fake_notify(v);
-		return 0;
-	}
-	/* event.c C: the throttle */
-	if (!(flags & EVENT_NOTHROTTLE) && xchg(&ev_q->ev_alert_pending, 1))
-		return 0;
-	indir.ev_arg3 = (__u64)(uintptr_t)ev_q;
-	if (flags & EVENT_SPAM_INDIR)
-		return spam_indir(v, &indir);
-	return fake_send_vc_msg(v, false, &indir);
+	kernel_enter(&old);
+	ks_send_event((uintptr_t)ev_q, msg, 0);
+	kernel_leave(&old);
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -719,7 +725,9 @@ int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 	size_t vcpd_size = sizeof(struct vcore_preempt_data);
 	int fd, err;
 
-	if (!nr_vcores || nr_vcores > ks_max_vcores())
+	if (!nr_vcores || nr_vcores > ks_max_vcores() || !nr_pcores ||
+	    nr_pcores > ks_procinfo()->nr_pcores ||
+	    nr_pcores > VCORE_MAX_VCORES)
 		return -EINVAL;
 	memset(dev, 0, sizeof(*dev));
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -742,18 +750,19 @@ int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 	dev->api.max_vcores = nr_vcores;
 	dev->api.max_nr_event = VCORE_MAX_NR_EVENT;
 	dev->api.fp_state_size = VCORE_FP_STATE_SIZE;
-	/* procinfo and procdata are the kernel's MCP's */
+	/* procinfo and procdata are the kernel's MCP's; the core fills them */
 	dev->procdata = ks_procdata();
-	fk.pi = ks_procinfo();
-	fk.pi->state = VCORE_PROC_RUNNABLE_S;
-	fk.pi->max_vcores = nr_vcores;
-	dev->kprocinfo = fk.pi;
+	dev->kprocinfo = ks_procinfo();
+	ks_procinfo()->max_vcores = nr_vcores;
 	fk.dev = dev;
 	fk.unprotected = getenv("VCORE_FAKE_UNPROTECTED") != NULL;
 	fk.nr_vcores = nr_vcores;
 	fk.nr_pcores = nr_pcores;
-	for (unsigned int v = 0; v < nr_vcores; v++)
+	for (unsigned int v = 0; v < nr_vcores; v++) {
+		fk.vc[v].grant_cpu = -1;
 		pthread_cond_init(&fk.vc[v].cond, NULL);
+	}
+	ks_set_linux_side(notify_ipi, wakeup_grant);
 	err = install_handler(SIGSYS, sig_sys);
 	if (!err)
 		err = install_handler(FAKE_SIG_NOTIFY, sig_notify);
@@ -772,17 +781,12 @@ int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 
 unsigned int fake_online(void)
 {
-	unsigned int n;
-
-	pthread_mutex_lock(&fk.lock);
-	n = fk.online;
-	pthread_mutex_unlock(&fk.lock);
-	return n;
+	return ks_num_vcores();
 }
 
 bool fake_vcore_online(unsigned int v)
 {
-	return READ_ONCE(fk.vc[v].online);
+	return ks_vcore_mapped(v);
 }
 
 pid_t fake_vcore_tid(unsigned int v)

@@ -1,18 +1,33 @@
 /* SPDX-License-Identifier: LGPL-2.1 OR MIT */
 /*
- * A fake vcore.ko for the vcore-context tests: the kernel's side of vcore
- * grants, notifications, yield and preemption, played in user space so
- * that libvcore's real entry, pop and uthread code runs unchanged.
+ * A fake vcore.ko for the vcore-context tests: the module's Linux side
+ * (kmod/vcore_run.c, kick.c, provision.c, ioctl.c) played in user space
+ * over the real portable core (lib/kernel_side.h), so that libvcore's
+ * real entry, pop and uthread code runs unchanged against the kernel's
+ * own vcore lists and event routing.
  *
- *   device     a fake struct vcore_dev over the kernel's MCP
- *              (lib/kernel_side.h: the real core, whose procinfo and
- *              procdata these are), the fd is /dev/null dup'ed to
- *              FAKE_KERNEL_FD.  Every message goes through the core.
+ *   the core   owns what it owns in the module: the online, bulk-preempted
+ *              and inactive lists, attach, grants, yield (its refusals and
+ *              its second look at notif_pending), preemption, change_vcore,
+ *              the process state and procinfo's maps, and every message:
+ *              posts, send_event with its INDIR, SPAM_PUBLIC/SPAM_INDIR
+ *              fallback and wakeup, kernel_evts, notif_pending and the
+ *              decision to notify.  Its two calls into the Linux side come
+ *              here: the notification IPI (a signal) and the grant after a
+ *              wakeup.
+ *   device     a fake struct vcore_dev over the kernel's MCP (its procinfo
+ *              and procdata); the fd is /dev/null dup'ed to FAKE_KERNEL_FD.
  *   ioctls     a seccomp filter traps every ioctl on that fd; the SIGSYS
  *              handler does what the module would (ATTACH, POKE, YIELD,
- *              SELF_NOTIFY) and, like the module's return to user space,
- *              rewrites the trapped thread's registers to enter
- *              vcore_entry on its transition stack.
+ *              SELF_NOTIFY, CHANGE_VCORE), calling the core as the module
+ *              does, and, like the module's return to user space, rewrites
+ *              the trapped thread's registers to enter vcore_entry on its
+ *              transition stack.
+ *   pcores     nr_pcores of them, handed out as provision.c does: one per
+ *              vcore the core says the process wants, on ATTACH, POKE or
+ *              a wakeup; one given up (yield, preemption) comes back only
+ *              when the process asks again (the module's hold-off).  A
+ *              vcore thread waits offline until a grant names its pcore.
  *   notify     a signal (FAKE_SIG_NOTIFY) stands in for the IPI; its
  *              handler does the module's task work: if the vcore is mapped
  *              and notif_disabled is clear, copy the interrupted general
@@ -25,25 +40,26 @@
  *              handler saves the context into vcore_ctx or uthread_ctx
  *              (by notif_disabled) and the interrupted FP state, from the
  *              signal frame's XSAVE image, into preempt_fp (unless
- *              VC_UTHREAD_STEALING), sets VC_PREEMPTED, goes offline and
- *              waits for a grant; it restarts with RESUME (vcore context)
- *              or START.  Two rules here go beyond kmod as it stands, and
- *              are what libvcore needs from it (vcore_entry.S): a vcore
- *              context save leaves a vcore_ctx whose type is still
- *              VCORE_CTX_HW alone (a RESUME has not taken it yet), and
- *              the FP save sets VC_FPU_SAVED in racy_flags and is skipped
- *              while that is still set (the entry has not taken
- *              preempt_fp yet).  With VCORE_FAKE_UNPROTECTED=1 in the
- *              environment the fake saves over them as kmod does today,
- *              and the preemption tests fail (a vcore preempted again
- *              before its entry took the slots loses its context).
+ *              VC_UTHREAD_STEALING), sets VC_PREEMPTED, goes offline
+ *              through the core and waits for a grant; it restarts with
+ *              RESUME (vcore context) or START.  Two rules here go beyond
+ *              kmod as it stands, and are what libvcore needs from it
+ *              (vcore_entry.S): a vcore context save leaves a vcore_ctx
+ *              whose type is still VCORE_CTX_HW alone (a RESUME has not
+ *              taken it yet), and the FP save sets VC_FPU_SAVED in
+ *              racy_flags and is skipped while that is still set (the
+ *              entry has not taken preempt_fp yet).  With
+ *              VCORE_FAKE_UNPROTECTED=1 in the environment the fake saves
+ *              over them as kmod does today, and the preemption tests fail
+ *              (a vcore preempted again before its entry took the slots
+ *              loses its context).
+ *   change     CHANGE_VCORE as the module's: the core swaps the vcores,
+ *              the caller's context goes to vcore_ctx (returning 0), and
+ *              the target hears about it through the kernel_evts ev_q.  A
+ *              test that clears the command's bit in dev->api.ioctls gets
+ *              ENOTTY, as from a module without it.
  *
- *   change     CHANGE_VCORE as the module's: the caller's context goes to
- *              vcore_ctx (returning 0), the target gets its pcore and
- *              EV_CHECK_MSGS about it.  A test that clears the command's
- *              bit in dev->api.ioctls gets ENOTTY, as from a module
- *              without it.
- *
+ * The fake has no threads that exit (detach) and no bulk preemption.
  * Signal handlers run on a per-vcore alternate stack, so the fake writes
  * nothing on the stacks the library uses (the module writes none either).
  */
@@ -88,31 +104,30 @@ struct fake_stats {
 int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 		     unsigned int nr_pcores);
 
-/* mcp_notify(): set notif_pending, barrier, IPI if enabled and mapped. */
+/* mcp_notify() on the core: notif_pending, and the IPI if it is due. */
 void fake_notify(unsigned int vcoreid);
 
-/* post_vc_msg() to vcoreid's public or private mbox, then fake_notify(). */
+/*
+ * The core's mcp_post_vcore_event() into vcoreid's public or private mbox,
+ * then mcp_notify(), as SELF_NOTIFY does.  0, or -1 if the core could not
+ * post (counted as a drop).
+ */
 int fake_send_vc_msg(unsigned int vcoreid, bool priv,
 		     const struct event_msg *msg);
 
-/*
- * mcp_send_event() reduced: post msg to ev_q's mbox; with EVENT_INDIR (and
- * the throttle open) send EV_EVENT(ev_q) to ev_vcore's public mbox, or
- * with EVENT_SPAM_INDIR through the module's fallback (ev_vcore if it has
- * VC_CAN_RCV_MSG, an online vcore, else ev_vcore, granted: the WAKEUP),
- * and notify.
- */
-int fake_send_event(struct event_queue *ev_q, const struct event_msg *msg);
+/* The core's mcp_send_event() on ev_q; failures are the core's drops. */
+void fake_send_event(struct event_queue *ev_q, const struct event_msg *msg);
 
 /*
  * Preempt an online vcore and wait until it is offline with its context
- * saved, then send EV_VCORE_PREEMPT (ev_arg2 = vcoreid) to the other
- * vcores' public mboxes if any is online (with notification).  Returns 0,
- * or -1 if the vcore was not online.
+ * saved, then, if any vcore was still online as it went, send
+ * EV_VCORE_PREEMPT (ev_arg2 = vcoreid) through the core's kernel_evts
+ * ev_q.  Returns 0, or -1 if the vcore was not online (or went offline
+ * by itself first).
  */
 int fake_preempt(unsigned int vcoreid);
 
-/* Online vcores now, and whether vcoreid is online. */
+/* Online vcores now, and whether vcoreid is online: the core's. */
 unsigned int fake_online(void);
 bool fake_vcore_online(unsigned int vcoreid);
 

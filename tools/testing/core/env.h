@@ -251,14 +251,23 @@ static inline void h_max_s32(struct h_site *site, __s32 *p, s32 v)
 /* Every page of procdata and the arena is on an unknown node here. */
 #define vc_kaddr_node(k)		((void)(k), -1)
 
-/* The Linux side's hooks (IPI, grant on wakeup): counted, nothing more. */
-extern unsigned long h_notify_ipis, h_wakeup_grants;
-#define vc_notify_ipi(m, vcoreid)					\
-	((void)(m), (void)(vcoreid),					\
-	 (void)__atomic_fetch_add(&h_notify_ipis, 1, __ATOMIC_RELAXED))
-#define vc_wakeup_grant(m)						\
-	((void)(m),							\
-	 (void)__atomic_fetch_add(&h_wakeup_grants, 1, __ATOMIC_RELAXED))
+/*
+ * The Linux side's hooks, kmod/kick.c's vcore_notify_ipi() and
+ * kmod/provision.c's vcore_wakeup_grant(): counted, and passed on to the
+ * callbacks h_linux_side_set() installed, if any (libvcore's fake kernel
+ * installs its signals and grants through lib/kernel_side.h).  As in the
+ * module they may be called from any context: the IPI with mcp.lock held
+ * (the fallback's last resort), so a callback takes no core lock.
+ */
+struct mcp;
+void h_notify_ipi(struct mcp *m, u32 vcoreid);
+void h_wakeup_grant(struct mcp *m);
+void h_linux_side_set(void (*notify_ipi)(struct mcp *m, u32 vcoreid),
+		      void (*wakeup_grant)(struct mcp *m));
+unsigned long h_notify_ipis(void);
+unsigned long h_wakeup_grants(void);
+#define vc_notify_ipi(m, vcoreid)	h_notify_ipi((m), (vcoreid))
+#define vc_wakeup_grant(m)		h_wakeup_grant(m)
 
 /* Tracepoints: nothing to fire in user space. */
 #define vc_trace_send(m, ev_q, msg, vcoreid)				\

@@ -54,7 +54,9 @@ static unsigned int inject_rate;
 static unsigned long inject_count;
 static struct h_site *sites;
 static unsigned long warnings;
-unsigned long h_notify_ipis, h_wakeup_grants;
+static unsigned long notify_ipis, wakeup_grants;
+static void (*notify_ipi_fn)(struct mcp *m, u32 vcoreid);
+static void (*wakeup_grant_fn)(struct mcp *m);
 static bool quiet;
 
 static unsigned int rnd(void)
@@ -282,6 +284,45 @@ void h_sites_report(FILE *f)
 	for (; s; s = s->next)
 		fprintf(f, "#   %s:%d %s: %lu\n", s->file, s->line, s->what,
 			__atomic_load_n(&s->hits, __ATOMIC_RELAXED));
+}
+
+/* ---- the Linux side's hooks (env.h) ------------------------------------ */
+
+void h_linux_side_set(void (*notify_ipi)(struct mcp *m, u32 vcoreid),
+		      void (*wakeup_grant)(struct mcp *m))
+{
+	__atomic_store_n(&notify_ipi_fn, notify_ipi, __ATOMIC_RELEASE);
+	__atomic_store_n(&wakeup_grant_fn, wakeup_grant, __ATOMIC_RELEASE);
+}
+
+void h_notify_ipi(struct mcp *m, u32 vcoreid)
+{
+	void (*fn)(struct mcp *, u32) =
+		__atomic_load_n(&notify_ipi_fn, __ATOMIC_ACQUIRE);
+
+	__atomic_fetch_add(&notify_ipis, 1, __ATOMIC_RELAXED);
+	if (fn)
+		fn(m, vcoreid);
+}
+
+void h_wakeup_grant(struct mcp *m)
+{
+	void (*fn)(struct mcp *) =
+		__atomic_load_n(&wakeup_grant_fn, __ATOMIC_ACQUIRE);
+
+	__atomic_fetch_add(&wakeup_grants, 1, __ATOMIC_RELAXED);
+	if (fn)
+		fn(m);
+}
+
+unsigned long h_notify_ipis(void)
+{
+	return __atomic_load_n(&notify_ipis, __ATOMIC_RELAXED);
+}
+
+unsigned long h_wakeup_grants(void)
+{
+	return __atomic_load_n(&wakeup_grants, __ATOMIC_RELAXED);
 }
 
 /* ---- locks ------------------------------------------------------------- */

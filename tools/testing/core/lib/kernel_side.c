@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The kernel as user-space code sees it; see kernel_side.h. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -95,6 +97,7 @@ void ks_fini(void)
 {
 	struct mcp_arena *a = &K.h->m.arena;
 
+	ks_set_linux_side(NULL, NULL);
 	h_validate_set(NULL);
 	if (a->r.kaddr)
 		unpoison(a->r.kaddr, a->nr_pages * PAGE_SIZE);
@@ -193,6 +196,145 @@ void ks_arrange(const uint16_t *order, unsigned int nr_online)
 		abort();
 }
 
+void ks_send_kernel_event(const struct event_msg *msg, uint32_t vcoreid)
+{
+	mcp_send_kernel_event(&K.h->m, msg, vcoreid);
+	check_balanced("send_kernel_event");
+}
+
+void ks_notify(uint32_t vcoreid)
+{
+	if (vcoreid >= K.h->m.max_vcores)
+		return;
+	mcp_notify(&K.h->m, vcoreid);
+	check_balanced("notify");
+}
+
+/* ---- the vcore lists ------------------------------------------------ */
+
+static struct {
+	void (*notify_ipi)(uint32_t vcoreid);
+	void (*wakeup_grant)(void);
+} linux_side;
+
+static void notify_ipi_hook(struct mcp *m, u32 vcoreid)
+{
+	(void)m;
+	linux_side.notify_ipi(vcoreid);
+}
+
+static void wakeup_grant_hook(struct mcp *m)
+{
+	(void)m;
+	linux_side.wakeup_grant();
+}
+
+void ks_set_linux_side(void (*notify_ipi)(uint32_t vcoreid),
+		       void (*wakeup_grant)(void))
+{
+	h_linux_side_set(NULL, NULL);
+	linux_side.notify_ipi = notify_ipi;
+	linux_side.wakeup_grant = wakeup_grant;
+	h_linux_side_set(notify_ipi ? notify_ipi_hook : NULL,
+			 wakeup_grant ? wakeup_grant_hook : NULL);
+}
+
+int ks_attach_vcore(uint32_t vcoreid)
+{
+	return mcp_attach_vcore(&K.h->m, vcoreid);
+}
+
+int ks_detach_vcore(uint32_t vcoreid)
+{
+	return mcp_detach_vcore(&K.h->m, vcoreid);
+}
+
+unsigned int ks_vcores_wanted(void)
+{
+	return mcp_vcores_wanted(&K.h->m);
+}
+
+int ks_grant_vcore(uint32_t pcoreid)
+{
+	struct mcp_vcore *vc = mcp_grant_vcore_near(&K.h->m, pcoreid, -1);
+
+	return vc ? (int)vc->id : -1;
+}
+
+int ks_take_bulk_preempted(void)
+{
+	return mcp_take_bulk_preempted(&K.h->m);
+}
+
+int ks_yield_vcore(uint32_t vcoreid, bool being_nice)
+{
+	return mcp_yield_vcore(&K.h->m, vcoreid, being_nice);
+}
+
+int ks_preempt_vcore(uint32_t vcoreid, bool bulk)
+{
+	return mcp_preempt_vcore(&K.h->m, vcoreid, bulk);
+}
+
+int ks_change_vcore(uint32_t caller, uint32_t target)
+{
+	return mcp_change_vcore(&K.h->m, caller, target);
+}
+
+bool ks_wakeup(void)
+{
+	return mcp_wakeup(&K.h->m);
+}
+
+unsigned int ks_state(void)
+{
+	return READ_ONCE(K.h->m.state);
+}
+
+unsigned int ks_num_vcores(void)
+{
+	return READ_ONCE(K.h->m.num_vcores);
+}
+
+bool ks_vcore_mapped(uint32_t vcoreid)
+{
+	return vcoreid < K.h->m.max_vcores &&
+	       mcp_vcore_is_mapped(&K.h->m, vcoreid);
+}
+
+void ks_set_resume_vcore_ctx(uint32_t vcoreid, bool resume)
+{
+	struct mcp *m = &K.h->m;
+	unsigned long flags;
+
+	if (vcoreid >= m->max_vcores)
+		return;
+	vc_lock_irqsave(&m->lock, flags);
+	m->vcores[vcoreid].resume_vcore_ctx = resume;
+	vc_unlock_irqrestore(&m->lock, flags);
+}
+
+int ks_take_grant(uint32_t vcoreid, uint32_t pcoreid)
+{
+	struct mcp *m = &K.h->m;
+	struct mcp_vcore *vc;
+	unsigned long flags;
+	int ret = -1;
+
+	if (vcoreid >= m->max_vcores)
+		return -1;
+	vc = &m->vcores[vcoreid];
+	vc_lock_irqsave(&m->lock, flags);
+	if (vc->mapped && vc->pcoreid == pcoreid) {
+		ret = vc->resume_vcore_ctx;
+		vc->resume_vcore_ctx = false;
+	}
+	vc_unlock_irqrestore(&m->lock, flags);
+	return ret;
+}
+
+/* ---- counters ------------------------------------------------------- */
+
 uint64_t ks_sent(void)
 {
 	return H_STAT(K.h, sent);
@@ -284,6 +426,36 @@ static bool arena_may_alloc(void)
 
 /* ---- libvcore's arena page layer (libvcore/arena.h) ----------------- */
 
+/*
+ * The page layer plays VCORE_IOC_ARENA_ALLOC and _FREE: a thread in them
+ * is in the kernel.  With a fake Linux side installed (its IPIs are
+ * signals, whose handlers call the core) the asynchronous signals wait
+ * until it is out, as the module's task work runs only on the way back
+ * to user space; a handler would otherwise enter the core on a thread
+ * that holds the arena's lock.
+ */
+static bool ioctl_enter(sigset_t *old)
+{
+	sigset_t all;
+
+	if (!linux_side.notify_ipi)
+		return false;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGTRAP);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+	return true;
+}
+
+static void ioctl_leave(bool blocked, const sigset_t *old)
+{
+	if (blocked)
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 int vcore_arena_contains(const void *p, size_t len);
 int vcore_arena_region(void **base, size_t *size);
 void *vcore_arena_alloc_pages(unsigned int nr_pages);
@@ -314,6 +486,8 @@ int vcore_arena_region(void **base, size_t *size)
 
 void *vcore_arena_alloc_pages(unsigned int nr_pages)
 {
+	sigset_t old;
+	bool blocked;
 	void *k;
 	u64 u;
 
@@ -329,7 +503,9 @@ void *vcore_arena_alloc_pages(unsigned int nr_pages)
 		errno = ENOMEM;
 		return NULL;
 	}
+	blocked = ioctl_enter(&old);
 	u = mcp_arena_alloc_pages(&K.h->m, nr_pages, &k);
+	ioctl_leave(blocked, &old);
 	if (!u) {
 		errno = ENOMEM;
 		return NULL;
@@ -339,8 +515,11 @@ void *vcore_arena_alloc_pages(unsigned int nr_pages)
 
 int vcore_arena_free_pages(void *addr, unsigned int nr_pages)
 {
+	sigset_t old;
+	bool blocked = ioctl_enter(&old);
 	int err = mcp_arena_free_pages(&K.h->m, (uintptr_t)addr, nr_pages);
 
+	ioctl_leave(blocked, &old);
 	if (err)
 		__atomic_fetch_add(&K.bad_frees, 1, __ATOMIC_RELAXED);
 	return err;

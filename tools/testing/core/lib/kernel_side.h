@@ -67,6 +67,54 @@ int ks_evbitmap_post(struct evbitmap *bm, const struct event_msg *msg,
  */
 void ks_arrange(const uint16_t *order, unsigned int nr_online);
 
+/*
+ * mcp_send_kernel_event(): to the ev_q procdata's kernel_evts names for
+ * msg's type, if any.
+ */
+void ks_send_kernel_event(const struct event_msg *msg, uint32_t vcoreid);
+/* mcp_notify(): notif_pending, then the IPI if notifications are on. */
+void ks_notify(uint32_t vcoreid);
+
+/*
+ * ---- the vcore lists (kmod/core/vcores.c), for a fake of the module's
+ * Linux side: the calls kmod/vcore_run.c, provision.c and ioctl.c make ----
+ */
+
+/*
+ * The Linux side's two hooks: notify_ipi(vcoreid) where the module sends
+ * its IPI (kick.c's vcore_notify_ipi(): mcp_notify() found the vcore
+ * mapped, notifications on; it may run with the core's locks held, so it
+ * must take none of them), and wakeup_grant() where the module grants
+ * vcores to a process EVENT_WAKEUP just woke (provision.c's
+ * vcore_wakeup_grant(); never with a core lock held).  NULL for either:
+ * counted, nothing more.
+ */
+void ks_set_linux_side(void (*notify_ipi)(uint32_t vcoreid),
+		       void (*wakeup_grant)(void));
+
+int ks_attach_vcore(uint32_t vcoreid);		/* mcp_attach_vcore() */
+int ks_detach_vcore(uint32_t vcoreid);		/* mcp_detach_vcore() */
+unsigned int ks_vcores_wanted(void);		/* mcp_vcores_wanted() */
+/* mcp_grant_vcore_near() with no node: the vcore mapped, or -1. */
+int ks_grant_vcore(uint32_t pcoreid);
+int ks_take_bulk_preempted(void);		/* mcp_take_bulk_preempted() */
+int ks_yield_vcore(uint32_t vcoreid, bool being_nice);
+int ks_preempt_vcore(uint32_t vcoreid, bool bulk);
+int ks_change_vcore(uint32_t caller, uint32_t target);
+bool ks_wakeup(void);				/* mcp_wakeup() */
+/* The process state (VCORE_PROC_*), online vcores, one vcore's mapping. */
+unsigned int ks_state(void);
+unsigned int ks_num_vcores(void);
+bool ks_vcore_mapped(uint32_t vcoreid);
+/* A vcore's resume_vcore_ctx, under the MCP's lock. */
+void ks_set_resume_vcore_ctx(uint32_t vcoreid, bool resume);
+/*
+ * A thread woken by a grant of pcoreid, as vcore_wait_and_enter() checks
+ * it: -1 if vcoreid is not mapped there (a grant for an earlier life),
+ * else its resume_vcore_ctx (0 or 1), which is cleared.
+ */
+int ks_take_grant(uint32_t vcoreid, uint32_t pcoreid);
+
 /* ---- counters and checks ---- */
 
 /* Messages sent, dropped (all reasons), spammed. */
