@@ -395,6 +395,19 @@ static long do_self_notify(const struct vcore_self_notify *s)
 }
 
 /*
+ * SEND_EVENT: the core's mcp_send_event() on the caller's ev_q.  An ev_q
+ * outside the regions is the core's counted drop (the module also
+ * returns EFAULT for it).
+ */
+static long do_send_event(const struct vcore_send_event *se)
+{
+	if (se->flags || se->resv[0] || se->resv[1])
+		return -EINVAL;
+	ks_send_event(se->ev_q, &se->msg, se->vcoreid);
+	return 0;
+}
+
+/*
  * The interrupted XSAVE image in the signal frame, into preempt_fp.  The
  * kernel marks an XSAVE-format frame in the FXSAVE area's software bytes
  * (struct _fpx_sw_bytes at 464: magic1, extended_size, xfeatures,
@@ -520,6 +533,9 @@ static void sig_sys(int sig, siginfo_t *si, void *ucv)
 		break;
 	case VCORE_IOC_POKE:
 		ret = do_poke();
+		break;
+	case VCORE_IOC_SEND_EVENT:
+		ret = do_send_event(arg);
 		break;
 	case VCORE_IOC_CHANGE_VCORE:
 		/* a test may take the command away: the library falls back */
@@ -739,6 +755,7 @@ int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 	dev->api.features = VCORE_FEAT_EVENTS | VCORE_FEAT_VCORES |
 			    VCORE_FEAT_PREEMPT;
 	dev->api.ioctls[0] = (1ULL << VCORE_IOC_NR_API) |
+			     (1ULL << VCORE_IOC_NR_SEND_EVENT) |
 			     (1ULL << VCORE_IOC_NR_SELF_NOTIFY) |
 			     (1ULL << VCORE_IOC_NR_VCORE_ATTACH) |
 			     (1ULL << VCORE_IOC_NR_POKE) |

@@ -19,10 +19,10 @@
  *              and procdata); the fd is /dev/null dup'ed to FAKE_KERNEL_FD.
  *   ioctls     a seccomp filter traps every ioctl on that fd; the SIGSYS
  *              handler does what the module would (ATTACH, POKE, YIELD,
- *              SELF_NOTIFY, CHANGE_VCORE), calling the core as the module
- *              does, and, like the module's return to user space, rewrites
- *              the trapped thread's registers to enter vcore_entry on its
- *              transition stack.
+ *              SELF_NOTIFY, SEND_EVENT, CHANGE_VCORE), calling the core as
+ *              the module does, and, like the module's return to user
+ *              space, rewrites the trapped thread's registers to enter
+ *              vcore_entry on its transition stack.
  *   pcores     nr_pcores of them, handed out as provision.c does: one per
  *              vcore the core says the process wants, on ATTACH, POKE or
  *              a wakeup; one given up (yield, preemption) comes back only

@@ -19,6 +19,7 @@
 #include "lib/kernel_side.h"
 #include "fake_kernel.h"
 #include "internal.h"
+#include "lib/hooks.h"
 #include "tap.h"
 #include "uthread.h"
 #include "vcore_ctx.h"
@@ -552,6 +553,105 @@ out:
 		expect_eq(vcore_uthread_join(u[v], NULL), 0);
 }
 
+/* ---- the core's fallback, staged -------------------------------------- */
+
+static struct event_queue *fb_evq;
+static unsigned int fb_blocking, fb_got;
+
+static void *fb_waiter(void *arg)
+{
+	struct event_msg msg;
+
+	(void)arg;
+	WRITE_ONCE(fb_blocking, 1);
+	if (vcore_uth_blockon_evqs_arr(&msg, &fb_evq, 1) == 0)
+		WRITE_ONCE(fb_got, 1);
+	return NULL;
+}
+
+/* User space, between the core's check of VC_CAN_RCV_MSG and its post. */
+static void stop_looking(void *arg, const volatile void *addr,
+			 unsigned int kind)
+{
+	unsigned int v = (unsigned int)(uintptr_t)arg;
+
+	(void)addr;
+	(void)kind;
+	fetch_and(&vcore_vcpd_of(v)->flags, ~(__u32)VC_CAN_RCV_MSG);
+}
+
+/*
+ * A uthread blocks on an ev_q whose INDIR goes to an offline vcore that
+ * says it will look (VC_CAN_RCV_MSG, as a preempted one has it); the
+ * other vcores spin, so none asks the kernel for more.  The vcore stops
+ * looking just after the kernel checked the flag and before it posts:
+ * the core's check again (FB-1) sends the INDIR on to a vcore that runs,
+ * which wakes the uthread.  A core that trusted its first look would
+ * leave it in the offline vcore's mbox, and the uthread asleep.
+ */
+TEST(an_indir_to_a_vcore_that_stops_looking_goes_to_one_that_runs)
+{
+	struct event_msg m = { .ev_type = EV_USER_IPI, .ev_arg3 = 1 };
+	struct uthread *u[NR_VCORES - 1], *w;
+	unsigned int off = NR_VCORES, v;
+	double t0;
+	int id;
+
+	fb_evq = vcore_get_eventq(EV_MBOX_UCQ);
+	expect(fb_evq != NULL);
+	if (!fb_evq)
+		return;
+	fb_evq->ev_flags = EVENT_WAKEUP;
+	expect_eq(vcore_evq_attach_wakeup_ctlr(fb_evq), 0);
+	expect(fb_evq->ev_flags & EVENT_SPAM_INDIR);
+	WRITE_ONCE(spin_stop, 0);
+	w = vcore_uthread_create(fb_waiter, NULL);
+	t0 = now_s();
+	while (!READ_ONCE(fb_blocking) && now_s() - t0 < 5)
+		usleep(1000);
+	for (v = 0; v < NR_VCORES - 1; v++)
+		u[v] = vcore_uthread_create(spinner, NULL);
+	/* two vcores spin; the one left idles and yields */
+	t0 = now_s();
+	while (now_s() - t0 < 5) {
+		for (off = 0; off < NR_VCORES && fake_vcore_online(off); off++)
+			;
+		if (fake_online() == NR_VCORES - 1 && off < NR_VCORES)
+			break;
+		usleep(1000);
+	}
+	expect(off < NR_VCORES);
+	if (off >= NR_VCORES)
+		goto out;
+	/* let the waiter's vcore get to its block, then stage */
+	usleep(100000);
+	expect(!READ_ONCE(fb_got));
+	fb_evq->ev_vcore = off;
+	fetch_or(&vcore_vcpd_of(off)->flags, (__u32)VC_CAN_RCV_MSG);
+	id = h_watch(&vcore_vcpd_of(off)->ev_mbox_public,
+		     sizeof(struct event_mbox), H_ANY, 0, 1, stop_looking,
+		     (void *)(uintptr_t)off);
+	fake_send_event(fb_evq, &m);
+	expect_eq(h_watch_fired(id), 1);
+	h_watch_clear();
+	t0 = now_s();
+	while (!READ_ONCE(fb_got) && now_s() - t0 < 5)
+		usleep(1000);
+	expect(READ_ONCE(fb_got));
+	if (!READ_ONCE(fb_got)) {
+		/* the INDIR is lost: open the throttle and send again */
+		WRITE_ONCE(fb_evq->ev_alert_pending, 0);
+		fake_send_event(fb_evq, &m);
+	}
+out:
+	WRITE_ONCE(spin_stop, 1);
+	for (v = 0; v < NR_VCORES - 1; v++)
+		expect_eq(vcore_uthread_join(u[v], NULL), 0);
+	expect_eq(vcore_uthread_join(w, NULL), 0);
+	vcore_evq_remove_wakeup_ctlr(fb_evq);
+	vcore_put_eventq(fb_evq);
+}
+
 /* ---- change_to_vcore pauses the uthread it leaves --------------------- */
 
 static unsigned int pinned_vcore = -1U, pin_release;
@@ -724,6 +824,7 @@ int main(void)
 	RUN(a_preempted_vcores_uthread_is_stolen_and_goes_on);
 	RUN(without_change_vcore_recovery_asks_for_vcores);
 	RUN(check_msgs_about_a_preempted_vcore_turns_its_mailbox_off);
+	RUN(an_indir_to_a_vcore_that_stops_looking_goes_to_one_that_runs);
 	RUN(a_vcore_changing_to_another_leaves_its_uthread_to_the_others);
 	RUN(a_consumer_lock_held_by_a_preempted_vcore_gets_it_running);
 	WRITE_ONCE(notifier_quit, 1);
