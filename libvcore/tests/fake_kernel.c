@@ -75,6 +75,8 @@ static struct {
 };
 
 static __thread int fk_vcoreid = -1;
+/* whether the core's last IPI hook call on this thread sent a signal */
+static __thread bool fk_ipi_sent;
 
 #define STAT_INC(f)	fetch_add(&fk.st.f, 1)
 
@@ -83,11 +85,16 @@ static struct vcore_preempt_data *vcpd(unsigned int v)
 	return vcore_dev_vcpd(fk.dev, v);
 }
 
-/* "In the kernel": the fake's IPIs wait until the thread leaves it. */
+/*
+ * "In the kernel": the fake's IPIs wait until a vcore's thread leaves it
+ * (on other threads their handlers do nothing).
+ */
 static void kernel_enter(sigset_t *old)
 {
 	sigset_t set;
 
+	if (fk_vcoreid < 0)
+		return;
 	sigemptyset(&set);
 	sigaddset(&set, FAKE_SIG_NOTIFY);
 	sigaddset(&set, FAKE_SIG_PREEMPT);
@@ -96,7 +103,8 @@ static void kernel_enter(sigset_t *old)
 
 static void kernel_leave(const sigset_t *old)
 {
-	pthread_sigmask(SIG_SETMASK, old, NULL);
+	if (fk_vcoreid >= 0)
+		pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* ---- pcores and grants (provision.c, kick.c) -------------------------- */
@@ -188,6 +196,7 @@ static void notify_ipi(uint32_t v)
 	if (!tid)
 		return;
 	STAT_INC(ipis);
+	fk_ipi_sent = true;
 	syscall(SYS_tgkill, getpid(), tid, FAKE_SIG_NOTIFY);
 }
 
@@ -658,13 +667,17 @@ int fake_preempt(unsigned int v)
 
 /* ---- messages from the kernel ------------------------------------------ */
 
-void fake_notify(unsigned int v)
+bool fake_notify(unsigned int v)
 {
 	sigset_t old;
+	bool sent;
 
 	kernel_enter(&old);
+	fk_ipi_sent = false;
 	ks_notify(v);
+	sent = fk_ipi_sent;
 	kernel_leave(&old);
+	return sent;
 }
 
 int fake_send_vc_msg(unsigned int v, bool priv, const struct event_msg *msg)
@@ -804,11 +817,6 @@ unsigned int fake_online(void)
 bool fake_vcore_online(unsigned int v)
 {
 	return ks_vcore_mapped(v);
-}
-
-pid_t fake_vcore_tid(unsigned int v)
-{
-	return READ_ONCE(fk.vc[v].tid);
 }
 
 int fake_current_vcore(void)

@@ -104,8 +104,12 @@ struct fake_stats {
 int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 		     unsigned int nr_pcores);
 
-/* mcp_notify() on the core: notif_pending, and the IPI if it is due. */
-void fake_notify(unsigned int vcoreid);
+/*
+ * mcp_notify() on the core: notif_pending, and the IPI if it is due.
+ * Whether this call sent the IPI (the vcore was mapped and
+ * notif_disabled was clear when the core looked, after its barrier).
+ */
+bool fake_notify(unsigned int vcoreid);
 
 /*
  * The core's mcp_post_vcore_event() into vcoreid's public or private mbox,
@@ -130,9 +134,6 @@ int fake_preempt(unsigned int vcoreid);
 /* Online vcores now, and whether vcoreid is online: the core's. */
 unsigned int fake_online(void);
 bool fake_vcore_online(unsigned int vcoreid);
-
-/* The thread that plays vcoreid (0 before it attached). */
-pid_t fake_vcore_tid(unsigned int vcoreid);
 
 /* The vcore the calling thread plays, or -1. */
 int fake_current_vcore(void);

@@ -6,10 +6,11 @@
  * enters vcore context voluntarily; vcore context pops it straight back,
  * without handling events (only a notification or the pop's own check may
  * lead to vcore_handle_events()).  So the vcore flips notif_disabled millions of
- * times.  Meanwhile another thread plays mcp_notify() for numbered
- * messages: post to the private mbox and set notif_pending, full
- * barrier, then look at notif_disabled (NOTIF-1): clear means signal the
- * vcore (the IPI), set means no signal, and the message number is
+ * times.  Meanwhile another thread sends numbered messages through the
+ * kernel's core: mcp_post_vcore_event() into the private mbox (the
+ * message, then notif_pending), then mcp_notify(): notif_pending, full
+ * barrier, then a look at notif_disabled (NOTIF-1); clear means the IPI
+ * (the fake's signal), set means none, and the message number is
  * published as skipped.
  *
  * The check, made by the user context while it spins with notifications
@@ -166,7 +167,6 @@ static bool enough(double t0, unsigned long skips)
 
 static void race(void)
 {
-	struct vcore_preempt_data *vcpd = vcore_vcpd_of(0);
 	struct event_msg msg = { .ev_type = EV_ALARM };
 	unsigned long seq = 0, ipis = 0, skips = 0;
 	unsigned long x = 88172645463325252UL;
@@ -185,14 +185,10 @@ static void race(void)
 		       now_s() - t0 < MAX_SECS)
 			spin_relax(&spins);
 		msg.ev_arg3 = ++seq;
-		/* NOTIF-2: post, then notif_pending (a release) */
+		/* NOTIF-2: the message, then notif_pending */
 		expect(ks_post_vcore_event(&msg, 0, EVENT_VCORE_PRIVATE));
-		/* NOTIF-1: full barrier */
-		smp_mb();
-		/* NOTIF-1: then notif_disabled */
-		if (!READ_ONCE(vcpd->notif_disabled)) {
-			syscall(SYS_tgkill, getpid(), fake_vcore_tid(0),
-				FAKE_SIG_NOTIFY);
+		/* NOTIF-1: notif_pending, full barrier, notif_disabled */
+		if (fake_notify(0)) {
 			ipis++;
 		} else {
 			smp_store_release(&skip_max, seq);
