@@ -150,7 +150,7 @@ static void grant_locked(void)
 		}
 		hand_pcore_locked((unsigned int)v, cpu);
 	}
-	/* no bulk preemptions here: ks_take_bulk_preempted() has none */
+	/* the module tells of bulk-preempted vcores now: the fake has none */
 }
 
 /* vcore_drop_pcore(): v went offline, its pcore is free; fk.lock held */

@@ -244,11 +244,6 @@ int ks_attach_vcore(uint32_t vcoreid)
 	return mcp_attach_vcore(&K.h->m, vcoreid);
 }
 
-int ks_detach_vcore(uint32_t vcoreid)
-{
-	return mcp_detach_vcore(&K.h->m, vcoreid);
-}
-
 unsigned int ks_vcores_wanted(void)
 {
 	return mcp_vcores_wanted(&K.h->m);
@@ -259,11 +254,6 @@ int ks_grant_vcore(uint32_t pcoreid)
 	struct mcp_vcore *vc = mcp_grant_vcore_near(&K.h->m, pcoreid, -1);
 
 	return vc ? (int)vc->id : -1;
-}
-
-int ks_take_bulk_preempted(void)
-{
-	return mcp_take_bulk_preempted(&K.h->m);
 }
 
 int ks_yield_vcore(uint32_t vcoreid, bool being_nice)

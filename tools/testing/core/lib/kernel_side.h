@@ -93,11 +93,9 @@ void ks_set_linux_side(void (*notify_ipi)(uint32_t vcoreid),
 		       void (*wakeup_grant)(void));
 
 int ks_attach_vcore(uint32_t vcoreid);		/* mcp_attach_vcore() */
-int ks_detach_vcore(uint32_t vcoreid);		/* mcp_detach_vcore() */
 unsigned int ks_vcores_wanted(void);		/* mcp_vcores_wanted() */
 /* mcp_grant_vcore_near() with no node: the vcore mapped, or -1. */
 int ks_grant_vcore(uint32_t pcoreid);
-int ks_take_bulk_preempted(void);		/* mcp_take_bulk_preempted() */
 int ks_yield_vcore(uint32_t vcoreid, bool being_nice);
 int ks_preempt_vcore(uint32_t vcoreid, bool bulk);
 int ks_change_vcore(uint32_t caller, uint32_t target);
