@@ -252,6 +252,7 @@ static void save_ctx(struct vcore_user_ctx *c, const ucontext_t *uc)
 	c->rflags = reg(uc, REG_EFL);
 	c->fs_base = fsbase;
 	c->gs_base = 0;
+	/* PREEMPT-2: the registers, then the type */
 	smp_store_release(&c->type, VCORE_CTX_HW);
 }
 

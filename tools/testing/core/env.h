@@ -260,10 +260,12 @@ static inline void h_max_s32(struct h_site *site, __s32 *p, s32 v)
  * (the fallback's last resort), so a callback takes no core lock.
  */
 struct mcp;
+typedef void (*h_notify_ipi_fn)(struct mcp *m, u32 vcoreid);
+typedef void (*h_wakeup_grant_fn)(struct mcp *m);
 void h_notify_ipi(struct mcp *m, u32 vcoreid);
 void h_wakeup_grant(struct mcp *m);
-void h_linux_side_set(void (*notify_ipi)(struct mcp *m, u32 vcoreid),
-		      void (*wakeup_grant)(struct mcp *m));
+void h_linux_side_set(h_notify_ipi_fn notify_ipi,
+		      h_wakeup_grant_fn wakeup_grant);
 unsigned long h_notify_ipis(void);
 unsigned long h_wakeup_grants(void);
 #define vc_notify_ipi(m, vcoreid)	h_notify_ipi((m), (vcoreid))

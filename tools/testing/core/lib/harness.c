@@ -55,8 +55,8 @@ static unsigned long inject_count;
 static struct h_site *sites;
 static unsigned long warnings;
 static unsigned long notify_ipis, wakeup_grants;
-static void (*notify_ipi_fn)(struct mcp *m, u32 vcoreid);
-static void (*wakeup_grant_fn)(struct mcp *m);
+static h_notify_ipi_fn notify_ipi_cb;
+static h_wakeup_grant_fn wakeup_grant_cb;
 static bool quiet;
 
 static unsigned int rnd(void)
@@ -288,31 +288,30 @@ void h_sites_report(FILE *f)
 
 /* ---- the Linux side's hooks (env.h) ------------------------------------ */
 
-void h_linux_side_set(void (*notify_ipi)(struct mcp *m, u32 vcoreid),
-		      void (*wakeup_grant)(struct mcp *m))
+void h_linux_side_set(h_notify_ipi_fn notify_ipi,
+		      h_wakeup_grant_fn wakeup_grant)
 {
-	__atomic_store_n(&notify_ipi_fn, notify_ipi, __ATOMIC_RELEASE);
-	__atomic_store_n(&wakeup_grant_fn, wakeup_grant, __ATOMIC_RELEASE);
+	__atomic_store_n(&notify_ipi_cb, notify_ipi, __ATOMIC_RELEASE);
+	__atomic_store_n(&wakeup_grant_cb, wakeup_grant, __ATOMIC_RELEASE);
 }
 
 void h_notify_ipi(struct mcp *m, u32 vcoreid)
 {
-	void (*fn)(struct mcp *, u32) =
-		__atomic_load_n(&notify_ipi_fn, __ATOMIC_ACQUIRE);
+	h_notify_ipi_fn cb = __atomic_load_n(&notify_ipi_cb, __ATOMIC_ACQUIRE);
 
 	__atomic_fetch_add(&notify_ipis, 1, __ATOMIC_RELAXED);
-	if (fn)
-		fn(m, vcoreid);
+	if (cb)
+		cb(m, vcoreid);
 }
 
 void h_wakeup_grant(struct mcp *m)
 {
-	void (*fn)(struct mcp *) =
-		__atomic_load_n(&wakeup_grant_fn, __ATOMIC_ACQUIRE);
+	h_wakeup_grant_fn cb = __atomic_load_n(&wakeup_grant_cb,
+					       __ATOMIC_ACQUIRE);
 
 	__atomic_fetch_add(&wakeup_grants, 1, __ATOMIC_RELAXED);
-	if (fn)
-		fn(m);
+	if (cb)
+		cb(m);
 }
 
 unsigned long h_notify_ipis(void)
