@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /sys/kernel/debug/vcore/live: how many MCPs and how many bytes of region
- * memory exist right now; tests read it to prove that nothing outlives its
+ * /sys/kernel/debug/vcore/live: how many MCPs, bytes of region memory and
+ * fd taps exist right now; tests read it to prove that nothing outlives its
  * process.  /sys/kernel/debug/vcore/<pid>/stats: that MCP's counters.
  */
 #include <linux/debugfs.h>
@@ -9,6 +9,7 @@
 #include <linux/seq_file.h>
 
 #include "debugfs.h"
+#include "fdtap.h"
 #include "proc.h"
 
 static struct dentry *vcore_debugfs_dir;
@@ -32,7 +33,8 @@ static int live_show(struct seq_file *m, void *unused)
 	unsigned long procs, bytes;
 
 	vcore_proc_live(&procs, &bytes);
-	seq_printf(m, "procs %lu\nbytes %lu\n", procs, bytes);
+	seq_printf(m, "procs %lu\nbytes %lu\ntaps %ld\n", procs, bytes,
+		   vcore_taps_live());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(live);
@@ -59,6 +61,9 @@ static int stats_show(struct seq_file *m, void *unused)
 		   atomic64_read(&p->alarms.fired),
 		   atomic64_read(&p->alarms.held));
 	seq_printf(m, "arena_pages_used %lu\n", READ_ONCE(p->mcp.arena.nr_used));
+	seq_printf(m, "taps %u\ntap_fires %lld\ntap_pollfree %lld\n",
+		   vcore_taps_nr(p), atomic64_read(&p->tap_fires),
+		   atomic64_read(&p->tap_pollfree));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);

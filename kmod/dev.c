@@ -20,6 +20,7 @@
 #include "../uapi/vcore_abi_check.h"
 #include "alarm.h"
 #include "debugfs.h"
+#include "fdtap.h"
 #include "ioctl.h"
 #include "mmap.h"
 #include "pcores.h"
@@ -88,8 +89,8 @@ static int vcore_open(struct inode *inode, struct file *file)
 }
 
 /*
- * The owner's file is gone: no more events, no alarm fires once
- * vcore_alarms_release() returns, its vcore threads leave,
+ * The owner's file is gone: its fd taps go, no more events, no alarm
+ * fires once vcore_alarms_release() returns, its vcore threads leave,
  * its pcores go to others.  In-flight senders and IPIs hold their own
  * references on the MCP.
  */
@@ -97,6 +98,7 @@ static int vcore_release(struct inode *inode, struct file *file)
 {
 	struct vcore_proc *p = file->private_data;
 
+	vcore_taps_release(p);
 	vcore_proc_unregister(p);
 	vcore_alarms_release(p);
 	vcore_threads_release(p);
@@ -159,6 +161,7 @@ err_procs:
 static void __exit vcore_exit(void)
 {
 	misc_deregister(&vcore_miscdev);
+	vcore_taps_exit();
 	vcore_debugfs_exit();
 	vcore_run_exit();
 	vcore_provision_exit();

@@ -8,8 +8,8 @@
  *
  * Every command's handler is here: it copies the argument in, checks its
  * flags and reserved fields, and calls the file that does the work
- * (proc.c, provision.c, vcore_run.c, kick.c, alarm.c or the portable
- * core).
+ * (proc.c, provision.c, vcore_run.c, kick.c, alarm.c, fdtap.c or the
+ * portable core).
  */
 #include <linux/capability.h>
 #include <linux/err.h>
@@ -25,6 +25,7 @@
 #include "core/arena.h"
 #include "core/event.h"
 #include "core/vcores.h"
+#include "fdtap.h"
 #include "ioctl.h"
 #include "kick.h"
 #include "mmap.h"
@@ -190,6 +191,52 @@ static long vcore_ioc_notify(struct vcore_proc *p, void __user *arg)
 	return 0;
 }
 
+static long vcore_ioc_tap(struct vcore_proc *p, void __user *arg)
+{
+	struct vcore_tap_req r;
+	struct file *f = NULL;
+
+	if (copy_from_user(&r, arg, sizeof(r)))
+		return -EFAULT;
+	if ((r.flags & ~VCORE_TAP_INITIAL) || !vcore_resv_zero(r.resv0) ||
+	    !vcore_resv_zero(r.resv))
+		return -EINVAL;
+	switch (r.cmd) {
+	case VCORE_TAP_ADD:
+	case VCORE_TAP_MOD:
+		if (!r.filter || (r.filter & ~VCORE_TAP_FILTER_ALL) ||
+		    r.ev_id > U16_MAX)
+			return -EINVAL;
+		break;
+	case VCORE_TAP_REMOVE:
+		if (r.filter || r.flags || r.ev_q || r.data || r.ev_id)
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (r.fd < 0)
+		return -EBADF;
+	if (r.cmd != VCORE_TAP_REMOVE &&
+	    !mcp_translate(&p->mcp, r.ev_q, sizeof(struct event_queue),
+			   sizeof(__u64))) {
+		/* as SEND_EVENT: the caller's own error, and counted */
+		mcp_drop(&p->mcp, VCORE_DROP_BAD_EVQ);
+		return -EFAULT;
+	}
+	if (r.cmd == VCORE_TAP_ADD) {
+		f = fget(r.fd);
+		if (!f)
+			return -EBADF;
+		/* no /dev/vcore: it cannot be polled, and would hold itself */
+		if (f->f_op->unlocked_ioctl == vcore_ioctl) {
+			fput(f);
+			return -EINVAL;
+		}
+	}
+	return vcore_tap_cmd(p, &r, f);
+}
+
 static long vcore_ioc_get_stats(struct vcore_proc *p, void __user *arg)
 {
 	struct mcp_stats *st = &p->mcp.stats;
@@ -204,6 +251,8 @@ static long vcore_ioc_get_stats(struct vcore_proc *p, void __user *arg)
 	s.spams = atomic64_read(&st->spams);
 	s.alarms_fired = atomic64_read(&p->alarms.fired);
 	s.alarms_held = atomic64_read(&p->alarms.held);
+	s.tap_fires = atomic64_read(&p->tap_fires);
+	s.tap_pollfree = atomic64_read(&p->tap_pollfree);
 	for (i = 0; i < VCORE_DROP_NR; i++)
 		s.dropped[i] = atomic64_read(&st->dropped[i]);
 	return copy_to_user(arg, &s, sizeof(s)) ? -EFAULT : 0;
@@ -414,6 +463,7 @@ static const struct vcore_cmd vcore_cmds[] = {
 	[VCORE_IOC_NR_ALARM_SET] = { VCORE_IOC_ALARM_SET, vcore_ioc_alarm_set },
 	[VCORE_IOC_NR_ALARM_CANCEL] = { VCORE_IOC_ALARM_CANCEL,
 					vcore_ioc_alarm_cancel },
+	[VCORE_IOC_NR_TAP] = { VCORE_IOC_TAP, vcore_ioc_tap },
 #ifdef VCORE_TEST
 	[VCORE_IOC_NR_TEST_ARRANGE] = { VCORE_IOC_TEST_ARRANGE,
 					vcore_ioc_test_arrange, true },

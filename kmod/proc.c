@@ -194,6 +194,8 @@ struct vcore_proc *vcore_proc_create(void)
 	m = &p->mcp;
 	kref_init(&p->ref);
 	mutex_init(&p->setup_lock);
+	mutex_init(&p->tap_lock);
+	xa_init(&p->taps);
 	vc_lock_init(&m->ucq_lock);
 	p->procinfo_size = PAGE_ALIGN(sizeof(struct vcore_procinfo));
 	m->procdata.size = procdata_bytes(max_vcores);

@@ -15,6 +15,7 @@
 #include <linux/vcore.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "alarm.h"
 #include "core/mcp.h"
@@ -75,6 +76,12 @@ struct vcore_proc {
 	struct work_struct free_work;	/* a last put in atomic context */
 	struct vcore_thread *vt;	/* [mcp.max_vcores] */
 	struct vcore_alarms alarms;	/* alarm.c */
+	/* fd taps (fdtap.c): fd number -> struct vcore_tap */
+	struct mutex tap_lock;		/* serialises tap changes */
+	struct xarray taps;		/* written under tap_lock */
+	unsigned int nr_taps;		/* tap_lock */
+	atomic64_t tap_fires;		/* vcore_stats.tap_fires */
+	atomic64_t tap_pollfree;	/* vcore_stats.tap_pollfree */
 	struct mcp mcp;
 };
 

@@ -2,8 +2,9 @@
 /*
  * Tracepoints vcore:*: the life of an event (send, post), of a
  * notification (IPI sent, delivered into vcore context) and of a vcore
- * (grant, yield, preempt, wakeup), and alarm expiries.  pid is the MCP's thread group id in
- * the namespace it opened /dev/vcore from.
+ * (grant, yield, preempt, wakeup), alarm expiries, and each fire of an fd
+ * tap.  pid is the MCP's thread group id in the namespace it opened
+ * /dev/vcore from.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM vcore
@@ -111,6 +112,26 @@ TRACE_EVENT(vcore_wakeup,
 		__entry->pid = pid;
 	),
 	TP_printk("pid=%u", __entry->pid)
+);
+
+/* an fd tap fired: its fd number, the VCORE_TAP_* bits, its ev_id */
+TRACE_EVENT(vcore_tap_fire,
+	TP_PROTO(u32 pid, int fd, u32 bits, u16 ev_id),
+	TP_ARGS(pid, fd, bits, ev_id),
+	TP_STRUCT__entry(
+		__field(u32, pid)
+		__field(int, fd)
+		__field(u32, bits)
+		__field(u16, ev_id)
+	),
+	TP_fast_assign(
+		__entry->pid = pid;
+		__entry->fd = fd;
+		__entry->bits = bits;
+		__entry->ev_id = ev_id;
+	),
+	TP_printk("pid=%u fd=%d bits=0x%x ev_id=%u", __entry->pid,
+		  __entry->fd, __entry->bits, __entry->ev_id)
 );
 
 #endif /* _VCORE_TRACE_H */

@@ -515,7 +515,9 @@ struct vcore_stats {
 	__u64 alarms_fired;	/* EV_ALARM expiries sent (VCORE_IOC_ALARM_SET) */
 	/* times a per-vcore alarm stopped counting: its vcore went offline */
 	__u64 alarms_held;
-	__u64 resv[6];
+	__u64 tap_fires;	/* events sent by fd taps (VCORE_IOC_TAP) */
+	__u64 tap_pollfree;	/* taps detached by their file's POLLFREE */
+	__u64 resv[4];
 	__u64 dropped[VCORE_STATS_MAX_DROP];	/* by enum vcore_drop_reason */
 };
 
@@ -742,6 +744,83 @@ struct vcore_alarm_cancel {
 	__u64 resv[3];
 };
 
+/*
+ * VCORE_IOC_TAP: Akaros's sys_tap_fds, one request per call.  A tap turns
+ * readiness changes of one of the caller's fds into events sent through an
+ * ev_q of the caller's, from whatever context the fd's wakeup runs in.
+ *
+ * cmd VCORE_TAP_ADD arms a tap on fd; VCORE_TAP_MOD replaces the filter,
+ * ev_q, ev_id and data of the tap on fd; VCORE_TAP_REMOVE disarms it (only
+ * fd and cmd are looked at; every other field must be 0).  A tap is named
+ * by its fd number: at most one tap per fd number.
+ *
+ * The event, as Akaros's fire_tap() sends it:
+ *   ev_type = ev_id      (with a CEQ: the entry, so one entry per tap
+ *                         coalesces every fire until it is consumed)
+ *   ev_arg2 = the VCORE_TAP_* filter bits that fired (a CEQ_OR CEQ
+ *             accumulates them)
+ *   ev_arg3 = data       (a CEQ's blob_data)
+ *   ev_arg1 = ev_arg4 = 0
+ *
+ * Edge-triggered, as in Akaros and epoll's EPOLLET: a tap fires when the
+ * fd's file signals a change towards one of the filter's conditions (data
+ * arrives, room appears, the peer hangs up), not while the condition
+ * holds.  A file whose wakeup says nothing about what changed (signalfd,
+ * for one) fires every bit of the filter: a fire means "look", and the
+ * consumer reads until EAGAIN.  A tap does not fire at ADD or MOD for a
+ * condition that already holds unless VCORE_TAP_INITIAL is given: then the
+ * tap is armed first and fires once at once for the conditions that hold,
+ * so that nothing between the caller's last read and the ADD is missed.
+ *
+ * The tapped file: the tap keeps a reference to the open file it was
+ * added on.  Closing the tapped fd does not disarm the tap: the file stays
+ * open and the tap keeps firing until VCORE_TAP_REMOVE (by the same fd
+ * number, which may since have been closed or reused), the close of the
+ * /dev/vcore file, or the exit of the process.  (epoll instead forgets a
+ * file when its last fd goes; KVM's irqfd, like this, holds the file.)
+ * A file that frees its wait queue while tapped (POLLFREE: a signalfd
+ * whose polling thread's signal handlers go away) detaches the tap: it
+ * stays in place, fires no more, and is counted in tap_pollfree.
+ *
+ * ev_q is checked at ADD and MOD as VCORE_IOC_SEND_EVENT checks it, and
+ * again at each fire; a fire through an ev_q that has since become bad is
+ * a counted drop.
+ *
+ * Errors: EBADF (fd is not open; ADD), EINVAL (unknown cmd, flags or
+ * filter bits, an empty filter, ev_id above 0xffff, non-zero resv, fd a
+ * /dev/vcore file, or a file that waits on more than two wait queues),
+ * EPERM (the file does not support poll, or never wakes a poller), EFAULT
+ * (bad ev_q, also counted as VCORE_DROP_BAD_EVQ), EEXIST (ADD: the fd
+ * number already has a tap), ENOENT (MOD, REMOVE: no tap on the fd
+ * number), ENOSPC (ADD: the process already has the module parameter
+ * max_taps taps), ENOMEM.
+ */
+#define VCORE_TAP_ADD		1
+#define VCORE_TAP_MOD		2
+#define VCORE_TAP_REMOVE	3
+
+/* vcore_tap_req.filter, and the bits ev_arg2 carries */
+#define VCORE_TAP_READABLE	0x1	/* EPOLLIN, EPOLLRDNORM */
+#define VCORE_TAP_WRITABLE	0x2	/* EPOLLOUT, EPOLLWRNORM */
+#define VCORE_TAP_HANGUP	0x4	/* EPOLLHUP, EPOLLRDHUP */
+#define VCORE_TAP_ERROR		0x8	/* EPOLLERR */
+#define VCORE_TAP_FILTER_ALL	0xf
+
+/* vcore_tap_req.flags */
+#define VCORE_TAP_INITIAL	0x1	/* ADD, MOD: fire for what holds now */
+
+struct vcore_tap_req {
+	__s32 fd;
+	__u32 cmd;		/* VCORE_TAP_ADD, _MOD or _REMOVE */
+	__u32 filter;		/* VCORE_TAP_* bits, at least one */
+	__u32 flags;		/* VCORE_TAP_INITIAL */
+	__u64 ev_q;		/* address of an ev_q in the arena or procdata */
+	__u64 data;		/* ev_arg3 of every event */
+	__u32 ev_id;		/* ev_type of every event, <= 0xffff */
+	__u32 resv0;
+	__u64 resv[2];
+};
+
 #define VCORE_IOC_NR_API		0x00
 #define VCORE_IOC_NR_SETUP		0x01
 #define VCORE_IOC_NR_SEND_EVENT		0x02
@@ -758,6 +837,7 @@ struct vcore_alarm_cancel {
 #define VCORE_IOC_NR_SET_NODE		0x18
 #define VCORE_IOC_NR_ALARM_SET		0x20
 #define VCORE_IOC_NR_ALARM_CANCEL	0x21
+#define VCORE_IOC_NR_TAP		0x28
 
 #define VCORE_IOC_API		_IOWR(VCORE_IOC_MAGIC, VCORE_IOC_NR_API, \
 				      struct vcore_api)
@@ -799,5 +879,8 @@ struct vcore_alarm_cancel {
 #define VCORE_IOC_ALARM_CANCEL	_IOW(VCORE_IOC_MAGIC, \
 				     VCORE_IOC_NR_ALARM_CANCEL, \
 				     struct vcore_alarm_cancel)
+
+#define VCORE_IOC_TAP		_IOW(VCORE_IOC_MAGIC, VCORE_IOC_NR_TAP, \
+				     struct vcore_tap_req)
 
 #endif /* _UAPI_LINUX_VCORE_H */
