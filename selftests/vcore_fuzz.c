@@ -11,7 +11,9 @@
  *    with notifications enabled so that IPIs redirect them;
  *  - ioctl threads that issue every command (the test-only ones too when
  *    the module has them; alarms on a few ids, set, modified and
- *    cancelled, global and per-vcore), unknown numbers and wrong sizes and directions,
+ *    cancelled, global and per-vcore; fd taps on real pipes, sockets,
+ *    eventfds, a timerfd and a signalfd that the same threads then make
+ *    fire), unknown numbers and wrong sizes and directions,
  *    with mostly valid arguments mutated a fraction of the time: ev_q
  *    addresses inside the arena and just outside it, vcore ids in and out
  *    of range, own, sibling and init pids, own and stolen fds (pidfd_getfd),
@@ -25,7 +27,7 @@
  * root).  Workers live a random while and exit, or are killed; the
  * supervisor respawns them until the time is up.  Then it kills what is
  * left and checks, printing TAP: every fuzzer process is gone, debugfs
- * shows no live MCP and no region bytes, the module unloads and loads
+ * shows no live MCP, region bytes or fd taps, the module unloads and loads
  * again (with VCORE_KO), a fresh process still gets its event, and the
  * calls were meaningful (a fair share got past validation; the table of
  * per-command calls and successes is printed).  Kernel reports and
@@ -50,10 +52,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,6 +71,7 @@
 #define MAX_PROCS	16
 #define MAX_THREADS	16
 #define NR_EVQS		8
+#define NR_TAP_FDS	9
 #define ARENA_SIZE	(256 << 10)
 #define STACK_SIZE	(64 << 10)
 #define UNPRIV_UID	65534
@@ -73,8 +80,8 @@
 enum cmd {
 	C_API, C_SETUP, C_SEND_EVENT, C_SELF_NOTIFY, C_NOTIFY, C_GET_STATS,
 	C_ARENA_ALLOC, C_ARENA_FREE, C_ATTACH, C_POKE, C_YIELD, C_CHANGE,
-	C_PREEMPT, C_SET_NODE, C_ALARM_SET, C_ALARM_CANCEL, C_T_ARRANGE,
-	C_T_KEVENT, C_T_PRODUCE, C_T_IPI,
+	C_PREEMPT, C_SET_NODE, C_ALARM_SET, C_ALARM_CANCEL, C_TAP,
+	C_T_ARRANGE, C_T_KEVENT, C_T_PRODUCE, C_T_IPI,
 	C_UNKNOWN, C_BAD_SIZE, C_NR_IOCTLS,
 	/* counted, not ioctls */
 	C_ENTRY_START = C_NR_IOCTLS, C_ENTRY_NOTIFY, C_ENTRY_RESUME,
@@ -87,7 +94,7 @@ static const char *const cmd_names[C_NR] = {
 	"API", "SETUP", "SEND_EVENT", "SELF_NOTIFY", "NOTIFY", "GET_STATS",
 	"ARENA_ALLOC", "ARENA_FREE", "VCORE_ATTACH", "POKE", "YIELD",
 	"CHANGE_VCORE", "PREEMPT", "SET_NODE", "ALARM_SET", "ALARM_CANCEL",
-	"TEST_ARRANGE", "TEST_KEVENT",
+	"TAP", "TEST_ARRANGE", "TEST_KEVENT",
 	"TEST_PRODUCE", "TEST_IPI", "unknown number", "wrong size/direction",
 	"entry: start", "entry: notify", "entry: resume", "scribble", "munmap",
 	"mremap", "mprotect", "dup2 over the fd", "close, then open again", "fork",
@@ -183,6 +190,11 @@ static struct {
 	bool test_cmds;
 	unsigned int max_vcores;
 	char *self_exe;
+	/*
+	 * fds to tap: pipe and socketpair ends, an eventfd, a periodic
+	 * timerfd, a signalfd, a file without poll; -1 where one failed
+	 */
+	int tap_fds[NR_TAP_FDS];
 } w;
 
 static __thread struct rng tr;
@@ -263,6 +275,33 @@ static int32_t some_pid(struct rng *r)
 	default:
 		return getpid();
 	}
+}
+
+/* An fd for VCORE_IOC_TAP: usually one of the worker's real ones. */
+static int some_tap_fd(struct rng *r)
+{
+	switch (rnd(r, 16)) {
+	case 0:
+		return w.fd;
+	case 1:
+		return (int32_t)extreme(r);
+	case 2:
+		return 1000 + rnd(r, 8);	/* most likely closed */
+	default:
+		return w.tap_fds[rnd(r, NR_TAP_FDS)];
+	}
+}
+
+/* Make a tapped fd fire, or drain it: a write and a read somewhere. */
+static void poke_tap_fds(struct rng *r)
+{
+	uint64_t one = 1;
+	char buf[64];
+
+	if (write(w.tap_fds[rnd(r, NR_TAP_FDS)], &one, sizeof(one)) < 0)
+		errno = 0;
+	if (read(w.tap_fds[rnd(r, NR_TAP_FDS)], buf, sizeof(buf)) < 0)
+		errno = 0;
 }
 
 /* A vcore id, usually in range. */
@@ -501,6 +540,7 @@ static void random_ioctl(struct rng *r)
 		struct vcore_node_req node;
 		struct vcore_alarm alarm;
 		struct vcore_alarm_cancel alarm_cancel;
+		struct vcore_tap_req tap;
 		struct vcore_change change;
 		struct vcore_yield yield;
 		struct vcore_test_arrange arrange;
@@ -635,6 +675,19 @@ static void random_ioctl(struct rng *r)
 		u.alarm_cancel.id = rnd(r, 16);
 		nr = VCORE_IOC_ALARM_CANCEL, size = sizeof(u.alarm_cancel);
 		break;
+	case C_TAP:
+		u.tap.fd = some_tap_fd(r);
+		u.tap.cmd = one_in(r, 16) ? rnd(r, 6) : 1 + rnd(r, 3);
+		if (u.tap.cmd != VCORE_TAP_REMOVE || one_in(r, 8)) {
+			u.tap.filter = one_in(r, 16) ? rnd64(r) : rnd(r, 16);
+			u.tap.flags = one_in(r, 16) ? rnd64(r) : rnd(r, 2);
+			u.tap.ev_q = some_evq(r);
+			u.tap.data = rnd64(r);
+			u.tap.ev_id = one_in(r, 16) ? rnd64(r) :
+				      rnd(r, VCORE_MAX_NR_EVENT + 8);
+		}
+		nr = VCORE_IOC_TAP, size = sizeof(u.tap);
+		break;
 	case C_T_ARRANGE:
 		u.arrange.state = 1 + rnd(r, 5);
 		for (i = 0; i < VCORE_MAX_VCORES; i++) {
@@ -674,6 +727,7 @@ static void random_ioctl(struct rng *r)
 			VCORE_IOC_NOTIFY, VCORE_IOC_PREEMPT, VCORE_IOC_GET_STATS,
 			VCORE_IOC_ARENA_ALLOC, VCORE_IOC_SET_NODE,
 			VCORE_IOC_ALARM_SET, VCORE_IOC_ALARM_CANCEL,
+			VCORE_IOC_TAP,
 			VCORE_IOC_TEST_PRODUCE,
 		};
 		unsigned long n = nrs[rnd(r, sizeof(nrs) / sizeof(nrs[0]))];
@@ -694,6 +748,8 @@ static void random_ioctl(struct rng *r)
 		xioctl(c, nr, (void *)(uintptr_t)extreme(r));
 	else
 		xioctl(c, nr, &u);
+	if (c == C_TAP)
+		poke_tap_fds(r);
 	if (tfd >= 0 && tfd != w.fd)
 		close(tfd);
 	if (locked)
@@ -920,6 +976,31 @@ static int build_evqs(struct rng *r)
 	return 0;
 }
 
+static void open_tap_fds(void)
+{
+	struct itimerspec its = { .it_interval = { .tv_nsec = 1000000 },
+				  .it_value = { .tv_nsec = 1000000 } };
+	int *f = w.tap_fds, i;
+	sigset_t set;
+
+	for (i = 0; i < NR_TAP_FDS; i++)
+		f[i] = -1;
+	if (pipe2(f, O_NONBLOCK | O_CLOEXEC))
+		f[0] = f[1] = -1;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+		       f + 2))
+		f[2] = f[3] = -1;
+	f[4] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	f[5] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (f[5] >= 0)
+		timerfd_settime(f[5], 0, &its, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGURG);
+	f[6] = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	f[7] = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	f[8] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC | EFD_SEMAPHORE);
+}
+
 static int worker_setup(struct rng *r)
 {
 	struct vcore_procdata *pd;
@@ -932,6 +1013,7 @@ static int worker_setup(struct rng *r)
 	w.arena_base = (uintptr_t)w.m.arena;
 	w.max_vcores = w.m.api.max_vcores;
 	w.test_cmds = w.m.api.features & VCORE_FEAT_TEST;
+	open_tap_fds();
 	if (build_evqs(r))
 		return -1;
 	pd = w.m.pd;
@@ -1060,7 +1142,8 @@ static bool live_is_zero(double timeout, long *procs, long *bytes)
 	double end = now() + timeout;
 
 	do {
-		if (!vt_read_live(procs, bytes) && !*procs && !*bytes)
+		if (!vt_read_live(procs, bytes) && !*procs && !*bytes &&
+		    !vt_read_live_taps())
 			return true;
 		usleep(20000);
 	} while (now() < end);
@@ -1269,8 +1352,8 @@ int main(int argc, char **argv)
 	    "every fuzzer process is gone (%lu workers ran)", spawned);
 	lp = lb = -1;
 	live = live_is_zero(20.0 * vt_time_scale(), &lp, &lb);
-	tap(live, "debugfs: no live MCP and no region bytes (procs %ld, bytes %ld)",
-	    lp, lb);
+	tap(live, "debugfs: no live MCP, region bytes or fd tap (procs %ld, bytes %ld, taps %ld)",
+	    lp, lb, vt_read_live_taps());
 	if (root && ko) {
 		int u, l;
 

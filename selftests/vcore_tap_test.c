@@ -116,21 +116,6 @@ static struct vcore_stats stats(struct tap_env *e)
 	return s;
 }
 
-/* Live taps in every process, from debugfs; -1 if unreadable. */
-static long live_taps(void)
-{
-	FILE *f = fopen(VCORE_LIVE, "r");
-	long procs, bytes, taps = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "procs %ld\nbytes %ld\ntaps %ld\n", &procs, &bytes,
-		   &taps) != 3)
-		taps = -1;
-	fclose(f);
-	return taps;
-}
-
 /* Waits (bounded) until debugfs shows no MCP and no tap. */
 static int wait_all_gone(void)
 {
@@ -138,7 +123,7 @@ static int wait_all_gone(void)
 	int i;
 
 	for (i = 0; i < 500 * (int)vt_time_scale(); i++) {
-		if (!vt_read_live(&procs, &bytes) && !procs && !live_taps())
+		if (!vt_read_live(&procs, &bytes) && !procs && !vt_read_live_taps())
 			return 0;
 		usleep(10000);
 	}
@@ -687,7 +672,7 @@ TEST_F_TIMEOUT(tap, thousands_of_taps, 300)
 		ASSERT_EQ(0, tap(e, VCORE_TAP_ADD, fds[i], VCORE_TAP_READABLE,
 				 0, i & 0xffff, i));
 	}
-	EXPECT_EQ(N, live_taps());
+	EXPECT_EQ(N, vt_read_live_taps());
 	for (i = 0; i < N; i++)
 		wr64(fds[i]);
 	while (next_ev(e, &msg)) {
@@ -700,10 +685,10 @@ TEST_F_TIMEOUT(tap, thousands_of_taps, 300)
 	EXPECT_EQ(N, n);
 	for (i = 0; i < N; i += 2)
 		ASSERT_EQ(0, tap_rm(e, fds[i]));
-	EXPECT_EQ(N / 2, live_taps());
+	EXPECT_EQ(N / 2, vt_read_live_taps());
 	/* the rest go with the device */
 	env_close(e);
-	EXPECT_EQ(0, live_taps());
+	EXPECT_EQ(0, vt_read_live_taps());
 	if (old < N)
 		EXPECT_EQ(0, write_param(old));
 }
@@ -867,7 +852,7 @@ TEST_F_TIMEOUT(tap, hostile_random_taps_while_firing, 300)
 	TH_LOG("%d tap commands, %llu fires", ops,
 	       (unsigned long long)stats(e).tap_fires);
 	env_close(e);
-	EXPECT_EQ(0, live_taps());
+	EXPECT_EQ(0, vt_read_live_taps());
 }
 
 TEST_HARNESS_MAIN

@@ -182,4 +182,19 @@ static inline int vt_read_live(long *procs, long *bytes)
 	return n == 2 ? 0 : -1;
 }
 
+/* Live fd taps in every process, from debugfs; -1 if it cannot be read. */
+static inline long vt_read_live_taps(void)
+{
+	FILE *f = fopen(VCORE_LIVE, "r");
+	long procs, bytes, taps = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "procs %ld\nbytes %ld\ntaps %ld\n", &procs, &bytes,
+		   &taps) != 3)
+		taps = -1;
+	fclose(f);
+	return taps;
+}
+
 #endif /* _VCORE_TEST_UTIL_H */
