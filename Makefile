@@ -32,7 +32,7 @@ LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o alarm.o)
 LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
-	uth_sync.o numa.o)
+	uth_sync.o numa.o tap.o epoll.o)
 # what libvcore.so links and users of libvcore.a must add
 LIB_LDLIBS := -lnuma
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
@@ -329,7 +329,8 @@ MODDIR = /lib/modules/$(MOD_KVER)/updates
 MOD_KVER ?= $(firstword $(shell modinfo -F vermagic kmod/vcore.ko 2>/dev/null))
 INSTALL ?= install
 LIB_HDRS := vcore.h arena.h ucq.h ceq.h evbitmap.h event.h vcore_ctx.h \
-	uthread.h vcore_numa.h vcore_atomic.h akaros.h libvcore.h vcore_alarm.h
+	uthread.h vcore_numa.h vcore_atomic.h akaros.h vcore_tap.h libvcore.h \
+	vcore_alarm.h
 MAN_PAGES := $(sort $(wildcard man/*.[0-9]))
 
 .PHONY: install install-module install-lib install-man install-data \

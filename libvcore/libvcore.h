@@ -10,6 +10,7 @@
  * vcore.h: the device; arena.h: the event arena; ucq.h, ceq.h, evbitmap.h:
  * the mailbox consumers; event.h: ev_qs, handlers, dispatch; vcore_ctx.h:
  * vcore context; uthread.h: uthreads; vcore_numa.h: NUMA placement;
+ * vcore_tap.h: fd taps and an epoll look-alike on them;
  * vcore_atomic.h: the barriers and atomics for memory shared with the
  * kernel and between vcores; vcore_alarm.h: alarms with handlers in vcore
  * context.
@@ -26,6 +27,7 @@
 #include "vcore_ctx.h"
 #include "uthread.h"
 #include "vcore_numa.h"
+#include "vcore_tap.h"
 #include "vcore_atomic.h"
 #include "vcore_alarm.h"
 

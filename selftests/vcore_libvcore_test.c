@@ -4,10 +4,13 @@
  * their mailboxes, the UCQ / CEQ / bitmap consumers reading what kernel
  * producers wrote (process context and hard IRQ, several CPUs at once),
  * the handler table, INDIR through a VCPD mbox, vcore_handle_events(),
- * and the alarm service's handlers on vcores.
+ * the alarm service's handlers on vcores, and the epoll look-alike on fd
+ * taps, polled and blocking a uthread.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <linux/vcore_test.h>
@@ -18,6 +21,7 @@
 #include "../libvcore/uthread.h"
 #include "../libvcore/vcore_alarm.h"
 #include "../libvcore/vcore_ctx.h"
+#include "../libvcore/vcore_tap.h"
 
 #define ARENA_BYTES	(16UL << 20)	/* the fixture takes the largest */
 
@@ -718,6 +722,187 @@ TEST_F_TIMEOUT(lib, alarm_handlers_run_in_vcore_context, 300)
 	EXPECT_EQ(3, al.pvc_ran);
 	EXPECT_EQ(3, al.pvc_vcore);
 	EXPECT_EQ(2, al.rearmed);
+}
+
+/* ---- fd taps and epoll on a CEQ ---- */
+
+static int ep_ctl(struct vcore_epoll *ep, int op, int fd, __u32 events,
+		  __u64 data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+
+	return vcore_epoll_ctl(ep, op, fd, &ev);
+}
+
+TEST_F(lib, tap_fd_sends_through_an_ev_q)
+{
+	struct event_queue *q = vcore_get_eventq(EV_MBOX_UCQ);
+	struct event_msg msg;
+	int p[2];
+
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	ASSERT_EQ(0, vcore_tap_fd(&self->dev, p[0], VCORE_TAP_READABLE, q, 3,
+				  33, 0));
+	ASSERT_EQ(-EEXIST, vcore_tap_fd(&self->dev, p[0], VCORE_TAP_READABLE,
+					q, 3, 33, 0));
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	ASSERT_TRUE(vcore_extract_one_mbox_msg(event_q_mbox(q), &msg));
+	EXPECT_EQ(3, msg.ev_type);
+	EXPECT_EQ(VCORE_TAP_READABLE, msg.ev_arg2);
+	EXPECT_EQ(33, msg.ev_arg3);
+	ASSERT_EQ(0, vcore_tap_fd_mod(&self->dev, p[0], VCORE_TAP_READABLE, q,
+				      4, 44, VCORE_TAP_INITIAL));
+	ASSERT_TRUE(vcore_extract_one_mbox_msg(event_q_mbox(q), &msg));
+	EXPECT_EQ(4, msg.ev_type);
+	ASSERT_EQ(0, vcore_untap_fd(&self->dev, p[0]));
+	EXPECT_EQ(-ENOENT, vcore_untap_fd(&self->dev, p[0]));
+	vcore_put_eventq(q);
+}
+
+TEST_F(lib, tap_fds_stops_at_the_first_failure)
+{
+	struct event_queue *q = vcore_get_eventq(EV_MBOX_UCQ);
+	struct vcore_tap_req r[3];
+	int a = eventfd(0, 0), b = eventfd(0, 0), i;
+
+	ASSERT_NE(NULL, q);
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < 3; i++) {
+		r[i].cmd = VCORE_TAP_ADD;
+		r[i].filter = VCORE_TAP_READABLE;
+		r[i].ev_q = (uintptr_t)q;
+	}
+	r[0].fd = a;
+	r[1].fd = b;
+	r[2].fd = a;		/* EEXIST */
+	EXPECT_EQ(2, vcore_tap_fds(&self->dev, r, 3));
+	EXPECT_EQ(-EEXIST, vcore_tap_fds(&self->dev, &r[2], 1));
+	vcore_put_eventq(q);
+}
+
+TEST_F(lib, epoll_polled_level_edge_oneshot_and_errors)
+{
+	struct vcore_epoll *ep = vcore_epoll_create(&self->dev, 256);
+	struct epoll_event ev[4];
+	int p[2], e = eventfd(0, EFD_NONBLOCK), f;
+	__u64 one = 1;
+	char c;
+
+	ASSERT_NE(NULL, ep);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	ASSERT_EQ(0, ep_ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN, 1));
+	ASSERT_EQ(0, ep_ctl(ep, EPOLL_CTL_ADD, e, EPOLLIN | EPOLLET, 2));
+	EXPECT_EQ(0, vcore_epoll_wait(ep, ev, 4, 0));
+	/* level-triggered: reported while it holds */
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	ASSERT_EQ(1, vcore_epoll_wait(ep, ev, 4, 0));
+	EXPECT_EQ(EPOLLIN, ev[0].events);
+	EXPECT_EQ(1, ev[0].data.u64);
+	ASSERT_EQ(1, vcore_epoll_wait(ep, ev, 4, 0));
+	ASSERT_EQ(1, read(p[0], &c, 1));
+	EXPECT_EQ(0, vcore_epoll_wait(ep, ev, 4, 0));
+	/* edge-triggered: once per write */
+	ASSERT_EQ(8, write(e, &one, 8));
+	ASSERT_EQ(1, vcore_epoll_wait(ep, ev, 4, 0));
+	EXPECT_EQ(2, ev[0].data.u64);
+	EXPECT_EQ(0, vcore_epoll_wait(ep, ev, 4, 0));
+	/* oneshot: once, until MOD (which reports what holds) */
+	ASSERT_EQ(0, ep_ctl(ep, EPOLL_CTL_MOD, e, EPOLLIN | EPOLLONESHOT, 3));
+	ASSERT_EQ(1, vcore_epoll_wait(ep, ev, 4, 0));
+	EXPECT_EQ(3, ev[0].data.u64);
+	ASSERT_EQ(8, write(e, &one, 8));
+	EXPECT_EQ(0, vcore_epoll_wait(ep, ev, 4, 0));
+	ASSERT_EQ(0, ep_ctl(ep, EPOLL_CTL_MOD, e, EPOLLIN, 4));
+	ASSERT_EQ(1, vcore_epoll_wait(ep, ev, 4, 0));
+	/* no room: the rest come next time */
+	ASSERT_EQ(1, write(p[1], "x", 1));
+	ASSERT_EQ(1, vcore_epoll_wait(ep, ev, 1, 0));
+	ASSERT_EQ(1, vcore_epoll_wait(ep, ev, 4, 0) == 2);
+	/* a hang-up is always reported */
+	close(p[1]);
+	ASSERT_EQ(2, vcore_epoll_wait(ep, ev, 4, 0));
+	EXPECT_TRUE((ev[0].events | ev[1].events) & EPOLLHUP);
+	/* a timeout with nothing ready, from a thread that is no uthread */
+	ASSERT_EQ(0, ep_ctl(ep, EPOLL_CTL_DEL, p[0], 0, 0));
+	ASSERT_EQ(0, ep_ctl(ep, EPOLL_CTL_DEL, e, 0, 0));
+	EXPECT_EQ(0, vcore_epoll_wait(ep, ev, 4, 20));
+	/* errors */
+	EXPECT_EQ(-ENOENT, ep_ctl(ep, EPOLL_CTL_DEL, e, 0, 0));
+	EXPECT_EQ(-ENOENT, ep_ctl(ep, EPOLL_CTL_MOD, e, EPOLLIN, 0));
+	EXPECT_EQ(-EBADF, ep_ctl(ep, EPOLL_CTL_ADD, -1, EPOLLIN, 0));
+	EXPECT_EQ(-EINVAL, ep_ctl(ep, EPOLL_CTL_ADD, 300, EPOLLIN, 0));
+	EXPECT_EQ(-EINVAL, ep_ctl(ep, EPOLL_CTL_ADD, e, EPOLLEXCLUSIVE, 0));
+	EXPECT_EQ(-EINVAL, ep_ctl(ep, 99, e, EPOLLIN, 0));
+	EXPECT_EQ(-EINVAL, vcore_epoll_wait(ep, ev, 0, 0));
+	ASSERT_EQ(0, ep_ctl(ep, EPOLL_CTL_ADD, e, EPOLLIN, 0));
+	EXPECT_EQ(-EEXIST, ep_ctl(ep, EPOLL_CTL_ADD, e, EPOLLIN, 0));
+	f = open("/proc/self/exe", O_RDONLY);
+	ASSERT_LE(0, f);
+	EXPECT_EQ(-EPERM, ep_ctl(ep, EPOLL_CTL_ADD, f, EPOLLIN, 0));
+	close(f);
+	vcore_epoll_close(ep);
+	EXPECT_EQ(0, vt_read_live_taps());
+}
+
+struct ep_waiter {
+	struct vcore_epoll *ep;
+	int timeout_ms;
+	struct epoll_event ev;
+};
+
+static void *ep_wait_uthread(void *arg)
+{
+	struct ep_waiter *w = arg;
+
+	return (void *)(intptr_t)vcore_epoll_wait(w->ep, &w->ev, 1,
+						  w->timeout_ms);
+}
+
+static void *write_later(void *arg)
+{
+	usleep(50000);
+	if (write(*(int *)arg, "x", 1) != 1)
+		return (void *)1;
+	return NULL;
+}
+
+/*
+ * A uthread blocks in vcore_epoll_wait(): a write from another thread
+ * wakes it through the tap, the ev_q's INDIR and its vcore's handler;
+ * with nothing to wake it, the instance's timerfd tap ends the wait.
+ */
+TEST_F_TIMEOUT(lib, epoll_wait_blocks_a_uthread, 120)
+{
+	struct vcore_epoll *ep;
+	struct ep_waiter w = { 0 };
+	struct uthread *u;
+	pthread_t th;
+	void *ret;
+	int p[2];
+
+	ASSERT_EQ(0, vcore_uthread_lib_init(&self->dev));
+	ep = vcore_epoll_create(&self->dev, 64);
+	ASSERT_NE(NULL, ep);
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK));
+	ASSERT_EQ(0, ep_ctl(ep, EPOLL_CTL_ADD, p[0], EPOLLIN | EPOLLET, 77));
+	w.ep = ep;
+	w.timeout_ms = -1;
+	u = vcore_uthread_create(ep_wait_uthread, &w);
+	ASSERT_NE(NULL, u);
+	ASSERT_EQ(0, pthread_create(&th, NULL, write_later, &p[1]));
+	ASSERT_EQ(0, vcore_uthread_join(u, &ret));
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, (int)(intptr_t)ret);
+	EXPECT_EQ(77, w.ev.data.u64);
+	EXPECT_EQ(EPOLLIN, w.ev.events);
+	/* a timeout: nothing fires but the timer */
+	w.timeout_ms = 30;
+	u = vcore_uthread_create(ep_wait_uthread, &w);
+	ASSERT_NE(NULL, u);
+	ASSERT_EQ(0, vcore_uthread_join(u, &ret));
+	EXPECT_EQ(0, (int)(intptr_t)ret);
+	vcore_epoll_close(ep);
 }
 
 TEST_HARNESS_MAIN

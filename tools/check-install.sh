@@ -90,6 +90,7 @@ expected_files() {
 	usr/include/vcore/vcore_atomic.h
 	usr/include/vcore/vcore_ctx.h
 	usr/include/vcore/vcore_numa.h
+	usr/include/vcore/vcore_tap.h
 	usr/lib/libvcore.a
 	usr/lib/libvcore.so
 	usr/lib/libvcore.so.${version%%.*}
