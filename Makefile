@@ -32,7 +32,7 @@ LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o alarm.o)
 LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
-	uth_sync.o numa.o tap.o epoll.o)
+	uth_sync.o numa.o tap.o epoll.o sigevent.o)
 # what libvcore.so links and users of libvcore.a must add
 LIB_LDLIBS := -lnuma
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)

@@ -4,7 +4,8 @@
  * (VCORE_IOC_TAP, Akaros's sys_tap_fds), and an epoll look-alike built on
  * them, after Akaros's parlib epoll: one CEQ per instance, one CEQ entry
  * per fd (ev_id = the fd), so however often an fd fires between two
- * waits, it is looked at once.
+ * waits, it is looked at once; and POSIX signals delivered as
+ * EV_POSIX_SIGNAL events through a tapped signalfd.
  *
  * Errors: int functions return 0 (or a count) or a negative errno;
  * pointer functions return NULL and set errno.
@@ -12,6 +13,7 @@
 #ifndef _VCORE_TAP_H
 #define _VCORE_TAP_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -97,6 +99,27 @@ void vcore_epoll_close(struct vcore_epoll *ep);
 
 /* The instance's ev_q, e.g. to watch it from an ev_q handler instead. */
 struct event_queue *vcore_epoll_evq(struct vcore_epoll *ep);
+
+/* ---- Signals as events (sigevent.c) ------------------------------------ */
+
+/*
+ * Deliver the process-directed signals of set as events: they are blocked
+ * in the calling thread (vcore threads block them already; every other
+ * thread of the process must block them too, e.g. by calling this before
+ * creating it), and a signalfd for them is tapped into an ev_q that
+ * INDIRs to a vcore (EVENT_IPI, EVENT_WAKEUP).  There, in vcore context,
+ * each signal runs the handlers registered for EV_POSIX_SIGNAL
+ * (vcore_register_ev_handler()) with ev_arg1 = the signal number, ev_arg2
+ * = si_code, ev_arg3 = the sender's pid, ev_arg4 = its sigval.  Needs the
+ * VCPD mailboxes (vcore_vcpd_mboxes_init(), or the uthread library); a
+ * signal is handled when a vcore runs (a process that has yielded every
+ * vcore is woken, one that never asked for any waits until it does).
+ * Once per process: -EBUSY; -EINVAL, or the signalfd's or the tap's error.
+ */
+int vcore_signals_as_events(const struct vcore_dev *dev, const sigset_t *set);
+
+/* Stop it; the signals stay blocked.  Not while a handler runs. */
+void vcore_signals_as_events_stop(void);
 
 #ifdef __cplusplus
 }

@@ -4,11 +4,12 @@
  * their mailboxes, the UCQ / CEQ / bitmap consumers reading what kernel
  * producers wrote (process context and hard IRQ, several CPUs at once),
  * the handler table, INDIR through a VCPD mbox, vcore_handle_events(),
- * the alarm service's handlers on vcores, and the epoll look-alike on fd
- * taps, polled and blocking a uthread.
+ * the alarm service's handlers on vcores, the epoll look-alike on fd taps,
+ * polled and blocking a uthread, and signals delivered as events.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -903,6 +904,63 @@ TEST_F_TIMEOUT(lib, epoll_wait_blocks_a_uthread, 120)
 	ASSERT_EQ(0, vcore_uthread_join(u, &ret));
 	EXPECT_EQ(0, (int)(intptr_t)ret);
 	vcore_epoll_close(ep);
+}
+
+static unsigned int sig_seen, sig_in_vcore_ctx, sig_last;
+
+static void on_signal_event(struct event_msg *msg, unsigned int ev_type,
+			    void *data)
+{
+	__atomic_store_n(&sig_last, msg->ev_arg1, __ATOMIC_RELAXED);
+	if (vcore_in_vcore_context())
+		__atomic_fetch_add(&sig_in_vcore_ctx, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&sig_seen, 1, __ATOMIC_RELEASE);
+}
+
+/* A uthread keeps a vcore busy until the handler has seen n signals. */
+static void *wait_for_signals(void *arg)
+{
+	unsigned int n = (uintptr_t)arg;
+	int i;
+
+	for (i = 0; i < 2000000 &&
+	     __atomic_load_n(&sig_seen, __ATOMIC_ACQUIRE) < n; i++)
+		vcore_uthread_yield();
+	return NULL;
+}
+
+/*
+ * Signals as events: SIGUSR1 (whose default would kill us) and SIGUSR2
+ * become EV_POSIX_SIGNAL handled in vcore context, through a tapped
+ * signalfd, interrupting a uthread that runs on a vcore.
+ */
+TEST_F_TIMEOUT(lib, signals_arrive_as_events_in_vcore_context, 120)
+{
+	struct uthread *u;
+	sigset_t set;
+	int sig;
+
+	ASSERT_EQ(0, vcore_uthread_lib_init(&self->dev));
+	ASSERT_EQ(0, vcore_register_ev_handler(EV_POSIX_SIGNAL,
+					       on_signal_event, NULL));
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	ASSERT_EQ(0, vcore_signals_as_events(&self->dev, &set));
+	EXPECT_EQ(-EBUSY, vcore_signals_as_events(&self->dev, &set));
+	for (sig = SIGUSR1; sig <= SIGUSR2; sig += SIGUSR2 - SIGUSR1) {
+		unsigned int n = sig == SIGUSR1 ? 1 : 2;
+
+		u = vcore_uthread_create(wait_for_signals,
+					 (void *)(uintptr_t)n);
+		ASSERT_NE(NULL, u);
+		ASSERT_EQ(0, kill(getpid(), sig));
+		ASSERT_EQ(0, vcore_uthread_join(u, NULL));
+		ASSERT_EQ(n, __atomic_load_n(&sig_seen, __ATOMIC_ACQUIRE));
+		EXPECT_EQ(sig, sig_last);
+	}
+	EXPECT_EQ(2, sig_in_vcore_ctx);
+	vcore_signals_as_events_stop();
 }
 
 TEST_HARNESS_MAIN

@@ -786,7 +786,7 @@ struct vcore_alarm_cancel {
  * again at each fire; a fire through an ev_q that has since become bad is
  * a counted drop.
  *
- * Errors: EBADF (fd is not open; ADD), EINVAL (unknown cmd, flags or
+ * Errors: EBADF (fd negative, or for ADD not open), EINVAL (unknown cmd, flags or
  * filter bits, an empty filter, ev_id above 0xffff, non-zero resv, fd a
  * /dev/vcore file, or a file that waits on more than two wait queues),
  * EPERM (the file does not support poll, or never wakes a poller), EFAULT
