@@ -7,7 +7,8 @@
  *               (libvcore's entry stamp), the target vcore spinning in
  *               vcore context with notifications enabled, for SEND_EVENT
  *               (UCQ ev_q, EVENT_IPI), NOTIFY (EV_USER_IPI) and
- *               SELF_NOTIFY; against
+ *               SELF_NOTIFY, and an eventfd write -> its fd tap (UCQ
+ *               ev_q, EVENT_IPI); against
  *               pthread_kill() to a pinned spinning thread (stamp in the
  *               handler), eventfd -> epoll_wait, futex wake and a pipe to
  *               blocked waiters; and the floors (test=1 only): a bare IPI
@@ -72,6 +73,7 @@
 #include "event.h"
 #include "vcore_alarm.h"
 #include "vcore_ctx.h"
+#include "vcore_tap.h"
 
 #define MAX_SERIES	48
 #define MAX_V		64
@@ -1020,7 +1022,10 @@ static void bench_entry(void)
 		__builtin_ia32_pause();
 }
 
-enum vsend { V_SELF_NOTIFY, V_SEND_EVENT, V_NOTIFY };
+enum vsend { V_SELF_NOTIFY, V_SEND_EVENT, V_NOTIFY, V_TAP };
+
+/* An eventfd tapped into the target vcore's ev_q (V_TAP). */
+static int tap_efd = -1;
 
 static int vsend(enum vsend how, unsigned int v)
 {
@@ -1035,7 +1040,11 @@ static int vsend(enum vsend how, unsigned int v)
 		.target_fd = dev.fd, .msg = { .ev_type = EV_USER_IPI },
 	};
 
+	uint64_t one = 1;
+
 	switch (how) {
+	case V_TAP:
+		return write(tap_efd, &one, sizeof(one)) == sizeof(one) ? 0 : -1;
 	case V_SELF_NOTIFY:
 		return ioctl(dev.fd, VCORE_IOC_SELF_NOTIFY, &sn);
 	case V_SEND_EVENT:
@@ -1215,6 +1224,14 @@ static int run_vcores(void)
 				       iters), V_NOTIFY, vs, 1);
 	run_vnotify(new_series("notify", "vcore: SELF_NOTIFY", iters),
 		    V_SELF_NOTIFY, vs, 1);
+	/* fd readiness: the sender's eventfd write, the tap, the IPI */
+	tap_efd = eventfd(0, EFD_NONBLOCK);
+	if (tap_efd >= 0 &&
+	    !vcore_tap_fd(&dev, tap_efd, VCORE_TAP_READABLE, vc_evq[target],
+			  EV_FREE_APPLE_PIE, 0, 0))
+		run_vnotify(new_series("notify",
+				       "vcore: eventfd write -> fd tap",
+				       iters), V_TAP, vs, 1);
 	run_valarm(new_series("alarm", "alarm: vcore handler (per-vcore)",
 			      iters), target);
 	vcore_request_total(want);
@@ -1498,8 +1515,18 @@ int main(int argc, char **argv)
 		if (strcmp(series[i].group, "throughput"))
 			finish(&series[i]);
 	print_and_write();
+	if (find("vcore: eventfd write -> fd tap") &&
+	    find("eventfd -> epoll_wait")) {
+		const struct series *t = find("vcore: eventfd write -> fd tap"),
+				    *e = find("eventfd -> epoll_wait");
+
+		if (t->n && e->n && e->p50 > 0 && e->p99 > 0)
+			printf("fd readiness: tap to vcore_entry / eventfd to "
+			       "epoll_wait: p50 %.2fx, p99 %.2fx\n",
+			       t->p50 / e->p50, t->p99 / e->p99);
+	}
 	/* every row this configuration can run */
-	expected = 4 + 3 + 2 + 2 + (nv ? 4 + nv : 0) +
+	expected = 4 + 3 + 2 + 2 + (nv ? 5 + nv : 0) +
 		   (test ? 2 + 2 + NR_DEPTHS : 0);
 	c = 0;
 	for (unsigned int i = 0; i < nr_series; i++)
