@@ -10,9 +10,10 @@
  *
  * Every allocation the module makes happens in the calling task: open
  * (the MCP, its vcore arrays, procinfo and procdata, debugfs), mmap (page
- * tables through remap_vmalloc_range), SETUP (the arena and its page map)
- * and the test-only commands.  UCQ pages come from the arena's page map,
- * never from the kernel's allocators; an empty arena is the counted drop
+ * tables through remap_vmalloc_range), SETUP (the arena and its page map),
+ * TAP (the tap and its xarray slot) and the test-only commands.  UCQ pages
+ * come from the arena's page map, never from the kernel's allocators; an
+ * empty arena is the counted drop
  * VCORE_DROP_UCQ_NOMEM (vcore_event_test).  Vcore attach, grants, IPIs,
  * task work and the deferred free allocate nothing.
  *
@@ -22,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <linux/vcore_test.h>
@@ -238,8 +240,9 @@ static int live_is(long procs0, long bytes0)
 	int i;
 
 	for (i = 0; i < 500 * (int)vt_time_scale(); i++) {
+		/* no fd tap outlives the operation that added it */
 		if (!vt_read_live(&procs, &bytes) && procs == procs0 &&
-		    bytes == bytes0)
+		    bytes == bytes0 && !vt_read_live_taps())
 			return 1;
 		usleep(10000);
 	}
@@ -358,6 +361,34 @@ static int ioc_alarm(struct st *s)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * A tap on an eventfd, added, fired and removed: a failed ADD must leave
+ * no tap behind (-EIO if REMOVE finds one; live_is() counts them too).
+ */
+static int ioc_tap(struct st *s)
+{
+	struct vcore_tap_req r = {
+		.cmd = VCORE_TAP_ADD, .filter = VCORE_TAP_READABLE,
+		.flags = VCORE_TAP_INITIAL, .ev_q = (uintptr_t)s->pd + 8,
+		.ev_id = 3,
+	};
+	__u64 one = 1;
+	int ret;
+
+	r.fd = eventfd(0, EFD_CLOEXEC);
+	if (r.fd < 0)
+		return -errno;
+	ret = vt_ioctl(s->fd, VCORE_IOC_TAP, &r);
+	if (!ret && write(r.fd, &one, sizeof(one)) != sizeof(one))
+		ret = -errno;
+	memset(&r.filter, 0, sizeof(r) - sizeof(r.fd) - sizeof(r.cmd));
+	r.cmd = VCORE_TAP_REMOVE;
+	if (vt_ioctl(s->fd, VCORE_IOC_TAP, &r) != (ret ? -ENOENT : 0))
+		ret = -EIO;
+	close(r.fd);
+	return ret;
+}
+
 struct op {
 	const char *name;
 	int (*fn)(struct st *s);
@@ -382,6 +413,7 @@ static const struct op ops[] = {
 	{ "TEST_KEVENT", ioc_kevent, 6 },
 	{ "TEST_ARRANGE", ioc_arrange, 6 },
 	{ "TEST_PRODUCE", ioc_produce, 6 },
+	{ "TAP", ioc_tap, 6 },
 };
 
 FIXTURE(fi) {
