@@ -123,7 +123,10 @@ static int tap_wake(wait_queue_entry_t *wait, unsigned int mode, int sync,
 	if (mask & POLLFREE) {
 		atomic64_inc(&t->p->tap_pollfree);
 		list_del_init(&wait->entry);
-		/* the last touch of h: a disarm may free the tap after it */
+		/*
+		 * TAP-1, pairs with TAP-2 in tap_disarm(): the last touch of
+		 * h, a disarm may free the tap after it
+		 */
 		smp_store_release(&h->whead, NULL);
 		return 0;
 	}
@@ -160,7 +163,7 @@ static void tap_disarm(struct vcore_tap *t)
 		wait_queue_head_t *whead;
 
 		rcu_read_lock();
-		/* pairs with the release in tap_wake()'s POLLFREE */
+		/* TAP-2, pairs with TAP-1 in tap_wake()'s POLLFREE */
 		whead = smp_load_acquire(&h->whead);
 		if (whead)
 			remove_wait_queue(whead, &h->wait);

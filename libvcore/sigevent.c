@@ -10,7 +10,8 @@
  *
  * A signal that arrives while the handler reads fires the tap again, and
  * vcore_handle_ev_ev() clears ev_alert_pending before it calls the
- * handler, so the INDIR that the new fire sends is not throttled away.
+ * handler (EVQ-2, pairing with the kernel's EVQ-1), so the INDIR that the
+ * new fire sends is not throttled away.
  */
 #define _GNU_SOURCE
 #include <errno.h>
