@@ -835,10 +835,15 @@ TEST_F_TIMEOUT(tap, hostile_random_taps_while_firing, 300)
 			e->evq->ev_imbox.type = rand_r(&seed) % 5;
 		if (ops % 101 == 0)
 			e->evq->ev_q.ev_flags = rand_r(&seed);
+		/*
+		 * Back to a UCQ now and then, so that fires post again.  Not
+		 * read here: a post under a scribbled type left the UCQ's
+		 * indices as garbage, which the kernel refuses (a counted
+		 * drop) but this test's trusting consumer would follow.
+		 */
 		if (ops % 13 == 0) {
 			e->evq->ev_imbox.type = EV_MBOX_UCQ;
 			e->evq->ev_q.ev_flags = 0;
-			count_ev(e);
 		}
 		if (ops % 64 == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t1);
