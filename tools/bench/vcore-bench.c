@@ -13,6 +13,10 @@
  *               handler), eventfd -> epoll_wait, futex wake and a pipe to
  *               blocked waiters; and the floors (test=1 only): a bare IPI
  *               one way and a synchronous smp_call_function_single.
+ *   wakeup      every vcore yielded (the process WAITING), SEND_EVENT
+ *               through an EVENT_WAKEUP ev_q -> first instruction of the
+ *               vcore_entry its grant starts; against a futex wake of a
+ *               sleeping thread, measured just before.
  *   poll        SEND_EVENT -> message seen by a poller spinning on another
  *               CPU, for the UCQ, CEQ and bitmap mailboxes.
  *   throughput  kernel producers (test=1) on every CPU but the consumer's
@@ -24,6 +28,9 @@
  *               a timerfd -> epoll_wait and a timer_create() signal
  *               (SIGEV_THREAD_ID) to a pinned spinning thread; the same
  *               deadlines, ratios to both.
+ *   batch       N = 1, 8, 64 SEND_EVENTs into one UCQ, then one SELF_NOTIFY
+ *               -> the target vcore has taken all N; against N eventfd
+ *               writes -> a blocked reader has read N.
  *   scaling     notify 1..N vcores at once (until the last one entered);
  *               the SEND_EVENT call's cost at each fallback depth (the
  *               vcore's own mbox, the online list, the bulk-preempted
@@ -993,6 +1000,84 @@ static unsigned int vc_seq[MAX_V];	/* atomic */
 static unsigned int vc_idle[MAX_V];	/* atomic */
 
 /*
+ * What the entry hook does (atomic; changed only while every vcore idles
+ * or has yielded): the notify rows', a batch's or a wakeup's.
+ */
+enum bench_mode { M_NOTIFY, M_BATCH, M_WAKE };
+static unsigned int bench_mode;
+
+/* ---- the hook's share of the batch and wakeup rows -------------------- */
+
+static struct event_queue *batch_evq;	/* no alert: the batch's UCQ */
+static struct event_queue *wake_evq;	/* EVENT_WAKEUP, its own UCQ */
+static unsigned int batch_n;		/* messages in the batch being sent */
+static unsigned int batch_got[MAX_V];
+static volatile uint64_t batch_done[MAX_V];
+static volatile uint64_t wake_tsc;
+static unsigned int wake_seq;		/* atomic */
+
+/* Notifications enabled, spinning, until the next entry. */
+static void __attribute__((noreturn)) idle_spin(unsigned int v)
+{
+	if (v < MAX_V)
+		smp_store_release(&vc_idle[v], 1);
+	vcore_enable_notifs(v);
+	for (;;)
+		__builtin_ia32_pause();
+}
+
+/*
+ * A batch: take the batch's messages, all posted before the notification
+ * that entered us, then stamp.  An entry that finds none (not the
+ * batch's) is no sample; one that finds fewer than the batch gives up
+ * after 200 ms and reports the count (the sender says so).
+ */
+static void __attribute__((noreturn)) batch_entry(unsigned int v)
+{
+	struct event_mbox *mb = event_q_mbox(batch_evq);
+	unsigned int want = READ_ONCE(batch_n), n = 0;
+	uint64_t t0 = rdtsc_now();
+	struct event_msg m;
+
+	smp_store_mb(vcore_vcpd_of(v)->notif_pending, 0);
+	while (n < want) {
+		if (vcore_extract_one_mbox_msg(mb, &m))
+			n++;
+		else if (!n || rdtsc_now() - t0 > 1000 * gap)
+			break;
+	}
+	if (n && v < MAX_V) {
+		batch_done[v] = rdtsc_now();
+		batch_got[v] = n;
+		smp_store_release(&vc_seq[v], vc_seq[v] + 1);
+	}
+	vcore_handle_events(&dev, v);
+	idle_spin(v);
+}
+
+/*
+ * A wakeup: stamp every entry (the sender reads the stamp only of the
+ * entry its wakeup started), drain, then yield until the mode changes
+ * (vcore_yield() returns only when the kernel refused, with messages to
+ * handle).  The last vcore out leaves the process WAITING.
+ */
+static void __attribute__((noreturn)) wake_entry(unsigned int v)
+{
+	struct event_msg m;
+
+	wake_tsc = vcore_entry_tsc();
+	smp_store_release(&wake_seq, wake_seq + 1);
+	while (READ_ONCE(bench_mode) == M_WAKE) {
+		while (vcore_extract_one_mbox_msg(event_q_mbox(wake_evq), &m))
+			;
+		vcore_handle_events(&dev, v);
+		vcore_yield(false);
+	}
+	vcore_handle_events(&dev, v);
+	idle_spin(v);
+}
+
+/*
  * The vcores' entry hook: stamp, drain, then spin in vcore context with
  * notifications enabled, as vcore_idle() does, until the next one
  * (vcore_idle() itself would drain again first, and a message it found
@@ -1004,6 +1089,10 @@ static void bench_entry(void)
 	struct vcore_preempt_data *vcpd = vcore_vcpd_of(v);
 	struct event_msg m;
 
+	if (READ_ONCE(bench_mode) == M_BATCH)
+		batch_entry(v);
+	if (READ_ONCE(bench_mode) == M_WAKE)
+		wake_entry(v);
 	if (vcore_entry_reason() == VCORE_ENTRY_NOTIFY && v < MAX_V) {
 		vc_recv[v] = vcore_entry_tsc();
 		smp_store_release(&vc_seq[v], vc_seq[v] + 1);
@@ -1168,6 +1257,223 @@ static int run_valarm(struct series *s, unsigned int v)
 	return 0;
 }
 
+/* ---- batches, and waking a WAITING process --------------------------- */
+
+/*
+ * batch: N events into one UCQ (SEND_EVENT through an ev_q that alerts no
+ * one), then one notification (SELF_NOTIFY); a sample runs from the first
+ * send call until the target vcore, spinning in vcore context, has taken
+ * all N.  Against N eventfd writes of 1 to a thread blocked in read()
+ * until it has read N in all.  The rows give the batch's p50 and p99,
+ * the p50 per event and events/s at the p50.
+ */
+static const unsigned int batch_sizes[] = { 1, 8, 64 };
+#define NR_BATCHES	(sizeof(batch_sizes) / sizeof(batch_sizes[0]))
+
+static struct series *new_batch_series(const char *fmt, unsigned int n)
+{
+	static char names[2 * NR_BATCHES][48];
+	static unsigned int nr_names;
+	char *name = names[nr_names++ % (2 * NR_BATCHES)];
+
+	snprintf(name, sizeof(names[0]), fmt, n);
+	return new_series("batch", name, iters);
+}
+
+static void *batch_reader(void *arg)
+{
+	uint64_t v, got = 0;
+
+	pin((int)(intptr_t)arg);
+	WRITE_ONCE(waiter_tid, gettid());
+	while (!READ_ONCE(stop)) {
+		if (read(efd, &v, sizeof(v)) != sizeof(v))
+			break;
+		got += v;
+		if (got >= READ_ONCE(batch_n)) {
+			got = 0;
+			received();
+		}
+	}
+	return NULL;
+}
+
+static void run_batch_eventfd(void)
+{
+	unsigned int warm = iters / 10 + 10;
+	uint64_t one = 1;
+
+	for (unsigned int b = 0; b < NR_BATCHES; b++) {
+		unsigned int n = batch_sizes[b];
+		struct series *s = new_batch_series("eventfd: %u writes", n);
+		pthread_t th;
+
+		s->events = n;
+		WRITE_ONCE(batch_n, n);
+		WRITE_ONCE(stop, 0);
+		efd = eventfd(0, 0);
+		pthread_create(&th, NULL, batch_reader,
+			       (void *)(intptr_t)cpu_target);
+		spin_ticks(20 * gap);
+		for (unsigned int i = 0; i < iters + warm; i++) {
+			unsigned int seq;
+			uint64_t t0;
+
+			wait_blocked();
+			seq = smp_load_acquire(&recv_seq);
+			t0 = rdtsc_now();
+			for (unsigned int k = 0; k < n; k++)
+				if (write(efd, &one, sizeof(one)) < 0)
+					perror("eventfd");
+			if (!wait_seq(&recv_seq, seq)) {
+				fprintf(stderr, "%s: no delivery\n", s->name);
+				break;
+			}
+			if (i >= warm)
+				add_tsc(s, recv_tsc - t0);
+			pause_gap();
+		}
+		WRITE_ONCE(stop, 1);
+		if (write(efd, &one, sizeof(one)) < 0)
+			perror("eventfd");
+		pthread_join(th, NULL);
+		WRITE_ONCE(waiter_tid, 0);
+		close(efd);
+	}
+}
+
+/* The batch rows into vcore @v, which idles in vcore context. */
+static void run_batch_vcore(unsigned int v)
+{
+	unsigned int warm = iters / 10 + 10;
+
+	batch_evq = vcore_get_eventq(EV_MBOX_UCQ);
+	if (!batch_evq || v >= MAX_V)
+		return;
+	batch_evq->ev_flags = 0;
+	WRITE_ONCE(bench_mode, M_BATCH);
+	for (unsigned int b = 0; b < NR_BATCHES; b++) {
+		unsigned int n = batch_sizes[b];
+		struct series *s = new_batch_series("vcore: %u into a UCQ + "
+						    "SELF_NOTIFY", n);
+		struct vcore_send_event se = {
+			.ev_q = (uintptr_t)batch_evq,
+			.msg = { .ev_type = EV_FREE_APPLE_PIE },
+		};
+
+		s->events = n;
+		WRITE_ONCE(batch_n, n);
+		for (unsigned int i = 0; i < iters + warm; i++) {
+			unsigned int seq;
+			uint64_t t0;
+
+			if (!wait_idle(&v, 1)) {
+				fprintf(stderr, "%s: the vcore never went "
+					"idle\n", s->name);
+				goto out;
+			}
+			pause_gap();
+			seq = smp_load_acquire(&vc_seq[v]);
+			t0 = rdtsc_now();
+			for (unsigned int k = 0; k < n; k++)
+				if (ioctl(dev.fd, VCORE_IOC_SEND_EVENT, &se)) {
+					perror(s->name);
+					goto out;
+				}
+			if (vsend(V_SELF_NOTIFY, v)) {
+				perror(s->name);
+				goto out;
+			}
+			if (!wait_seq(&vc_seq[v], seq)) {
+				fprintf(stderr, "%s: not notified\n", s->name);
+				goto out;
+			}
+			if (batch_got[v] != n) {
+				fprintf(stderr, "%s: %u of %u messages\n",
+					s->name, batch_got[v], n);
+				goto out;
+			}
+			if (i >= warm)
+				add_tsc(s, batch_done[v] - t0);
+		}
+	}
+out:
+	/* the vcore idles (or never will): the next entry is a notify row's */
+	WRITE_ONCE(bench_mode, M_NOTIFY);
+}
+
+/* Wait (up to 5 s) until every vcore has yielded: the process WAITING. */
+static int wait_waiting(void)
+{
+	double t0 = mono_ns();
+
+	while (READ_ONCE(dev.kprocinfo->state) != VCORE_PROC_WAITING ||
+	       vcore_num_vcores()) {
+		if (mono_ns() - t0 > 5e9)
+			return 0;
+		wait_a_little();
+	}
+	return 1;
+}
+
+/*
+ * wakeup: every vcore has yielded, so the process is WAITING; a sample
+ * runs from a SEND_EVENT through an EVENT_WAKEUP ev_q until the first
+ * instruction of the vcore_entry that the wakeup's grant starts (the
+ * vcore yields again from there).  Against a futex wake of a thread
+ * asleep on the target CPU, measured just before, while the vcores'
+ * pcores idle.  Last of all: the process ends WAITING.
+ */
+static void run_wakeup(void)
+{
+	unsigned int warm = iters / 10 + 10;
+	struct vcore_send_event se = { .msg = { .ev_type = EV_FREE_APPLE_PIE } };
+	struct series *s;
+
+	wake_evq = vcore_get_eventq(EV_MBOX_UCQ);
+	if (!wake_evq)
+		return;
+	wake_evq->ev_flags = EVENT_WAKEUP;
+	se.ev_q = (uintptr_t)wake_evq;
+	sleepy = 0;
+	/* every idle vcore yields from its next entry on */
+	WRITE_ONCE(bench_mode, M_WAKE);
+	for (unsigned int v = 0; v < dev.api.max_vcores && v < MAX_V; v++)
+		if (vcore_is_mapped(v))
+			vsend(V_SELF_NOTIFY, v);
+	if (!wait_waiting()) {
+		fprintf(stderr, "wakeup: the process never went WAITING\n");
+		return;
+	}
+	run_baseline(B_FUTEX, "futex wake (sleeping thread)");
+	series[nr_series - 1].group = "wakeup";
+	s = new_series("wakeup", "vcore: EVENT_WAKEUP (WAITING -> entry)",
+		       iters);
+	for (unsigned int i = 0; i < iters + warm; i++) {
+		unsigned int seq;
+		uint64_t t0;
+
+		if (!wait_waiting()) {
+			fprintf(stderr, "%s: the process never went WAITING "
+				"again\n", s->name);
+			return;
+		}
+		pause_gap();
+		seq = smp_load_acquire(&wake_seq);
+		t0 = rdtsc_now();
+		if (ioctl(dev.fd, VCORE_IOC_SEND_EVENT, &se)) {
+			perror(s->name);
+			return;
+		}
+		if (!wait_seq(&wake_seq, seq)) {
+			fprintf(stderr, "%s: no vcore started\n", s->name);
+			return;
+		}
+		if (i >= warm)
+			add_tsc(s, wake_tsc - t0);
+	}
+}
+
 static int run_vcores(void)
 {
 	struct event_queue *uipi;
@@ -1234,6 +1540,7 @@ static int run_vcores(void)
 				       iters), V_TAP, vs, 1);
 	run_valarm(new_series("alarm", "alarm: vcore handler (per-vcore)",
 			      iters), target);
+	run_batch_vcore(target);
 	vcore_request_total(want);
 	t0 = mono_ns();
 	while (vcore_num_vcores() < want && mono_ns() - t0 < 10e9)
@@ -1253,10 +1560,53 @@ static int run_vcores(void)
 		run_vnotify(new_series("scaling", names[n - 1], iters / 2),
 			    V_SELF_NOTIFY, vs, n);
 	}
+	run_wakeup();
 	return 0;
 }
 
 /* ---- output ----------------------------------------------------------- */
+
+static void print_batch_header(void)
+{
+	printf("\n%-40s %9s %9s %9s %12s %9s\n",
+	       "[batch: N events, then 1 notification]", "p50 ns", "p99 ns",
+	       "ns/event", "events/s", "x eventfd");
+}
+
+/* A batch row: per batch, per event at the p50, against eventfd's N. */
+static void print_batch_row(FILE *csv, const struct series *s)
+{
+	double rate = s->events * 1e9 / s->p50, xe = 0;
+
+	for (unsigned int i = 0; i < nr_series; i++) {
+		const struct series *e = &series[i];
+
+		if (e->n && e->events == s->events &&
+		    !strcmp(e->group, "batch") &&
+		    !strncmp(e->name, "eventfd", 7))
+			xe = rate / (e->events * 1e9 / e->p50);
+	}
+	printf("%-40s %9.0f %9.0f %9.0f %12.0f %9.2f\n", s->name, s->p50,
+	       s->p99, s->p50 / s->events, rate, xe);
+	fprintf(csv, "%s,%s,%u,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,,\n", s->group,
+		s->name, s->n, s->p50, s->p99, s->p999, s->max, s->mean, rate);
+}
+
+static void print_wakeup_header(void)
+{
+	printf("\n%-40s %9s %9s %9s %9s %8s %8s\n",
+	       "[wakeup: send -> a sleeper runs]", "p50 ns", "p99 ns",
+	       "p99.9 ns", "max ns", "x signal", "x floor");
+}
+
+static void print_wakeup_ratio(const struct series *s)
+{
+	const struct series *f = find("futex wake (sleeping thread)");
+
+	if (f && f != s)
+		printf("%-40s x futex wake (p50): %.2f\n", "", s->p50 / f->p50);
+}
+
 
 static void print_and_write(void)
 {
@@ -1282,10 +1632,12 @@ static void print_and_write(void)
 	fprintf(csv, "group,name,samples,p50_ns,p99_ns,p99.9_ns,max_ns,"
 		"mean_ns,per_second,x_signal_p50,x_ipi_floor_p50\n");
 	static const char *const groups[] = {
-		"notify", "poll", "throughput", "scaling", "alarm",
+		"notify", "wakeup", "poll", "throughput", "batch", "scaling",
+		"alarm",
 	};
+	const unsigned int nr_groups = sizeof(groups) / sizeof(groups[0]);
 
-	for (unsigned int i = 0; i < 5 * nr_series; i++) {
+	for (unsigned int i = 0; i < nr_groups * nr_series; i++) {
 		struct series *s = &series[i % nr_series];
 		double xs = 0, xf = 0;
 
@@ -1301,6 +1653,10 @@ static void print_and_write(void)
 				       "[alarm: deadline -> receiver runs]",
 				       "p50 ns", "p99 ns", "p99.9 ns", "max ns",
 				       "x tsig", "x tfd");
+			else if (!strcmp(group, "batch"))
+				print_batch_header();
+			else if (!strcmp(group, "wakeup"))
+				print_wakeup_header();
 			else
 				printf("\n%-40s %9s %9s %9s %9s %8s %8s\n",
 				       group[0] == 'n' ? "[notify: send -> "
@@ -1317,6 +1673,10 @@ static void print_and_write(void)
 			printf("%-40s %14.0f %12.2f\n", s->name, s->rate, xs);
 			fprintf(csv, "%s,%s,%lu,,,,,,%.0f,%.3f,\n", s->group,
 				s->name, s->events, s->rate, xs);
+			continue;
+		}
+		if (!strcmp(s->group, "batch")) {
+			print_batch_row(csv, s);
 			continue;
 		}
 		/*
@@ -1352,6 +1712,8 @@ static void print_and_write(void)
 		if (xs > 0 && xf > 0)
 			fprintf(csv, "%.3f,%.3f", xs, xf);
 		fprintf(csv, "\n");
+		if (!strcmp(s->group, "wakeup"))
+			print_wakeup_ratio(s);
 		if (strcmp(s->group, "notify") && strcmp(s->group, "poll"))
 			continue;
 		/* the distribution, as an empirical CDF */
@@ -1493,6 +1855,7 @@ int main(int argc, char **argv)
 	printf("alarm baselines...\n");
 	run_alarm_baseline(true, "alarm: timerfd -> epoll_wait");
 	run_alarm_baseline(false, "alarm: timer_create signal");
+	run_batch_eventfd();
 	if (test)
 		run_floors(&dev);
 	printf("poll mode...\n");
@@ -1526,7 +1889,8 @@ int main(int argc, char **argv)
 			       t->p50 / e->p50, t->p99 / e->p99);
 	}
 	/* every row this configuration can run */
-	expected = 4 + 3 + 2 + 2 + (nv ? 5 + nv : 0) +
+	expected = 4 + 3 + 2 + 2 + NR_BATCHES +
+		   (nv ? 5 + nv + NR_BATCHES + 2 : 0) +
 		   (test ? 2 + 2 + NR_DEPTHS : 0);
 	c = 0;
 	for (unsigned int i = 0; i < nr_series; i++)
