@@ -1159,12 +1159,63 @@ static int wait_idle(const unsigned int *vs, unsigned int n)
 	return 1;
 }
 
+/*
+ * For tools/bench/notify-trace.sh --stages: with VCORE_BENCH_STAMPS set to
+ * a file name, every one-target notify sample is written there with its
+ * send call and its entry on CLOCK_MONOTONIC, the clock perf -k mono
+ * stamps the kernel's tracepoints with.  The TSC is mapped to it by a
+ * bracket taken just before the sample (TSC, clock_gettime, TSC): the
+ * mapping is off by at most half the bracket, which is written too.
+ */
+static FILE *stamps;
+static unsigned int stamps_row;
+
+struct stamp_map {
+	uint64_t tsc;			/* the bracket's middle */
+	double mono, width;		/* ns */
+};
+
+static void stamp_bracket(struct stamp_map *sm)
+{
+	uint64_t a = rdtsc_now(), b;
+	double m = mono_ns();
+
+	b = rdtsc_now();
+	sm->tsc = a + (b - a) / 2;
+	sm->mono = m;
+	sm->width = (double)(b - a) / tsc_per_ns;
+}
+
+static double stamp_mono(const struct stamp_map *sm, uint64_t tsc)
+{
+	return sm->mono + (double)(int64_t)(tsc - sm->tsc) / tsc_per_ns;
+}
+
+static void stamps_begin(const char *name)
+{
+	const char *path = getenv("VCORE_BENCH_STAMPS");
+
+	if (!stamps && path && *path) {
+		stamps = fopen(path, "w");
+		if (!stamps)
+			perror(path);
+		else
+			fprintf(stamps, "# sender_cpu %d\n", cpu_send);
+	}
+	if (stamps)
+		fprintf(stamps, "R\t%u\t%s\n", ++stamps_row, name);
+}
+
 /* Notify vcores vs[0..n-1] back to back; sample: until the last entered. */
 static int run_vnotify(struct series *s, enum vsend how,
 		       const unsigned int *vs, unsigned int n)
 {
 	unsigned int seq[MAX_V], warm = s->cap / 10 + 10;
 	uint64_t send_sum = 0;
+	struct stamp_map sm = { 0 };
+
+	if (n == 1)
+		stamps_begin(s->name);
 
 	/* the first rounds warm up (QEMU translates code on first use) */
 	for (unsigned int i = 0; i < s->cap + warm; i++) {
@@ -1179,6 +1230,8 @@ static int run_vnotify(struct series *s, enum vsend how,
 		pause_gap();
 		for (unsigned int k = 0; k < n; k++)
 			seq[k] = smp_load_acquire(&vc_seq[vs[k]]);
+		if (stamps && n == 1)
+			stamp_bracket(&sm);
 		t0 = rdtsc_now();
 		for (unsigned int k = 0; k < n; k++)
 			if (vsend(how, vs[k])) {
@@ -1197,6 +1250,11 @@ static int run_vnotify(struct series *s, enum vsend how,
 		}
 		if (i < warm)
 			continue;
+		if (stamps && n == 1)
+			fprintf(stamps, "S\t%u\t%.0f\t%.0f\t%.0f\t%.0f\n",
+				stamps_row, stamp_mono(&sm, t0),
+				stamp_mono(&sm, t0 + last),
+				(double)last / tsc_per_ns, sm.width);
 		add_tsc(s, last);
 		send_sum += t1 - t0;
 	}
@@ -1897,6 +1955,8 @@ int main(int argc, char **argv)
 		c += series[i].n > 0;
 	printf("rows: %d of %u\n", c, expected);
 	/* the vcores spin until the process exits; the module cleans up */
+	if (stamps)
+		fclose(stamps);
 	fflush(stdout);
 	_exit(c == (int)expected && nv ? 0 : 2);
 }
