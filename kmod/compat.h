@@ -10,7 +10,6 @@
 #include <linux/file.h>
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
-#include <asm/msr.h>
 
 #ifdef VCORE_HAVE_VM_FLAGS_SET
 #define vcore_vm_flags_set(vma, flags)		vm_flags_set(vma, flags)
@@ -27,13 +26,6 @@ static inline void vcore_vm_flags_clear(struct vm_area_struct *vma,
 {
 	vma->vm_flags &= ~flags;
 }
-#endif
-
-/* rdmsrl() became rdmsrq() in 6.16. */
-#ifdef VCORE_HAVE_RDMSRQ
-#define vcore_rdmsr64(msr, val)			rdmsrq(msr, val)
-#else
-#define vcore_rdmsr64(msr, val)			rdmsrl(msr, val)
 #endif
 
 /* hrtimer_setup() replaced hrtimer_init() and the assignment in 6.13. */

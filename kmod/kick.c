@@ -11,9 +11,10 @@
  * the pending one reads the shared state when it runs.  Each holds a
  * reference on the MCP and one on the module: a task work runs only when
  * its thread next returns to user space (or exits), and until then the
- * module cannot go.  The IPI handler drops its module reference with
- * interrupts off, which the module loader's RCU grace period covers; the
- * task work drops its own as its very last step.
+ * module cannot go.  The IPI's pair is taken by the sender and handed to
+ * the task work the handler queues; a handler that queues none drops it
+ * with interrupts off, which the module loader's RCU grace period covers.
+ * The task work drops its pair as its very last step.
  *
  * An offline vcore's thread sleeps until a grant names its pcore:
  * vcore_hand_pcore() publishes the pcore and wakes it.
@@ -32,25 +33,35 @@
 #include "proc.h"
 #include "trace.h"
 
-/* On the vcore's pcore, in hard IRQ: have its thread look. */
+/*
+ * On the vcore's pcore, in hard IRQ: have its thread look.  The IPI's
+ * references on the MCP and the module (vcore_kick()) become the task
+ * work's when it queues one, and are dropped here otherwise: no shared
+ * counter is touched on the way to the thread.
+ */
 void vcore_ipi_fn(void *info)
 {
 	struct vcore_thread *vt = info;
 	struct vcore_proc *p = vt->p;
 	struct task_struct *task = READ_ONCE(vt->task);
-
 	/* KICK-3 (fully ordered), pairs with KICK-4 in vcore_work_fn() */
-	if (task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits)) {
-		kref_get(&p->ref);
-		__module_get(THIS_MODULE);
-		if (task_work_add(task, &vt->work, TWA_RESUME)) {
-			clear_bit(VT_WORK_QUEUED, &vt->bits);
-			module_put(THIS_MODULE);
-			vcore_proc_put_any(p);
-		}
-	}
-	/* KICK-5: the last touch of vt; after this the MCP may go */
+	bool queue = task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits);
+
+	/*
+	 * KICK-5: the IPI is over (the csd, unlocked before we were called,
+	 * may go out again).  The references are still ours: vt stays.
+	 */
 	clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
+	/*
+	 * Once queued, the work may run at once on another CPU (the thread
+	 * moved) and drop the last references: vt is not touched again, and
+	 * the rest of this handler runs with interrupts off, which the
+	 * module loader's RCU grace period before it frees the module covers.
+	 */
+	if (queue && !task_work_add(task, &vt->work, TWA_RESUME))
+		return;
+	if (queue)
+		clear_bit(VT_WORK_QUEUED, &vt->bits);
 	vcore_proc_put_any(p);
 	module_put(THIS_MODULE);
 }

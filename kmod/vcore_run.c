@@ -22,8 +22,8 @@
  * notif_disabled and enters vcore_entry.  FP/SIMD state stays live.
  * A preemption takes the same path with a request bit; its work saves the
  * context and the FP state into the VCPD, gives up the pcore and sleeps.
- * The task work drops the MCP and module references the IPI handler took
- * for it as its very last step.
+ * The task work drops the MCP and module references the IPI handler
+ * handed it (the sender took them for the IPI) as its very last step.
  *
  * Which pcore a vcore gets, and when, is provisioning's (provision.c);
  * every pcore given up here goes back there.
@@ -43,7 +43,7 @@
 #include <linux/task_work.h>
 #include <linux/tracepoint.h>
 #include <linux/wait.h>
-#include <asm/msr.h>
+#include <asm/fsgsbase.h>
 
 #include "alarm.h"
 #include "compat.h"
@@ -226,9 +226,12 @@ static void vcore_forget_preemption(struct vcore_thread *vt)
 /* The user registers, as struct vcore_user_ctx (type HW). */
 static void save_user_ctx(struct vcore_user_ctx *c, struct pt_regs *regs)
 {
-	u64 fsbase;
+	/*
+	 * The kernel runs on the thread's user FS base (x86-64 switches GS
+	 * only): RDFSBASE where the kernel enabled FSGSBASE, else the MSR.
+	 */
+	u64 fsbase = x86_fsbase_read_cpu();
 
-	vcore_rdmsr64(MSR_FS_BASE, fsbase);
 	c->flags = 0;
 	c->rax = regs->ax;
 	c->rbx = regs->bx;
@@ -384,7 +387,9 @@ static void vcore_work_fn(struct callback_head *cb)
 	smp_mb__after_atomic();
 	if (current == READ_ONCE(vt->task) && !(current->flags & PF_EXITING) &&
 	    user_mode(regs) && !proc_dying(p)) {
-		if (test_and_clear_bit(VT_PREEMPT, &vt->bits))
+		/* a plain look first: a notification needs no locked RMW */
+		if (test_bit(VT_PREEMPT, &vt->bits) &&
+		    test_and_clear_bit(VT_PREEMPT, &vt->bits))
 			vcore_preempt_self(vt, regs,
 					   test_bit(VT_PREEMPT_BULK,
 						    &vt->bits));
