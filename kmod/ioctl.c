@@ -357,8 +357,7 @@ static long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg)
 {
 	struct vcore_preempt r;
 	struct vcore_proc *t;
-	unsigned int v;
-	long ret, n = 0;
+	long ret;
 
 	if (copy_from_user(&r, arg, sizeof(r)))
 		return -EFAULT;
@@ -374,15 +373,12 @@ static long vcore_ioc_preempt(struct vcore_proc *p, void __user *arg)
 	t = vcore_target(r.target_fd, r.target_pid);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
-	if (r.flags & VCORE_PREEMPT_ALL) {
-		for (v = 0; v < t->mcp.max_vcores; v++)
-			n += vcore_preempt_request(t, v, r.flags, r.warn_ns);
-		ret = n;
-	} else if (r.vcoreid < t->mcp.max_vcores) {
+	if (r.flags & VCORE_PREEMPT_ALL)
+		ret = vcore_preempt_all(t, r.flags, r.warn_ns);
+	else if (r.vcoreid < t->mcp.max_vcores)
 		ret = vcore_preempt_request(t, r.vcoreid, r.flags, r.warn_ns);
-	} else {
+	else
 		ret = -EINVAL;
-	}
 	vcore_proc_put(t);
 	return ret;
 }

@@ -31,6 +31,7 @@
 #include "core/vcores.h"
 #include "kick.h"
 #include "proc.h"
+#include "test.h"
 #include "trace.h"
 
 /*
@@ -150,4 +151,37 @@ bool vcore_preempt_request(struct vcore_proc *t, u32 vcoreid, u32 flags,
 	smp_mb__after_atomic();
 	vcore_kick(vt);
 	return true;
+}
+
+/**
+ * vcore_preempt_all() - preempt every online vcore of @t, as one bulk
+ * preemption (VCORE_PREEMPT_ALL), or warn each
+ * @t: the MCP
+ * @flags: VCORE_PREEMPT_ALL, and VCORE_PREEMPT_WARN to only warn
+ * @warn_ns: as vcore_preempt_request()'s
+ *
+ * Every online vcore is marked part of the bulk before the first is
+ * kicked: one that goes offline early must not take another, not asked
+ * yet, for a vcore the process runs on (runs_again()) and tell the
+ * process about itself while the rest are being preempted.  KICK-6 in
+ * each request orders the marks before its kick.  Process context.
+ *
+ * Return: how many vcores were online.
+ */
+unsigned int vcore_preempt_all(struct vcore_proc *t, u32 flags, u64 warn_ns)
+{
+	struct mcp *m = &t->mcp;
+	unsigned int v, n = 0;
+
+	if (!(flags & VCORE_PREEMPT_WARN))
+		for (v = 0; v < m->max_vcores; v++)
+			if (mcp_vcore_is_mapped(m, v))
+				set_bit(VT_PREEMPT_BULK, &t->vt[v].bits);
+	for (v = 0; v < m->max_vcores; v++) {
+		if (!vcore_preempt_request(t, v, flags, warn_ns))
+			continue;
+		n++;
+		vcore_test_preempt_delay();
+	}
+	return n;
 }

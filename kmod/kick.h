@@ -16,5 +16,6 @@ void vcore_ipi_fn(void *info);
 void vcore_hand_pcore(struct vcore_thread *vt, int cpu);
 bool vcore_preempt_request(struct vcore_proc *t, u32 vcoreid, u32 flags,
 			   u64 warn_ns);
+unsigned int vcore_preempt_all(struct vcore_proc *t, u32 flags, u64 warn_ns);
 
 #endif /* _VCORE_KICK_H */

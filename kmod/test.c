@@ -31,14 +31,16 @@ module_param(test, bool, 0444);
 MODULE_PARM_DESC(test, "enable the test-only commands");
 
 /*
- * Widens one race for the selftests: a preempted vcore's thread sleeps this
- * long after its vcore went offline, before EV_VCORE_PREEMPT is sent, so
- * the other vcores can all yield in between.
+ * Widens two races for the selftests: a preempted vcore's thread sleeps
+ * this long after its vcore went offline, before EV_VCORE_PREEMPT is sent,
+ * so the other vcores can all yield in between; and a bulk preemption
+ * waits this long between its vcores' requests, so the first is offline
+ * before the next is asked.
  */
 static unsigned int test_preempt_delay_ms;
 module_param(test_preempt_delay_ms, uint, 0644);
 MODULE_PARM_DESC(test_preempt_delay_ms,
-		 "with test=1: delay before EV_VCORE_PREEMPT is sent (ms, at most 10000)");
+		 "with test=1: delay before EV_VCORE_PREEMPT is sent, and between a bulk preemption's requests (ms, at most 10000)");
 
 /*
  * The test commands' structs are no ABI (they change with the module and
