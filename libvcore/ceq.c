@@ -232,9 +232,15 @@ static bool ceq_recover(struct ceq *ceq, struct event_msg *msg)
 	return found;
 }
 
+/* A ring slot named id: take what the entry holds, if id is one. */
+static inline bool ceq_take_id(struct ceq *ceq, __s32 id,
+			       struct event_msg *msg)
+{
+	return (__u32)id < ceq->nr_events && ceq_extract(ceq, (__u32)id, msg);
+}
+
 static VCORE_COLD bool ceq_get_msg_slow(struct ceq *ceq, struct event_msg *msg)
 {
-	__u32 nr_events = ceq->nr_events;
 	__s32 id;
 
 	if (!ceq->events)
@@ -249,7 +255,7 @@ static VCORE_COLD bool ceq_get_msg_slow(struct ceq *ceq, struct event_msg *msg)
 		id = ceq_get_ring_idx(ceq);
 		if (id < 0)
 			return ceq_recover(ceq, msg);
-		if ((__u32)id < nr_events && ceq_extract(ceq, (__u32)id, msg))
+		if (ceq_take_id(ceq, id, msg))
 			return true;
 	}
 	return false;
@@ -259,11 +265,8 @@ static VCORE_COLD bool ceq_get_msg_slow(struct ceq *ceq, struct event_msg *msg)
 static VCORE_COLD bool ceq_slot_then_slow(struct ceq *ceq, __u32 pvt,
 					  struct event_msg *msg)
 {
-	__s32 id = ceq_take_slot_wait(ceq, pvt);
-
-	if ((__u32)id < ceq->nr_events && ceq_extract(ceq, (__u32)id, msg))
-		return true;
-	return ceq_get_msg_slow(ceq, msg);
+	return ceq_take_id(ceq, ceq_take_slot_wait(ceq, pvt), msg) ||
+	       ceq_get_msg_slow(ceq, msg);
 }
 
 /* Slot pvt is taken (it held id); CEQ-7 waits for our turn. */
@@ -272,9 +275,7 @@ static VCORE_COLD bool ceq_turn_then_slow(struct ceq *ceq, __u32 pvt, __s32 id,
 {
 	ceq_wait_turn(ceq, pvt);
 	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* CEQ-7 */
-	if ((__u32)id < ceq->nr_events && ceq_extract(ceq, (__u32)id, msg))
-		return true;
-	return ceq_get_msg_slow(ceq, msg);
+	return ceq_take_id(ceq, id, msg) || ceq_get_msg_slow(ceq, msg);
 }
 
 /*
@@ -305,8 +306,7 @@ bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
 	if (unlikely(smp_load_acquire(&ceq->cons_pub_idx) != pvt))
 		return ceq_turn_then_slow(ceq, pvt, id, msg);
 	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* CEQ-7 */
-	if (likely((__u32)id < ceq->nr_events &&
-		   ceq_extract(ceq, (__u32)id, msg)))
+	if (likely(ceq_take_id(ceq, id, msg)))
 		return true;
 	return ceq_get_msg_slow(ceq, msg);
 }

@@ -242,18 +242,34 @@ out_unlock:
 	u_spin_unlock(&ucq->u_lock);
 }
 
+/* The filled slot is ours: copy its message out, give the slot back. */
+static inline bool ucq_take(struct ucq_page *pg, struct ucq_msg_slot *slot,
+			    struct event_msg *msg)
+{
+	*msg = slot->ev_msg;
+	WRITE_ONCE(slot->ready, 0);
+	inject_delay(INJ_UCQ_COPIED);
+	/* UCQ-13, pairs with UCQ-14: done with the page. */
+	fetch_add_release(&pg->header.nr_cons, 1);
+	return true;
+}
+
 /*
  * UCQ-12, pairs with UCQ-7 in kmod/core/ucq.c ucq_post(): the producer
  * that owns the slot is filling it.
  */
-static VCORE_COLD bool ucq_wait_and_copy(struct ucq_page *pg,
+static VCORE_COLD bool ucq_wait_and_take(struct ucq_page *pg,
 					 struct ucq_msg_slot *slot,
-					 struct event_msg *msg);
+					 struct event_msg *msg)
+{
+	unsigned int spins = 0;
 
-/*
- * The slot at pos (an index without its flip count) is ours: copy its
- * message out and give the slot back.
- */
+	while (!smp_load_acquire(&slot->ready))
+		spin_relax(&spins);
+	return ucq_take(pg, slot, msg);
+}
+
+/* The slot at pos (an index without its flip count) is ours. */
 static inline bool ucq_copy_out(__u64 pos, struct event_msg *msg)
 {
 	struct ucq_page *pg = idx_page(pos);
@@ -264,28 +280,8 @@ static inline bool ucq_copy_out(__u64 pos, struct event_msg *msg)
 	inject_delay(INJ_UCQ_CLAIMED);
 	/* UCQ-12, pairs with UCQ-7 */
 	if (unlikely(!smp_load_acquire(&slot->ready)))
-		return ucq_wait_and_copy(pg, slot, msg);
-	*msg = slot->ev_msg;
-	WRITE_ONCE(slot->ready, 0);
-	inject_delay(INJ_UCQ_COPIED);
-	/* UCQ-13, pairs with UCQ-14: done with the page. */
-	fetch_add_release(&pg->header.nr_cons, 1);
-	return true;
-}
-
-static VCORE_COLD bool ucq_wait_and_copy(struct ucq_page *pg,
-					 struct ucq_msg_slot *slot,
-					 struct event_msg *msg)
-{
-	unsigned int spins = 0;
-
-	while (!smp_load_acquire(&slot->ready))		/* UCQ-12 */
-		spin_relax(&spins);
-	*msg = slot->ev_msg;
-	WRITE_ONCE(slot->ready, 0);
-	inject_delay(INJ_UCQ_COPIED);
-	fetch_add_release(&pg->header.nr_cons, 1);	/* UCQ-13 */
-	return true;
+		return ucq_wait_and_take(pg, slot, msg);
+	return ucq_take(pg, slot, msg);
 }
 
 /* The claim when the first try did not do: a page end, or a lost CAS. */
