@@ -645,20 +645,6 @@ static unsigned int first_online(void)
 	return v;
 }
 
-static int tracefs_write(const char *file, const char *what)
-{
-	char path[256];
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -1;
-	n = write(fd, what, strlen(what));
-	close(fd);
-	return n == (int)strlen(what) ? 0 : -1;
-}
-
 /*
  * The vcore_alarm trace lines of our alarm @id: how many (in *@lines), and
  * how many of them fired on a CPU other than @cpu (returned).
@@ -828,9 +814,9 @@ TEST_F_TIMEOUT(pv, periodic_alarm_stops_while_offline_and_follows_the_vcore,
 	int last_cpu, cpu, lines;
 	bool traced;
 
-	traced = !tracefs_write("events/vcore/vcore_alarm/enable", "1") &&
-		 !tracefs_write("trace", "") &&
-		 !tracefs_write("tracing_on", "1");
+	traced = !vt_tracefs_write("events/vcore/vcore_alarm/enable", "1") &&
+		 !vt_tracefs_write("trace", "") &&
+		 !vt_tracefs_write("tracing_on", "1");
 	ASSERT_TRUE(run_vcores(n, 0, false));
 	v = n - 1;
 	last_cpu = g.pi->vcoremap[v].pcoreid;
@@ -859,7 +845,7 @@ TEST_F_TIMEOUT(pv, periodic_alarm_stops_while_offline_and_follows_the_vcore,
 								   round);
 		/* nothing fires now: what is traced next is after the move */
 		if (traced)
-			tracefs_write("trace", "");
+			vt_tracefs_write("trace", "");
 		ASSERT_TRUE(run_vcores(n, total_entries(), round % 2));
 		ASSERT_EQ(1, g.pi->vcoremap[v].valid);
 		cpu = g.pi->vcoremap[v].pcoreid;
@@ -876,7 +862,7 @@ TEST_F_TIMEOUT(pv, periodic_alarm_stops_while_offline_and_follows_the_vcore,
 	TH_LOG("the vcore moved %u times in 10 rounds%s", moved,
 	       traced ? "" : " (no tracefs: its pcore was not checked)");
 	if (traced)
-		tracefs_write("events/vcore/vcore_alarm/enable", "0");
+		vt_tracefs_write("events/vcore/vcore_alarm/enable", "0");
 	EXPECT_EQ(1, alarm_cancel(g.fd, 4));
 }
 

@@ -156,6 +156,21 @@ static inline int vt_ucq_get(int fd, struct ucq *u, struct event_msg *msg,
 	}
 }
 
+/* Write @what to tracefs' @file (e.g. "events/vcore/enable"): 0 or -1. */
+static inline int vt_tracefs_write(const char *file, const char *what)
+{
+	char path[256];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return -1;
+	n = write(fd, what, strlen(what));
+	close(fd);
+	return n == (int)strlen(what) ? 0 : -1;
+}
+
 /*
  * How much longer than usual tests wait for something to happen (the
  * debug kernel under QEMU is several times slower): VCORE_TEST_TIME_SCALE,

@@ -1170,20 +1170,6 @@ TEST_F(vc, warned_preemption_lets_a_nice_yield_through)
 	EXPECT_EQ(VCORE_PROC_RUNNABLE_M, g.pi->state);
 }
 
-static int tracefs_write(const char *file, const char *what)
-{
-	char path[256];
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/sys/kernel/tracing/%s", file);
-	fd = open(path, O_WRONLY | O_TRUNC);
-	if (fd < 0)
-		return -1;
-	n = write(fd, what, strlen(what));
-	close(fd);
-	return n == (int)strlen(what) ? 0 : -1;
-}
-
 TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
 {
 	struct vcore_self_notify s = { 0 };
@@ -1195,10 +1181,10 @@ TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
 	ssize_t n;
 	int fd;
 
-	if (tracefs_write("events/vcore/enable", "1"))
+	if (vt_tracefs_write("events/vcore/enable", "1"))
 		SKIP(return, "no tracefs");
-	ASSERT_EQ(0, tracefs_write("trace", ""));
-	ASSERT_EQ(0, tracefs_write("tracing_on", "1"));
+	ASSERT_EQ(0, vt_tracefs_write("trace", ""));
+	ASSERT_EQ(0, vt_tracefs_write("tracing_on", "1"));
 	ASSERT_TRUE(WAIT_FOR(want(1) == 1 &&
 			     total_entries(VCORE_ENTRY_START) == 1));
 	v = first_online();
@@ -1212,7 +1198,7 @@ TEST_F(vc, tracepoints_follow_an_event_and_a_notification)
 	/* a zeroed ev_q in procdata: a send to vcore 0's VCPD mbox */
 	se.ev_q = (uintptr_t)pd->resv;
 	EXPECT_EQ(0, vt_ioctl(g.fd, VCORE_IOC_SEND_EVENT, &se));
-	ASSERT_EQ(0, tracefs_write("events/vcore/enable", "0"));
+	ASSERT_EQ(0, vt_tracefs_write("events/vcore/enable", "0"));
 	fd = open("/sys/kernel/tracing/trace", O_RDONLY);
 	ASSERT_GE(fd, 0);
 	n = read(fd, buf, sizeof(buf) - 1);

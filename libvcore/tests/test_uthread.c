@@ -497,6 +497,25 @@ static bool wait_flags(unsigned int v, __u32 mask, __u32 want)
 }
 
 /*
+ * Wait (up to 5 s) until all vcores but one are online; the first offline
+ * vcore seen last (NR_VCORES: none).
+ */
+static unsigned int wait_one_idle(void)
+{
+	unsigned int off = NR_VCORES;
+	double t0 = now_s();
+
+	while (now_s() - t0 < 5) {
+		for (off = 0; off < NR_VCORES && fake_vcore_online(off); off++)
+			;
+		if (fake_online() == NR_VCORES - 1 && off < NR_VCORES)
+			return off;
+		usleep(1000);
+	}
+	return off;
+}
+
+/*
  * As Akaros's handler: EV_CHECK_MSGS about a vcore that is still
  * preempted turns its VC_CAN_RCV_MSG off (so the kernel spams elsewhere)
  * and drains its public mbox; about a vcore that runs, it does neither.
@@ -510,19 +529,12 @@ TEST(check_msgs_about_a_preempted_vcore_turns_its_mailbox_off)
 	struct uthread *u[NR_VCORES - 1];
 	unsigned int off = NR_VCORES, on = NR_VCORES, v;
 	struct uthread_stats before, after;
-	double t0 = now_s();
 
 	WRITE_ONCE(spin_stop, 0);
 	for (v = 0; v < NR_VCORES - 1; v++)
 		u[v] = vcore_uthread_create(spinner, NULL);
 	/* two vcores run the spinners; the third idles and yields */
-	while (now_s() - t0 < 5) {
-		for (off = 0; off < NR_VCORES && fake_vcore_online(off); off++)
-			;
-		if (fake_online() == NR_VCORES - 1 && off < NR_VCORES)
-			break;
-		usleep(1000);
-	}
+	off = wait_one_idle();
 	expect(off < NR_VCORES);
 	on = (off + 1) % NR_VCORES;
 	expect(fake_vcore_online(on));
@@ -612,14 +624,7 @@ TEST(an_indir_to_a_vcore_that_stops_looking_goes_to_one_that_runs)
 	for (v = 0; v < NR_VCORES - 1; v++)
 		u[v] = vcore_uthread_create(spinner, NULL);
 	/* two vcores spin; the one left idles and yields */
-	t0 = now_s();
-	while (now_s() - t0 < 5) {
-		for (off = 0; off < NR_VCORES && fake_vcore_online(off); off++)
-			;
-		if (fake_online() == NR_VCORES - 1 && off < NR_VCORES)
-			break;
-		usleep(1000);
-	}
+	off = wait_one_idle();
 	expect(off < NR_VCORES);
 	if (off >= NR_VCORES)
 		goto out;

@@ -353,6 +353,7 @@ static void *spinner(void *arg)
 static int efd, epfd, pfd[2];
 static unsigned int futex_word;
 
+/* Blocked in epoll_wait on epfd; reads the 8-byte count of the fd woken. */
 static void *epoll_waiter(void *arg)
 {
 	struct epoll_event ev;
@@ -364,7 +365,7 @@ static void *epoll_waiter(void *arg)
 		if (epoll_wait(epfd, &ev, 1, -1) != 1)
 			continue;
 		received();
-		if (read(efd, &v, sizeof(v)) < 0)
+		if (read(ev.data.fd, &v, sizeof(v)) < 0)
 			break;
 	}
 	return NULL;
@@ -440,6 +441,7 @@ static void run_baseline(enum baseline b, const char *name)
 	if (b == B_EVENTFD) {
 		efd = eventfd(0, 0);
 		epfd = epoll_create1(0);
+		ev.data.fd = efd;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, efd, &ev);
 	} else if (b == B_PIPE && pipe(pfd)) {
 		perror("pipe");
@@ -501,23 +503,6 @@ static uint64_t alarm_deadline(uint64_t *tsc)
 static int tfd;
 static pid_t spin_tid;		/* atomic */
 
-static void *timerfd_waiter(void *arg)
-{
-	struct epoll_event ev;
-	uint64_t v;
-
-	pin((int)(intptr_t)arg);
-	WRITE_ONCE(waiter_tid, gettid());
-	while (!READ_ONCE(stop)) {
-		if (epoll_wait(epfd, &ev, 1, -1) != 1)
-			continue;
-		received();
-		if (read(tfd, &v, sizeof(v)) < 0)
-			break;
-	}
-	return NULL;
-}
-
 static void *tid_spinner(void *arg)
 {
 	pin((int)(intptr_t)arg);
@@ -558,12 +543,13 @@ static void run_alarm_baseline(bool use_timerfd, const char *name)
 	if (use_timerfd) {
 		tfd = timerfd_create(CLOCK_MONOTONIC, 0);
 		epfd = epoll_create1(0);
+		ev.data.fd = tfd;
 		if (tfd < 0 || epfd < 0 ||
 		    epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev)) {
 			perror(name);
 			return;
 		}
-		pthread_create(&th, NULL, timerfd_waiter,
+		pthread_create(&th, NULL, epoll_waiter,
 			       (void *)(intptr_t)cpu_target);
 	} else {
 		pthread_create(&th, NULL, tid_spinner,
