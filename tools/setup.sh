@@ -14,6 +14,9 @@ packages=(
 	valgrind
 	# make install's checks: DKMS, the man pages' lint, libvcore.pc
 	dkms mandoc pkg-config
+	# uthread I/O through io_uring; the Redis-protocol server's clients
+	# and the redis-server it is compared with
+	liburing-dev redis-tools redis-server
 	# tools/compile-6.12.sh: Linux 6.12 source and Debian's config for it,
 	# and what its modules_prepare needs
 	linux-source-6.12 linux-config-6.12 bc bison flex libelf-dev libssl-dev
