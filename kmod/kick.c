@@ -45,14 +45,19 @@ void vcore_ipi_fn(void *info)
 	struct vcore_thread *vt = info;
 	struct vcore_proc *p = vt->p;
 	struct task_struct *task = READ_ONCE(vt->task);
-	/* KICK-3 (fully ordered), pairs with KICK-4 in vcore_work_fn() */
-	bool queue = task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits);
+	bool queue;
 
 	/*
 	 * KICK-5: the IPI is over (the csd, unlocked before we were called,
-	 * may go out again).  The references are still ours: vt stays.
+	 * may go out again), before the look at the task work: a kick that
+	 * still finds this IPI busy made its request before that look, which
+	 * either queues the work or finds one queued that has not read the
+	 * requests yet (tools/testing/core/model/kick.pml).  The references
+	 * are still ours: vt stays.
 	 */
 	clear_bit_unlock(VT_IPI_BUSY, &vt->bits);
+	/* KICK-3 (fully ordered), pairs with KICK-4 in vcore_work_fn() */
+	queue = task && !test_and_set_bit(VT_WORK_QUEUED, &vt->bits);
 	/*
 	 * Once queued, the work may run at once on another CPU (the thread
 	 * moved) and drop the last references: vt is not touched again, and
