@@ -517,7 +517,13 @@ struct vcore_stats {
 	__u64 alarms_held;
 	__u64 tap_fires;	/* events sent by fd taps (VCORE_IOC_TAP) */
 	__u64 tap_pollfree;	/* taps detached by their file's POLLFREE */
-	__u64 resv[4];
+	/*
+	 * times a vcore thread was switched out asleep in the kernel outside
+	 * the module's own waits (a blocking syscall, a page fault on I/O, a
+	 * futex wait): its vcore could take no notification meanwhile
+	 */
+	__u64 kernel_blocks;
+	__u64 resv[3];
 	__u64 dropped[VCORE_STATS_MAX_DROP];	/* by enum vcore_drop_reason */
 };
 
