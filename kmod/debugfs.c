@@ -2,7 +2,8 @@
 /*
  * /sys/kernel/debug/vcore/live: how many MCPs, bytes of region memory and
  * fd taps exist right now; tests read it to prove that nothing outlives its
- * process.  /sys/kernel/debug/vcore/<pid>/stats: that MCP's counters.
+ * process.  /sys/kernel/debug/vcore/<pid>/stats: that MCP's counters, with
+ * kernel_blocks per vcore (kernel_blocks_vcore<id>, for those above 0).
  */
 #include <linux/debugfs.h>
 #include <linux/pid.h>
@@ -43,6 +44,7 @@ static int stats_show(struct seq_file *m, void *unused)
 {
 	struct vcore_proc *p = m->private;
 	struct mcp_stats *st = &p->mcp.stats;
+	s64 blocks = 0;
 	unsigned int i;
 
 	seq_printf(m, "sent %lld\n", atomic64_read(&st->sent));
@@ -64,6 +66,16 @@ static int stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "taps %u\ntap_fires %lld\ntap_pollfree %lld\n",
 		   vcore_taps_nr(p), atomic64_read(&p->tap_fires),
 		   atomic64_read(&p->tap_pollfree));
+	for (i = 0; i < p->mcp.max_vcores; i++)
+		blocks += atomic64_read(&p->vt[i].blocked.count);
+	seq_printf(m, "kernel_blocks %lld\n", blocks);
+	/* per vcore, those that ever blocked */
+	for (i = 0; i < p->mcp.max_vcores; i++) {
+		s64 n = atomic64_read(&p->vt[i].blocked.count);
+
+		if (n)
+			seq_printf(m, "kernel_blocks_vcore%u %lld\n", i, n);
+	}
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);

@@ -22,6 +22,7 @@
 #include <linux/vcore_test.h>
 
 #include "alarm.h"
+#include "blocked.h"
 #include "core/arena.h"
 #include "core/event.h"
 #include "core/vcores.h"
@@ -253,6 +254,8 @@ static long vcore_ioc_get_stats(struct vcore_proc *p, void __user *arg)
 	s.alarms_held = atomic64_read(&p->alarms.held);
 	s.tap_fires = atomic64_read(&p->tap_fires);
 	s.tap_pollfree = atomic64_read(&p->tap_pollfree);
+	for (i = 0; i < p->mcp.max_vcores; i++)
+		s.kernel_blocks += atomic64_read(&p->vt[i].blocked.count);
 	for (i = 0; i < VCORE_DROP_NR; i++)
 		s.dropped[i] = atomic64_read(&st->dropped[i]);
 	return copy_to_user(arg, &s, sizeof(s)) ? -EFAULT : 0;
@@ -516,6 +519,8 @@ static long vcore_ioc_api(struct vcore_proc *p, void __user *arg)
 		       VCORE_FEAT_NUMA;
 	if (vcore_test_enabled())
 		api.features |= VCORE_FEAT_TEST;
+	if (vcore_blocked_supported())
+		api.features |= VCORE_FEAT_KERNEL_BLOCKS;
 	supported_ioctls(api.ioctls);
 	api.procinfo_offset = VCORE_OFF_PROCINFO;
 	api.procinfo_size = p->procinfo_size;
@@ -551,6 +556,8 @@ long vcore_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct vcore_proc *p = file->private_data;
 	const struct vcore_cmd *c;
 	unsigned int nr = _IOC_NR(cmd);
+	bool quiet;
+	long ret;
 
 	if (_IOC_TYPE(cmd) != VCORE_IOC_MAGIC)
 		return -ENOTTY;
@@ -563,5 +570,9 @@ long vcore_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EPERM;
 	if (nr != VCORE_IOC_NR_API && !test_bit(VCORE_PROC_API_DONE, &p->flags))
 		return -EBADFD;
-	return c->fn(p, (void __user *)arg);
+	/* a vcore thread's sleeps in here are no kernel_blocks (blocked.c) */
+	quiet = vcore_blocked_quiet(true);
+	ret = c->fn(p, (void __user *)arg);
+	vcore_blocked_quiet(quiet);
+	return ret;
 }

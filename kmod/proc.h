@@ -18,6 +18,7 @@
 #include <linux/xarray.h>
 
 #include "alarm.h"
+#include "blocked.h"
 #include "core/mcp.h"
 
 struct dentry;
@@ -46,6 +47,8 @@ struct vcore_thread {
 	call_single_data_t csd;
 	struct callback_head work;
 	struct vcore_alarm_vcore alarm;	/* its per-vcore alarms (alarm.c) */
+	/* its thread's sleeps in the kernel (blocked.c) */
+	struct vcore_blocked blocked;
 };
 
 /* bits in vcore_proc.flags */

@@ -2,8 +2,8 @@
 /*
  * Tracepoints vcore:*: the life of an event (send, post), of a
  * notification (IPI sent, delivered into vcore context) and of a vcore
- * (grant, yield, preempt, wakeup), alarm expiries, and each fire of an fd
- * tap.  pid is the MCP's thread group id in the namespace it opened
+ * (grant, yield, preempt, wakeup), a vcore thread blocking in the kernel,
+ * alarm expiries, and each fire of an fd tap.  pid is the MCP's thread group id in the namespace it opened
  * /dev/vcore from.
  */
 #undef TRACE_SYSTEM
@@ -112,6 +112,30 @@ TRACE_EVENT(vcore_wakeup,
 		__entry->pid = pid;
 	),
 	TP_printk("pid=%u", __entry->pid)
+);
+
+/*
+ * a vcore thread went to sleep in the kernel outside the module's own
+ * waits: its task state (TASK_* bits) and the user instruction it left
+ * user space from (a syscall's return address, a faulting instruction)
+ */
+TRACE_EVENT(vcore_blocked,
+	TP_PROTO(u32 pid, u32 vcoreid, unsigned int state, u64 ip),
+	TP_ARGS(pid, vcoreid, state, ip),
+	TP_STRUCT__entry(
+		__field(u32, pid)
+		__field(u32, vcoreid)
+		__field(unsigned int, state)
+		__field(u64, ip)
+	),
+	TP_fast_assign(
+		__entry->pid = pid;
+		__entry->vcoreid = vcoreid;
+		__entry->state = state;
+		__entry->ip = ip;
+	),
+	TP_printk("pid=%u vcoreid=%u state=0x%x ip=0x%llx", __entry->pid,
+		  __entry->vcoreid, __entry->state, __entry->ip)
 );
 
 /* an fd tap fired: its fd number, the VCORE_TAP_* bits, its ev_id */

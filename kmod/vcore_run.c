@@ -27,6 +27,11 @@
  *
  * Which pcore a vcore gets, and when, is provisioning's (provision.c);
  * every pcore given up here goes back there.
+ *
+ * Each attached thread is watched for sleeps in the kernel (blocked.c):
+ * it starts in ATTACH and stops itself when its wait sends it away with
+ * an error and in the exit hook; the preemption task work marks its wait
+ * as the module's own, as the ioctls do.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,6 +51,7 @@
 #include <asm/fsgsbase.h>
 
 #include "alarm.h"
+#include "blocked.h"
 #include "compat.h"
 #include "core/event.h"
 #include "core/vcores.h"
@@ -178,11 +184,16 @@ static int vcore_wait_and_enter(struct vcore_thread *vt, struct pt_regs *regs)
 	for (;;) {
 		/* KICK-2 (granted_cpu()), pairs with KICK-1 in kick.c */
 		if (wait_event_killable(vt->wq,
-					granted_cpu(vt) >= 0 || proc_dying(p)))
+					granted_cpu(vt) >= 0 || proc_dying(p))) {
+			vcore_blocked_stop();	/* it exits */
 			return -EINTR;
+		}
 		cpu = granted_cpu(vt);
-		if (cpu < 0)
+		if (cpu < 0) {
+			/* it plays no vcore any more, and may live on */
+			vcore_blocked_stop();
 			return -ESRCH;
+		}
 		vc_lock_irqsave(&p->mcp.lock, flags);
 		ok = vc->mapped && vc->pcoreid == cpu;
 		if (ok) {
@@ -378,6 +389,7 @@ static void vcore_work_fn(struct callback_head *cb)
 	struct vcore_thread *vt = container_of(cb, struct vcore_thread, work);
 	struct vcore_proc *p = vt->p;
 	struct pt_regs *regs = current_pt_regs();
+	bool quiet;
 
 	clear_bit(VT_WORK_QUEUED, &vt->bits);
 	/*
@@ -387,6 +399,8 @@ static void vcore_work_fn(struct callback_head *cb)
 	smp_mb__after_atomic();
 	if (current == READ_ONCE(vt->task) && !(current->flags & PF_EXITING) &&
 	    user_mode(regs) && !proc_dying(p)) {
+		/* the offline wait after a preemption is the module's own */
+		quiet = vcore_blocked_quiet(true);
 		/* a plain look first: a notification needs no locked RMW */
 		if (test_bit(VT_PREEMPT, &vt->bits) &&
 		    test_and_clear_bit(VT_PREEMPT, &vt->bits))
@@ -395,6 +409,7 @@ static void vcore_work_fn(struct callback_head *cb)
 						    &vt->bits));
 		else
 			vcore_notify_self(vt, regs);
+		vcore_blocked_quiet(quiet);
 	}
 	vcore_proc_put(p);
 	module_put(THIS_MODULE);
@@ -445,6 +460,7 @@ long vcore_attach(struct vcore_proc *p, u32 vcoreid)
 	spin_unlock(&vcore_tasks_lock);
 	if (ret)
 		return ret;
+	vcore_blocked_start(vt);
 	vcore_provision_ask(p);
 	return vcore_wait_and_enter(vt, current_pt_regs());
 }
@@ -597,6 +613,13 @@ static void vcore_exit_probe(void *data, struct task_struct *task)
 	struct vcore_thread *vt, *found = NULL;
 	unsigned long flags;
 
+	/*
+	 * First, and whether or not its MCP still lists it: a notifier must
+	 * be off the task's list before its last switch, and before a new
+	 * thread can attach to the vcore and register the same one.  The
+	 * tracepoint fires in the exiting task: task is current.
+	 */
+	vcore_blocked_stop();
 	if (list_empty(&vcore_tasks))	/* racy peek: others' threads */
 		return;
 	spin_lock_irqsave(&vcore_tasks_lock, flags);
@@ -634,15 +657,21 @@ int vcore_run_init(void)
 		return 0;
 	}
 	ret = tracepoint_probe_register(exit_tp, vcore_exit_probe, NULL);
-	if (ret)
+	if (ret) {
 		exit_tp = NULL;
-	return ret;
+		return ret;
+	}
+	/* only with the hook: it takes the notifiers off exiting threads */
+	vcore_blocked_init();
+	return 0;
 }
 
 void vcore_run_exit(void)
 {
 	if (!exit_tp)
 		return;
+	/* every watched thread held a module reference: none is left */
+	vcore_blocked_exit();
 	tracepoint_probe_unregister(exit_tp, vcore_exit_probe, NULL);
 	tracepoint_synchronize_unregister();
 }

@@ -381,6 +381,8 @@ struct vcore_procdata {
 #define VCORE_FEAT_TEST		(1ULL << 4)	/* test-only commands */
 /* node-local VCPDs and arena, VCORE_ARENA_NODE, VCORE_IOC_SET_NODE */
 #define VCORE_FEAT_NUMA		(1ULL << 5)
+/* vcore_stats.kernel_blocks counts (the kernel has preempt notifiers) */
+#define VCORE_FEAT_KERNEL_BLOCKS	(1ULL << 6)
 
 /*
  * VCORE_IOC_API: must be the first command on a new fd; exactly once.
