@@ -39,7 +39,7 @@ LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_vcore_test vcore_numa_test vcore_hostile_test vcore_failnth_test \
 	vcore_isolation_test vcore_alarm_test vcore_tap_test vcore_fuzz \
-	vcore_module_test
+	vcore_module_test vcore_blocked_test
 TOOLS := vcore-info vcore-demo
 
 .PHONY: all module module-test lib selftests tools check demo setup \
