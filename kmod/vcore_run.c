@@ -617,9 +617,10 @@ static void vcore_exit_probe(void *data, struct task_struct *task)
 	 * First, and whether or not its MCP still lists it: a notifier must
 	 * be off the task's list before its last switch, and before a new
 	 * thread can attach to the vcore and register the same one.  The
-	 * tracepoint fires in the exiting task: task is current.
+	 * tracepoint fires in the exiting task (do_exit()), as it must.
 	 */
-	vcore_blocked_stop();
+	if (!WARN_ON_ONCE(task != current))
+		vcore_blocked_stop();
 	if (list_empty(&vcore_tasks))	/* racy peek: others' threads */
 		return;
 	spin_lock_irqsave(&vcore_tasks_lock, flags);
