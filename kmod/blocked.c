@@ -191,11 +191,16 @@ void vcore_blocked_init(void)
 	blocked_on = true;
 }
 
-/* No notifier of ours is registered: each held a module reference. */
+/*
+ * No notifier of ours is registered: each held a module reference.  The
+ * key stays enabled (each load adds one): disabling it patches
+ * __schedule() on every CPU, and under QEMU TCG that unload livelocked
+ * CPUs on the patch site's int3 with interrupts off.  Enabled, with no
+ * notifier on a task, it costs the scheduler an empty list check, as on
+ * any host that has run a KVM guest since boot; only the first load
+ * patches.
+ */
 void vcore_blocked_exit(void)
 {
-	if (!blocked_on)
-		return;
 	blocked_on = false;
-	preempt_notifier_dec();
 }
