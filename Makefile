@@ -32,9 +32,9 @@ LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o alarm.o)
 LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
-	uth_sync.o numa.o tap.o epoll.o sigevent.o)
+	uth_sync.o numa.o tap.o epoll.o sigevent.o uth_io.o uth_uring.o)
 # what libvcore.so links and users of libvcore.a must add
-LIB_LDLIBS := -lnuma
+LIB_LDLIBS := -lnuma -luring
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_vcore_test vcore_numa_test vcore_hostile_test vcore_failnth_test \
@@ -223,7 +223,7 @@ $(KSFT_HDRS):
 KSFT_CFLAGS := -I$(B)/kselftest -Wno-sign-compare -Wno-unused-parameter
 
 selftests: $(addprefix $(B)/selftests/,$(SELFTESTS)) $(B)/tests/vm_smoke \
-	$(B)/tests/vm_storm
+	$(B)/tests/vm_storm $(B)/tests/vm_uio
 
 $(B)/selftests/%: selftests/%.c selftests/*.h $(KSFT_HDRS) uapi/linux/vcore.h
 	@mkdir -p $(@D)
@@ -252,6 +252,12 @@ $(B)/tests/vm_smoke: libvcore/tests/vm_smoke.c libvcore/tests/regs_torture.S \
 # Every event path while vcores yield and are preempted, single and bulk,
 # and uthreads come and go (libvcore/tests/vm_storm.c; needs test=1).
 $(B)/tests/vm_storm: libvcore/tests/vm_storm.c $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LIB_LDLIBS)
+
+# Uthread I/O on taps and io_uring against the module (libvcore/tests/
+# vm_uio.c).
+$(B)/tests/vm_uio: libvcore/tests/vm_uio.c $(B)/libvcore.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LIB_LDLIBS)
 
@@ -330,7 +336,7 @@ MOD_KVER ?= $(firstword $(shell modinfo -F vermagic kmod/vcore.ko 2>/dev/null))
 INSTALL ?= install
 LIB_HDRS := vcore.h arena.h ucq.h ceq.h evbitmap.h event.h vcore_ctx.h \
 	uthread.h vcore_numa.h vcore_atomic.h akaros.h vcore_tap.h libvcore.h \
-	vcore_alarm.h
+	vcore_alarm.h vcore_uio.h
 MAN_PAGES := $(sort $(wildcard man/*.[0-9]))
 
 .PHONY: install install-module install-lib install-man install-data \

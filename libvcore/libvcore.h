@@ -13,7 +13,8 @@
  * vcore_tap.h: fd taps and an epoll look-alike on them;
  * vcore_atomic.h: the barriers and atomics for memory shared with the
  * kernel and between vcores; vcore_alarm.h: alarms with handlers in vcore
- * context.
+ * context; vcore_uio.h: uthread I/O that blocks the uthread, not its
+ * vcore.
  */
 #ifndef _VCORE_LIBVCORE_H
 #define _VCORE_LIBVCORE_H
@@ -30,5 +31,6 @@
 #include "vcore_tap.h"
 #include "vcore_atomic.h"
 #include "vcore_alarm.h"
+#include "vcore_uio.h"
 
 #endif /* _VCORE_LIBVCORE_H */

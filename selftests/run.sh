@@ -47,6 +47,13 @@ one_line vcore_storm \
 	"every event arrives through a preemption storm, every uthread is joined" \
 	"${bindir%/selftests}/tests/vm_storm" 10
 
+# Uthread I/O that blocks the uthread and never its vcore: pipes, socket
+# pairs and TCP with many uthreads waiting at once, poll, the errnos,
+# io_uring file I/O, a thousand connections (libvcore/tests/vm_uio.c).
+one_line vcore_uio \
+	"uthread I/O waits on taps and io_uring, never on the vcore" \
+	"${bindir%/selftests}/tests/vm_uio" 1000
+
 # The benchmark runs and writes every row (no timing is judged): one TAP
 # line.
 bench=${bindir%/selftests}/tools/vcore-bench

@@ -91,6 +91,7 @@ expected_files() {
 	usr/include/vcore/vcore_ctx.h
 	usr/include/vcore/vcore_numa.h
 	usr/include/vcore/vcore_tap.h
+	usr/include/vcore/vcore_uio.h
 	usr/lib/libvcore.a
 	usr/lib/libvcore.so
 	usr/lib/libvcore.so.${version%%.*}

@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: LGPL-2.1 OR MIT
+/*
+ * Uthread I/O (vcore_uio.h) against the real vcore.ko, in the VM: pipes
+ * and sockets with many uthreads blocked at once, many acceptors on one
+ * listening socket, poll over several fds with a timeout, the errnos of
+ * EOF, EPIPE, ECONNRESET and ECONNREFUSED, hundreds of uthreads doing
+ * file I/O through io_uring with the content checked, connections by the
+ * hundred, and uthreads that keep running while more uthreads than there
+ * are pcores wait in reads.
+ *
+ *   vm_uio [CONNECTIONS]       (default 1000)
+ *
+ * Prints one line per part and "RESULT PASS" or "RESULT FAIL"; a part
+ * that never finishes prints "RESULT STUCK" from a watchdog.  Exit status
+ * 0, 1, 2 likewise.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "barrier.h"
+#include "uthread.h"
+#include "vcore_alarm.h"
+#include "vcore_ctx.h"
+#include "vcore_uio.h"
+
+static struct vcore_dev dev;
+static unsigned long failures;
+static const char *part = "setup";
+
+#define CHECK(cond, ...) do {						\
+	if (!(cond)) {							\
+		fetch_add(&failures, 1);				\
+		printf("FAIL %s: %s:%d: %s: ", part, __FILE__, __LINE__, #cond); \
+		printf(__VA_ARGS__);					\
+		printf("\n");						\
+	}								\
+} while (0)
+
+static void run_all(void *(*fn)(void *), void **args, unsigned int n)
+{
+	struct uthread **u = calloc(n, sizeof(*u));
+
+	for (unsigned int i = 0; i < n; i++) {
+		u[i] = vcore_uthread_create(fn, args ? args[i] : (void *)(uintptr_t)i);
+		if (!u[i]) {
+			printf("uthread_create: %s\n", strerror(errno));
+			exit(1);
+		}
+	}
+	for (unsigned int i = 0; i < n; i++)
+		vcore_uthread_join(u[i], NULL);
+	free(u);
+}
+
+/* Everything of n bytes, or the first error (-errno), or 0 on EOF. */
+static ssize_t read_all(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = vcore_uth_read(fd, (char *)buf + got, n - got);
+
+		if (r < 0)
+			return -errno;
+		if (!r)
+			return (ssize_t)got;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static ssize_t write_all(int fd, const void *buf, size_t n)
+{
+	size_t put = 0;
+
+	while (put < n) {
+		ssize_t r = vcore_uth_write(fd, (const char *)buf + put, n - put);
+
+		if (r < 0)
+			return -errno;
+		put += (size_t)r;
+	}
+	return (ssize_t)put;
+}
+
+static unsigned char pattern(unsigned int who, size_t i)
+{
+	return (unsigned char)(who * 131 + i * 7 + (i >> 9));
+}
+
+/* ---- Pipes: NR_PIPES readers blocked at once, writers filling them ---- */
+
+#define NR_PIPES	64
+#define PIPE_BYTES	(256 * 1024)	/* past a pipe's 64 KiB: writers block */
+
+static int pipes[NR_PIPES][2];
+static unsigned int readers_in;
+
+static void *pipe_reader(void *arg)
+{
+	unsigned int i = (uintptr_t)arg;
+	unsigned char *buf = malloc(PIPE_BYTES);
+	ssize_t r;
+
+	fetch_add(&readers_in, 1);
+	r = read_all(pipes[i][0], buf, PIPE_BYTES);
+	CHECK(r == PIPE_BYTES, "pipe %u: read %zd", i, r);
+	for (size_t k = 0; r == PIPE_BYTES && k < PIPE_BYTES; k++)
+		if (buf[k] != pattern(i, k)) {
+			CHECK(0, "pipe %u: byte %zu", i, k);
+			break;
+		}
+	/* the writer closed: EOF */
+	r = vcore_uth_read(pipes[i][0], buf, 1);
+	CHECK(r == 0, "pipe %u: EOF read %zd errno %d", i, r, errno);
+	vcore_uth_close(pipes[i][0]);
+	free(buf);
+	return NULL;
+}
+
+static void *pipe_writer(void *arg)
+{
+	unsigned int i = (uintptr_t)arg - NR_PIPES;
+	unsigned char *buf = malloc(PIPE_BYTES);
+	ssize_t r;
+
+	/* let every reader block first */
+	while (READ_ONCE(readers_in) < NR_PIPES)
+		vcore_uthread_yield();
+	for (size_t k = 0; k < PIPE_BYTES; k++)
+		buf[k] = pattern(i, k);
+	r = write_all(pipes[i][1], buf, PIPE_BYTES);
+	CHECK(r == PIPE_BYTES, "pipe %u: wrote %zd", i, r);
+	vcore_uth_close(pipes[i][1]);
+	free(buf);
+	return NULL;
+}
+
+static void *pipe_either(void *arg)
+{
+	return (uintptr_t)arg < NR_PIPES ? pipe_reader(arg) : pipe_writer(arg);
+}
+
+static void test_pipes(void)
+{
+	struct vcore_uio_stats a, b;
+
+	part = "pipes";
+	for (int i = 0; i < NR_PIPES; i++)
+		CHECK(!pipe(pipes[i]), "pipe: %d", errno);
+	vcore_uio_get_stats(&a);
+	run_all(pipe_either, NULL, 2 * NR_PIPES);
+	vcore_uio_get_stats(&b);
+	printf("pipes: %d pairs of %d KiB, %lu waits, %lu fires\n", NR_PIPES,
+	       PIPE_BYTES / 1024, b.waits - a.waits, b.fires - a.fires);
+	CHECK(b.waits - a.waits >= NR_PIPES, "only %lu waits", b.waits - a.waits);
+}
+
+/* ---- Socket pairs: send/recv, writev/readv, sendmsg/recvmsg ------------ */
+
+#define NR_PAIRS	64
+#define ROUNDS		50
+
+static int pairs[NR_PAIRS][2];
+
+static void *pair_side(void *arg)
+{
+	unsigned int i = (uintptr_t)arg % NR_PAIRS;
+	bool pinger = (uintptr_t)arg < NR_PAIRS;
+	int fd = pairs[i][pinger ? 0 : 1];
+	unsigned int v, w;
+
+	for (unsigned int r = 0; r < ROUNDS; r++) {
+		struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n;
+
+		v = i * 1000 + r;
+		if (pinger) {
+			switch (r % 3) {
+			case 0:
+				n = vcore_uth_send(fd, &v, sizeof(v), 0);
+				break;
+			case 1: {
+				struct iovec o = { &v, sizeof(v) };
+
+				n = vcore_uth_writev(fd, &o, 1);
+				break;
+			}
+			default: {
+				struct iovec o = { &v, sizeof(v) };
+				struct msghdr om = { .msg_iov = &o,
+						     .msg_iovlen = 1 };
+
+				n = vcore_uth_sendmsg(fd, &om, 0);
+			}
+			}
+			CHECK(n == sizeof(v), "pair %u send %zd", i, n);
+			n = vcore_uth_recv(fd, &w, sizeof(w), MSG_WAITALL);
+			CHECK(n == sizeof(w) && w == v + 1, "pair %u pong %u", i, w);
+		} else {
+			switch (r % 3) {
+			case 0:
+				n = vcore_uth_recv(fd, &w, sizeof(w), 0);
+				break;
+			case 1:
+				n = vcore_uth_readv(fd, &iov, 1);
+				break;
+			default:
+				n = vcore_uth_recvmsg(fd, &mh, 0);
+			}
+			CHECK(n == sizeof(w) && w == v, "pair %u ping %zd %u", i, n, w);
+			w++;
+			n = vcore_uth_send(fd, &w, sizeof(w), 0);
+			CHECK(n == sizeof(w), "pair %u send %zd", i, n);
+		}
+	}
+	return NULL;
+}
+
+static void test_pairs(void)
+{
+	struct vcore_uio_stats a, b;
+
+	part = "socketpairs";
+	for (int i = 0; i < NR_PAIRS; i++)
+		CHECK(!socketpair(AF_UNIX, SOCK_STREAM, 0, pairs[i]), "%d", errno);
+	vcore_uio_get_stats(&a);
+	run_all(pair_side, NULL, 2 * NR_PAIRS);
+	vcore_uio_get_stats(&b);
+	printf("socketpairs: %d pairs, %d round trips each, %lu waits\n",
+	       NR_PAIRS, ROUNDS, b.waits - a.waits);
+	CHECK(b.waits - a.waits >= NR_PAIRS, "only %lu waits", b.waits - a.waits);
+	for (int i = 0; i < NR_PAIRS; i++) {
+		CHECK(!vcore_uth_close(pairs[i][0]), "close %d", errno);
+		CHECK(!vcore_uth_close(pairs[i][1]), "close %d", errno);
+	}
+}
+
+/* ---- TCP: many acceptors on one socket, then many connections ---------- */
+
+static int lsock;
+static struct sockaddr_in laddr;
+static unsigned int nr_conns, accepted_ids_bad, acceptors_in;
+static unsigned char *seen_ids;
+
+static int listen_on_loopback(void)
+{
+	socklen_t len = sizeof(laddr);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&laddr, 0, sizeof(laddr));
+	laddr.sin_family = AF_INET;
+	laddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&laddr, sizeof(laddr)) ||
+	    listen(s, 4096) ||
+	    getsockname(s, (struct sockaddr *)&laddr, &len)) {
+		printf("listen: %s\n", strerror(errno));
+		exit(1);
+	}
+	return s;
+}
+
+/* An acceptor: takes conns_each connections, echoes each one's id + 1. */
+static void *acceptor(void *arg)
+{
+	unsigned int each = (uintptr_t)arg;
+
+	fetch_add(&acceptors_in, 1);
+	for (unsigned int k = 0; k < each; k++) {
+		int c = vcore_uth_accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+		unsigned int id;
+		ssize_t n;
+
+		CHECK(c >= 0, "accept4: %d", errno);
+		if (c < 0)
+			return NULL;
+		n = vcore_uth_recv(c, &id, sizeof(id), MSG_WAITALL);
+		CHECK(n == sizeof(id) && id < nr_conns, "recv id %zd", n);
+		if (n == sizeof(id) && id < nr_conns &&
+		    xchg(&seen_ids[id], 1))
+			fetch_add(&accepted_ids_bad, 1);
+		id++;
+		n = vcore_uth_send(c, &id, sizeof(id), 0);
+		CHECK(n == sizeof(id), "send %zd", n);
+		/* the client's close: EOF */
+		n = vcore_uth_recv(c, &id, sizeof(id), 0);
+		CHECK(n == 0, "EOF %zd %d", n, errno);
+		CHECK(!vcore_uth_close(c), "close %d", errno);
+	}
+	return NULL;
+}
+
+static void *connector(void *arg)
+{
+	unsigned int id = (uintptr_t)arg, r;
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	CHECK(s >= 0, "socket %d", errno);
+	if (s < 0)
+		return NULL;
+	CHECK(!vcore_uth_connect(s, (struct sockaddr *)&laddr, sizeof(laddr)),
+	      "connect %u: %d", id, errno);
+	n = vcore_uth_send(s, &id, sizeof(id), 0);
+	CHECK(n == sizeof(id), "send %zd", n);
+	n = vcore_uth_recv(s, &r, sizeof(r), MSG_WAITALL);
+	CHECK(n == sizeof(r) && r == id + 1, "echo %zd %u", n, r);
+	CHECK(!vcore_uth_close(s), "close %d", errno);
+	return NULL;
+}
+
+/* Acceptors first, all blocked in accept4; then connectors. */
+static void *tcp_either(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+
+	if (i >= (1UL << 20))
+		return acceptor((void *)(i >> 20));
+	while (READ_ONCE(acceptors_in) < 1)
+		vcore_uthread_yield();
+	return connector(arg);
+}
+
+static void tcp_round(unsigned int conns, unsigned int acceptors)
+{
+	void **args = calloc(conns + acceptors, sizeof(*args));
+	unsigned int missing = 0;
+
+	nr_conns = conns;
+	acceptors_in = 0;
+	seen_ids = calloc(conns, 1);
+	for (unsigned int i = 0; i < acceptors; i++)
+		args[i] = (void *)((uintptr_t)(conns / acceptors) << 20);
+	for (unsigned int i = 0; i < conns; i++)
+		args[acceptors + i] = (void *)(uintptr_t)i;
+	run_all(tcp_either, args, conns + acceptors);
+	for (unsigned int i = 0; i < conns; i++)
+		missing += !seen_ids[i];
+	CHECK(!missing && !accepted_ids_bad, "%u missing, %u twice", missing,
+	      accepted_ids_bad);
+	free(seen_ids);
+	free(args);
+}
+
+static void test_tcp(unsigned int conns)
+{
+	struct vcore_uio_stats a, b;
+
+	part = "tcp";
+	lsock = listen_on_loopback();
+	vcore_uio_get_stats(&a);
+	/* many waiters on one fd: 32 acceptors, one connection each */
+	tcp_round(32, 32);
+	vcore_uio_get_stats(&b);
+	printf("accept: 32 acceptors on one socket, %lu waits\n",
+	       b.waits - a.waits);
+	/* connections by the hundred: 50 acceptors */
+	conns -= conns % 50;
+	tcp_round(conns, 50);
+	vcore_uio_get_stats(&a);
+	printf("tcp: %u connections through 50 acceptors, %lu fds tapped so far\n",
+	       conns, a.taps);
+	CHECK(!vcore_uth_close(lsock), "close %d", errno);
+}
+
+/* ---- poll -------------------------------------------------------------- */
+
+static int pp[3][2];
+static unsigned int poll_phase;
+
+static void *poller(void *arg)
+{
+	struct pollfd p[4];
+	uint64_t t0;
+	int r;
+
+	(void)arg;
+	for (int i = 0; i < 3; i++)
+		p[i] = (struct pollfd){ .fd = pp[i][0], .events = POLLIN };
+	p[3] = (struct pollfd){ .fd = -1, .events = POLLIN };
+	r = vcore_uth_poll(p, 4, 0);
+	CHECK(r == 0, "poll 0: %d", r);
+	t0 = vcore_alarm_now();
+	r = vcore_uth_poll(p, 4, 100);
+	CHECK(r == 0, "poll 100 ms, nothing: %d %d", r, errno);
+	CHECK(vcore_alarm_now() - t0 >= 100000000ULL, "early: %llu ns",
+	      (unsigned long long)(vcore_alarm_now() - t0));
+	WRITE_ONCE(poll_phase, 1);
+	/* the writer writes pp[1] once we wait */
+	r = vcore_uth_poll(p, 4, -1);
+	CHECK(r == 1 && p[1].revents == POLLIN && !p[0].revents &&
+	      !p[2].revents, "poll: %d %x %x %x", r, p[0].revents,
+	      p[1].revents, p[2].revents);
+	/* a hang-up */
+	WRITE_ONCE(poll_phase, 2);
+	p[1].fd = -1;
+	r = vcore_uth_poll(p, 4, 60000);
+	CHECK(r == 1 && (p[2].revents & POLLHUP), "hup: %d %x", r, p[2].revents);
+	return NULL;
+}
+
+static void *poll_writer(void *arg)
+{
+	char c = 'x';
+
+	(void)arg;
+	while (READ_ONCE(poll_phase) < 1)
+		vcore_uthread_yield();
+	/* some yields, so that the poller has blocked */
+	for (int i = 0; i < 100; i++)
+		vcore_uthread_yield();
+	CHECK(vcore_uth_write(pp[1][1], &c, 1) == 1, "write %d", errno);
+	while (READ_ONCE(poll_phase) < 2)
+		vcore_uthread_yield();
+	for (int i = 0; i < 100; i++)
+		vcore_uthread_yield();
+	CHECK(!vcore_uth_close(pp[2][1]), "close %d", errno);
+	return NULL;
+}
+
+static void *poll_either(void *arg)
+{
+	return arg ? poll_writer(arg) : poller(arg);
+}
+
+static void test_poll(void)
+{
+	part = "poll";
+	for (int i = 0; i < 3; i++)
+		CHECK(!pipe(pp[i]), "%d", errno);
+	run_all(poll_either, NULL, 2);
+	for (int i = 0; i < 3; i++) {
+		vcore_uth_close(pp[i][0]);
+		if (i != 2)
+			vcore_uth_close(pp[i][1]);
+	}
+	printf("poll: timeout, one of three, hang-up\n");
+}
+
+/* ---- errnos ------------------------------------------------------------ */
+
+static void *errnos(void *arg)
+{
+	int p[2], s, c, one = 1;
+	struct linger lg = { 1, 0 };
+	char buf[16] = "x";
+	ssize_t n;
+
+	(void)arg;
+	/* EPIPE: the reader is gone */
+	CHECK(!pipe(p), "%d", errno);
+	vcore_uth_close(p[0]);
+	n = vcore_uth_write(p[1], buf, 1);
+	CHECK(n == -1 && errno == EPIPE, "EPIPE: %zd %d", n, errno);
+	vcore_uth_close(p[1]);
+	/* EOF on a socket pair, then EPIPE on send */
+	CHECK(!socketpair(AF_UNIX, SOCK_STREAM, 0, p), "%d", errno);
+	vcore_uth_close(p[1]);
+	n = vcore_uth_recv(p[0], buf, 1, 0);
+	CHECK(n == 0, "EOF: %zd %d", n, errno);
+	n = vcore_uth_send(p[0], buf, 1, MSG_NOSIGNAL);
+	CHECK(n == -1 && errno == EPIPE, "send EPIPE: %zd %d", n, errno);
+	vcore_uth_close(p[0]);
+	/* ECONNRESET: the server aborts while the client waits in recv */
+	lsock = listen_on_loopback();
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(!vcore_uth_connect(c, (struct sockaddr *)&laddr, sizeof(laddr)),
+	      "connect %d", errno);
+	s = vcore_uth_accept4(lsock, NULL, NULL, 0);
+	CHECK(s >= 0, "accept %d", errno);
+	setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	CHECK(!vcore_uth_close(s), "close %d", errno);
+	n = vcore_uth_recv(c, buf, sizeof(buf), 0);
+	CHECK(n == -1 && errno == ECONNRESET, "ECONNRESET: %zd %d", n, errno);
+	vcore_uth_close(c);
+	/* ECONNREFUSED: nobody listens any more */
+	vcore_uth_close(lsock);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	n = vcore_uth_connect(c, (struct sockaddr *)&laddr, sizeof(laddr));
+	CHECK(n == -1 && errno == ECONNREFUSED, "ECONNREFUSED: %zd %d", n,
+	      errno);
+	vcore_uth_close(c);
+	/* EBADF */
+	n = vcore_uth_read(c, buf, 1);
+	CHECK(n == -1 && errno == EBADF, "EBADF: %zd %d", n, errno);
+	return NULL;
+}
+
+static void test_errnos(void)
+{
+	part = "errnos";
+	run_all(errnos, NULL, 1);
+	printf("errnos: EPIPE, EOF, ECONNRESET, ECONNREFUSED, EBADF\n");
+}
+
+/* ---- Files through io_uring --------------------------------------------- */
+
+#define NR_FILERS	300
+#define FILE_BYTES	(24 * 1024)
+#define CHUNK		4096
+
+static void *filer(void *arg)
+{
+	unsigned int i = (uintptr_t)arg;
+	unsigned char *buf = malloc(FILE_BYTES), *back = malloc(FILE_BYTES);
+	char path[64];
+	struct statx stx;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/vm_uio.%d.%u", getpid(), i);
+	fd = vcore_uth_openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_TRUNC |
+			      O_CLOEXEC, 0600);
+	CHECK(fd >= 0, "openat %s: %d", path, errno);
+	if (fd < 0)
+		goto out;
+	for (size_t k = 0; k < FILE_BYTES; k++)
+		buf[k] = pattern(i, k);
+	/* chunks in reverse, so that the offsets matter */
+	for (int c = FILE_BYTES / CHUNK - 1; c >= 0; c--) {
+		n = vcore_uth_pwrite(fd, buf + c * CHUNK, CHUNK,
+				     (off_t)c * CHUNK);
+		CHECK(n == CHUNK, "pwrite %zd %d", n, errno);
+	}
+	CHECK(!vcore_uth_fsync(fd), "fsync %d", errno);
+	CHECK(!vcore_uth_statx(AT_FDCWD, path, 0, STATX_SIZE, &stx) &&
+	      stx.stx_size == FILE_BYTES, "statx %d %llu", errno,
+	      (unsigned long long)stx.stx_size);
+	memset(back, 0, FILE_BYTES);
+	n = vcore_uth_pread(fd, back, FILE_BYTES, 0);
+	CHECK(n == FILE_BYTES && !memcmp(buf, back, FILE_BYTES),
+	      "pread %zd", n);
+	/* read and write at the file position: a regular file is not tapped */
+	memset(back, 0, FILE_BYTES);
+	n = read_all(fd, back, FILE_BYTES);
+	CHECK(n == 0, "at the end: %zd", n);
+	lseek(fd, CHUNK, SEEK_SET);
+	n = read_all(fd, back, CHUNK);
+	CHECK(n == CHUNK && !memcmp(buf + CHUNK, back, CHUNK), "read %zd", n);
+	n = write_all(fd, buf, CHUNK);
+	CHECK(n == CHUNK && lseek(fd, 0, SEEK_CUR) == 2 * CHUNK,
+	      "write %zd", n);
+	CHECK(!vcore_uth_close(fd), "close %d", errno);
+	unlink(path);
+out:
+	free(buf);
+	free(back);
+	return NULL;
+}
+
+static void test_files(void)
+{
+	struct vcore_uio_stats a, b;
+
+	part = "files";
+	vcore_uio_get_stats(&a);
+	run_all(filer, NULL, NR_FILERS);
+	vcore_uio_get_stats(&b);
+	printf("files: %d uthreads, %lu ring submits, %lu completions, "
+	       "%lu waited for room\n", NR_FILERS,
+	       b.uring_submits - a.uring_submits,
+	       b.uring_completions - a.uring_completions,
+	       b.uring_deferred - a.uring_deferred);
+	CHECK(b.uring_completions - a.uring_completions >= NR_FILERS * 9UL,
+	      "completions");
+}
+
+/* ---- Others run while more uthreads than pcores wait in reads ---------- */
+
+static int stall[2];
+static unsigned int sleepers_in, spinners_done;
+static unsigned long spins;
+
+static void *stall_reader(void *arg)
+{
+	char c;
+	ssize_t n;
+
+	(void)arg;
+	fetch_add(&sleepers_in, 1);
+	n = vcore_uth_read(stall[0], &c, 1);
+	CHECK(n == 1, "stalled read %zd %d", n, errno);
+	return NULL;
+}
+
+static void *spinner(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 2000; i++) {
+		fetch_add(&spins, 1);
+		vcore_uthread_yield();
+	}
+	fetch_add(&spinners_done, 1);
+	return NULL;
+}
+
+static void test_others_run(void)
+{
+	unsigned int nr = 4 * dev.api.nr_pcores + 4;
+	struct uthread **u = calloc(nr + 4, sizeof(*u));
+	struct vcore_uio_stats a, b;
+	char ones[512];
+
+	part = "others run";
+	CHECK(!pipe(stall), "%d", errno);
+	vcore_uio_get_stats(&a);
+	for (unsigned int i = 0; i < nr; i++)
+		u[i] = vcore_uthread_create(stall_reader, NULL);
+	while (READ_ONCE(sleepers_in) < nr)
+		usleep(1000);
+	/*
+	 * Every reader is in its read: had one blocked its vcore, no vcore
+	 * would be left for the spinners.
+	 */
+	for (unsigned int i = 0; i < 4; i++)
+		u[nr + i] = vcore_uthread_create(spinner, NULL);
+	for (unsigned int i = 0; i < 4; i++)
+		vcore_uthread_join(u[nr + i], NULL);
+	vcore_uio_get_stats(&b);
+	printf("others run: %u readers waiting, %lu spins meanwhile, %lu waits\n",
+	       nr, READ_ONCE(spins), b.waits - a.waits);
+	CHECK(READ_ONCE(spins) == 4 * 2000, "spins %lu", spins);
+	memset(ones, '1', sizeof(ones));
+	CHECK(write(stall[1], ones, nr) == (ssize_t)nr, "%d", errno);
+	for (unsigned int i = 0; i < nr; i++)
+		vcore_uthread_join(u[i], NULL);
+	vcore_uth_close(stall[0]);
+	vcore_uth_close(stall[1]);
+	free(u);
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	sleep(900);
+	printf("stuck in part %s\nRESULT STUCK\n", part);
+	fflush(stdout);
+	_exit(2);
+}
+
+static int get_stats(struct vcore_stats *st)
+{
+	return ioctl(dev.fd, VCORE_IOC_GET_STATS, st);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int conns = argc > 1 ? (unsigned int)atoi(argv[1]) : 1000;
+	struct vcore_stats s0, s1;
+	struct rlimit rl;
+	pthread_t wd;
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	/* two fds a connection, and room */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = 2 * conns + 512;
+	if (rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		printf("setrlimit: %s\n", strerror(errno));
+	err = vcore_dev_open(&dev);
+	if (!err)
+		err = vcore_arena_setup(&dev, 16 << 20);
+	if (!err)
+		err = vcore_uthread_lib_init(&dev);
+	if (!err)
+		err = vcore_uio_init(&dev);
+	if (err) {
+		printf("setup: %s\nRESULT %s\n", strerror(-err),
+		       err == -ENOSYS || err == -EPERM ? "SKIP: no io_uring" :
+							 "FAIL");
+		return err == -ENOSYS || err == -EPERM ? 0 : 1;
+	}
+	pthread_create(&wd, NULL, watchdog, NULL);
+	printf("pcores %u, max_vcores %u\n", dev.api.nr_pcores,
+	       dev.api.max_vcores);
+	get_stats(&s0);
+	test_pipes();
+	test_pairs();
+	test_poll();
+	test_errnos();
+	test_others_run();
+	test_files();
+	test_tcp(conns);
+	get_stats(&s1);
+	part = "kernel";
+	printf("kernel: %llu tap fires\n",
+	       (unsigned long long)(s1.tap_fires - s0.tap_fires));
+	CHECK(s1.tap_fires > s0.tap_fires, "no tap fired");
+	printf("RESULT %s\n", failures ? "FAIL" : "PASS");
+	return failures ? 1 : 0;
+}
