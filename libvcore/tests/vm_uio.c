@@ -553,13 +553,18 @@ static void *filer(void *arg)
 	/* read and write at the file position: a regular file is not tapped */
 	memset(back, 0, FILE_BYTES);
 	n = read_all(fd, back, FILE_BYTES);
+	CHECK(n == FILE_BYTES && !memcmp(buf, back, FILE_BYTES),
+	      "read %zd", n);
+	n = vcore_uth_read(fd, back, 1);
 	CHECK(n == 0, "at the end: %zd", n);
 	lseek(fd, CHUNK, SEEK_SET);
 	n = read_all(fd, back, CHUNK);
 	CHECK(n == CHUNK && !memcmp(buf + CHUNK, back, CHUNK), "read %zd", n);
 	n = write_all(fd, buf, CHUNK);
-	CHECK(n == CHUNK && lseek(fd, 0, SEEK_CUR) == 2 * CHUNK,
+	CHECK(n == CHUNK && lseek(fd, 0, SEEK_CUR) == 3 * CHUNK,
 	      "write %zd", n);
+	n = vcore_uth_pread(fd, back, CHUNK, 2 * CHUNK);
+	CHECK(n == CHUNK && !memcmp(buf, back, CHUNK), "written %zd", n);
 	CHECK(!vcore_uth_close(fd), "close %d", errno);
 	unlink(path);
 out:
