@@ -86,7 +86,6 @@ struct uio_wait {
 	unsigned int lock;
 	int state;			/* W_*; under lock */
 	struct uthread *u;
-	bool timed_out;
 	unsigned int alarm_done;	/* the alarm's last touch */
 	struct vcore_alarm_waiter alarm;
 };
@@ -175,12 +174,16 @@ static void uio_evq_handler(struct event_queue *ev_q)
 	struct ceq *ceq = &event_q_mbox(ev_q)->ceq;
 	struct event_msg msg;
 	unsigned int i;
+	/* the interrupted uthread's errno is this thread's */
+	int err = errno;
 
 	for (i = 0; i < 2 * uio.nr_fds + 2; i++) {
 		struct uio_fd *f;
 
-		if (!vcore_get_ceq_msg(ceq, &msg))
+		if (!vcore_get_ceq_msg(ceq, &msg)) {
+			errno = err;
 			return;
+		}
 		f = fd_of(msg.ev_type);
 		if (!f)
 			continue;
@@ -191,13 +194,13 @@ static void uio_evq_handler(struct event_queue *ev_q)
 	msg.ev_type = EV_EVENT;
 	msg.ev_arg3 = (uintptr_t)ev_q;
 	vcore_self_notify(vcore_id(), &msg, true);
+	errno = err;
 }
 
 static void wait_alarm_fired(struct vcore_alarm_waiter *a)
 {
 	struct uio_wait *w = a->data;
 
-	w->timed_out = true;
 	wait_wake(w);
 	smp_store_release(&w->alarm_done, 1);
 }
@@ -490,7 +493,12 @@ static long op_not_uthread(struct uio_op *op, struct uio_fd *f)
 	bool vc = vcore_in_vcore_context();
 	long r;
 
-	if (vc && f && op_needs_nonblock(op->kind)) {
+	/* vcore context must not block: O_NONBLOCK first, if it can */
+	if (vc && op->fd >= 0 && op_needs_nonblock(op->kind)) {
+		if (!uio_ready())
+			return -ENXIO;
+		if (!f)
+			return -EMFILE;
 		r = fd_nonblock(op->fd, f);
 		if (r)
 			return r;

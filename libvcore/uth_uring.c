@@ -154,10 +154,14 @@ static void ur_evq_handler(struct event_queue *ev_q)
 	struct ceq *ceq = &event_q_mbox(ev_q)->ceq;
 	struct event_msg msg;
 	unsigned int i;
+	/* the interrupted uthread's errno is this thread's */
+	int err = errno;
 
 	for (i = 0; i < 2 * ur.nr + 2; i++) {
-		if (!vcore_get_ceq_msg(ceq, &msg))
+		if (!vcore_get_ceq_msg(ceq, &msg)) {
+			errno = err;
 			return;
+		}
 		if (msg.ev_type < ur.nr)
 			ring_reap(&ur.rings[msg.ev_type]);
 	}
@@ -166,6 +170,7 @@ static void ur_evq_handler(struct event_queue *ev_q)
 	msg.ev_type = EV_EVENT;
 	msg.ev_arg3 = (uintptr_t)ev_q;
 	vcore_self_notify(vcore_id(), &msg, true);
+	errno = err;
 }
 
 /* Run req's SQE for the calling uthread: the CQE's result. */
@@ -269,11 +274,17 @@ int vcore_uth_openat(int dirfd, const char *path, int flags, mode_t mode)
 	struct uio_req req;
 	int c = caller(), fd;
 
-	if (c <= 0)
-		return c ? (int)libc_ret(c) : openat(dirfd, path, flags, mode);
-	req_init(&req);
-	io_uring_prep_openat(&req.sqe, dirfd, path, flags, mode);
-	fd = ring_call(&req);
+	if (c < 0)
+		return (int)libc_ret(c);
+	if (!c) {
+		fd = openat(dirfd, path, flags, mode);
+		if (fd < 0)
+			return -1;
+	} else {
+		req_init(&req);
+		io_uring_prep_openat(&req.sqe, dirfd, path, flags, mode);
+		fd = ring_call(&req);
+	}
 	if (fd >= 0)
 		uio_fd_opened(fd);
 	return (int)libc_ret(fd);

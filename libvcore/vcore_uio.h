@@ -81,7 +81,12 @@ struct statx;
  */
 int vcore_uio_init(struct vcore_dev *dev);
 
-/* Readiness calls (uth_io.c); errno as the libc calls, and EMFILE. */
+/*
+ * Readiness calls (uth_io.c).  errno as the libc calls, and from a
+ * uthread also ENXIO (before vcore_uio_init()), EMFILE (fd past the
+ * table), EBUSY (fd tapped by someone else, e.g. a vcore_epoll), ENOSPC
+ * (the module's max_taps reached), or the error of fcntl(2).
+ */
 ssize_t vcore_uth_read(int fd, void *buf, size_t n);
 ssize_t vcore_uth_write(int fd, const void *buf, size_t n);
 ssize_t vcore_uth_readv(int fd, const struct iovec *iov, int cnt);
@@ -96,12 +101,17 @@ int vcore_uth_connect(int fd, const struct sockaddr *addr, socklen_t len);
 
 /*
  * poll(2): timeout_ms 0 does not block, < 0 blocks for ever, > 0 at most
- * that long (a vcore alarm).  Also EINVAL (nfds above RLIMIT_NOFILE),
- * EMFILE, ENOMEM, and ENOSPC when no alarm is free for the timeout.
+ * that long (a vcore alarm).  Errors as the readiness calls, and EINVAL
+ * (nfds past the table), ENOMEM, ENOSPC when no alarm is free for the
+ * timeout, ENXIO when the module has no alarms.
  */
 int vcore_uth_poll(struct pollfd *fds, nfds_t nfds, int timeout_ms);
 
-/* File calls through io_uring (uth_uring.c); errno as the libc calls. */
+/*
+ * File calls through io_uring (uth_uring.c).  errno as the libc calls (as
+ * io_uring reports them), and ENXIO from a uthread before
+ * vcore_uio_init().
+ */
 ssize_t vcore_uth_pread(int fd, void *buf, size_t n, off_t off);
 ssize_t vcore_uth_pwrite(int fd, const void *buf, size_t n, off_t off);
 int vcore_uth_fsync(int fd);
