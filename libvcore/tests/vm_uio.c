@@ -5,8 +5,9 @@
  * listening socket, poll over several fds with a timeout, the errnos of
  * EOF, EPIPE, ECONNRESET and ECONNREFUSED, hundreds of uthreads doing
  * file I/O through io_uring with the content checked, connections by the
- * hundred, and uthreads that keep running while more uthreads than there
- * are pcores wait in reads.
+ * hundred, uthreads that keep running while more uthreads than there
+ * are pcores wait in reads, and no vcore thread asleep in the kernel
+ * (vcore_stats.kernel_blocks) while uthreads make every call.
  *
  *   vm_uio [CONNECTIONS]       (default 1000)
  *
@@ -654,6 +655,199 @@ static void test_others_run(void)
 	free(u);
 }
 
+/* ---- No vcore thread sleeps in the kernel on these paths ---------------- */
+
+/*
+ * Uthreads that do every kind of call at once, started together once all
+ * of them exist and stopped before anyone exits, with every fd and buffer
+ * made beforehand: between the two looks at kernel_blocks nothing but the
+ * calls under test runs on the vcores.
+ */
+#define QP		8	/* pipe pairs, socket pairs */
+#define QROUNDS		200
+#define QFILES		4
+#define QBYTES		(16 * 1024)
+#define NR_QUIET	(4 * QP + QFILES + 3)
+
+static int qpipe[QP][2][2], qsock[QP][2], qpoll[2], qlisten, qconn;
+static struct sockaddr_in qaddr;
+static unsigned char qbuf[QFILES][2][QBYTES];
+static char qpath[QFILES][64];
+static unsigned int q_ready, q_go, q_done, q_leave;
+
+static void quiet_pipe(unsigned int i, bool ping)
+{
+	unsigned char m[64];
+
+	for (unsigned int r = 0; r < QROUNDS; r++) {
+		memset(m, (int)(r & 0xff), sizeof(m));
+		if (ping) {
+			CHECK(write_all(qpipe[i][0][1], m, sizeof(m)) == sizeof(m),
+			      "write %d", errno);
+			CHECK(read_all(qpipe[i][1][0], m, sizeof(m)) == sizeof(m) &&
+			      m[63] == (unsigned char)r, "read %d", errno);
+		} else {
+			CHECK(read_all(qpipe[i][0][0], m, sizeof(m)) == sizeof(m),
+			      "read %d", errno);
+			CHECK(write_all(qpipe[i][1][1], m, sizeof(m)) == sizeof(m),
+			      "write %d", errno);
+		}
+	}
+}
+
+static void quiet_sock(unsigned int i, bool ping)
+{
+	int fd = qsock[i][ping ? 0 : 1];
+	unsigned int v = 0;
+
+	for (unsigned int r = 0; r < QROUNDS; r++) {
+		if (ping) {
+			CHECK(vcore_uth_send(fd, &r, sizeof(r), 0) == sizeof(r),
+			      "send %d", errno);
+			CHECK(vcore_uth_recv(fd, &v, sizeof(v), MSG_WAITALL) ==
+			      sizeof(v) && v == r, "recv %d", errno);
+		} else {
+			CHECK(vcore_uth_recv(fd, &v, sizeof(v), MSG_WAITALL) ==
+			      sizeof(v), "recv %d", errno);
+			CHECK(vcore_uth_send(fd, &v, sizeof(v), 0) == sizeof(v),
+			      "send %d", errno);
+		}
+	}
+}
+
+static void quiet_file(unsigned int i)
+{
+	struct statx stx;
+	int fd;
+
+	for (size_t k = 0; k < QBYTES; k++)
+		qbuf[i][0][k] = pattern(i, k);
+	fd = vcore_uth_openat(AT_FDCWD, qpath[i], O_RDWR | O_CREAT | O_TRUNC,
+			      0600);
+	CHECK(fd >= 0, "openat %d", errno);
+	if (fd < 0)
+		return;
+	for (int r = 0; r < 20; r++) {
+		CHECK(vcore_uth_pwrite(fd, qbuf[i][0], QBYTES, 0) == QBYTES,
+		      "pwrite %d", errno);
+		CHECK(!vcore_uth_fsync(fd), "fsync %d", errno);
+		CHECK(vcore_uth_pread(fd, qbuf[i][1], QBYTES, 0) == QBYTES &&
+		      !memcmp(qbuf[i][0], qbuf[i][1], QBYTES), "pread %d", errno);
+	}
+	CHECK(!vcore_uth_statx(fd, "", AT_EMPTY_PATH, STATX_SIZE, &stx) &&
+	      stx.stx_size == QBYTES, "statx %d", errno);
+	CHECK(!vcore_uth_close(fd), "close %d", errno);
+}
+
+static void quiet_tcp(bool acceptor)
+{
+	unsigned int v = 7;
+
+	if (acceptor) {
+		int c = vcore_uth_accept4(qlisten, NULL, NULL, 0);
+
+		CHECK(c >= 0, "accept %d", errno);
+		CHECK(vcore_uth_recv(c, &v, sizeof(v), MSG_WAITALL) == sizeof(v),
+		      "recv %d", errno);
+		CHECK(vcore_uth_send(c, &v, sizeof(v), 0) == sizeof(v),
+		      "send %d", errno);
+		CHECK(!vcore_uth_close(c), "close %d", errno);
+	} else {
+		CHECK(!vcore_uth_connect(qconn, (struct sockaddr *)&qaddr,
+					 sizeof(qaddr)), "connect %d", errno);
+		CHECK(vcore_uth_send(qconn, &v, sizeof(v), 0) == sizeof(v),
+		      "send %d", errno);
+		CHECK(vcore_uth_recv(qconn, &v, sizeof(v), MSG_WAITALL) ==
+		      sizeof(v) && v == 7, "recv %d", errno);
+	}
+}
+
+static void quiet_poll(void)
+{
+	struct pollfd p = { .fd = qpoll[0], .events = POLLIN };
+
+	for (int r = 0; r < 3; r++)
+		CHECK(vcore_uth_poll(&p, 1, 20) == 0, "poll %d", errno);
+}
+
+static void *quiet_worker(void *arg)
+{
+	unsigned int i = (uintptr_t)arg;
+
+	fetch_add(&q_ready, 1);
+	while (!READ_ONCE(q_go))
+		vcore_uthread_yield();
+	if (i < 2 * QP)
+		quiet_pipe(i / 2, i % 2);
+	else if (i < 4 * QP)
+		quiet_sock((i - 2 * QP) / 2, i % 2);
+	else if (i < 4 * QP + QFILES)
+		quiet_file(i - 4 * QP);
+	else if (i < 4 * QP + QFILES + 2)
+		quiet_tcp(i % 2);
+	else
+		quiet_poll();
+	fetch_add(&q_done, 1);
+	while (!READ_ONCE(q_leave))
+		vcore_uthread_yield();
+	return NULL;
+}
+
+static __u64 kernel_blocks(void)
+{
+	struct vcore_stats st;
+
+	ioctl(dev.fd, VCORE_IOC_GET_STATS, &st);
+	return st.kernel_blocks;
+}
+
+static void test_no_kernel_blocks(void)
+{
+	struct uthread *u[NR_QUIET];
+	__u64 kb0, kb1;
+
+	part = "kernel blocks";
+	for (int i = 0; i < QP; i++) {
+		CHECK(!pipe(qpipe[i][0]) && !pipe(qpipe[i][1]), "%d", errno);
+		CHECK(!socketpair(AF_UNIX, SOCK_STREAM, 0, qsock[i]), "%d", errno);
+	}
+	for (int i = 0; i < QFILES; i++)
+		snprintf(qpath[i], sizeof(qpath[i]), "/tmp/vm_uio.q.%d.%d",
+			 getpid(), i);
+	CHECK(!pipe(qpoll), "%d", errno);
+	qlisten = listen_on_loopback();
+	qaddr = laddr;
+	qconn = socket(AF_INET, SOCK_STREAM, 0);
+	for (unsigned int i = 0; i < NR_QUIET; i++)
+		u[i] = vcore_uthread_create(quiet_worker, (void *)(uintptr_t)i);
+	while (READ_ONCE(q_ready) < NR_QUIET)
+		usleep(1000);
+	kb0 = kernel_blocks();
+	WRITE_ONCE(q_go, 1);
+	while (READ_ONCE(q_done) < NR_QUIET)
+		usleep(1000);
+	kb1 = kernel_blocks();
+	WRITE_ONCE(q_leave, 1);
+	for (unsigned int i = 0; i < NR_QUIET; i++)
+		vcore_uthread_join(u[i], NULL);
+	printf("kernel blocks: %u uthreads on every call, %llu vcore threads "
+	       "asleep in the kernel meanwhile\n", NR_QUIET,
+	       (unsigned long long)(kb1 - kb0));
+	CHECK(kb1 == kb0, "%llu kernel blocks", (unsigned long long)(kb1 - kb0));
+	for (int i = 0; i < QP; i++)
+		for (int k = 0; k < 2; k++) {
+			vcore_uth_close(qpipe[i][k][0]);
+			vcore_uth_close(qpipe[i][k][1]);
+			vcore_uth_close(qsock[i][k]);
+		}
+	for (int i = 0; i < QFILES; i++)
+		unlink(qpath[i]);
+	vcore_uth_close(qpoll[0]);
+	vcore_uth_close(qpoll[1]);
+	vcore_uth_close(qconn);
+	vcore_uth_close(qlisten);
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static void *watchdog(void *arg)
@@ -704,6 +898,7 @@ int main(int argc, char **argv)
 	printf("pcores %u, max_vcores %u\n", dev.api.nr_pcores,
 	       dev.api.max_vcores);
 	get_stats(&s0);
+	test_no_kernel_blocks();
 	test_pipes();
 	test_pairs();
 	test_poll();
