@@ -768,6 +768,30 @@ static unsigned int pow2_at_least(unsigned int n)
 	return p;
 }
 
+/*
+ * A new fd past the end of the process's fd table grows the table, and
+ * that waits for an RCU grace period (or for another thread's growing):
+ * an accept4() or an io_uring openat on a vcore would sleep there.  So
+ * grow it now, once, to nr entries, from the caller's thread: the lowest
+ * free fd at or above nr - 1 makes the table that long, and it never
+ * shrinks.  EMFILE: that end is taken already, and the table with it.
+ */
+static void fd_table_grow(unsigned int nr)
+{
+	int fd = fcntl(0, F_DUPFD_CLOEXEC, (int)nr - 1);
+
+	if (fd < 0 && errno == EBADF) {
+		int tmp = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (tmp < 0)
+			return;
+		fd = fcntl(tmp, F_DUPFD_CLOEXEC, (int)nr - 1);
+		close(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 static int uio_setup(struct vcore_dev *dev)
 {
 	struct rlimit rl;
@@ -782,6 +806,7 @@ static int uio_setup(struct vcore_dev *dev)
 	uio.fds = calloc(nr, sizeof(*uio.fds));
 	if (!uio.fds)
 		return -ENOMEM;
+	fd_table_grow(nr);
 	uio.nr_fds = nr;
 	uio.dev = dev;
 	uio.ev_q = vcore_get_eventq_raw();

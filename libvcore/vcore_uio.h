@@ -48,7 +48,10 @@
  *
  * Fds are those below the RLIMIT_NOFILE soft limit at vcore_uio_init()
  * (at most VCORE_UIO_MAX_FDS); a readiness call on a higher fd fails with
- * EMFILE.  Each tapped fd holds one of the module's max_taps taps per
+ * EMFILE.  vcore_uio_init() grows the process's fd table to that many
+ * entries at once: a new fd past the table's end would otherwise make
+ * the accept4 or openat that allocates it wait, on a vcore, for the table
+ * to grow (an RCU grace period).  Each tapped fd holds one of the module's max_taps taps per
  * process, and so does each ring.
  */
 #ifndef _VCORE_UIO_H

@@ -793,6 +793,18 @@ static void *quiet_worker(void *arg)
 	return NULL;
 }
 
+/* A line in the kernel's trace, to find a kernel block's vcore_blocked. */
+static void trace_mark(const char *what)
+{
+	int fd = open("/sys/kernel/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (write(fd, what, strlen(what)) < 0)
+			errno = 0;
+		close(fd);
+	}
+}
+
 static __u64 kernel_blocks(void)
 {
 	struct vcore_stats st;
@@ -823,10 +835,12 @@ static void test_no_kernel_blocks(void)
 	while (READ_ONCE(q_ready) < NR_QUIET)
 		usleep(1000);
 	kb0 = kernel_blocks();
+	trace_mark("quiet start");
 	WRITE_ONCE(q_go, 1);
 	while (READ_ONCE(q_done) < NR_QUIET)
 		usleep(1000);
 	kb1 = kernel_blocks();
+	trace_mark("quiet end");
 	WRITE_ONCE(q_leave, 1);
 	for (unsigned int i = 0; i < NR_QUIET; i++)
 		vcore_uthread_join(u[i], NULL);
