@@ -6,8 +6,9 @@
  * EOF, EPIPE, ECONNRESET and ECONNREFUSED, hundreds of uthreads doing
  * file I/O through io_uring with the content checked, connections by the
  * hundred, uthreads that keep running while more uthreads than there
- * are pcores wait in reads, and no vcore thread asleep in the kernel
- * (vcore_stats.kernel_blocks) while uthreads make every call.
+ * are pcores wait in reads, no vcore thread asleep in the kernel
+ * (vcore_stats.kernel_blocks) while uthreads make every call, and pipes,
+ * socket pairs and files again while vcores are preempted (with test=1).
  *
  *   vm_uio [CONNECTIONS]       (default 1000)
  *
@@ -164,6 +165,7 @@ static void test_pipes(void)
 	struct vcore_uio_stats a, b;
 
 	part = "pipes";
+	readers_in = 0;
 	for (int i = 0; i < NR_PIPES; i++)
 		CHECK(!pipe(pipes[i]), "pipe: %d", errno);
 	vcore_uio_get_stats(&a);
@@ -862,15 +864,100 @@ static void test_no_kernel_blocks(void)
 	vcore_uth_close(qlisten);
 }
 
+/* ---- Again, while vcores are preempted (test=1) ------------------------- */
+
+static unsigned int storm;
+static unsigned long preempts;
+
+static void *preempter(void *arg)
+{
+	unsigned int v = 0, n = vcore_max_vcores();
+
+	(void)arg;
+	while (READ_ONCE(storm)) {
+		struct vcore_preempt p = { .target_fd = dev.fd, .vcoreid = v };
+
+		if (!ioctl(dev.fd, VCORE_IOC_PREEMPT, &p))
+			fetch_add(&preempts, 1);
+		usleep(2000);
+		vcore_request_more(0);
+		v = (v + 1) % n;
+		usleep(500);
+	}
+	return NULL;
+}
+
+static void test_under_preemption(void)
+{
+	struct vcore_preempt p = { .target_fd = dev.fd, .vcoreid = 0 };
+	struct uthread_stats us;
+	pthread_t t;
+
+	if (ioctl(dev.fd, VCORE_IOC_PREEMPT, &p) && errno == ENOTTY) {
+		printf("preemptions: no VCORE_IOC_PREEMPT (test=1), not run\n");
+		return;
+	}
+	part = "preemptions";
+	printf("preemptions: pipes, socket pairs and files again\n");
+	vcore_request_more(0);
+	WRITE_ONCE(storm, 1);
+	pthread_create(&t, NULL, preempter, NULL);
+	test_pipes();
+	test_pairs();
+	test_files();
+	WRITE_ONCE(storm, 0);
+	pthread_join(t, NULL);
+	vcore_uthread_get_stats(&us);
+	printf("preemptions: %lu during pipes, socket pairs and files; "
+	       "%lu uthreads stolen, %lu CHANGE_VCORE so far\n",
+	       READ_ONCE(preempts), us.steals, us.changes);
+}
+
 /* ---- main --------------------------------------------------------------- */
+
+/* No part takes this long, even in TCG on a loaded host. */
+#define PART_LIMIT_S	300
+
+static const char *watched_part;
+static unsigned int part_secs;
+
+static void dump_stuck(void)
+{
+	struct vcore_uio_stats s;
+	struct uthread_stats us;
+
+	vcore_uio_get_stats(&s);
+	vcore_uthread_get_stats(&us);
+	printf("stuck in part %s: uio %lu taps, %lu waits, %lu fires, "
+	       "%lu/%lu ring submits/completions; uthreads %lu created, "
+	       "%lu exited, %lu stolen\n", part, s.taps, s.waits, s.fires,
+	       s.uring_submits, s.uring_completions, us.created, us.exited,
+	       us.steals);
+	for (unsigned int v = 0; v < vcore_max_vcores(); v++) {
+		struct vcore_preempt_data *p = vcore_vcpd_of(v);
+
+		printf("vc%u: mapped %d flags %#x notif_disabled %u "
+		       "notif_pending %u\n", v, vcore_is_mapped(v), p->flags,
+		       p->notif_disabled, p->notif_pending);
+	}
+	printf("procinfo: state %u num_vcores %u\nRESULT STUCK\n",
+	       dev.kprocinfo->state, dev.kprocinfo->num_vcores);
+	fflush(stdout);
+}
 
 static void *watchdog(void *arg)
 {
 	(void)arg;
-	sleep(900);
-	printf("stuck in part %s\nRESULT STUCK\n", part);
-	fflush(stdout);
-	_exit(2);
+	for (;;) {
+		sleep(1);
+		if (READ_ONCE(part) != watched_part) {
+			watched_part = READ_ONCE(part);
+			part_secs = 0;
+		} else if (++part_secs == PART_LIMIT_S) {
+			dump_stuck();
+			_exit(2);
+		}
+	}
 }
 
 static int get_stats(struct vcore_stats *st)
@@ -920,6 +1007,7 @@ int main(int argc, char **argv)
 	test_others_run();
 	test_files();
 	test_tcp(conns);
+	test_under_preemption();
 	get_stats(&s1);
 	part = "kernel";
 	printf("kernel: %llu tap fires\n",
