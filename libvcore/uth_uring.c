@@ -4,8 +4,18 @@
  *
  * A uthread fills in an SQE template on its stack and blocks; the block
  * callback, in vcore context on the vcore it blocked on, copies it into
- * that vcore's ring and submits (io_uring_enter() without waiting: it
- * starts the request or hands it to io_uring's workers, and returns).
+ * that vcore's ring and submits.
+ *
+ * The rings are SQPOLL rings that share one SQ thread (ATTACH_WQ): that
+ * kernel thread, not a vcore thread, issues every request, so io_uring's
+ * workers and its task work belong to it.  A request issued by a vcore
+ * thread would need that thread in the kernel now and then (io_uring
+ * runs task work, such as starting another worker, on its submitter),
+ * and a vcore thread that yielded or was preempted waits offline until
+ * its vcore is granted again, which may be never if every uthread waits
+ * on the ring.  Submitting is writing the SQ tail, plus an
+ * io_uring_enter(IORING_ENTER_SQ_WAKEUP) if the SQ thread went to sleep:
+ * neither waits.
  * Each ring's completions signal an eventfd tapped into one CEQ
  * (ev_id = the ring), whose handler, on whichever vcore takes the event,
  * drains the eventfd, then reaps the ring: each CQE's result goes into its
@@ -39,6 +49,8 @@
 #include "vcore_tap.h"
 
 #define RING_ENTRIES	64
+/* the SQ thread polls this long after the last submission, then sleeps */
+#define SQ_IDLE_MS	10
 /* what one read or write moves at most, as Linux's MAX_RW_COUNT */
 #define RW_MAX		0x7ffff000UL
 
@@ -326,12 +338,20 @@ static unsigned int pow2_at_least(unsigned int n)
 }
 
 static int ring_setup(struct vcore_dev *dev, struct uio_ring *R,
-		      unsigned int id)
+		      unsigned int id, int first_fd)
 {
+	struct io_uring_params prm;
 	int err;
 
 	R->efd = -1;
-	err = io_uring_queue_init(RING_ENTRIES, &R->ring, 0);
+	memset(&prm, 0, sizeof(prm));
+	prm.flags = IORING_SETUP_SQPOLL;
+	prm.sq_thread_idle = SQ_IDLE_MS;
+	if (first_fd >= 0) {
+		prm.flags |= IORING_SETUP_ATTACH_WQ;
+		prm.wq_fd = (__u32)first_fd;
+	}
+	err = io_uring_queue_init_params(RING_ENTRIES, &R->ring, &prm);
 	if (err)
 		return err;
 	R->cap = R->ring.cq.ring_entries;
@@ -368,7 +388,8 @@ int uio_uring_init(struct vcore_dev *dev)
 	fetch_or(&ur.ev_q->ev_flags, (__u32)(EVENT_INDIR | EVENT_SPAM_INDIR |
 					    EVENT_IPI | EVENT_WAKEUP));
 	for (i = 0; i < nr; i++) {
-		err = ring_setup(dev, &rings[i], i);
+		err = ring_setup(dev, &rings[i], i,
+				 i ? rings[0].ring.ring_fd : -1);
 		if (err)
 			return err;
 	}
