@@ -31,8 +31,9 @@
  *
  * File calls (pread, pwrite, fsync, openat, close, statx; uth_uring.c) go
  * through io_uring: one ring per vcore, submitted from vcore context once
- * the uthread has blocked; each ring's completion eventfd is tapped into
- * a second CEQ, so a completion is an event whose handler reaps the ring
+ * the uthread has blocked, and issued by one SQPOLL kernel thread that
+ * the rings share (so no request depends on a vcore thread that is
+ * offline); each ring's completion eventfd is tapped into a second CEQ, so a completion is an event whose handler reaps the ring
  * and makes each uthread runnable with its result.  When a ring has as
  * many requests in flight as its completion queue holds, more wait in a
  * FIFO and are submitted as completions are reaped.
