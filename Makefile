@@ -32,7 +32,7 @@ LIB_OBJS := $(B)/libvcore/dev.o
 LIB_OBJS += $(addprefix $(B)/libvcore/,arena_pages.o arena.o ucq.o ceq.o \
 	evbitmap.o mbox.o ev_handler.o event.o alarm.o)
 LIB_OBJS += $(addprefix $(B)/libvcore/,vcore_lib.o vcore_entry.o uthread.o \
-	uth_sync.o numa.o tap.o epoll.o sigevent.o uth_io.o uth_uring.o)
+	uth_sync.o uth_sleep.o numa.o tap.o epoll.o sigevent.o uth_io.o uth_uring.o)
 # what libvcore.so links and users of libvcore.a must add
 LIB_LDLIBS := -lnuma -luring
 LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
@@ -168,7 +168,8 @@ $(eval $(call unit_flavour,tsan))
 # only: ThreadSanitizer follows neither user-level stack switches nor a
 # signal handler that rewrites the interrupted context.
 UNIT_VCORE_TESTS := test_vcore_ctx test_pop_race test_uthread
-UNIT_VCORE_OBJS := vcore_lib vcore_entry uthread uth_sync numa fake_kernel \
+UNIT_VCORE_OBJS := vcore_lib vcore_entry uthread uth_sync uth_sleep alarm numa \
+	fake_kernel \
 	regs_torture
 UNIT_BINS += $(addprefix $(B)/unit/asan/,$(UNIT_VCORE_TESTS))
 define unit_vcore_test

@@ -63,6 +63,9 @@ struct vcore_waits {
 	void (*help)(unsigned int holder);
 	/* waiting on a consumer we cannot name: look at the next vcore */
 	void (*help_any)(void);
+	/* around a consumer lock: keep its holder from being switched out */
+	void (*hold)(void);
+	void (*release)(void);
 };
 
 extern const struct vcore_waits *vcore_waits VCORE_HIDDEN;
@@ -72,6 +75,22 @@ static inline unsigned int wait_self(void)
 	const struct vcore_waits *w = READ_ONCE(vcore_waits);
 
 	return w ? w->self() : WAIT_NOBODY;
+}
+
+static inline void wait_hold(void)
+{
+	const struct vcore_waits *w = READ_ONCE(vcore_waits);
+
+	if (w)
+		w->hold();
+}
+
+static inline void wait_release(void)
+{
+	const struct vcore_waits *w = READ_ONCE(vcore_waits);
+
+	if (w)
+		w->release();
 }
 
 static inline void wait_help(unsigned int holder, unsigned int spins)
@@ -103,15 +122,17 @@ static inline void spin_relax_consumers(unsigned int *spins)
  * spinlock on a user-only word of either width, holding its holder's
  * wait_self(), so that a waiter can see a holder whose vcore was preempted
  * and get it running (wait_help()).  Acquire on lock, release on unlock.
- * It is not reentrant: a uthread that can be interrupted by a
- * notification whose handlers take the same lock must disable
- * notifications around the call, as Akaros's uthreads do when they
- * extract messages.
+ * A uthread holds it with notifications disabled (wait_hold(), from the
+ * uthread layer), as Akaros's PDR locks do: no notification handler
+ * that takes the same lock, and no time-slice tick, can come between it
+ * and its unlock, and its vcore id is in the word.
  */
 #define u_spin_lock(l)							\
 	do {								\
-		unsigned int __spins = 0, __me = wait_self();		\
+		unsigned int __spins = 0, __me;				\
 									\
+		wait_hold();						\
+		__me = wait_self();					\
 		for (;;) {						\
 			__typeof__(*(l)) __old = READ_ONCE(*(l));	\
 									\
@@ -125,7 +146,11 @@ static inline void spin_relax_consumers(unsigned int *spins)
 		}							\
 	} while (0)
 
-#define u_spin_unlock(l)	smp_store_release((l), 0)
+#define u_spin_unlock(l)						\
+	do {								\
+		smp_store_release((l), 0);				\
+		wait_release();						\
+	} while (0)
 #define u_spin_is_locked(l)	(READ_ONCE(*(l)) != 0)
 
 /*

@@ -5,6 +5,13 @@
  * disabled; a uthread blocks with vcore_uthread_block(), whose callback, run in
  * vcore context once the uthread is saved, queues it and drops the lock,
  * so that a waker never finds a waiter that is not yet saved.
+ *
+ * Timed waits add a timer (uth_sleep.c) that the callback starts under
+ * the wait object's lock.  Its function takes that lock and, if the
+ * waiter is still queued, takes it off and makes it runnable, marked
+ * timed out; a waker that got there first took it off already.  Either
+ * way the waiter, running again, stops the timer before its frame (which
+ * holds the timer) goes.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,8 +19,46 @@
 #include <string.h>
 
 #include "event.h"
+#include "vcore_alarm.h"
+#include "vcore_ctx.h"
 #include "uthread.h"
 #include "uthread_internal.h"
+
+/* A timed waiter: the timer first, for the timer function's cast. */
+struct timed_wait {
+	struct uth_timer t;
+	struct uthread *u;
+	void *obj;			/* the mutex or condition variable */
+	struct uth_mutex *m;		/* a condition variable's mutex */
+	bool timed_out;
+	int err;
+};
+
+/* The caller of a timed wait: a uthread, the alarm service running. */
+static int timed_wait_prepare(struct timed_wait *w, uint64_t abs_ns,
+			      void (*fn)(struct uth_timer *t))
+{
+	memset(w, 0, sizeof(*w));
+	w->u = vcore_uthread_self();
+	if (!w->u || vcore_in_vcore_context())
+		return -EINVAL;
+	w->t.deadline = abs_ns;
+	w->t.fn = fn;
+	return uth_timer_prepare();
+}
+
+/* The waiter runs again: its timer's end, and the answer. */
+static int timed_wait_finish(struct timed_wait *w)
+{
+	uth_timer_stop(&w->t);
+	if (w->err)
+		return w->err;
+	if (w->timed_out) {
+		uth_count_sleep(true);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
 
 /* ---- Wait lists, mutexes, condition variables ------------------------ */
 
@@ -73,6 +118,67 @@ static void __mutex_unlock(struct uth_mutex *m)
 		vcore_uthread_runnable(w);
 }
 
+static void mutex_timeout(struct uth_timer *t)
+{
+	struct timed_wait *w = (struct timed_wait *)t;
+	struct uth_mutex *m = w->obj;
+	struct uthread *u = w->u;
+	bool removed;
+
+	vcore_pdr_lock(&m->lock);
+	removed = wl_remove(&m->wait_head, &m->wait_tail, u);
+	if (removed)
+		w->timed_out = true;
+	vcore_pdr_unlock(&m->lock);
+	if (removed)
+		vcore_uthread_runnable(u);
+}
+
+static void mutex_timed_block_cb(struct uthread *self, void *arg)
+{
+	struct timed_wait *w = arg;
+	struct uth_mutex *m = w->obj;
+
+	wl_push(&m->wait_head, &m->wait_tail, self);
+	w->err = uth_timer_start(&w->t);
+	if (w->err)
+		wl_remove(&m->wait_head, &m->wait_tail, self);
+	vcore_pdr_unlock(&m->lock);
+	if (w->err)
+		vcore_uthread_runnable(self);
+}
+
+int vcore_uth_mutex_timedlock(struct uth_mutex *m, uint64_t abs_ns)
+{
+	struct timed_wait w;
+	int err;
+
+	if (vcore_uth_mutex_trylock(m))
+		return 0;
+	err = timed_wait_prepare(&w, abs_ns, mutex_timeout);
+	if (err)
+		return err;
+	w.obj = m;
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&m->lock);
+	if (!m->locked) {
+		m->locked = 1;
+		vcore_pdr_unlock(&m->lock);
+		vcore_uth_enable_notifs();
+		return 0;
+	}
+	if (vcore_alarm_now() >= abs_ns) {
+		vcore_pdr_unlock(&m->lock);
+		vcore_uth_enable_notifs();
+		uth_count_sleep(true);
+		return -ETIMEDOUT;
+	}
+	uth_count_sleep(false);
+	/* unlock hands the mutex over, unless the timer took us off first */
+	vcore_uthread_block(mutex_timed_block_cb, &w);
+	return timed_wait_finish(&w);
+}
+
 void vcore_uth_mutex_unlock(struct uth_mutex *m)
 {
 	vcore_uth_disable_notifs();
@@ -110,6 +216,61 @@ void vcore_uth_cond_var_wait(struct uth_cond_var *cv, struct uth_mutex *m)
 	vcore_pdr_lock(&cv->lock);
 	vcore_uthread_block(cv_block_cb, &cw);
 	vcore_uth_mutex_lock(m);
+}
+
+static void cv_timeout(struct uth_timer *t)
+{
+	struct timed_wait *w = (struct timed_wait *)t;
+	struct uth_cond_var *cv = w->obj;
+	struct uthread *u = w->u;
+	bool removed;
+
+	vcore_pdr_lock(&cv->lock);
+	removed = wl_remove(&cv->wait_head, &cv->wait_tail, u);
+	if (removed)
+		w->timed_out = true;
+	vcore_pdr_unlock(&cv->lock);
+	if (removed)
+		vcore_uthread_runnable(u);
+}
+
+static void cv_timed_block_cb(struct uthread *self, void *arg)
+{
+	struct timed_wait *w = arg;
+	struct uth_cond_var *cv = w->obj;
+
+	wl_push(&cv->wait_head, &cv->wait_tail, self);
+	w->err = uth_timer_start(&w->t);
+	if (w->err)
+		wl_remove(&cv->wait_head, &cv->wait_tail, self);
+	vcore_pdr_unlock(&cv->lock);
+	__mutex_unlock(w->m);
+	if (w->err)
+		vcore_uthread_runnable(self);
+}
+
+int vcore_uth_cond_var_timedwait(struct uth_cond_var *cv, struct uth_mutex *m,
+				 uint64_t abs_ns)
+{
+	struct timed_wait w;
+	int err;
+
+	err = timed_wait_prepare(&w, abs_ns, cv_timeout);
+	if (err)
+		return err;
+	if (vcore_alarm_now() >= abs_ns) {
+		uth_count_sleep(true);
+		return -ETIMEDOUT;		/* m still held */
+	}
+	w.obj = cv;
+	w.m = m;
+	uth_count_sleep(false);
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&cv->lock);
+	vcore_uthread_block(cv_timed_block_cb, &w);
+	err = timed_wait_finish(&w);
+	vcore_uth_mutex_lock(m);
+	return err;
 }
 
 void vcore_uth_cond_var_signal(struct uth_cond_var *cv)
@@ -166,8 +327,10 @@ void vcore_uth_cond_var_broadcast(struct uth_cond_var *cv)
  *   and H2 agree through the waiter's lock.
  */
 struct evq_waiter {
+	struct uth_timer t;		/* a timed wait's; first, for the cast */
 	unsigned int lock;
 	int state;
+	bool timed_out;			/* the timer fired (under lock) */
 	struct uthread *u;
 };
 
@@ -185,16 +348,24 @@ struct evq_wait_ctlr {
 	struct evq_link *links;
 };
 
-static void evq_wake(struct evq_waiter *w)
+static void evq_wake(struct evq_waiter *w, bool timeout)
 {
+	struct uthread *u = w->u;
 	bool run;
 
 	vcore_pdr_lock(&w->lock);
 	run = w->state == W_SLEEPING;
 	w->state = W_WOKEN;
+	if (timeout)
+		w->timed_out = true;
 	vcore_pdr_unlock(&w->lock);
 	if (run)
-		vcore_uthread_runnable(w->u);
+		vcore_uthread_runnable(u);
+}
+
+static void evq_timeout(struct uth_timer *t)
+{
+	evq_wake((struct evq_waiter *)t, true);
 }
 
 static void evq_wakeup_handler(struct event_queue *ev_q)
@@ -205,7 +376,7 @@ static void evq_wakeup_handler(struct event_queue *ev_q)
 		return;
 	vcore_pdr_lock(&c->lock);					/* H2 */
 	for (struct evq_link *l = c->links; l; l = l->next)
-		evq_wake(l->w);
+		evq_wake(l->w, false);
 	vcore_pdr_unlock(&c->lock);
 }
 
@@ -275,33 +446,65 @@ static void evq_links(struct event_queue **evqs, struct evq_link *links,
 	}
 }
 
-int vcore_uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
-			 size_t nr)
+/*
+ * The waiter (with timed, its timer) lives for the whole call: the timer
+ * may fire between two rounds, and its WOKEN then ends the next block at
+ * once.  A round starts again WAITING only while the timer has not fired
+ * (under the waiter's lock, which the timer's function takes).
+ */
+static int blockon_evqs(struct event_msg *msg, struct event_queue **evqs,
+			size_t nr, bool timed, uint64_t abs_ns)
 {
 	struct uthread *self = vcore_uthread_self();
 	struct evq_link links[nr ? nr : 1];
-	struct evq_waiter w;
-	bool any;
+	struct evq_waiter w = { .u = self };
+	bool any, started = false, timed_out;
+	int ret;
 
-	if (!nr || !self)
+	if (!nr || !self || vcore_in_vcore_context())
 		return -EINVAL;
 	for (size_t i = 0; i < nr; i++)
 		if (!ctlr_of(evqs[i]))
 			return -EINVAL;
+	if (timed) {
+		ret = uth_timer_prepare();
+		if (ret)
+			return ret;
+		w.t.deadline = abs_ns;
+		w.t.fn = evq_timeout;
+	}
+	for (size_t i = 0; i < nr; i++)
+		links[i].w = &w;
 	for (;;) {
 		/* consumers spin on their locks: no notification inside */
 		vcore_uth_disable_notifs();
 		for (size_t i = 0; i < nr; i++) {
 			if (vcore_extract_one_mbox_msg(event_q_mbox(evqs[i]), msg)) {
 				vcore_uth_enable_notifs();
-				return (int)i;
+				ret = (int)i;
+				goto out;
 			}
 		}
-		w.lock = 0;
-		w.state = W_WAITING;
-		w.u = self;
-		for (size_t i = 0; i < nr; i++)
-			links[i].w = &w;
+		vcore_pdr_lock(&w.lock);
+		timed_out = w.timed_out;
+		if (!timed_out)
+			w.state = W_WAITING;
+		vcore_pdr_unlock(&w.lock);
+		if (timed && (timed_out || vcore_alarm_now() >= abs_ns)) {
+			vcore_uth_enable_notifs();
+			uth_count_sleep(true);
+			ret = -ETIMEDOUT;
+			goto out;
+		}
+		if (timed && !started) {
+			ret = uth_timer_start(&w.t);
+			if (ret) {
+				vcore_uth_enable_notifs();
+				return ret;
+			}
+			started = true;
+			uth_count_sleep(false);
+		}
 		evq_links(evqs, links, nr, true);		/* W1 */
 		smp_mb();					/* W2 */
 		any = false;
@@ -315,4 +518,21 @@ int vcore_uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
 		evq_links(evqs, links, nr, false);
 		vcore_uth_enable_notifs();
 	}
+out:
+	if (started)
+		uth_timer_stop(&w.t);
+	return ret;
+}
+
+int vcore_uth_blockon_evqs_arr(struct event_msg *msg, struct event_queue **evqs,
+			 size_t nr)
+{
+	return blockon_evqs(msg, evqs, nr, false, 0);
+}
+
+int vcore_uth_blockon_evqs_timed(struct event_msg *msg,
+				 struct event_queue **evqs, size_t nr,
+				 uint64_t abs_ns)
+{
+	return blockon_evqs(msg, evqs, nr, true, abs_ns);
 }

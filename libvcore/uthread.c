@@ -58,6 +58,7 @@
 
 #include "event.h"
 #include "uthread.h"
+#include "vcore_alarm.h"
 #include "vcore_ctx.h"
 #include "vcore_numa.h"
 #include "uthread_internal.h"
@@ -71,9 +72,14 @@
 struct uth_vcore {
 	struct uthread **cur;		/* &current_uthread of its thread */
 	unsigned int yielding;		/* Y1 */
+	unsigned int tick_us;		/* its tick alarm's period, 0: none */
+	struct event_queue *tick_evq;	/* to its private mbox */
 };
 
 static __thread struct uthread *current_uthread
+	__attribute__((tls_model("initial-exec")));
+/* a tick came to this vcore thread and is not yet dealt with */
+static __thread unsigned int tick_due
 	__attribute__((tls_model("initial-exec")));
 
 static struct vcore_dev *dev;
@@ -91,6 +97,10 @@ static struct {
 
 static struct uthread_stats stats;
 #define STAT_INC(f)	fetch_add(&stats.f, 1)
+
+static unsigned int quantum_us;		/* vcore_uthread_set_quantum() */
+static struct vcore_uthread_preempt_stats pstats;
+#define PSTAT_INC(f)	fetch_add(&pstats.f, 1)
 
 static void change_to_vcore(unsigned int rem);
 static void ensure_vcore_runs(unsigned int rem);
@@ -200,10 +210,31 @@ static void waits_help_any(void)
 		run_holder(waits_self(), r + 1);
 }
 
+/*
+ * A uthread holds a consumer lock with notifications off: a tick (or a
+ * notification whose handlers take the same lock) cannot switch it out
+ * while others spin on it, and it leaves its vcore id in the lock word
+ * for them.  Elsewhere (vcore context, threads that are no uthread) they
+ * do nothing; no uthread exists before this table is published.
+ */
+static void waits_hold(void)
+{
+	if (current_uthread && !vcore_in_vcore_context())
+		vcore_uth_disable_notifs();
+}
+
+static void waits_release(void)
+{
+	if (current_uthread && !vcore_in_vcore_context())
+		vcore_uth_enable_notifs();
+}
+
 static const struct vcore_waits uthread_waits = {
 	.self = waits_self,
 	.help = waits_help,
 	.help_any = waits_help_any,
+	.hold = waits_hold,
+	.release = waits_release,
 };
 
 /* ---- Notifications, uthread side ------------------------------------- */
@@ -234,6 +265,8 @@ void vcore_uth_disable_notifs(void)
 	vcore_disable_notifs(vcore_id());
 }
 
+static void take_deferred_preemption(struct uthread *u);
+
 void vcore_uth_enable_notifs(void)
 {
 	struct uthread *u;
@@ -249,6 +282,8 @@ void vcore_uth_enable_notifs(void)
 		fetch_and(&u->flags, ~(unsigned int)UTH_DONT_MIGRATE);
 	/* From here we may move; v is only used as vcore_enable_notifs() allows. */
 	vcore_enable_notifs(v);
+	if (u)
+		take_deferred_preemption(u);
 }
 
 /* ---- Run queue and vcore requests ------------------------------------ */
@@ -374,10 +409,15 @@ static void set_current(struct uthread *u)
 		fetch_sub(&nr_busy, 1);
 }
 
+static void tick_sync(unsigned int v);
+
 static __attribute__((__noreturn__)) void run_uthread(struct uthread *u)
 {
 	set_current(u);
 	u->notif_depth = 0;
+	/* a fresh slice: a tick that came while we looked is spent */
+	WRITE_ONCE(tick_due, 0);
+	tick_sync(vcore_id());
 	vcore_pop_user_ctx(&u->ctx, u->fp);
 }
 
@@ -421,6 +461,7 @@ static __attribute__((__noreturn__)) void schedule(unsigned int v)
 		}
 		if (vcore_handle_events(dev, v) > 0 || run_stranded(v))
 			continue;
+		tick_sync(v);		/* no uthread: no tick while idle */
 		xchg(&uvcs[v].yielding, 1);		/* Y1 */
 		fetch_add(&nr_yielding, 1);
 		u = runq_pop();				/* Y2 */
@@ -475,6 +516,249 @@ static void check_preempt_pending(unsigned int v)
 		vcore_yield(true);
 }
 
+/* ---- Time slicing ----------------------------------------------------- */
+
+/*
+ * Each vcore's tick is a periodic per-vcore alarm of the module, set and
+ * cancelled by that vcore only (tick_sync(), at its scheduling points:
+ * running a uthread, resuming one after an entry, going idle), with the
+ * id of the vcore: the alarm service (alarm.c) gives its alarms ids with
+ * a non-zero generation above VCORE_ALARM_SLOTS, so ids below are free.
+ * An expiry goes to the vcore's private mbox with an IPI; handle_tick()
+ * notes it in tick_due, and uth_vcore_entry() acts on it before it
+ * resumes the interrupted uthread.  The signal tick source
+ * (uth_preempt_from_signal()) comes to the same policy, tick_policy().
+ *
+ * A uthread's preempt_depth, preempt_pending and nr_preempted are
+ * touched only by the thread running it: itself, or its vcore context,
+ * or a signal handler on that thread.  A steal moves the uthread with
+ * full barriers on the way.
+ */
+_Static_assert(VCORE_MAX_VCORES <= VCORE_ALARM_SLOTS, "tick alarm ids");
+
+#define TICK_ID(v)	(v)
+
+enum { TICK_IDLE, TICK_DEFER, TICK_SWITCH };
+
+/*
+ * What a tick does to u, the uthread it interrupted (notifs_off: its
+ * notifications were disabled), counted.
+ */
+static int tick_policy(struct uthread *u, bool notifs_off)
+{
+	PSTAT_INC(ticks);
+	if (!u) {
+		PSTAT_INC(idle_ticks);
+		return TICK_IDLE;
+	}
+	if (notifs_off || READ_ONCE(u->preempt_depth) ||
+	    (READ_ONCE(u->flags) & UTH_DONT_MIGRATE)) {
+		WRITE_ONCE(u->preempt_pending, 1);
+		PSTAT_INC(deferred);
+		return TICK_DEFER;
+	}
+	if (!READ_ONCE(runq.nr)) {
+		PSTAT_INC(idle_ticks);
+		return TICK_IDLE;
+	}
+	PSTAT_INC(preemptions);
+	WRITE_ONCE(u->nr_preempted, u->nr_preempted + 1);
+	return TICK_SWITCH;
+}
+
+/* In vcore context: our uthread's context is in u->ctx and u->fp. */
+static void tick_in_vcore_ctx(void)
+{
+	struct uthread *u = current_uthread;
+
+	if (tick_policy(u, false) != TICK_SWITCH)
+		return;
+	set_current(NULL);
+	vcore_uthread_runnable(u);		/* at the back */
+}
+
+/* A uthread that took a tick with preemption off turns it back on. */
+static void take_deferred_preemption(struct uthread *u)
+{
+	if (!READ_ONCE(u->preempt_pending) || READ_ONCE(u->notif_depth) ||
+	    READ_ONCE(u->preempt_depth))
+		return;
+	WRITE_ONCE(u->preempt_pending, 0);
+	if (!READ_ONCE(runq.nr))
+		return;
+	PSTAT_INC(deferred_taken);
+	WRITE_ONCE(u->nr_preempted, u->nr_preempted + 1);
+	vcore_uthread_yield();
+}
+
+void uth_preempt_from_signal(void)
+{
+	struct vcore_preempt_data *vcpd;
+	struct uthread *u;
+	unsigned int v = vcore_id();
+
+	if (v >= nr_uvcs)
+		return;
+	if (vcore_in_vcore_context()) {
+		/* acted on before the vcore resumes its uthread, if it has one */
+		WRITE_ONCE(tick_due, 1);
+		return;
+	}
+	u = current_uthread;
+	vcpd = vcore_vcpd_of(v);
+	/* with notifications on, only a tick like this one can move us */
+	if (tick_policy(u, !vcpd || READ_ONCE(vcpd->notif_disabled) ||
+			   READ_ONCE(u->notif_depth)) == TICK_SWITCH)
+		vcore_uthread_yield();
+}
+
+void vcore_uth_preempt_disable(void)
+{
+	struct uthread *u = current_uthread;
+
+	if (!u || vcore_in_vcore_context())
+		return;
+	WRITE_ONCE(u->preempt_depth, u->preempt_depth + 1);
+	barrier();
+}
+
+void vcore_uth_preempt_enable(void)
+{
+	struct uthread *u = current_uthread;
+
+	if (!u || vcore_in_vcore_context() || !u->preempt_depth)
+		return;
+	barrier();
+	WRITE_ONCE(u->preempt_depth, u->preempt_depth - 1);
+	/* a tick after the store switches us out itself */
+	if (!u->preempt_depth)
+		take_deferred_preemption(u);
+}
+
+/* An expiry of this vcore's tick alarm (its private mbox, vcore context). */
+static void handle_tick(struct event_msg *msg, unsigned int type, void *data)
+{
+	unsigned int v = vcore_id();
+
+	(void)type;
+	(void)data;
+	if (v >= nr_uvcs || msg->ev_arg3 != TICK_ID(v) || msg->ev_arg1 != v ||
+	    !vcore_in_vcore_context())
+		return;
+	WRITE_ONCE(tick_due, 1);
+}
+
+/*
+ * Our tick alarm as it should be: the quantum's period while we have a
+ * uthread, none otherwise.  Vcore context on vcore v.  If the module
+ * refuses, we go on without (and try again at the next scheduling point).
+ */
+static void tick_sync(unsigned int v)
+{
+	unsigned int want = current_uthread ? READ_ONCE(quantum_us) : 0;
+	struct uth_vcore *uv;
+
+	if (v >= nr_uvcs)
+		return;
+	uv = &uvcs[v];
+	if (want == uv->tick_us)
+		return;
+	if (want && uv->tick_evq) {
+		__u64 period = (__u64)want * 1000;
+		struct vcore_alarm a = {
+			.ev_q = (uintptr_t)uv->tick_evq,
+			.deadline_ns = vcore_alarm_now() + period,
+			.period_ns = period,
+			.id = TICK_ID(v),
+			.flags = VCORE_ALARM_VCORE,
+			.vcoreid = v,
+		};
+
+		if (ioctl(dev->fd, VCORE_IOC_ALARM_SET, &a))
+			return;
+		uv->tick_us = want;
+		PSTAT_INC(arms);
+	} else if (uv->tick_us) {
+		struct vcore_alarm_cancel c = { .id = TICK_ID(v) };
+
+		ioctl(dev->fd, VCORE_IOC_ALARM_CANCEL, &c);
+		uv->tick_us = 0;
+		PSTAT_INC(disarms);
+	}
+}
+
+int vcore_uthread_set_quantum(unsigned int usec)
+{
+	static unsigned int setup_lock;
+	unsigned int v;
+
+	if (usec && (__u64)usec * 1000 < VCORE_ALARM_MIN_PERIOD_NS)
+		return -EINVAL;
+	if (!dev)
+		return -ENXIO;
+	if (!vcore_dev_has_ioctl(dev, VCORE_IOC_NR_ALARM_SET))
+		return -ENOTTY;
+	if (usec) {
+		int err = 0;
+
+		/* the ev_qs once, before any vcore may arm with them */
+		vcore_uth_disable_notifs();
+		vcore_pdr_lock(&setup_lock);
+		for (v = 0; v < nr_uvcs && !err; v++) {
+			struct event_queue *q;
+
+			if (uvcs[v].tick_evq)
+				continue;
+			q = vcore_get_eventq_vcpd(v, EVENT_IPI |
+						  EVENT_VCORE_PRIVATE);
+			if (!q)
+				err = -ENOMEM;
+			else
+				smp_store_release(&uvcs[v].tick_evq, q);
+		}
+		vcore_pdr_unlock(&setup_lock);
+		vcore_uth_enable_notifs();
+		if (err)
+			return err;
+	}
+	WRITE_ONCE(quantum_us, usec);
+	smp_mb();
+	/* busy vcores take it at their next entry: make that now */
+	for (v = 0; v < nr_uvcs; v++)
+		if (vcore_is_mapped(v))
+			vcore_self_notify(v, NULL, true);
+	return 0;
+}
+
+unsigned int vcore_uthread_quantum(void)
+{
+	return READ_ONCE(quantum_us);
+}
+
+int vcore_uthread_get_preempt_stats(struct vcore_uthread_preempt_stats *st,
+				    size_t size)
+{
+	struct vcore_uthread_preempt_stats now;
+	unsigned long *dst = (unsigned long *)&now;
+	unsigned long *src = (unsigned long *)&pstats;
+
+	if (!st)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(now) / sizeof(*dst); i++)
+		dst[i] = READ_ONCE(src[i]);
+	memset(st, 0, size);
+	memcpy(st, &now, size < sizeof(now) ? size : sizeof(now));
+	return 0;
+}
+
+void uth_count_sleep(bool timed_out)
+{
+	if (timed_out)
+		PSTAT_INC(timeouts);
+	else
+		PSTAT_INC(sleeps);
+}
+
 static void uth_vcore_entry(void)
 {
 	unsigned int v = vcore_id();
@@ -498,8 +782,14 @@ static void uth_vcore_entry(void)
 	}
 	vcore_handle_events(dev, v);
 	check_preempt_pending(v);
-	if (current_uthread)
+	if (READ_ONCE(tick_due)) {
+		WRITE_ONCE(tick_due, 0);
+		tick_in_vcore_ctx();
+	}
+	if (current_uthread) {
+		tick_sync(v);		/* the quantum may have changed */
 		vcore_pop_user_ctx(&current_uthread->ctx, current_uthread->fp);
+	}
 	schedule(v);
 }
 
@@ -510,6 +800,8 @@ static void __uthread_block_vc(void *arg)
 	struct uthread *u = arg;
 
 	fetch_and(&u->flags, ~(unsigned int)UTH_DONT_MIGRATE);
+	/* it leaves the CPU: a tick it put off is taken */
+	WRITE_ONCE(u->preempt_pending, 0);
 	set_current(NULL);
 	/* u may run elsewhere as soon as the callback makes it runnable */
 	u->block_cb(u, u->block_arg);
@@ -998,8 +1290,12 @@ static void uthread_forget(void)
 	nr_busy = 0;
 	memset(&runq, 0, sizeof(runq));
 	memset(&stats, 0, sizeof(stats));
+	memset(&pstats, 0, sizeof(pstats));
+	quantum_us = 0;
 	current_uthread = NULL;
+	tick_due = 0;
 	vcore_waits = NULL;
+	uth_timers_forget();
 }
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -1033,6 +1329,8 @@ int vcore_uthread_lib_init(struct vcore_dev *d)
 					  NULL);
 	if (!err)
 		err = kevent_qs_init(d);
+	if (!err && vcore_dev_has_ioctl(d, VCORE_IOC_NR_ALARM_SET))
+		err = vcore_register_ev_handler(EV_ALARM, handle_tick, NULL);
 	if (!err)
 		err = vcore_lib_init(d, uth_vcore_entry);
 	if (!err)

@@ -42,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <linux/vcore.h>
 
@@ -170,6 +171,89 @@ struct uthread_stats {
 };
 
 void vcore_uthread_get_stats(struct uthread_stats *st);
+
+/*
+ * Time slicing (Akaros's pthread 2LS on pvcalarms).  With a quantum, each
+ * vcore that runs uthreads has a per-vcore alarm (vcore_alarm.h's
+ * VCORE_ALARM_VCORE, periodic, counting only the vcore's online time)
+ * that ticks every quantum: armed when the vcore starts running
+ * uthreads, cancelled when it finds nothing to run and yields its pcore.
+ * A tick notifies the vcore; in vcore context, if the uthread it
+ * interrupted may be preempted and the run queue is not empty, that
+ * uthread (its registers and FP/SIMD state saved by the notification)
+ * goes to the back of the run queue and the vcore runs the next one.  A
+ * uthread that may not be preempted now (preemption or notifications
+ * disabled) is marked instead, and yields when it enables them again.
+ *
+ * vcore_uthread_set_quantum(): usec microseconds, 0 for cooperative
+ * scheduling (the default).  Vcores take a new quantum at their next
+ * scheduling point; the call notifies the online ones so that they do so
+ * at once.  -EINVAL (usec below 10, the module's shortest period),
+ * -ENXIO (before vcore_uthread_lib_init()), -ENOTTY (the module has no
+ * alarms), -ENOMEM.  Each vcore that runs uthreads holds one of the
+ * module's alarms (alarms_max) while it does.
+ * vcore_uthread_quantum(): the quantum now, 0 if none.
+ */
+int vcore_uthread_set_quantum(unsigned int usec);
+unsigned int vcore_uthread_quantum(void);
+
+/*
+ * Preemption off and on for the calling uthread, nestable: while off, a
+ * tick does not switch it out (it is remembered, and the last
+ * vcore_uth_preempt_enable() yields to take it).  Unlike
+ * vcore_uth_disable_notifs(), the uthread still hears notifications and
+ * may move to another vcore when its own is preempted by the kernel; it
+ * may block.  Outside a uthread they do nothing.
+ */
+void vcore_uth_preempt_disable(void);
+void vcore_uth_preempt_enable(void);
+
+/*
+ * Sleeps on CLOCK_MONOTONIC (vcore_alarm_now()): the calling uthread
+ * blocks, and no earlier than abs_ns (or ns from now) it is runnable
+ * again.  They start the alarm service (vcore_alarm_service_init()) on the
+ * uthreads' device if it is not running; sleepers share one of its
+ * alarms, armed for the earliest.  From a thread that is no uthread (not
+ * vcore context) they sleep with clock_nanosleep().  0, -EINVAL (vcore
+ * context), or the alarm service's error (the uthread did not sleep).
+ */
+int vcore_uthread_sleep_until(uint64_t abs_ns);
+int vcore_uthread_sleep_ns(uint64_t ns);
+
+/*
+ * The blocking calls with a CLOCK_MONOTONIC deadline: 0 (as the untimed
+ * call), or -ETIMEDOUT once abs_ns has passed (a deadline already past
+ * still tries once).  vcore_uth_cond_var_timedwait() holds m again on
+ * return either way.  vcore_uth_blockon_evqs_timed() returns the ev_q's
+ * index as vcore_uth_blockon_evqs_arr() does.  Besides, -EINVAL (not a
+ * uthread) and the alarm service's errors, as for the sleeps.
+ */
+int vcore_uth_mutex_timedlock(struct uth_mutex *m, uint64_t abs_ns);
+int vcore_uth_cond_var_timedwait(struct uth_cond_var *cv, struct uth_mutex *m,
+				 uint64_t abs_ns);
+int vcore_uth_blockon_evqs_timed(struct event_msg *msg,
+				 struct event_queue **evqs, size_t nr,
+				 uint64_t abs_ns);
+
+/*
+ * What time slicing has done so far.  The struct may grow at its end: a
+ * caller passes sizeof() of its own, and gets that much (the rest of a
+ * larger one zeroed).  0, or -EINVAL (st NULL).
+ */
+struct vcore_uthread_preempt_stats {
+	unsigned long ticks;		/* ticks a vcore took (alarm or signal) */
+	unsigned long preemptions;	/* uthreads switched out by a tick */
+	unsigned long deferred;		/* ticks that found preemption off */
+	unsigned long deferred_taken;	/* ... taken when it came back on */
+	unsigned long idle_ticks;	/* no uthread, or nothing else to run */
+	unsigned long arms;		/* tick alarms armed (or re-armed) */
+	unsigned long disarms;		/* ... cancelled */
+	unsigned long sleeps;		/* sleeps and timed waits begun */
+	unsigned long timeouts;		/* timed waits that timed out */
+};
+
+int vcore_uthread_get_preempt_stats(struct vcore_uthread_preempt_stats *st,
+				    size_t size);
 
 #ifdef __cplusplus
 }
