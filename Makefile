@@ -224,7 +224,7 @@ $(KSFT_HDRS):
 KSFT_CFLAGS := -I$(B)/kselftest -Wno-sign-compare -Wno-unused-parameter
 
 selftests: $(addprefix $(B)/selftests/,$(SELFTESTS)) $(B)/tests/vm_smoke \
-	$(B)/tests/vm_storm $(B)/tests/vm_uio
+	$(B)/tests/vm_storm $(B)/tests/vm_uio $(B)/tests/vm_preempt
 
 $(B)/selftests/%: selftests/%.c selftests/*.h $(KSFT_HDRS) uapi/linux/vcore.h
 	@mkdir -p $(@D)
@@ -259,6 +259,15 @@ $(B)/tests/vm_storm: libvcore/tests/vm_storm.c $(B)/libvcore.a
 # Uthread I/O on taps and io_uring against the module (libvcore/tests/
 # vm_uio.c).
 $(B)/tests/vm_uio: libvcore/tests/vm_uio.c $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LIB_LDLIBS)
+
+# Time-sliced uthreads on the module's per-vcore alarms: progress, an
+# exact counter and intact ymm registers through ticks and a preemption
+# storm, preemption control, sleeps and timed waits
+# (libvcore/tests/vm_preempt.c).
+$(B)/tests/vm_preempt: libvcore/tests/vm_preempt.c libvcore/tests/ymm_hold.S \
+		$(B)/libvcore.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LIB_LDLIBS)
 

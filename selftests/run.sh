@@ -54,6 +54,14 @@ one_line vcore_uio \
 	"uthread I/O waits on taps and io_uring, never on the vcore" \
 	"${bindir%/selftests}/tests/vm_uio" 1000
 
+# Time-sliced uthreads on the per-vcore alarms: progress beyond the
+# vcores, an exact mutex counter and intact ymm registers through ticks
+# and a preemption storm, preemption control, sleeps and timed waits
+# (libvcore/tests/vm_preempt.c).
+one_line vcore_uthread_preempt \
+	"time-sliced uthreads all progress, keep their state, sleep no less than asked" \
+	"${bindir%/selftests}/tests/vm_preempt" 1
+
 # The benchmark runs and writes every row (no timing is judged): one TAP
 # line.
 bench=${bindir%/selftests}/tools/vcore-bench
