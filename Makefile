@@ -167,10 +167,14 @@ $(eval $(call unit_flavour,tsan))
 # device's ioctls, signals stand in for notification IPIs).  ASan+UBSan
 # only: ThreadSanitizer follows neither user-level stack switches nor a
 # signal handler that rewrites the interrupted context.
-UNIT_VCORE_TESTS := test_vcore_ctx test_pop_race test_uthread
+UNIT_VCORE_TESTS := test_vcore_ctx test_pop_race test_uthread test_preempt \
+	test_preempt_one
 UNIT_VCORE_OBJS := vcore_lib vcore_entry uthread uth_sync uth_sleep alarm numa \
-	fake_kernel \
-	regs_torture
+	fake_kernel regs_torture ymm_hold
+# test_preempt with one pcore: one vcore runs at a time, in run-queue order
+$(B)/unit/asan/test_preempt_one.o: libvcore/tests/test_preempt.c $(UNIT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -DTEST_PCORES=1 -c -o $@ $<
 UNIT_BINS += $(addprefix $(B)/unit/asan/,$(UNIT_VCORE_TESTS))
 define unit_vcore_test
 $(B)/unit/asan/$(1): $(B)/unit/asan/$(1).o \

@@ -90,17 +90,18 @@ static void unlink_timer(struct uth_timer *t)
 /* The alarm's function: vcore context. */
 static void sleep_alarm(struct vcore_alarm_waiter *w)
 {
-	struct uth_timer *fired = NULL, *t, *next;
+	struct uth_timer *fired = NULL, **last = &fired, *t, *next;
 	uint64_t now = vcore_alarm_now();
 
 	(void)w;
 	vcore_pdr_lock(&tq.lock);
 	tq.armed = false;
+	/* in deadline order: they become runnable in it */
 	while ((t = tq.head) && t->deadline <= now) {
 		unlink_timer(t);
 		WRITE_ONCE(t->state, UTH_TIMER_FIRING);
-		t->next = fired;
-		fired = t;
+		*last = t;
+		last = &t->next;
 	}
 	/*
 	 * If the module refuses now, the timers left wait for the next

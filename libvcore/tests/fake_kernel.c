@@ -38,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -98,6 +99,7 @@ static void kernel_enter(sigset_t *old)
 	sigemptyset(&set);
 	sigaddset(&set, FAKE_SIG_NOTIFY);
 	sigaddset(&set, FAKE_SIG_PREEMPT);
+	sigaddset(&set, FAKE_SIG_TICK);
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
@@ -522,6 +524,180 @@ static long do_poke(void)
 	return n;
 }
 
+/* ---- alarms (alarm.c), wall-clock only ------------------------------- */
+
+#define FAKE_ALARMS	512
+
+struct fake_alarm {
+	bool used, armed;
+	__u32 id, vcoreid;
+	__u64 ev_q, deadline, period;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* a change, or a send finished */
+	struct fake_alarm a[FAKE_ALARMS];
+	long sending;			/* the id being sent, or -1 */
+	bool started;
+	pthread_t thread;
+	unsigned long fired;
+} fa = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.sending = -1,
+};
+
+static struct fake_alarm *alarm_find(__u32 id)
+{
+	for (unsigned int i = 0; i < FAKE_ALARMS; i++)
+		if (fa.a[i].used && fa.a[i].id == id)
+			return &fa.a[i];
+	return NULL;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* The hrtimers: one thread sends each expiry as the module's callback. */
+static void *alarm_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&fa.lock);
+	for (;;) {
+		struct fake_alarm *next = NULL;
+		struct event_msg msg = { .ev_type = EV_ALARM };
+		struct timespec ts;
+		__u64 now = mono_ns(), folded = 1;
+		__u64 ev_q;
+
+		for (unsigned int i = 0; i < FAKE_ALARMS; i++)
+			if (fa.a[i].used && fa.a[i].armed &&
+			    (!next || fa.a[i].deadline < next->deadline))
+				next = &fa.a[i];
+		if (!next) {
+			pthread_cond_wait(&fa.cond, &fa.lock);
+			continue;
+		}
+		if (next->deadline > now) {
+			ts.tv_sec = (time_t)(next->deadline / 1000000000ULL);
+			ts.tv_nsec = (long)(next->deadline % 1000000000ULL);
+			pthread_cond_timedwait(&fa.cond, &fa.lock, &ts);
+			continue;
+		}
+		msg.ev_arg1 = next->vcoreid;
+		msg.ev_arg3 = next->id;
+		msg.ev_arg4 = next->deadline;
+		if (next->period) {
+			while (next->deadline + next->period <= now) {
+				next->deadline += next->period;
+				folded++;
+			}
+			next->deadline += next->period;
+		} else {
+			next->armed = false;
+		}
+		msg.ev_arg2 = (__u32)folded;
+		ev_q = next->ev_q;
+		fa.sending = next->id;
+		fa.fired++;
+		pthread_mutex_unlock(&fa.lock);
+		fake_send_event((struct event_queue *)(uintptr_t)ev_q, &msg);
+		pthread_mutex_lock(&fa.lock);
+		fa.sending = -1;
+		pthread_cond_broadcast(&fa.cond);
+	}
+	return NULL;
+}
+
+static long do_alarm_set(struct vcore_alarm *req)
+{
+	struct fake_alarm *a;
+
+	if ((req->flags & ~(__u32)(VCORE_ALARM_VCORE | VCORE_ALARM_WALL)) ||
+	    req->vcoreid >= fk.nr_vcores ||
+	    (req->period_ns && req->period_ns < VCORE_ALARM_MIN_PERIOD_NS))
+		return -EINVAL;
+	pthread_mutex_lock(&fa.lock);
+	a = alarm_find(req->id);
+	for (unsigned int i = 0; !a && i < FAKE_ALARMS; i++)
+		if (!fa.a[i].used)
+			a = &fa.a[i];
+	if (!a) {
+		pthread_mutex_unlock(&fa.lock);
+		return -ENOSPC;
+	}
+	/* a modification drops an expiry being sent: wait for it */
+	while (fa.sending == (long)req->id)
+		pthread_cond_wait(&fa.cond, &fa.lock);
+	a->used = a->armed = true;
+	a->id = req->id;
+	a->vcoreid = req->vcoreid;
+	a->ev_q = req->ev_q;
+	a->deadline = req->deadline_ns;
+	a->period = req->period_ns;
+	pthread_cond_broadcast(&fa.cond);
+	pthread_mutex_unlock(&fa.lock);
+	return 0;
+}
+
+static long do_alarm_cancel(struct vcore_alarm_cancel *req)
+{
+	struct fake_alarm *a;
+	long ret;
+
+	pthread_mutex_lock(&fa.lock);
+	a = alarm_find(req->id);
+	if (!a) {
+		pthread_mutex_unlock(&fa.lock);
+		return -ENOENT;
+	}
+	ret = a->armed;
+	a->used = a->armed = false;
+	/* synchronous: nothing more is sent once we return */
+	while (fa.sending == (long)req->id)
+		pthread_cond_wait(&fa.cond, &fa.lock);
+	pthread_mutex_unlock(&fa.lock);
+	return ret;
+}
+
+int fake_kernel_enable_alarms(void)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&fa.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	err = -pthread_create(&fa.thread, NULL, alarm_thread, NULL);
+	if (err)
+		return err;
+	fa.started = true;
+	fk.dev->api.ioctls[0] |= (1ULL << VCORE_IOC_NR_ALARM_SET) |
+				 (1ULL << VCORE_IOC_NR_ALARM_CANCEL);
+	return 0;
+}
+
+unsigned long fake_alarms_fired(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&fa.lock);
+	n = fa.fired;
+	pthread_mutex_unlock(&fa.lock);
+	return n;
+}
+
+pid_t fake_vcore_tid(unsigned int vcoreid)
+{
+	return vcoreid < fk.nr_vcores ? READ_ONCE(fk.vc[vcoreid].tid) : 0;
+}
+
 static void sig_sys(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -546,6 +722,14 @@ static void sig_sys(int sig, siginfo_t *si, void *ucv)
 		break;
 	case VCORE_IOC_SEND_EVENT:
 		ret = do_send_event(arg);
+		break;
+	case VCORE_IOC_ALARM_SET:
+	case VCORE_IOC_ALARM_CANCEL:
+		if (fk.dev->api.ioctls[0] & (1ULL << VCORE_IOC_NR_ALARM_SET))
+			ret = cmd == VCORE_IOC_ALARM_SET ? do_alarm_set(arg) :
+							   do_alarm_cancel(arg);
+		else
+			ret = -ENOTTY;
 		break;
 	case VCORE_IOC_CHANGE_VCORE:
 		/* a test may take the command away: the library falls back */
@@ -746,6 +930,7 @@ static int install_handler(int sig, void (*fn)(int, siginfo_t *, void *))
 	sigaddset(&sa.sa_mask, SIGSYS);
 	sigaddset(&sa.sa_mask, FAKE_SIG_NOTIFY);
 	sigaddset(&sa.sa_mask, FAKE_SIG_PREEMPT);
+	sigaddset(&sa.sa_mask, FAKE_SIG_TICK);
 	return sigaction(sig, &sa, NULL) ? -errno : 0;
 }
 
@@ -802,10 +987,14 @@ int fake_kernel_init(struct vcore_dev *dev, unsigned int nr_vcores,
 	if (!err)
 		err = install_seccomp();
 	if (!err) {
-		/* the fake's IPIs are signals: vcore threads must take them */
-		static const int ipis[] = { FAKE_SIG_NOTIFY, FAKE_SIG_PREEMPT };
+		/*
+		 * the fake's IPIs are signals: vcore threads must take
+		 * them, and a test's tick
+		 */
+		int sigs[] = { FAKE_SIG_NOTIFY, FAKE_SIG_PREEMPT,
+			       FAKE_SIG_TICK };
 
-		vcore_unblock_signals(ipis, 2);
+		vcore_unblock_signals(sigs, 3);
 	}
 	return err;
 }

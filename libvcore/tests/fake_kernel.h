@@ -76,6 +76,12 @@
 #define FAKE_KERNEL_FD		900
 #define FAKE_SIG_NOTIFY		SIGUSR1
 #define FAKE_SIG_PREEMPT	SIGUSR2
+/*
+ * A test's time-slice tick (uth_preempt_from_signal()): blocked while a
+ * vcore thread is in the fake's kernel, as signals wait for the return to
+ * user space.
+ */
+#define FAKE_SIG_TICK		(SIGRTMIN + 3)
 
 struct fake_stats {
 	unsigned long ipis;		/* notifications signalled */
@@ -139,5 +145,19 @@ bool fake_vcore_online(unsigned int vcoreid);
 int fake_current_vcore(void);
 
 void fake_get_stats(struct fake_stats *st);
+
+/*
+ * VCORE_IOC_ALARM_SET and VCORE_IOC_ALARM_CANCEL as the module's (one
+ * shot and periodic, SET modifying, CANCEL synchronous), sent from one
+ * thread of the fake's; every alarm counts wall-clock time (a per-vcore
+ * one keeps counting while its vcore is offline).  Called after
+ * fake_kernel_init(), before the library looks at dev->api.  0 or -errno.
+ */
+int fake_kernel_enable_alarms(void);
+/* Expiries sent so far. */
+unsigned long fake_alarms_fired(void);
+
+/* The thread that plays vcoreid, 0 until it attached. */
+pid_t fake_vcore_tid(unsigned int vcoreid);
 
 #endif /* _VCORE_TEST_FAKE_KERNEL_H */
