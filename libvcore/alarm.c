@@ -5,7 +5,9 @@
  *
  * Each arming takes a slot and gives the kernel alarm the id
  * slot | generation << SLOT_BITS, so an expiry of an earlier arming (one
- * already in a mailbox when it was unset) never runs a later one.  A
+ * already in a mailbox when it was unset) never runs a later one.  The
+ * generation is never 0: ids below VCORE_ALARM_SLOTS are the uthread
+ * layer's time-slice ticks (uthread.c).  A
  * slot's word is the id of its current arming, with ARMED while it may
  * still fire; whoever clears ARMED with a compare-and-swap owns the
  * arming's end:

@@ -605,8 +605,14 @@ void uth_preempt_from_signal(void)
 		return;
 	}
 	u = current_uthread;
+	if (!u)
+		return;		/* a vcore thread before its first entry */
 	vcpd = vcore_vcpd_of(v);
-	/* with notifications on, only a tick like this one can move us */
+	/*
+	 * With notifications on, this handler may be interrupted and even
+	 * moved to another vcore like the uthread it interrupted; the
+	 * yield saves and switches whatever vcore it is on by then.
+	 */
 	if (tick_policy(u, !vcpd || READ_ONCE(vcpd->notif_disabled) ||
 			   READ_ONCE(u->notif_depth)) == TICK_SWITCH)
 		vcore_uthread_yield();

@@ -34,6 +34,12 @@
  * Locks: the run queue, mutexes, condition variables and wait
  * controllers are spinlocks held with notifications disabled; a waiter
  * that finds the holder's vcore preempted does the recovery above for it.
+ * A uthread holds the mailboxes' consumer locks with notifications
+ * disabled too, so that neither a notification's handlers nor a
+ * time-slice tick come between it and the unlock.
+ *
+ * Scheduling is cooperative unless vcore_uthread_set_quantum() turns on
+ * time slicing (below).
  *
  * Errors: int functions return 0 or a negative errno.
  */
@@ -193,6 +199,11 @@ void vcore_uthread_get_stats(struct uthread_stats *st);
  * alarms), -ENOMEM.  Each vcore that runs uthreads holds one of the
  * module's alarms (alarms_max) while it does.
  * vcore_uthread_quantum(): the quantum now, 0 if none.
+ */
+/*
+ * The ticks are the module's alarms with ids 0 .. max_vcores - 1 (the
+ * alarm service leaves those free); a program setting raw alarms must
+ * keep clear of them.
  */
 int vcore_uthread_set_quantum(unsigned int usec);
 unsigned int vcore_uthread_quantum(void);

@@ -62,10 +62,13 @@ VCORE_HIDDEN void vcore_pdr_unlock(unsigned int *l);
  * preemption is remembered, and taken at vcore_uth_preempt_enable() or
  * vcore_uth_enable_notifs() (or, in vcore context, before the vcore
  * resumes its uthread), and it returns at once.  The same policy and
- * counters as the alarm ticks.  The handler must run on the interrupted
- * stack (no SA_ONSTACK) and should be installed with SA_NODEFER, so that
- * a vcore thread whose uthread was switched out inside it still takes the
- * signal.
+ * counters as the alarm ticks.  The signal must be one the vcore threads
+ * take (vcore_unblock_signals(), before vcore_uthread_lib_init()), its
+ * handler must run on the interrupted stack (no SA_ONSTACK), and it
+ * should be installed with SA_NODEFER and an empty sa_mask, so that a
+ * vcore thread whose uthread was switched out inside the handler still
+ * takes the signal (the frame's mask comes back only with the uthread's
+ * sigreturn, on whatever thread that runs).
  */
 VCORE_HIDDEN void uth_preempt_from_signal(void);
 
