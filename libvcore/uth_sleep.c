@@ -176,6 +176,17 @@ bool uth_timer_stop(struct uth_timer *t)
 	return removed;
 }
 
+void uth_timers_state(uint64_t *head, bool *armed, uint64_t *armed_at,
+		      uint32_t *alarm_id)
+{
+	struct uth_timer *t = READ_ONCE(tq.head);
+
+	*head = t ? READ_ONCE(t->deadline) : 0;
+	*armed = READ_ONCE(tq.armed);
+	*armed_at = READ_ONCE(tq.armed_at);
+	*alarm_id = READ_ONCE(tq.waiter.id);
+}
+
 void uth_timers_forget(void)
 {
 	tq.lock = 0;

@@ -106,6 +106,9 @@ VCORE_HIDDEN int uth_timer_prepare(void);
 VCORE_HIDDEN int uth_timer_start(struct uth_timer *t);
 VCORE_HIDDEN bool uth_timer_stop(struct uth_timer *t);
 VCORE_HIDDEN void uth_timers_forget(void);
+/* For a test's dump when it is stuck: a racy look at the timers. */
+VCORE_HIDDEN void uth_timers_state(uint64_t *head, bool *armed,
+				   uint64_t *armed_at, uint32_t *alarm_id);
 
 /* FIFO wait lists through uthread.next, under their owner's lock. */
 static inline void wl_push(struct uthread **head, struct uthread **tail,

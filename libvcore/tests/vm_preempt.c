@@ -81,6 +81,69 @@ static void print_pstats(const char *phase)
 	       ps.sleeps, ps.timeouts);
 }
 
+/* ---- A watchdog: a phase stuck for long dumps the vcores and fails ---- */
+
+static unsigned int nr_woken;
+static const char *phase = "setup";
+static double phase_t0;
+
+static void set_phase(const char *p)
+{
+	WRITE_ONCE(phase, p);
+	phase_t0 = now_s();
+}
+
+static void *watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep(30);
+		print_pstats(phase);
+		if (now_s() - phase_t0 < 2 * CAP_SECS)
+			continue;
+		printf("STUCK in %s\n", phase);
+		for (unsigned int v = 0; v < vcore_max_vcores(); v++) {
+			struct vcore_preempt_data *p = vcore_vcpd_of(v);
+
+			printf("vc%u: mapped %d flags %#x notif_disabled %u "
+			       "notif_pending %u uthread_ctx rip %#llx, "
+			       "public mbox %s, private %s\n", v,
+			       vcore_is_mapped(v), p->flags, p->notif_disabled,
+			       p->notif_pending,
+			       (unsigned long long)p->uthread_ctx.rip,
+			       vcore_mbox_is_empty(&p->ev_mbox_public) ?
+			       "empty" : "not empty",
+			       vcore_mbox_is_empty(&p->ev_mbox_private) ?
+			       "empty" : "not empty");
+		}
+		{
+			struct vcore_stats ks;
+			uint64_t head, at;
+			uint32_t id;
+			bool armed;
+
+			uth_timers_state(&head, &armed, &at, &id);
+			memset(&ks, 0, sizeof(ks));
+			ioctl(dev.fd, VCORE_IOC_GET_STATS, &ks);
+			printf("timers: head %llu, armed %d at %llu (alarm %#x), "
+			       "now %llu; kernel: %llu alarm expiries; "
+			       "%u sleepers woke\n", (unsigned long long)head,
+			       armed, (unsigned long long)at, id,
+			       (unsigned long long)vcore_alarm_now(),
+			       (unsigned long long)ks.alarms_fired,
+			       READ_ONCE(nr_woken));
+			for (unsigned int r = 0; r < VCORE_STATS_MAX_DROP; r++)
+				if (ks.dropped[r])
+					printf("drops, reason %u: %llu\n", r,
+					       (unsigned long long)ks.dropped[r]);
+		}
+		printf("procinfo: state %u num_vcores %u\nRESULT FAIL\n",
+		       dev.kprocinfo->state, dev.kprocinfo->num_vcores);
+		_exit(2);
+	}
+	return NULL;
+}
+
 /* ---- The storm: VCORE_IOC_PREEMPT on single vcores and on all ---------- */
 
 static unsigned int storm_on, storm_stop;
@@ -373,7 +436,7 @@ static void phase_disable(void)
 #define NR_SLEEPERS	40
 
 static uint64_t sleep_base;
-static unsigned int early, sleep_errs, woken_order[NR_SLEEPERS], nr_woken;
+static unsigned int early, sleep_errs, woken_order[NR_SLEEPERS];
 
 static void *sleeper(void *arg)
 {
@@ -505,6 +568,27 @@ static void *timed_main(void *arg)
 	return NULL;
 }
 
+static void phase_sleep_only(void)
+{
+	struct uthread *u[NR_SLEEPERS];
+	unsigned int inversions = 0;
+
+	check(vcore_uthread_set_quantum(100) == 0, "quantum 100 us");
+	sleep_base = vcore_alarm_now() + 30000000;
+	for (unsigned int k = 0; k < NR_SLEEPERS; k++) {
+		unsigned int i = (k * 17) % NR_SLEEPERS;
+
+		u[i] = vcore_uthread_create(sleeper, (void *)(uintptr_t)i);
+	}
+	for (unsigned int i = 0; i < NR_SLEEPERS; i++)
+		vcore_uthread_join(u[i], NULL);
+	for (unsigned int k = 1; k < NR_SLEEPERS; k++)
+		inversions += woken_order[k] < woken_order[k - 1];
+	printf("sleep: %u sleepers, %u early, %u errors, %u out of deadline "
+	       "order\n", NR_SLEEPERS, early, sleep_errs, inversions);
+	check(!early && !sleep_errs, "no sleeper woke before its deadline");
+}
+
 static void phase_sleep(void)
 {
 	struct uthread *u[NR_SLEEPERS], *t;
@@ -527,6 +611,7 @@ static void phase_sleep(void)
 	       sleep_errs, inversions);
 	check(!early && !sleep_errs, "no sleeper woke before its deadline");
 
+	set_phase("timed waits");
 	tevq = vcore_get_eventq(EV_MBOX_UCQ);
 	check(tevq && vcore_evq_attach_wakeup_ctlr(tevq) == 0,
 	      "an ev_q with a wakeup controller");
@@ -541,7 +626,7 @@ static void phase_sleep(void)
 
 int main(int argc, char **argv)
 {
-	pthread_t st;
+	pthread_t st, wd;
 	int err;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -573,11 +658,28 @@ int main(int argc, char **argv)
 		pthread_create(&st, NULL, storm, NULL);
 	else
 		printf("not root: no preemption storm\n");
+	pthread_create(&wd, NULL, watchdog, NULL);
+	if (argc > 2 && !strcmp(argv[2], "sleep")) {
+		/* only the sleepers, again and again */
+		for (int i = 0; i < 20; i++) {
+			set_phase("sleep");
+			early = sleep_errs = nr_woken = 0;
+			phase_sleep_only();
+		}
+		goto out;
+	}
+	set_phase("starve");
 	phase_starve();
+	set_phase("mutex");
 	phase_mutex();
+	set_phase("simd");
 	phase_simd();
+	set_phase("disable");
 	phase_disable();
+	set_phase("sleep");
 	phase_sleep();
+	set_phase("end");
+out:
 	check(vcore_uthread_set_quantum(0) == 0, "back to cooperative");
 	WRITE_ONCE(storm_stop, 1);
 	if (geteuid() == 0)
