@@ -441,6 +441,12 @@ TEST(the_signal_tick_preempts_as_the_alarm_does)
 static uint64_t sleep_base;
 static unsigned int early, sleep_errs, order[NR_SLEEPERS], nr_woken;
 
+/* what is left to d: 0 once it passed (not a wrapped-around ns count) */
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 static void *sleeper(void *arg)
 {
 	unsigned int i = (uintptr_t)arg;
@@ -450,7 +456,7 @@ static void *sleeper(void *arg)
 	if (i % 2)
 		err = vcore_uthread_sleep_until(d);
 	else
-		err = vcore_uthread_sleep_ns(d - vcore_alarm_now());
+		err = vcore_uthread_sleep_ns(d - min_u64(d, vcore_alarm_now()));
 	if (err)
 		fetch_add(&sleep_errs, 1);
 	if (vcore_alarm_now() < d)

@@ -438,6 +438,12 @@ static void phase_disable(void)
 static uint64_t sleep_base;
 static unsigned int early, sleep_errs, woken_order[NR_SLEEPERS];
 
+/* what is left to d: 0 once it passed (not a wrapped-around ns count) */
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
 static void *sleeper(void *arg)
 {
 	unsigned int i = (uintptr_t)arg;
@@ -447,7 +453,7 @@ static void *sleeper(void *arg)
 	if (i % 2)
 		err = vcore_uthread_sleep_until(d);
 	else
-		err = vcore_uthread_sleep_ns(d - vcore_alarm_now());
+		err = vcore_uthread_sleep_ns(d - min_u64(d, vcore_alarm_now()));
 	t = vcore_alarm_now();
 	if (err)
 		fetch_add(&sleep_errs, 1);
