@@ -124,6 +124,7 @@ struct vcore_blk {
 	struct vcore_self_notify sn;	/* EV_NONE to our private mbox */
 	/* TSC at the entry's first instruction, if vcore_entry_stamp */
 	__u64 entry_tsc;
+	int tid;			/* the thread's kernel id, set at start */
 	/*
 	 * The vcore's own FP area, then start_fp's: vcore_fp_size() bytes
 	 * each.
@@ -143,6 +144,13 @@ extern VCORE_HIDDEN __u64 vcore_fp_bytes;
 extern VCORE_HIDDEN const __u32 vcore_default_mxcsr;
 /* whether the entry code stamps entry_tsc (vcore_entry_tsc_enable()) */
 extern VCORE_HIDDEN unsigned char vcore_entry_stamp;
+
+/*
+ * The kernel thread id of vcore @vcoreid's thread, for a timer or signal
+ * aimed at that one thread (SIGEV_THREAD_ID, tgkill); -1 before
+ * vcore_lib_init() or for an id out of range.
+ */
+VCORE_HIDDEN int vcore_thread_tid(unsigned int vcoreid);
 
 /* vcore_entry.S */
 VCORE_HIDDEN void __vcore_entry(void);

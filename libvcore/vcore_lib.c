@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -203,6 +204,13 @@ void vcore_fp_from_preempt(unsigned int vcoreid, void *fp)
 }
 
 /* ---- Who and where ---------------------------------------------------- */
+
+int vcore_thread_tid(unsigned int vcoreid)
+{
+	if (vcoreid >= nr_vcores || !vcore_blks)
+		return -1;
+	return vcore_blks[vcoreid]->tid;
+}
 
 struct vcore_dev *vcore_lib_dev(void)
 {
@@ -577,6 +585,8 @@ static void *vcore_thread(void *arg)
 	__u64 tp;
 
 	vc_tls.vcoreid = blk->vcoreid;
+	/* published by the release below; threads_start() waits for it */
+	blk->tid = (int)syscall(SYS_gettid);
 	/* x86-64 TLS: the thread pointer (fs_base) is stored at %fs:0. */
 	__asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
 	WRITE_ONCE(blk->vcpd->vcore_tls_desc, tp);
