@@ -281,13 +281,20 @@ vm-smoke: module $(B)/tests/vm_smoke
 		$(B)/tests/vm_smoke 8 1 preempt
 
 tools: $(addprefix $(B)/tools/,$(TOOLS)) $(B)/tools/vcore-bench \
-	$(B)/tools/bench/numa_bench
+	$(B)/tools/bench/numa_bench $(B)/tools/preempt-bench
 
 # the benchmark (tools/bench/, README "Results")
 $(B)/tools/vcore-bench: tools/bench/vcore-bench.c libvcore/*.h \
 		uapi/linux/*.h $(B)/libvcore.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libvcore.a $(LIB_LDLIBS)
+
+# time slicing: libvcore's alarm tick against a signal tick (README
+# "Preemption: alarms against signals"); reaches libvcore's internals
+$(B)/tools/preempt-bench: tools/bench/preempt_bench.c libvcore/*.h \
+		uapi/linux/*.h $(B)/libvcore.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libvcore.a $(LIB_LDLIBS) -lm
 
 # same-node versus cross-node notification latency and UCQ throughput
 $(B)/tools/bench/numa_bench: tools/bench/numa_bench.c $(B)/libvcore.a
