@@ -87,6 +87,15 @@ if [ -x "$bench" ]; then
 	echo 0 >"$out/vcore_bench_smoke.rc"
 fi
 
+# Time slicing on libvcore's alarm tick and on a signal tick: every part
+# of the preemption benchmark runs (no timing is judged): one TAP line.
+if [ -x "${bindir%/selftests}/tools/preempt-bench" ]; then
+	mkdir -p "$out/pbench"
+	one_line preempt_bench_smoke \
+		"preempt-bench --smoke: every part runs with both tick sources" \
+		"${bindir%/selftests}/tools/preempt-bench" --smoke --out "$out/pbench"
+fi
+
 for t in "${tests[@]}"; do
 	echo "# selftest: $t"
 	"$bindir/$t" 2>&1 | tee "$out/$t.tap"

@@ -32,9 +32,9 @@
  *   preempt-bench [--quick | --smoke] [--out DIR] [--short-us N]
  *                 [--hol-quantum-us N]
  *
- * --short-us: the short request's work (10 us by default, scaled up for
+ * --short-us: the short request's work (50 us by default, scaled up for
  * QEMU TCG; the long one is 100 times that).  --hol-quantum-us: the
- * quantum of the hol part (200 us by default).  --smoke: a little of
+ * quantum of the hol part (500 us by default).  --smoke: a little of
  * everything; prints RESULT PASS when every part ran: every request
  * served once, every spinner ran under both tick sources (liveness, no
  * time is judged).  Writes OUTDIR/preempt-bench.csv, the data files and
@@ -101,8 +101,7 @@ static unsigned int nv;			/* vcores: the managed pcores */
 static unsigned int quick;		/* 1 --quick, 2 --smoke */
 static const char *outdir = ".";
 static double tsc_per_ns;
-static uint64_t anchor_tsc, anchor_mono;
-static unsigned int short_us = 10, hol_quantum_us = 200;
+static unsigned int short_us = 50, hol_quantum_us = 500;
 static int failed;
 
 static void fail(const char *why)
@@ -122,32 +121,77 @@ static void calibrate(void)
 	tsc_per_ns = (double)(t1 - t0) / (double)(n1 - n0);
 }
 
-/* A (TSC, CLOCK_MONOTONIC) pair read as close together as we can. */
+/*
+ * TSC -> CLOCK_MONOTONIC.  A calibration over a fraction of a second is
+ * off by a few parts in 10^4 under QEMU, hundreds of microseconds over a
+ * part: the main thread takes a fresh anchor every few milliseconds
+ * while a part runs (the offset), and the slope is that from the first
+ * anchor to the latest.  Only the main thread writes, under a sequence
+ * count; vcores and their signal handlers read.
+ */
+struct tmap {
+	uint64_t tsc, mono;
+	double tpn;			/* TSC ticks per ns */
+};
+
+static struct tmap tmap_first, tmap_cur;
+static unsigned int tmap_seq;
+
 static void anchor(void)
 {
-	uint64_t best = UINT64_MAX;
+	uint64_t best = UINT64_MAX, tsc = 0, mono = 0;
+	struct tmap m;
 
-	for (int i = 0; i < 20; i++) {
-		uint64_t a = rdtsc_now(), m = mono_ns(), b = rdtsc_now();
+	for (int i = 0; i < 8; i++) {
+		uint64_t a = rdtsc_now(), n = mono_ns(), b = rdtsc_now();
 
 		if (b - a < best) {
 			best = b - a;
-			anchor_tsc = a + (b - a) / 2;
-			anchor_mono = m;
+			tsc = a + (b - a) / 2;
+			mono = n;
 		}
 	}
+	if (!tmap_first.tsc)
+		tmap_first = (struct tmap){ tsc, mono, tsc_per_ns };
+	m.tsc = tsc;
+	m.mono = mono;
+	m.tpn = mono - tmap_first.mono > 200000000ULL ?
+		(double)(tsc - tmap_first.tsc) /
+		(double)(mono - tmap_first.mono) : tsc_per_ns;
+	WRITE_ONCE(tmap_seq, tmap_seq + 1);
+	smp_wmb();
+	tmap_cur = m;
+	smp_wmb();
+	WRITE_ONCE(tmap_seq, tmap_seq + 1);
 }
 
-static uint64_t mono_to_tsc(uint64_t m)
+static struct tmap tmap_read(void)
 {
-	return anchor_tsc + (uint64_t)((double)(int64_t)(m - anchor_mono) *
-				       tsc_per_ns);
+	struct tmap m;
+	unsigned int seq;
+
+	do {
+		seq = smp_load_acquire(&tmap_seq);
+		m = tmap_cur;
+		smp_rmb();
+	} while ((seq & 1) || seq != READ_ONCE(tmap_seq));
+	return m;
 }
 
-static uint64_t tsc_to_mono(uint64_t t)
+static uint64_t mono_to_tsc(uint64_t mono)
 {
-	return anchor_mono + (uint64_t)((double)(int64_t)(t - anchor_tsc) /
-					tsc_per_ns);
+	struct tmap m = tmap_read();
+
+	return m.tsc + (uint64_t)(int64_t)((double)(int64_t)(mono - m.mono) *
+					   m.tpn);
+}
+
+static uint64_t tsc_to_mono(uint64_t tsc)
+{
+	struct tmap m = tmap_read();
+
+	return m.mono + (uint64_t)(int64_t)((double)(int64_t)(tsc - m.tsc) /
+					    m.tpn);
 }
 
 static uint64_t ns_to_tsc(double ns)
@@ -213,6 +257,7 @@ static void samples_sort(struct samples *s)
  * by the uthread that runs next there.
  */
 static uint64_t last_due[MAX_V];
+static uint64_t last_handler_tsc[MAX_V];	/* when that handler ran */
 static unsigned long ticks_seen[NR_SRC];
 
 static int tick_sig;
@@ -229,40 +274,76 @@ static void on_alarm(struct event_msg *msg, unsigned int type, void *data)
 
 	(void)type;
 	(void)data;
-	if (v < MAX_V)
+	if (v < MAX_V) {
+		WRITE_ONCE(last_handler_tsc[v], rdtsc_now());
 		WRITE_ONCE(last_due[v], msg->ev_arg4);
+	}
 	fetch_add(&ticks_seen[SRC_ALARM], 1);
+}
+
+/*
+ * The signal stays blocked while its handler runs (no SA_NODEFER): under
+ * QEMU a signal costs more than the shortest quanta, and with SA_NODEFER
+ * the kernel stacks frame on frame for the expiries that come while it
+ * delivers one, until the stack runs out.  A handler that switches its
+ * uthread out leaves its thread with the tick blocked, though, and the
+ * next uthread there may not start from inside a handler of its own
+ * (whose return unblocks it): one that starts fresh or from a block
+ * unblocks it itself (tick_unblock()) if the thread's last handler had
+ * not returned.
+ */
+static __thread unsigned int tick_blocked;
+
+static void tick_unblock(void)
+{
+	sigset_t set;
+
+	if (!tick_blocked)
+		return;
+	tick_blocked = 0;
+	sigemptyset(&set);
+	sigaddset(&set, tick_sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
 /* The signal tick, on the vcore thread it was aimed at. */
 static void on_tick_signal(int sig, siginfo_t *si, void *uc)
 {
-	unsigned int v = vcore_id();
 	uint64_t period = READ_ONCE(sig_period), now;
+	unsigned int v = vcore_id();
 
 	(void)sig;
-	(void)si;
 	(void)uc;
 	/*
-	 * The preemption below may return on another vcore thread, in the
-	 * frame of a signal that thread took (SA_NODEFER: a thread whose
-	 * uthread left inside the handler still takes the next one).
+	 * The expiry that queued this signal: the last one due before now,
+	 * less those that passed while it waited (si_overrun), as the
+	 * alarm's ev_arg4 is the expiry that fired.
 	 */
 	if (v < MAX_V && period) {
-		now = tsc_to_mono(rdtsc_now());
-		if (now >= sig_t0)
+		uint64_t tsc = rdtsc_now(), k, over = (unsigned int)si->si_overrun;
+
+		now = tsc_to_mono(tsc);
+		if (now >= sig_t0) {
+			k = (now - sig_t0) / period;
+			WRITE_ONCE(last_handler_tsc[v], tsc);
 			WRITE_ONCE(last_due[v],
-				   sig_t0 + (now - sig_t0) / period * period);
+				   sig_t0 + (k > over ? k - over : 0) * period);
+		}
 	}
 	fetch_add(&ticks_seen[SRC_SIGNAL], 1);
+	tick_blocked = 1;
+	/*
+	 * It may return much later, on another vcore thread; the return
+	 * from this handler unblocks the tick on that one.
+	 */
 	uth_preempt_from_signal();
+	tick_blocked = 0;
 }
 
 static int signal_source_init(void)
 {
 	struct sigaction sa = { .sa_sigaction = on_tick_signal,
-				.sa_flags = SA_SIGINFO | SA_RESTART |
-					     SA_NODEFER };
+				.sa_flags = SA_SIGINFO | SA_RESTART };
 
 	for (unsigned int v = 0; v < nv; v++) {
 		struct sigevent sev = { .sigev_signo = tick_sig,
@@ -306,6 +387,7 @@ static int source_set(enum source src, unsigned int quantum_us)
 
 	anchor();
 	memset(last_due, 0, sizeof(last_due));
+	memset(last_handler_tsc, 0, sizeof(last_handler_tsc));
 	err = vcore_uthread_set_quantum(src == SRC_ALARM ? quantum_us : 0);
 	if (err == -EINVAL && src == SRC_ALARM)
 		return err;
@@ -328,15 +410,19 @@ struct spinner {
 
 static struct spinner spinners[MAX_SPIN];
 static unsigned int spin_stop;
-static struct samples *cost_out;
+/* the whole cost, and its two halves: due -> handler -> next uthread */
+static struct samples *cost_out, *cost_hdl_out, *cost_sw_out;
 static unsigned int cost_lock;
 
-static void cost_record(double ns)
+static void cost_record(double ns, double hdl_ns, double sw_ns)
 {
 	vcore_uth_disable_notifs();
 	vcore_pdr_lock(&cost_lock);
-	if (cost_out && cost_out->n < cost_out->cap)
+	if (cost_out && cost_out->n < cost_out->cap) {
 		cost_out->ns[cost_out->n++] = ns;
+		cost_hdl_out->ns[cost_hdl_out->n++] = hdl_ns;
+		cost_sw_out->ns[cost_sw_out->n++] = sw_ns;
+	}
 	vcore_pdr_unlock(&cost_lock);
 	vcore_uth_enable_notifs();
 }
@@ -352,17 +438,24 @@ static void *spin_fn(void *arg)
 	struct spinner *s = arg;
 	uint64_t gap = ns_to_tsc(SWITCH_GAP_NS), last = rdtsc_now();
 
+	tick_unblock();
 	while (!READ_ONCE(spin_stop)) {
 		uint64_t now = rdtsc_now();
 
 		if (now - last > gap) {
+			tick_unblock();
 			unsigned int v = vcore_id();
 			uint64_t due = v < MAX_V ? READ_ONCE(last_due[v]) : 0;
+			uint64_t hdl = v < MAX_V ?
+				       READ_ONCE(last_handler_tsc[v]) : 0;
 			uint64_t due_tsc = due ? mono_to_tsc(due) : 0;
 
 			s->switches++;
-			if (cost_out && due && due_tsc > last && due_tsc <= now)
-				cost_record(tsc_to_ns(now - due_tsc));
+			if (cost_out && due && due_tsc > last && due_tsc <= now &&
+			    hdl >= due_tsc && hdl <= now)
+				cost_record(tsc_to_ns(now - due_tsc),
+					    tsc_to_ns(hdl - due_tsc),
+					    tsc_to_ns(now - hdl));
 		}
 		last = now;
 		WRITE_ONCE(s->iters, s->iters + 1);
@@ -388,11 +481,17 @@ static unsigned int spin_ran(unsigned int n)
 	return r;
 }
 
+/* Sleep, refreshing the TSC anchor every 5 ms. */
 static void sleep_ns(uint64_t ns)
 {
-	struct timespec ts = { ns / 1000000000ULL, ns % 1000000000ULL };
+	while (ns) {
+		uint64_t d = ns < 5000000 ? ns : 5000000;
+		struct timespec ts = { 0, (long)d };
 
-	nanosleep(&ts, NULL);
+		nanosleep(&ts, NULL);
+		anchor();
+		ns -= d;
+	}
 }
 
 struct spin_result {
@@ -471,6 +570,7 @@ static struct spin_result spin_phase(enum source src, unsigned int q_us,
 struct request {
 	uint64_t arrive_tsc;		/* scheduled arrival */
 	uint64_t handed_tsc;		/* the generator handed it on */
+	uint64_t handoff_tsc;		/* hand_off() took that long */
 	uint64_t done_tsc;
 	uint64_t work;			/* loop iterations */
 	unsigned int served;
@@ -516,6 +616,7 @@ static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
 
+	tick_unblock();
 	for (;;) {
 		struct request *r = NULL;
 
@@ -529,6 +630,7 @@ static void *worker_fn(void *arg)
 		} else {
 			/* the lock is dropped once we are parked */
 			vcore_uthread_block(park_cb, w);
+			tick_unblock();
 			r = w->req;
 			if (!r)
 				return NULL;
@@ -602,20 +704,23 @@ static void pool_stop(void)
 	pool.pend = NULL;
 }
 
-/* Calibrate work_loop() on a vcore: iterations per ns. */
+/*
+ * Calibrate work_loop() on a vcore: iterations per ns, the median of 21
+ * runs (under QEMU on a shared host the fastest is far from typical).
+ */
 static void *calib_fn(void *arg)
 {
-	uint64_t n = 1000000, t0, t1, best = UINT64_MAX;
+	uint64_t n = 200000, t0;
+	double ns[21];
 
 	(void)arg;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 21; i++) {
 		t0 = rdtsc_now();
 		work_loop(n);
-		t1 = rdtsc_now();
-		if (t1 - t0 < best)
-			best = t1 - t0;
+		ns[i] = tsc_to_ns(rdtsc_now() - t0);
 	}
-	iters_per_ns = (double)n / tsc_to_ns(best);
+	qsort(ns, 21, sizeof(ns[0]), cmp_double);
+	iters_per_ns = (double)n / ns[10];
 	return NULL;
 }
 
@@ -635,6 +740,7 @@ struct hol_result {
 	struct samples shorts, longs;
 	double per_s;			/* requests served per second */
 	double lag_p99_ns;		/* generator: scheduled -> handed */
+	double handoff_p50_ns;		/* generator: one hand_off() */
 	unsigned long bad;		/* requests not served exactly once */
 };
 
@@ -675,6 +781,7 @@ static struct hol_result hol_phase(enum source src, double load,
 			cpu_relax();
 		reqs[i].handed_tsc = rdtsc_now();
 		hand_off(&reqs[i]);
+		reqs[i].handoff_tsc = rdtsc_now() - reqs[i].handed_tsc;
 	}
 	pool_stop();
 	source_set(SRC_COOP, 0);
@@ -696,6 +803,11 @@ static struct hol_result hol_phase(enum source src, double load,
 	samples_sort(&res.longs);
 	samples_sort(&lag);
 	res.lag_p99_ns = pct(&lag, 0.99);
+	lag.n = 0;
+	for (unsigned int i = 0; i < nreq; i++)
+		lag.ns[lag.n++] = tsc_to_ns(reqs[i].handoff_tsc);
+	samples_sort(&lag);
+	res.handoff_p50_ns = pct(&lag, 0.5);
 	if (last_done > first)
 		res.per_s = (double)(nreq - res.bad) /
 			    (tsc_to_ns(last_done - first) / 1e9);
@@ -793,8 +905,8 @@ int main(int argc, char **argv)
 	const unsigned int *quanta;
 	const double *loads;
 	unsigned int nq, nl, nreq, cost_q_us = 1000, spins, rows = 0,
-		     rows_expected, skipped = 0;
-	struct samples cost[NR_SRC];
+		     rows_expected, skipped = 0, reps;
+	struct samples cost[NR_SRC], cost_hdl[NR_SRC], cost_sw[NR_SRC];
 	struct spin_result coop, sr[NR_SRC][8];
 	struct hol_result hol[NR_SRC][4];
 	uint64_t spin_ns, cost_ns;
@@ -833,6 +945,7 @@ int main(int argc, char **argv)
 	nq = quick == 2 ? 2 : 8;
 	loads = quick == 2 ? loads_smoke : loads_full;
 	nl = quick == 2 ? 1 : 4;
+	reps = quick == 2 ? 1 : 3;
 	nreq = quick == 2 ? 2000 : quick ? 8000 : 30000;
 	spin_ns = quick == 2 ? 200000000ULL : quick ? 500000000ULL :
 		  1500000000ULL;
@@ -872,6 +985,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "libvcore setup failed\n");
 		return 1;
 	}
+	c = vcore_uthread_set_quantum(hol_quantum_us);
+	if (c == -ENOTTY) {
+		printf("RESULT SKIP: the module has no alarms\n");
+		return 0;
+	}
+	vcore_uthread_set_quantum(0);
 	spins = 2 * nv;
 	printf("preempt-bench: %u vcores, generator on CPU %d, TSC %.3f GHz, "
 	       "%s; short requests %u us, long %u us, hol quantum %u us\n",
@@ -884,46 +1003,76 @@ int main(int argc, char **argv)
 		struct spin_result r;
 
 		samples_init(&cost[s], 200000);
+		samples_init(&cost_hdl[s], 200000);
+		samples_init(&cost_sw[s], 200000);
 		cost_lock = 0;
+		cost_hdl_out = &cost_hdl[s];
+		cost_sw_out = &cost_sw[s];
 		WRITE_ONCE(cost_out, &cost[s]);
 		r = spin_phase(s, cost_q_us, spins, cost_ns);
 		WRITE_ONCE(cost_out, NULL);
 		samples_sort(&cost[s]);
-		printf("cost, %-12s quantum %u us: %u preemptions seen, "
-		       "%.0f switches/s (libvcore: %.0f preemptions/s), "
-		       "p50 %.0f ns, p99 %.0f ns\n",
-		       src_name[s], cost_q_us, cost[s].n, r.switches_per_s,
-		       r.preempts_per_s, pct(&cost[s], 0.5),
-		       pct(&cost[s], 0.99));
+		samples_sort(&cost_hdl[s]);
+		samples_sort(&cost_sw[s]);
+		printf("cost, %-12s quantum %u us: %u preemptions seen "
+		       "(libvcore: %.0f preemptions/s), p50 %.0f ns, "
+		       "p99 %.0f ns; due -> handler p50 %.0f p99 %.0f, "
+		       "handler -> next uthread p50 %.0f p99 %.0f\n",
+		       src_name[s], cost_q_us, cost[s].n, r.preempts_per_s,
+		       pct(&cost[s], 0.5), pct(&cost[s], 0.99),
+		       pct(&cost_hdl[s], 0.5), pct(&cost_hdl[s], 0.99),
+		       pct(&cost_sw[s], 0.5), pct(&cost_sw[s], 0.99));
 		if (!cost[s].n)
 			fail("cost: no preemption seen");
 	}
 
-	/* spin */
-	coop = spin_phase(SRC_COOP, 0, spins, spin_ns);
-	printf("spin, cooperative: %.0f iterations/s, %u of %u spinners ran\n",
-	       coop.per_s, coop.ran, spins);
+	/*
+	 * spin: best of reps rounds, each the cooperative run and then
+	 * every quantum with both sources, so that a stretch of the host
+	 * taking our vCPUs away spoils one round, not one row
+	 */
+	memset(sr, 0, sizeof(sr));
+	memset(&coop, 0, sizeof(coop));
+	for (unsigned int rep = 0; rep < reps; rep++) {
+		struct spin_result r = spin_phase(SRC_COOP, 0, spins, spin_ns);
+
+		printf("spin, round %u, cooperative: %.0f iterations/s, %u of "
+		       "%u spinners ran\n", rep + 1, r.per_s, r.ran, spins);
+		if (r.per_s > coop.per_s)
+			coop = r;
+		for (unsigned int i = 0; i < nq; i++) {
+			for (int s = SRC_ALARM; s <= SRC_SIGNAL; s++) {
+				r = spin_phase(s, quanta[i], spins, spin_ns);
+				if (r.skipped) {
+					if (!rep)
+						printf("spin, %-12s quantum %4u us: "
+						       "below its shortest period, "
+						       "left out\n", src_name[s],
+						       quanta[i]);
+					sr[s][i].skipped = true;
+					continue;
+				}
+				if (r.ran != spins)
+					fail("spin: a spinner never ran under a "
+					     "tick");
+				if (r.per_s > sr[s][i].per_s)
+					sr[s][i] = r;
+			}
+		}
+	}
 	for (unsigned int i = 0; i < nq; i++) {
 		for (int s = SRC_ALARM; s <= SRC_SIGNAL; s++) {
 			struct spin_result *r = &sr[s][i];
 
-			*r = spin_phase(s, quanta[i], spins, spin_ns);
 			if (r->skipped) {
-				printf("spin, %-12s quantum %4u us: below its "
-				       "shortest period, left out\n",
-				       src_name[s], quanta[i]);
 				skipped++;
 				continue;
 			}
 			printf("spin, %-12s quantum %4u us: %.0f iterations/s, "
-			       "lost %.1f%%, %.0f switches/s (libvcore: %.0f "
-			       "preemptions/s), %u of %u ran\n",
+			       "lost %.1f%%, %.0f preemptions/s, %u of %u ran\n",
 			       src_name[s], quanta[i], r->per_s,
 			       100.0 * (1.0 - r->per_s / coop.per_s),
-			       r->switches_per_s, r->preempts_per_s, r->ran,
-			       spins);
-			if (r->ran != spins)
-				fail("spin: a spinner never ran under a tick");
+			       r->preempts_per_s, r->ran, spins);
 		}
 	}
 
@@ -939,11 +1088,13 @@ int main(int argc, char **argv)
 
 			*h = hol_phase(s, loads[l], nreq);
 			printf("hol, load %.1f, %-12s short p50 %.0f p99 %.0f "
-			       "p99.9 %.0f ns, long p50 %.0f ns, %.0f req/s, "
-			       "generator lag p99 %.0f ns\n", loads[l],
+			       "p99.9 %.0f ns, long p50 %.0f ns, %.0f req/s; "
+			       "generator: lag p99 %.0f ns, hand-off p50 "
+			       "%.0f ns\n", loads[l],
 			       src_name[s], pct(&h->shorts, 0.5),
 			       pct(&h->shorts, 0.99), pct(&h->shorts, 0.999),
-			       pct(&h->longs, 0.5), h->per_s, h->lag_p99_ns);
+			       pct(&h->longs, 0.5), h->per_s, h->lag_p99_ns,
+			       h->handoff_p50_ns);
 			if (h->bad)
 				fail("hol: a request not served exactly once");
 			if (!h->shorts.n)
