@@ -103,6 +103,7 @@ static const char *outdir = ".";
 static double tsc_per_ns;
 static unsigned int short_us = 50, hol_quantum_us = 500;
 static int failed;
+static unsigned int parts = 7;		/* 1 cost, 2 spin, 4 hol */
 
 static void fail(const char *why)
 {
@@ -754,6 +755,8 @@ static struct hol_result hol_phase(enum source src, double load,
 			 short_ns * LONG_FACTOR / LONG_EVERY;
 	/* load = arrival rate x mean work / vcores */
 	double gap_ns = mean_ns / (load * nv);
+	struct vcore_uthread_preempt_stats p0, p1;
+	struct uthread_stats u0, u1;
 	struct samples lag;
 	uint64_t t, first, last_done = 0;
 
@@ -773,6 +776,8 @@ static struct hol_result hol_phase(enum source src, double load,
 	}
 	source_set(src, hol_quantum_us);
 	sleep_ns(20000000);
+	vcore_uthread_get_preempt_stats(&p0, sizeof(p0));
+	vcore_uthread_get_stats(&u0);
 	first = t = rdtsc_now() + ns_to_tsc(1e6);
 	for (unsigned int i = 0; i < nreq; i++) {
 		t += ns_to_tsc(-log(1.0 - rng_unit()) * gap_ns);
@@ -783,8 +788,18 @@ static struct hol_result hol_phase(enum source src, double load,
 		hand_off(&reqs[i]);
 		reqs[i].handoff_tsc = rdtsc_now() - reqs[i].handed_tsc;
 	}
+	wait_idle_workers(NR_WORKERS);
+	vcore_uthread_get_preempt_stats(&p1, sizeof(p1));
+	vcore_uthread_get_stats(&u1);
 	pool_stop();
 	source_set(SRC_COOP, 0);
+	printf("  %s: ticks %lu, preemptions %lu, deferred %lu, idle ticks "
+	       "%lu, tick arms %lu; vcore yields %lu, kicks %lu, requests "
+	       "%lu\n", src_name[src], p1.ticks - p0.ticks,
+	       p1.preemptions - p0.preemptions, p1.deferred - p0.deferred,
+	       p1.idle_ticks - p0.idle_ticks, p1.arms - p0.arms,
+	       u1.vcore_yields - u0.vcore_yields, u1.kicks - u0.kicks,
+	       u1.requests - u0.requests);
 	for (unsigned int i = 0; i < nreq; i++) {
 		struct request *r = &reqs[i];
 		struct samples *s = r->is_long ? &res.longs : &res.shorts;
@@ -855,22 +870,24 @@ static void write_gnuplot(void)
 		"set xlabel 'us'\nset ylabel 'fraction of preemptions'\n"
 		"set logscale x\n"
 		"plot 'preempt-bench-cost.dat' index 0 using ($1/1000):2 "
-		"with lines lw 2 title 'vcore alarm', "
-		"'' index 1 using ($1/1000):2 with lines lw 2 title 'signal'\n"
+		"with lines lw 2 lc rgb '#8b00c8' title 'vcore alarm', "
+		"'' index 1 using ($1/1000):2 with lines lw 2 lc rgb '#009e73' "
+		"title 'signal'\n"
 		"set title 'spinning uthreads: throughput lost to the tick'\n"
 		"set xlabel 'quantum (us)'\nset ylabel 'percent of cooperative'\n"
 		"set key top right\n"
 		"set yrange [0:100]\n"
 		"plot 'preempt-bench-spin.dat' using 1:2 with linespoints "
-		"lw 2 title 'vcore alarm', '' using 1:3 with linespoints "
-		"lw 2 title 'signal'\n"
+		"lw 2 lc rgb '#8b00c8' title 'vcore alarm', '' using 1:3 with "
+		"linespoints lw 2 lc rgb '#009e73' title 'signal'\n"
 		"set title 'short requests behind rare long ones: p99'\n"
 		"set xlabel 'load'\nset ylabel 'p99 latency (us)'\n"
 		"unset logscale x\nset logscale y\nset autoscale y\n"
 		"set key top left\n"
 		"plot 'preempt-bench-hol.dat' using 1:2 with linespoints lw 2 "
-		"title 'cooperative', '' using 1:3 with linespoints lw 2 "
-		"title 'vcore alarm', '' using 1:4 with linespoints lw 2 "
+		"lc rgb '#555555' title 'cooperative', '' using 1:3 with "
+		"linespoints lw 2 lc rgb '#8b00c8' title 'vcore alarm', '' "
+		"using 1:4 with linespoints lw 2 lc rgb '#009e73' "
 		"title 'signal'\n"
 		"unset multiplot\n");
 	fclose(gp);
@@ -888,7 +905,8 @@ static void write_cdf(FILE *f, const struct samples *s)
 static void usage(const char *argv0)
 {
 	fprintf(stderr, "usage: %s [--quick | --smoke] [--out DIR] "
-		"[--short-us N] [--hol-quantum-us N]\n", argv0);
+		"[--short-us N] [--hol-quantum-us N] [--parts cost,spin,hol]\n",
+		argv0);
 }
 
 int main(int argc, char **argv)
@@ -899,6 +917,7 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "short-us", required_argument, NULL, 'w' },
 		{ "hol-quantum-us", required_argument, NULL, 'Q' },
+		{ "parts", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -915,7 +934,7 @@ int main(int argc, char **argv)
 	FILE *csv, *dat;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt_long(argc, argv, "qso:w:Q:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qso:w:Q:p:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			quick = 1;
@@ -931,6 +950,11 @@ int main(int argc, char **argv)
 			break;
 		case 'Q':
 			hol_quantum_us = strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			parts = (strstr(optarg, "cost") ? 1 : 0) |
+				(strstr(optarg, "spin") ? 2 : 0) |
+				(strstr(optarg, "hol") ? 4 : 0);
 			break;
 		default:
 			usage(argv[0]);
@@ -999,7 +1023,10 @@ int main(int argc, char **argv)
 	       hol_quantum_us);
 
 	/* cost */
-	for (int s = SRC_ALARM; s <= SRC_SIGNAL; s++) {
+	memset(cost, 0, sizeof(cost));
+	memset(cost_hdl, 0, sizeof(cost_hdl));
+	memset(cost_sw, 0, sizeof(cost_sw));
+	for (int s = SRC_ALARM; s <= SRC_SIGNAL && (parts & 1); s++) {
 		struct spin_result r;
 
 		samples_init(&cost[s], 200000);
@@ -1033,7 +1060,7 @@ int main(int argc, char **argv)
 	 */
 	memset(sr, 0, sizeof(sr));
 	memset(&coop, 0, sizeof(coop));
-	for (unsigned int rep = 0; rep < reps; rep++) {
+	for (unsigned int rep = 0; rep < reps && (parts & 2); rep++) {
 		struct spin_result r = spin_phase(SRC_COOP, 0, spins, spin_ns);
 
 		printf("spin, round %u, cooperative: %.0f iterations/s, %u of "
@@ -1082,7 +1109,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "work calibration failed\n");
 		return 1;
 	}
-	for (unsigned int l = 0; l < nl; l++) {
+	memset(hol, 0, sizeof(hol));
+	for (unsigned int l = 0; l < nl && (parts & 4); l++) {
 		for (int s = SRC_COOP; s <= SRC_SIGNAL; s++) {
 			struct hol_result *h = &hol[s][l];
 
@@ -1191,7 +1219,9 @@ int main(int argc, char **argv)
 			       ref / pct(&hol[SRC_ALARM][l].shorts, 0.99),
 			       ref / pct(&hol[SRC_SIGNAL][l].shorts, 0.99));
 	}
-	rows_expected = 2 + 1 + 2 * nq - skipped + 3 * nl;
+	rows_expected = (parts & 1 ? 2 : 0) +
+			(parts & 2 ? 1 + 2 * nq - skipped : 0) +
+			(parts & 4 ? 3 * nl : 0);
 	printf("wrote %s/preempt-bench.csv, the .dat files and "
 	       "preempt-bench.gp\nrows: %u of %u\n", outdir, rows,
 	       rows_expected);
