@@ -118,8 +118,10 @@ if [ ${#selftests[@]} -eq 0 ]; then
 	exit 2
 fi
 # ... and the libvcore and benchmark runs run.sh makes first
-# (vcore_uthread_smoke.tap, vcore_storm.tap, vcore_bench_smoke.tap)
-selftests=(vcore_uthread_smoke vcore_storm vcore_bench_smoke "${selftests[@]}")
+# (vcore_uthread_smoke.tap, vcore_storm.tap, vcore_bench_smoke.tap,
+# preempt_bench_smoke.tap)
+selftests=(vcore_uthread_smoke vcore_storm vcore_bench_smoke preempt_bench_smoke
+	"${selftests[@]}")
 
 taps=("$tap")
 echo "TAP version 13"

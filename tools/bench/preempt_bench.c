@@ -514,8 +514,9 @@ static unsigned long preemptions(void)
 
 /*
  * n spinners for run_ns under src: iterations per second after a
- * warm-up.  With a tick, keep going (up to 20 times run_ns) until every
- * spinner has run once.
+ * warm-up.  With a tick, keep going (up to 20 times run_ns, and at least
+ * 30 s: a liveness bound, not a timing) until every spinner has run
+ * once.
  */
 static struct spin_result spin_phase(enum source src, unsigned int q_us,
 				     unsigned int n, uint64_t run_ns)
@@ -551,7 +552,8 @@ static struct spin_result spin_phase(enum source src, unsigned int q_us,
 	i1 = spin_total(n);
 	for (unsigned int i = 0; i < n; i++)
 		s1 += READ_ONCE(spinners[i].switches);
-	while (src != SRC_COOP && spin_ran(n) < n && waited < 20 * run_ns) {
+	while (src != SRC_COOP && spin_ran(n) < n &&
+	       (waited < 20 * run_ns || waited < 30000000000ULL)) {
 		sleep_ns(run_ns / 10);
 		waited += run_ns / 10;
 	}
