@@ -1089,7 +1089,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	for (unsigned int i = 0; i < nq; i++) {
+	for (unsigned int i = 0; i < nq && (parts & 2); i++) {
 		for (int s = SRC_ALARM; s <= SRC_SIGNAL; s++) {
 			struct spin_result *r = &sr[s][i];
 
@@ -1138,7 +1138,7 @@ int main(int argc, char **argv)
 		return 1;
 	fprintf(csv, "part,source,quantum_us,load,samples,p50_ns,p99_ns,"
 		"p99.9_ns,per_s,x_ref\n");
-	for (int s = SRC_ALARM; s <= SRC_SIGNAL; s++) {
+	for (int s = SRC_ALARM; s <= SRC_SIGNAL && (parts & 1); s++) {
 		fprintf(csv, "cost,%s,%u,,%u,%.0f,%.0f,%.0f,,%.3f\n",
 			src_name[s], cost_q_us, cost[s].n, pct(&cost[s], 0.5),
 			pct(&cost[s], 0.99), pct(&cost[s], 0.999),
@@ -1146,9 +1146,11 @@ int main(int argc, char **argv)
 			pct(&cost[s], 0.5) / pct(&cost[SRC_SIGNAL], 0.5) : 0);
 		rows += cost[s].n > 0;
 	}
-	fprintf(csv, "spin,cooperative,0,,,,,,%.0f,1.000\n", coop.per_s);
+	if (parts & 2)
+		fprintf(csv, "spin,cooperative,0,,,,,,%.0f,1.000\n",
+			coop.per_s);
 	rows += coop.per_s > 0;
-	for (unsigned int i = 0; i < nq; i++)
+	for (unsigned int i = 0; i < nq && (parts & 2); i++)
 		for (int s = SRC_ALARM; s <= SRC_SIGNAL; s++) {
 			if (sr[s][i].skipped)
 				continue;
@@ -1157,7 +1159,7 @@ int main(int argc, char **argv)
 				sr[s][i].per_s / coop.per_s);
 			rows += sr[s][i].per_s > 0;
 		}
-	for (unsigned int l = 0; l < nl; l++)
+	for (unsigned int l = 0; l < nl && (parts & 4); l++)
 		for (int s = SRC_COOP; s <= SRC_SIGNAL; s++) {
 			const struct hol_result *h = &hol[s][l];
 			double ref = pct(&hol[SRC_COOP][l].shorts, 0.99);
