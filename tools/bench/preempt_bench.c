@@ -10,11 +10,13 @@
  *          the first instruction of the uthread that runs next on that
  *          vcore.  The due time is ev_arg4 of the EV_ALARM message for
  *          the alarm tick (a handler of ours, registered first, keeps
- *          it), and the timer's scheduled expiry for the signal (kept
- *          by the signal handler before it preempts).
+ *          it), and for the signal the scheduled expiry that queued
+ *          it, less its overruns (kept by the signal handler before it
+ *          preempts); split at the handler.
  *   spin   2 x vcores spinning uthreads, each counting loop iterations:
  *          iterations per second at quanta 5 us .. 1 ms against the
- *          cooperative run (no tick: only one uthread a vcore runs).
+ *          cooperative run (no tick: only one uthread a vcore runs),
+ *          best of three rounds.
  *   hol    an open-loop generator on a CPU no vcore gets draws Poisson
  *          arrivals of short requests (0.5% of them 100 times as long)
  *          and hands each to a parked worker uthread (or queues it, if
@@ -27,14 +29,16 @@
  * (SIGEV_THREAD_ID, its id from libvcore) for the whole part, whether
  * the vcore runs uthreads or is idle; libvcore's tick is armed only
  * while the vcore runs uthreads.  Times are read with rdtsc and mapped
- * to CLOCK_MONOTONIC through an anchor taken at the start of each part.
+ * to CLOCK_MONOTONIC through anchors the main thread refreshes every few
+ * milliseconds (tmap_read()).
  *
  *   preempt-bench [--quick | --smoke] [--out DIR] [--short-us N]
- *                 [--hol-quantum-us N]
+ *                 [--hol-quantum-us N] [--parts cost,spin,hol]
  *
  * --short-us: the short request's work (50 us by default, scaled up for
  * QEMU TCG; the long one is 100 times that).  --hol-quantum-us: the
- * quantum of the hol part (500 us by default).  --smoke: a little of
+ * quantum of the hol part (500 us by default).  --parts: only those
+ * parts (all three by default).  --smoke: a little of
  * everything; prints RESULT PASS when every part ran: every request
  * served once, every spinner ran under both tick sources (liveness, no
  * time is judged).  Writes OUTDIR/preempt-bench.csv, the data files and
