@@ -63,12 +63,14 @@ VCORE_HIDDEN void vcore_pdr_unlock(unsigned int *l);
  * vcore_uth_enable_notifs() (or, in vcore context, before the vcore
  * resumes its uthread), and it returns at once.  The same policy and
  * counters as the alarm ticks.  The signal must be one the vcore threads
- * take (vcore_unblock_signals(), before vcore_uthread_lib_init()), its
- * handler must run on the interrupted stack (no SA_ONSTACK), and it
- * should be installed with SA_NODEFER and an empty sa_mask, so that a
- * vcore thread whose uthread was switched out inside the handler still
- * takes the signal (the frame's mask comes back only with the uthread's
- * sigreturn, on whatever thread that runs).
+ * take (vcore_unblock_signals(), before vcore_uthread_lib_init()) and its
+ * handler must run on the interrupted stack (no SA_ONSTACK).  A vcore
+ * thread whose uthread was switched out inside the handler keeps the
+ * signal blocked (the frame's mask comes back only with that uthread's
+ * sigreturn, on whatever thread it then runs): the caller unblocks it
+ * when the thread next runs a uthread that is not inside the handler.
+ * SA_NODEFER would avoid that, but lets ticks that come faster than the
+ * handler runs stack frame on frame (tools/bench/preempt_bench.c).
  */
 VCORE_HIDDEN void uth_preempt_from_signal(void);
 
