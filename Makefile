@@ -41,6 +41,9 @@ SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_isolation_test vcore_alarm_test vcore_tap_test vcore_fuzz \
 	vcore_module_test vcore_blocked_test
 TOOLS := vcore-info vcore-demo
+# the Redis-protocol server's two front ends (tools/examples/redis/)
+REDIS_BINS := $(B)/tools/examples/vcore-redis \
+	$(B)/tools/examples/vcore-redis-epoll
 
 .PHONY: all module module-test lib selftests tools check demo setup \
 	checkpatch clean unit
@@ -281,7 +284,7 @@ vm-smoke: module $(B)/tests/vm_smoke
 		$(B)/tests/vm_smoke 8 1 preempt
 
 tools: $(addprefix $(B)/tools/,$(TOOLS)) $(B)/tools/vcore-bench \
-	$(B)/tools/bench/numa_bench $(B)/tools/preempt-bench
+	$(B)/tools/bench/numa_bench $(B)/tools/preempt-bench $(REDIS_BINS)
 
 # the benchmark (tools/bench/, README "Results")
 $(B)/tools/vcore-bench: tools/bench/vcore-bench.c libvcore/*.h \
@@ -300,6 +303,23 @@ $(B)/tools/preempt-bench: tools/bench/preempt_bench.c libvcore/*.h \
 $(B)/tools/bench/numa_bench: tools/bench/numa_bench.c $(B)/libvcore.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pthread -o $@ $< $(B)/libvcore.a $(LIB_LDLIBS)
+
+# The Redis-protocol server (tools/examples/redis/): one parser, command
+# table and store, two front ends: uthreads on vcores, and epoll threads.
+REDIS_DIR := tools/examples/redis
+REDIS_COMMON := rbuf resp store commands conn listen
+REDIS_OBJS := $(patsubst %,$(B)/$(REDIS_DIR)/%.o,$(REDIS_COMMON))
+$(B)/$(REDIS_DIR)/%.o: $(REDIS_DIR)/%.c $(REDIS_DIR)/*.h libvcore/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tools/examples/vcore-redis-epoll: $(B)/$(REDIS_DIR)/vcore-redis-epoll.o \
+		$(REDIS_OBJS)
+	$(CC) $(CFLAGS) -pthread -o $@ $^
+
+$(B)/tools/examples/vcore-redis: $(B)/$(REDIS_DIR)/vcore-redis.o \
+		$(REDIS_OBJS) $(B)/libvcore.a
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LIB_LDLIBS)
 
 $(B)/tools/%: tools/%.c $(B)/libvcore.a
 	@mkdir -p $(@D)
