@@ -39,7 +39,7 @@ LIB_PIC_OBJS := $(LIB_OBJS:.o=.pic.o)
 SELFTESTS := vcore_dev_test vcore_event_test vcore_libvcore_test \
 	vcore_vcore_test vcore_numa_test vcore_hostile_test vcore_failnth_test \
 	vcore_isolation_test vcore_alarm_test vcore_tap_test vcore_fuzz \
-	vcore_module_test vcore_blocked_test
+	vcore_blocked_test vcore_redis_test vcore_module_test
 TOOLS := vcore-info vcore-demo
 # the Redis-protocol server's two front ends (tools/examples/redis/)
 REDIS_BINS := $(B)/tools/examples/vcore-redis \
@@ -206,6 +206,15 @@ $(B)/unit/asan/test_pop_race_no_%: $(B)/unit/asan/test_pop_race_broken.o \
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $@ $^ $(LIB_LDLIBS) \
 		$(CORE_LDLIBS)
 
+# The Redis-protocol server's parser, store and connection (tools/examples/
+# redis/), ASan+UBSan.
+REDIS_UNIT_SRCS := $(addprefix tools/examples/redis/,test_redis_core.c rbuf.c \
+	resp.c store.c commands.c conn.c)
+UNIT_BINS += $(B)/unit/redis/test_redis_core
+$(B)/unit/redis/test_redis_core: $(REDIS_UNIT_SRCS) tools/examples/redis/*.h
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SAN_asan) -o $@ $(REDIS_UNIT_SRCS)
+
 # The public headers compile as C11 (-pedantic) and as C++11.
 $(B)/unit/headers-c.o: libvcore/tests/headers.c $(UNIT_HDRS)
 	@mkdir -p $(@D)
@@ -236,6 +245,15 @@ selftests: $(addprefix $(B)/selftests/,$(SELFTESTS)) $(B)/tests/vm_smoke \
 $(B)/selftests/%: selftests/%.c selftests/*.h $(KSFT_HDRS) uapi/linux/vcore.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(KSFT_CFLAGS) -pthread -o $@ $<
+
+# The Redis-protocol server's tests (tools/examples/redis-test.sh, TAP),
+# run from here like the others, with the servers it tests.
+$(B)/selftests/vcore_redis_test: tools/examples/redis-test.sh $(REDIS_BINS)
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nexec %s --bindir %s "$$@"\n' \
+		$(CURDIR)/tools/examples/redis-test.sh \
+		$(CURDIR)/$(B)/tools/examples >$@
+	chmod +x $@
 
 # libvcore against the real module
 $(B)/selftests/vcore_libvcore_test: selftests/vcore_libvcore_test.c \

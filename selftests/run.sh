@@ -6,7 +6,7 @@ set -u
 out=$1
 bindir=${2:-build/selftests}
 # vcore_module_test unloads and reloads the module: keep it last.
-tests=(vcore_dev_test vcore_event_test vcore_libvcore_test vcore_vcore_test vcore_numa_test vcore_hostile_test vcore_failnth_test vcore_isolation_test vcore_alarm_test vcore_tap_test vcore_fuzz vcore_blocked_test vcore_module_test)
+tests=(vcore_dev_test vcore_event_test vcore_libvcore_test vcore_vcore_test vcore_numa_test vcore_hostile_test vcore_failnth_test vcore_isolation_test vcore_alarm_test vcore_tap_test vcore_fuzz vcore_blocked_test vcore_redis_test vcore_module_test)
 
 mkdir -p "$out"
 

@@ -49,8 +49,11 @@ int rbuf_reserve(struct rbuf *b, size_t want, size_t limit)
 
 int rbuf_append(struct rbuf *b, const void *p, size_t n)
 {
-	int err = rbuf_reserve(b, n, (size_t)-1 / 2);
+	int err;
 
+	if (!n)
+		return 0;
+	err = rbuf_reserve(b, n, (size_t)-1 / 2);
 	if (err)
 		return err;
 	memcpy(b->data + b->len, p, n);
