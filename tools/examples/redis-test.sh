@@ -56,7 +56,7 @@ skip() { n=$((n + 1)); echo "ok $n # SKIP $1: $2"; }
 # check DESCRIPTION COMMAND...: one TAP line; the command's output as
 # comments when it fails
 check() {
-	local desc=$1
+	local desc=$1 t0=$SECONDS
 	shift
 	if "$@" >"$tmp/check.log" 2>&1; then
 		ok "$desc"
@@ -64,6 +64,7 @@ check() {
 		not_ok "$desc"
 		sed 's/^/# /' "$tmp/check.log"
 	fi
+	echo "# $((SECONDS - t0)) s"
 }
 
 cli() { redis-cli -p "$port" "$@"; }
@@ -216,24 +217,28 @@ suite() {
 	check "$name: still running, exits 0 on SIGTERM" stop_server
 }
 
-# spin_holds_get QUANTUM: on one vcore, GET during a 10 s SPIN on another
-# connection; prints whether the SPIN was still running when GET answered
+# spin_vs_get QUANTUM WANT: on one vcore, a GET while another connection
+# runs SPIN 10 s, sent once the server has used a second of CPU (so the
+# SPIN has begun); WANT "during" or "after": when the GET was answered
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
 spin_vs_get() {
-	local spin
+	local spin t0 got
 	start_server 16392 "$bindir/vcore-redis" --port 16392 --vcores 1 \
 		--quantum "$1" || return 1
 	cli SET spin:k v >/dev/null
+	t0=$(cpu_ticks)
 	cli SPIN 10000000 >/dev/null &
 	spin=$!
-	sleep 2
+	for _ in $(seq 600); do
+		[ $(($(cpu_ticks) - t0)) -ge "$(getconf CLK_TCK)" ] && break
+		sleep 0.1
+	done
 	[ "$(cli GET spin:k)" = v ] || { echo "GET failed"; return 1; }
-	if kill -0 $spin 2>/dev/null; then
-		echo "GET answered during the SPIN"
-	else
-		echo "GET answered after the SPIN"
-	fi
+	if kill -0 $spin 2>/dev/null; then got=during; else got=after; fi
+	echo "GET answered $got the SPIN (server CPU: $(($(cpu_ticks) - t0)) ticks)"
 	wait $spin
-	stop_server >/dev/null
+	stop_server >/dev/null || return 1
+	[ "$got" = "$2" ]
 }
 
 # kill -9 under load, then rmmod: the module lets go of everything
@@ -270,9 +275,9 @@ if [ "$only" != epoll ]; then
 	else
 		suite vcore-redis 16390 "$bindir/vcore-redis" --port 16390
 		check "vcore-redis --quantum 0: a SPIN on the only vcore holds up a GET" \
-			eval 'spin_vs_get 0 | tee /dev/stderr | grep -q "after the SPIN"'
+			spin_vs_get 0 after
 		check "vcore-redis --quantum 1000: a SPIN on the only vcore does not hold up a GET" \
-			eval 'spin_vs_get 1000 | tee /dev/stderr | grep -q "during the SPIN"'
+			spin_vs_get 1000 during
 		if [ "$(id -u)" != 0 ] || [ -z "${VCORE_KO:-}" ]; then
 			skip "vcore-redis: kill -9 under load, then rmmod vcore" "needs root and VCORE_KO"
 		else
