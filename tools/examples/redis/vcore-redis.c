@@ -133,7 +133,7 @@ static void *accept_main(void *arg)
 				continue;
 			/* out of fds or memory: let some connections end */
 			perror("vcore-redis: accept");
-			vcore_uthread_yield();
+			vcore_uthread_sleep_ns(10 * 1000 * 1000);
 			continue;
 		}
 		tcp_nodelay(fd);
