@@ -170,9 +170,10 @@ void vcore_pdr_lock(unsigned int *l)
 				return;
 			continue;
 		}
-		if (++spins % PDR_CHECK_EVERY == 0)
-			run_holder(me, old);
+		/* spin_relax() counts the spins */
 		spin_relax(&spins);
+		if (spins % PDR_CHECK_EVERY == 0)
+			run_holder(me, old);
 	}
 }
 
