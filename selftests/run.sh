@@ -49,10 +49,11 @@ one_line vcore_storm \
 
 # Uthread I/O that blocks the uthread and never its vcore: pipes, socket
 # pairs and TCP with many uthreads waiting at once, poll, the errnos,
-# io_uring file I/O, a thousand connections (libvcore/tests/vm_uio.c).
+# io_uring file I/O, a thousand connections, then pipes, socket pairs and
+# files again under a preemption storm (libvcore/tests/vm_uio.c).
 one_line vcore_uio \
 	"uthread I/O waits on taps and io_uring, never on the vcore" \
-	"${bindir%/selftests}/tests/vm_uio" 1000
+	"${bindir%/selftests}/tests/vm_uio" 1000 preempt
 
 # Time-sliced uthreads on the per-vcore alarms: progress beyond the
 # vcores, an exact mutex counter and intact ymm registers through ticks

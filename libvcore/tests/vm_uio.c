@@ -14,9 +14,7 @@
  *
  * preempt: then pipes, socket pairs and files again under a preemption
  * storm (needs test=1).  Its uthreads never malloc or free (see
- * must_alloc()).  Not in selftests/run.sh yet: it can still hang (seen
- * in the files part, with a vcore preempted in vcore context that is not
- * run again), which the watchdog reports.
+ * must_alloc()).
  *
  * Prints one line per part and "RESULT PASS" or "RESULT FAIL"; a part
  * that never finishes prints "RESULT STUCK" from a watchdog.  Exit status
