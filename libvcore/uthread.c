@@ -49,12 +49,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 
 #include "event.h"
 #include "uthread.h"
@@ -592,12 +594,33 @@ static void take_deferred_preemption(struct uthread *u)
 	vcore_uthread_yield();
 }
 
-void uth_preempt_from_signal(void)
+/*
+ * The handler's frame holds the alternate signal stack of the thread the
+ * signal came to (uc_stack), and sigreturn installs it on the thread that
+ * returns: after a switch that may be another vcore thread, which would
+ * then share the first one's alternate stack (the SA_ONSTACK handlers of
+ * the two threads overwriting each other's frames).  The frame gets the
+ * alternate stack of the thread it returns on.
+ */
+static void keep_own_altstack(ucontext_t *uc)
+{
+	stack_t ss;
+
+	if (uc && !sigaltstack(NULL, &ss))
+		uc->uc_stack = ss;
+}
+
+void uth_preempt_from_signal(void *ucontext)
 {
 	struct vcore_preempt_data *vcpd;
 	struct uthread *u;
 	unsigned int v = vcore_id();
 
+	/*
+	 * Whether or not this call switches: a tick nested in this handler
+	 * before its first instruction may have switched and moved it.
+	 */
+	keep_own_altstack(ucontext);
 	if (v >= nr_uvcs)
 		return;
 	if (vcore_in_vcore_context()) {
@@ -615,8 +638,10 @@ void uth_preempt_from_signal(void)
 	 * yield saves and switches whatever vcore it is on by then.
 	 */
 	if (tick_policy(u, !vcpd || READ_ONCE(vcpd->notif_disabled) ||
-			   READ_ONCE(u->notif_depth)) == TICK_SWITCH)
+			   READ_ONCE(u->notif_depth)) == TICK_SWITCH) {
 		vcore_uthread_yield();
+		keep_own_altstack(ucontext);
+	}
 }
 
 void vcore_uth_preempt_disable(void)

@@ -64,7 +64,10 @@ VCORE_HIDDEN void vcore_pdr_unlock(unsigned int *l);
  * resumes its uthread), and it returns at once.  The same policy and
  * counters as the alarm ticks.  The signal must be one the vcore threads
  * take (vcore_unblock_signals(), before vcore_uthread_lib_init()) and its
- * handler must run on the interrupted stack (no SA_ONSTACK).  A vcore
+ * handler must run on the interrupted stack (no SA_ONSTACK); ucontext is
+ * the handler's third argument (SA_SIGINFO), whose uc_stack is set to the
+ * returning thread's own alternate stack (NULL: the caller does that, or
+ * no vcore thread has one; ASan gives every thread one).  A vcore
  * thread whose uthread was switched out inside the handler keeps the
  * signal blocked (the frame's mask comes back only with that uthread's
  * sigreturn, on whatever thread it then runs): the caller unblocks it
@@ -72,7 +75,7 @@ VCORE_HIDDEN void vcore_pdr_unlock(unsigned int *l);
  * SA_NODEFER would avoid that, but lets ticks that come faster than the
  * handler runs stack frame on frame (tools/bench/preempt_bench.c).
  */
-VCORE_HIDDEN void uth_preempt_from_signal(void);
+VCORE_HIDDEN void uth_preempt_from_signal(void *ucontext);
 
 /* Time slicing's counters, for uth_sleep.c. */
 VCORE_HIDDEN void uth_count_sleep(bool timed_out);

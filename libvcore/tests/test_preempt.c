@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "barrier.h"
@@ -369,10 +370,11 @@ TEST(a_preempt_disabled_uthread_is_never_switched_out)
 static unsigned int ticker_stop;
 static unsigned long ticks_sent;
 
-static void on_tick(int sig)
+static void on_tick(int sig, siginfo_t *si, void *ucv)
 {
 	(void)sig;
-	uth_preempt_from_signal();
+	(void)si;
+	uth_preempt_from_signal(ucv);
 }
 
 static void *ticker(void *arg)
@@ -395,8 +397,9 @@ static void *ticker(void *arg)
 
 TEST(the_signal_tick_preempts_as_the_alarm_does)
 {
-	struct sigaction sa = { .sa_handler = on_tick,
-				.sa_flags = SA_NODEFER | SA_RESTART };
+	struct sigaction sa = { .sa_sigaction = on_tick,
+				.sa_flags = SA_SIGINFO | SA_NODEFER |
+					    SA_RESTART };
 	struct vcore_uthread_preempt_stats a = ps(), b;
 	unsigned long fired = fake_alarms_fired();
 	struct uthread *u[4];

@@ -318,7 +318,6 @@ static void on_tick_signal(int sig, siginfo_t *si, void *uc)
 	unsigned int v = vcore_id();
 
 	(void)sig;
-	(void)uc;
 	/*
 	 * The expiry that queued this signal: the last one due before now,
 	 * less those that passed while it waited (si_overrun), as the
@@ -341,7 +340,7 @@ static void on_tick_signal(int sig, siginfo_t *si, void *uc)
 	 * It may return much later, on another vcore thread; the return
 	 * from this handler unblocks the tick on that one.
 	 */
-	uth_preempt_from_signal();
+	uth_preempt_from_signal(uc);
 	tick_blocked = 0;
 }
 
