@@ -477,6 +477,7 @@ TEST(the_signal_tick_preempts_as_the_alarm_does)
 
 static uint64_t sleep_base;
 static unsigned int early, sleep_errs, order[NR_SLEEPERS], nr_woken;
+static bool late[NR_SLEEPERS];	/* created after its deadline (a loaded host) */
 
 /* what is left to d: 0 once it passed (not a wrapped-around ns count) */
 static uint64_t min_u64(uint64_t a, uint64_t b)
@@ -490,6 +491,7 @@ static void *sleeper(void *arg)
 	uint64_t d = sleep_base + (uint64_t)i * 200000;
 	int err;
 
+	late[i] = vcore_alarm_now() >= d;
 	if (i % 2)
 		err = vcore_uthread_sleep_until(d);
 	else
@@ -518,8 +520,13 @@ TEST(sleepers_wake_no_earlier_than_asked)
 	}
 	for (unsigned int i = 0; i < NR_SLEEPERS; i++)
 		expect_eq(vcore_uthread_join(u[i], NULL), 0);
-	for (unsigned int k = 1; k < NR_SLEEPERS; k++)
-		inversions += order[k] < order[k - 1];
+	/* among the sleepers that slept: one that came late wakes at once */
+	for (unsigned int k = 0, prev = NR_SLEEPERS; k < NR_SLEEPERS; k++) {
+		if (late[order[k]])
+			continue;
+		inversions += prev < NR_SLEEPERS && order[k] < prev;
+		prev = order[k];
+	}
 	diag("%u early, %u errors, %u out of order (%u pcores)", early,
 	     sleep_errs, inversions, nr_pcores);
 	expect_eq(early, 0);
@@ -672,9 +679,10 @@ int main(int argc, char **argv)
 	RUN(a_mutex_counter_is_exact_under_ticks_and_preemptions);
 	RUN(ymm_registers_survive_thousands_of_preemptions);
 	RUN(a_preempt_disabled_uthread_is_never_switched_out);
-	RUN(the_signal_tick_preempts_as_the_alarm_does);
 	RUN(sleepers_wake_no_earlier_than_asked);
 	RUN(timed_waits_time_out_or_return_when_woken);
+	/* last: the signal ticks' leftovers stay out of the other tests */
+	RUN(the_signal_tick_preempts_as_the_alarm_does);
 	diag("%lu alarm expiries", fake_alarms_fired());
 	return tap_done();
 }
