@@ -28,7 +28,9 @@
 struct timed_wait {
 	struct uth_timer t;
 	struct uthread *u;
-	void *obj;			/* the mutex or condition variable */
+	/* the wait list of the mutex or condition variable, and its lock */
+	unsigned int *lock;
+	struct uthread **head, **tail;
 	struct uth_mutex *m;		/* a condition variable's mutex */
 	bool timed_out;
 	int err;
@@ -118,32 +120,38 @@ static void __mutex_unlock(struct uth_mutex *m)
 		vcore_uthread_runnable(w);
 }
 
-static void mutex_timeout(struct uth_timer *t)
+/*
+ * The timer of a timed mutex lock or condition-variable wait: a waiter
+ * still on the list times out; one already taken off was handed the
+ * mutex or signalled, and its wait ends as the untimed one would.
+ */
+static void timed_wait_timeout(struct uth_timer *t)
 {
 	struct timed_wait *w = (struct timed_wait *)t;
-	struct uth_mutex *m = w->obj;
 	struct uthread *u = w->u;
 	bool removed;
 
-	vcore_pdr_lock(&m->lock);
-	removed = wl_remove(&m->wait_head, &m->wait_tail, u);
+	vcore_pdr_lock(w->lock);
+	removed = wl_remove(w->head, w->tail, u);
 	if (removed)
 		w->timed_out = true;
-	vcore_pdr_unlock(&m->lock);
+	vcore_pdr_unlock(w->lock);
 	if (removed)
 		vcore_uthread_runnable(u);
 }
 
-static void mutex_timed_block_cb(struct uthread *self, void *arg)
+/* Entered with w->lock held: on the list, the timer started, then unlock. */
+static void timed_wait_block_cb(struct uthread *self, void *arg)
 {
 	struct timed_wait *w = arg;
-	struct uth_mutex *m = w->obj;
 
-	wl_push(&m->wait_head, &m->wait_tail, self);
+	wl_push(w->head, w->tail, self);
 	w->err = uth_timer_start(&w->t);
 	if (w->err)
-		wl_remove(&m->wait_head, &m->wait_tail, self);
-	vcore_pdr_unlock(&m->lock);
+		wl_remove(w->head, w->tail, self);
+	vcore_pdr_unlock(w->lock);
+	if (w->m)
+		__mutex_unlock(w->m);
 	if (w->err)
 		vcore_uthread_runnable(self);
 }
@@ -155,10 +163,12 @@ int vcore_uth_mutex_timedlock(struct uth_mutex *m, uint64_t abs_ns)
 
 	if (vcore_uth_mutex_trylock(m))
 		return 0;
-	err = timed_wait_prepare(&w, abs_ns, mutex_timeout);
+	err = timed_wait_prepare(&w, abs_ns, timed_wait_timeout);
 	if (err)
 		return err;
-	w.obj = m;
+	w.lock = &m->lock;
+	w.head = &m->wait_head;
+	w.tail = &m->wait_tail;
 	vcore_uth_disable_notifs();
 	vcore_pdr_lock(&m->lock);
 	if (!m->locked) {
@@ -175,7 +185,7 @@ int vcore_uth_mutex_timedlock(struct uth_mutex *m, uint64_t abs_ns)
 	}
 	uth_count_sleep(false);
 	/* unlock hands the mutex over, unless the timer took us off first */
-	vcore_uthread_block(mutex_timed_block_cb, &w);
+	vcore_uthread_block(timed_wait_block_cb, &w);
 	return timed_wait_finish(&w);
 }
 
@@ -218,56 +228,27 @@ void vcore_uth_cond_var_wait(struct uth_cond_var *cv, struct uth_mutex *m)
 	vcore_uth_mutex_lock(m);
 }
 
-static void cv_timeout(struct uth_timer *t)
-{
-	struct timed_wait *w = (struct timed_wait *)t;
-	struct uth_cond_var *cv = w->obj;
-	struct uthread *u = w->u;
-	bool removed;
-
-	vcore_pdr_lock(&cv->lock);
-	removed = wl_remove(&cv->wait_head, &cv->wait_tail, u);
-	if (removed)
-		w->timed_out = true;
-	vcore_pdr_unlock(&cv->lock);
-	if (removed)
-		vcore_uthread_runnable(u);
-}
-
-static void cv_timed_block_cb(struct uthread *self, void *arg)
-{
-	struct timed_wait *w = arg;
-	struct uth_cond_var *cv = w->obj;
-
-	wl_push(&cv->wait_head, &cv->wait_tail, self);
-	w->err = uth_timer_start(&w->t);
-	if (w->err)
-		wl_remove(&cv->wait_head, &cv->wait_tail, self);
-	vcore_pdr_unlock(&cv->lock);
-	__mutex_unlock(w->m);
-	if (w->err)
-		vcore_uthread_runnable(self);
-}
-
 int vcore_uth_cond_var_timedwait(struct uth_cond_var *cv, struct uth_mutex *m,
 				 uint64_t abs_ns)
 {
 	struct timed_wait w;
 	int err;
 
-	err = timed_wait_prepare(&w, abs_ns, cv_timeout);
+	err = timed_wait_prepare(&w, abs_ns, timed_wait_timeout);
 	if (err)
 		return err;
 	if (vcore_alarm_now() >= abs_ns) {
 		uth_count_sleep(true);
 		return -ETIMEDOUT;		/* m still held */
 	}
-	w.obj = cv;
+	w.lock = &cv->lock;
+	w.head = &cv->wait_head;
+	w.tail = &cv->wait_tail;
 	w.m = m;
 	uth_count_sleep(false);
 	vcore_uth_disable_notifs();
 	vcore_pdr_lock(&cv->lock);
-	vcore_uthread_block(cv_timed_block_cb, &w);
+	vcore_uthread_block(timed_wait_block_cb, &w);
 	err = timed_wait_finish(&w);
 	vcore_uth_mutex_lock(m);
 	return err;
