@@ -68,6 +68,7 @@ static struct {
 	unsigned int nr_pcores;
 	bool pcore_held[VCORE_MAX_VCORES];	/* provision.c's owner[] */
 	bool unprotected;		/* VCORE_FAKE_UNPROTECTED set */
+	unsigned int change_window_us;	/* fake_set_change_window() */
 	struct fake_vc vc[VCORE_MAX_VCORES];
 	struct fake_stats st;
 } fk = {
@@ -494,9 +495,17 @@ static long do_change(ucontext_t *uc, const struct vcore_change *c)
 	msg.ev_type = restart ? EV_CHECK_MSGS : EV_VCORE_PREEMPT;
 	msg.ev_arg2 = (__u32)v;
 	ks_send_kernel_event(&msg, c->vcoreid);
+	if (READ_ONCE(fk.change_window_us))
+		usleep(READ_ONCE(fk.change_window_us));
 
+	/*
+	 * Unlocked since the change, v was at the head of the inactive
+	 * list: a grant may have named it again.  Only the old pcore's
+	 * grant goes, as the module's compare and swap.
+	 */
 	pthread_mutex_lock(&fk.lock);
-	WRITE_ONCE(fk.vc[v].grant_cpu, -1);
+	if (fk.vc[v].grant_cpu == cpu)
+		WRITE_ONCE(fk.vc[v].grant_cpu, -1);
 	hand_pcore_locked(c->vcoreid, cpu);
 	wait_grant_and_enter(uc, (unsigned int)v);
 	pthread_mutex_unlock(&fk.lock);
@@ -804,6 +813,11 @@ static void sig_preempt(int sig, siginfo_t *si, void *ucv)
 	pthread_cond_broadcast(&fk.ack);
 	wait_grant_and_enter(uc, (unsigned int)v);
 	pthread_mutex_unlock(&fk.lock);
+}
+
+void fake_set_change_window(unsigned int usec)
+{
+	WRITE_ONCE(fk.change_window_us, usec);
 }
 
 int fake_preempt(unsigned int v)

@@ -137,6 +137,14 @@ void fake_send_event(struct event_queue *ev_q, const struct event_msg *msg);
  */
 int fake_preempt(unsigned int vcoreid);
 
+/*
+ * Widen CHANGE_VCORE's window between the core's change and the caller's
+ * wait for a grant (where the module sends the kernel event, with no
+ * lock held) by usec: a grant or a preemption of the caller may land in
+ * it.  0 (the default) turns it off.
+ */
+void fake_set_change_window(unsigned int usec);
+
 /* Online vcores now, and whether vcoreid is online: the core's. */
 unsigned int fake_online(void);
 bool fake_vcore_online(unsigned int vcoreid);
