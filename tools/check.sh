@@ -40,7 +40,10 @@ result() {
 		echo "ok $n $name" | tee -a "$tap"
 	else
 		echo "not ok $n $name" | tee -a "$tap"
-		sed 's/^/# /' "$log" | tail -n 40
+		# each failure with the diagnostics before it, then the end
+		grep -B 25 -m 5 '^not ok' "$log" | sed 's/^/# /'
+		echo "# ..."
+		sed 's/^/# /' "$log" | tail -n 20
 		return 1
 	fi
 }
