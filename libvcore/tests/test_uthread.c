@@ -525,6 +525,20 @@ static bool wait_flags(unsigned int v, __u32 mask, __u32 want)
 	return true;
 }
 
+/* Wait (up to 5 s) until a mailbox drain after the first `since'. */
+static bool wait_drains(unsigned long since, struct uthread_stats *st)
+{
+	double t0 = now_s();
+
+	do {
+		vcore_uthread_get_stats(st);
+		if (st->remote_drains > since)
+			return true;
+		usleep(1000);
+	} while (now_s() - t0 < 5);
+	return false;
+}
+
 /*
  * Wait (up to 5 s) until all vcores but one are online; the first offline
  * vcore seen last (NR_VCORES: none).
@@ -574,8 +588,8 @@ TEST(check_msgs_about_a_preempted_vcore_turns_its_mailbox_off)
 	check.ev_arg2 = off;
 	expect_eq(fake_send_vc_msg(on, false, &check), 0);
 	expect(wait_flags(off, VC_PREEMPTED | VC_CAN_RCV_MSG, VC_PREEMPTED));
-	vcore_uthread_get_stats(&after);
-	expect(after.remote_drains > before.remote_drains);
+	/* the drain is counted just after the flag goes: wait for it too */
+	expect(wait_drains(before.remote_drains, &after));
 	fetch_and(&vcore_vcpd_of(off)->flags, ~(__u32)VC_PREEMPTED);
 
 	/* about a vcore that runs: its flag stays, its mbox is its own */
