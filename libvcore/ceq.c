@@ -13,7 +13,9 @@
  * The ring is managed with three counters (free-running, masked by
  * ring_sz - 1): prod_idx, the next slot the kernel fills; cons_pvt_idx, the
  * next slot a consumer may claim; cons_pub_idx, below which every slot has
- * been consumed and reset to -1, so the kernel may reuse it.
+ * been consumed and reset to -1, so the kernel may reuse it.  The consumer
+ * masks with ring_mask, its own copy of ring_sz - 1 made by
+ * vcore_ceq_init(), which the kernel never reads.
  *
  * Ordering: ORDERING.md's CEQ table, whose labels the comments below
  * use.  The kernel's producer (kmod/core/ceq.c) has CEQ-1 to CEQ-4; this
@@ -36,10 +38,12 @@
  * each other through u_lock, which also guards overflow_recovery and
  * last_recovered (vcore_ceq_is_empty reads them without it).
  *
- * Two departures from Akaros, both on the user side only: the consumer
+ * Three departures from Akaros, all on the user side only: the consumer
  * loads cons_pvt_idx before prod_idx (CEQ-5; the other order can claim a slot
- * no producer owns, from a stale prod_idx), and blob_data is left alone
- * when consumed (clearing it races with the kernel's next blob).
+ * no producer owns, from a stale prod_idx); its fast path claims from
+ * cons_pub_idx instead, so that a claim that succeeds is already in turn
+ * (vcore_get_ceq_msg); and blob_data is left alone when consumed (clearing
+ * it races with the kernel's next blob).
  *
  * Waits that cannot be bounded here are on the kernel (a claimed ring
  * slot being filled) or on other consumers (cons_pub_idx, u_lock); they
@@ -48,6 +52,7 @@
  * runs (internal.h: vcore_waits).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -63,6 +68,16 @@ static struct ceq_event *ceq_events(const struct ceq *ceq)
 static __s32 *ceq_ring(const struct ceq *ceq)
 {
 	return (__s32 *)(uintptr_t)ceq->ring;
+}
+
+/*
+ * Ring slot idx, by integer arithmetic: vcore_get_ceq_msg() takes the
+ * address before it knows the CEQ is set up (ring 0, ring_mask 0).
+ */
+static inline __s32 *ceq_slot(const struct ceq *ceq, __u32 idx)
+{
+	return (__s32 *)(uintptr_t)(ceq->ring +
+				    (__u64)(idx & ceq->ring_mask) * sizeof(__s32));
 }
 
 int vcore_ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
@@ -92,6 +107,7 @@ int vcore_ceq_init(struct ceq *ceq, __u8 operation, unsigned int nr_events,
 	ceq->ring = (uintptr_t)ring;
 	ceq->nr_events = nr_events;
 	ceq->ring_sz = ring_sz;
+	ceq->ring_mask = ring_sz - 1;
 	ceq->operation = operation;
 	return 0;
 
@@ -123,7 +139,7 @@ static VCORE_COLD void ceq_wait_turn(struct ceq *ceq, __u32 pvt)
 /* CEQ-6's wait, then CEQ-7's, for slot pvt: out of line. */
 static VCORE_COLD __s32 ceq_take_slot_wait(struct ceq *ceq, __u32 pvt)
 {
-	__s32 *slot = &ceq_ring(ceq)[pvt & (ceq->ring_sz - 1)];
+	__s32 *slot = ceq_slot(ceq, pvt);
 	unsigned int spins = 0;
 	__s32 id;
 
@@ -166,6 +182,12 @@ static __s32 ceq_get_ring_idx(struct ceq *ceq)
  * once idx_posted is clear, a new post puts the id in the ring again, so
  * a value the xchg misses is never stranded.
  */
+_Static_assert(VCORE_CEQ_MAX_EVENTS <= 1U << 16 &&
+	       offsetof(struct event_msg, ev_type) == 0 &&
+	       offsetof(struct event_msg, ev_arg1) == 2 &&
+	       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "an id is ev_type and ev_arg1, little-endian");
+
 static inline bool ceq_extract(struct ceq *ceq, __u32 id, struct event_msg *msg)
 {
 	struct ceq_event *ev = &ceq_events(ceq)[id];
@@ -176,12 +198,11 @@ static inline bool ceq_extract(struct ceq *ceq, __u32 id, struct event_msg *msg)
 	WRITE_ONCE(ev->idx_posted, 0);		/* CEQ-8 */
 	inject_delay(INJ_CEQ_UNPOSTED);
 	coal = xchg(&ev->coalesce, 0);		/* CEQ-8: a full barrier */
-	*msg = (struct event_msg){
-		.ev_type = (__u16)id,
-		.ev_arg2 = (__u32)coal,
-		.ev_arg3 = READ_ONCE(ev->blob_data),
-		.ev_arg4 = coal,
-	};
+	/* ev_type and ev_arg1 (0) in one store, id being below 1 << 16. */
+	memcpy(&msg->ev_type, &id, sizeof(id));
+	msg->ev_arg2 = (__u32)coal;
+	msg->ev_arg3 = READ_ONCE(ev->blob_data);
+	msg->ev_arg4 = coal;
 	return true;
 }
 
@@ -261,52 +282,63 @@ static VCORE_COLD bool ceq_get_msg_slow(struct ceq *ceq, struct event_msg *msg)
 	return false;
 }
 
-/* Slot pvt is ours, whatever it takes: then on as the loop above. */
-static VCORE_COLD bool ceq_slot_then_slow(struct ceq *ceq, __u32 pvt,
-					  struct event_msg *msg)
+/*
+ * Slot pvt is ours and is handed back in turn, but its id was not one to
+ * take at once: -1 (the kernel has claimed the slot and not filled it
+ * yet) or out of range.  Wait for it, hand it back, then on as the loop
+ * above.
+ */
+static VCORE_COLD bool ceq_slot_then_slow(struct ceq *ceq,
+					  struct event_msg *msg, __u32 pvt)
 {
 	return ceq_take_id(ceq, ceq_take_slot_wait(ceq, pvt), msg) ||
 	       ceq_get_msg_slow(ceq, msg);
 }
 
-/* Slot pvt is taken (it held id); CEQ-7 waits for our turn. */
-static VCORE_COLD bool ceq_turn_then_slow(struct ceq *ceq, __u32 pvt, __s32 id,
-					  struct event_msg *msg)
-{
-	ceq_wait_turn(ceq, pvt);
-	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* CEQ-7 */
-	return ceq_take_id(ceq, id, msg) || ceq_get_msg_slow(ceq, msg);
-}
-
 /*
  * The common case inline and call-free, so that it needs no stack frame:
- * a ring slot claimed at the first try, filled, handed back in turn,
- * naming a posted id.  Anything else (an empty ring, recovery, a lost
- * claim, a skipped id, a CEQ not set up: its counters are all 0) goes
- * out of line, by tail calls.
+ * no claim outstanding, a ring slot claimed at the first try, filled,
+ * naming a posted id.  Anything else (an empty ring, recovery, another
+ * consumer's claim, a slot not yet filled, a skipped id, a CEQ not set
+ * up: its counters are all 0) goes out of line, by tail calls.
+ *
+ * The claim is made from cons_pub_idx, not from cons_pvt_idx (CEQ-5):
+ * the cmpxchg of cons_pvt_idx from idx, the value read in cons_pub_idx,
+ * succeeds only if no claim was outstanding when it ran (pub <= pvt
+ * always, and pub moves past idx only once the claim at idx is handed
+ * back, which needs a claim at idx: cons_pvt_idx past it).  So slot idx
+ * is ours and it is already our turn: CEQ-7 needs no wait and no second
+ * look at cons_pub_idx.  The slot is below the kernel's claims: the
+ * consumer that handed back idx - 1 had read a prod_idx past it before
+ * (CEQ-5) and released cons_pub_idx after; our acquire of cons_pub_idx
+ * makes our later read of prod_idx at least that new, and it is not idx.
+ * With a claim outstanding the cmpxchg fails and the slow path claims as
+ * above; the cmpxchg has the ABA of the slow path's (2^32 claims while
+ * this one stalls between its loads and its cmpxchg), no more.
+ *
+ * One compare takes both the unfilled slot (-1) and an id out of range:
+ * nr_events is at most VCORE_CEQ_MAX_EVENTS, far below (__u32)-1.
  */
 bool vcore_get_ceq_msg(struct ceq *ceq, struct event_msg *msg)
 {
-	/* CEQ-5: cons_pvt_idx, then prod_idx. */
-	__u32 pvt = smp_load_acquire(&ceq->cons_pvt_idx);
-	__s32 *slot;
+	/* CEQ-5: cons_pub_idx, then prod_idx, then the claim. */
+	__u32 idx = smp_load_acquire(&ceq->cons_pub_idx);
+	__u32 next = idx + 1;
+	__s32 *slot = ceq_slot(ceq, idx);
 	__s32 id;
 
 	inject_delay(INJ_CEQ_PVT_LOADED);
-	if (unlikely(pvt == smp_load_acquire(&ceq->prod_idx)))
+	if (unlikely(idx == smp_load_acquire(&ceq->prod_idx)))
 		return ceq_get_msg_slow(ceq, msg);
-	if (unlikely(!try_cmpxchg(&ceq->cons_pvt_idx, &pvt, pvt + 1)))
+	if (unlikely(!try_cmpxchg(&ceq->cons_pvt_idx, &idx, next)))
 		return ceq_get_msg_slow(ceq, msg);
-	slot = &ceq_ring(ceq)[pvt & (ceq->ring_sz - 1)];
 	id = smp_load_acquire(slot);			/* CEQ-6 */
-	if (unlikely(id == -1))
-		return ceq_slot_then_slow(ceq, pvt, msg);
+	if (unlikely((__u32)id >= ceq->nr_events))
+		return ceq_slot_then_slow(ceq, msg, idx);
 	WRITE_ONCE(*slot, -1);
 	inject_delay(INJ_CEQ_SLOT_TAKEN);
-	if (unlikely(smp_load_acquire(&ceq->cons_pub_idx) != pvt))
-		return ceq_turn_then_slow(ceq, pvt, id, msg);
-	smp_store_release(&ceq->cons_pub_idx, pvt + 1);	/* CEQ-7 */
-	if (likely(ceq_take_id(ceq, id, msg)))
+	smp_store_release(&ceq->cons_pub_idx, next);	/* CEQ-7 */
+	if (likely(ceq_extract(ceq, (__u32)id, msg)))
 		return true;
 	return ceq_get_msg_slow(ceq, msg);
 }

@@ -74,6 +74,7 @@ VCORE_ABI_OFFSET(ceq, operation, 44);
 VCORE_ABI_OFFSET(ceq, ring_overflowed, 45);
 VCORE_ABI_OFFSET(ceq, overflow_recovery, 46);
 VCORE_ABI_OFFSET(ceq, u_lock, 48);
+VCORE_ABI_OFFSET(ceq, ring_mask, 52);
 VCORE_ABI_SIZE(event_mbox, 128);
 VCORE_ABI_OFFSET(event_mbox, type, 0);
 VCORE_ABI_OFFSET(event_mbox, ucq, 8);

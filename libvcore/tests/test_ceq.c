@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "barrier.h"
 #include "ceq.h"
@@ -173,7 +174,8 @@ TEST(cleanup_returns_the_arrays)
 }
 
 /*
- * M at work.  A consumer loads cons_pvt_idx and stalls; meanwhile others
+ * M at work.  A consumer loads its first index (cons_pub_idx, on the
+ * fast path) and stalls; meanwhile others
  * consume what was there, and more, until the ring is empty again.
  * Resumed, it must not claim from its stale view (a slot no producer
  * owns, where it would spin until someone posts): its CAS fails and it
@@ -217,6 +219,152 @@ TEST(a_consumer_stalled_between_its_index_loads_claims_nothing)
 		post(3, 1, 0);			/* unstick it */
 	pthread_join(t, NULL);
 	expect(!victim_got);
+	vcore_ceq_cleanup(&ceq);
+}
+
+/* Everything handed back: the three indexes agree and no slot is filled. */
+static void expect_ring_handed_back(__u32 idx)
+{
+	__s32 *ring = (__s32 *)(uintptr_t)ceq.ring;
+
+	expect_eq(ceq.prod_idx, idx);
+	expect_eq(ceq.cons_pvt_idx, idx);
+	expect_eq(ceq.cons_pub_idx, idx);
+	for (unsigned int i = 0; i < ceq.ring_sz; i++)
+		expect(ring[i] == -1);
+}
+
+/*
+ * The fast path's message: ev_type and ev_arg1 are written together, so
+ * the largest id and a message buffer full of junk check both halves.
+ */
+TEST(the_largest_id_fills_every_field)
+{
+	struct event_msg m;
+
+	expect_eq(vcore_ceq_init(&ceq, CEQ_ADD, VCORE_CEQ_MAX_EVENTS, 4), 0);
+	expect_eq(ceq.ring_mask, 3);
+	post(VCORE_CEQ_MAX_EVENTS - 1, 0x80000001U, 0x1122334455667788ULL);
+	post(VCORE_CEQ_MAX_EVENTS - 1, 0x80000001U, 7);
+	memset(&m, 0xa5, sizeof(m));
+	expect(vcore_get_ceq_msg(&ceq, &m));
+	expect_eq(m.ev_type, VCORE_CEQ_MAX_EVENTS - 1);
+	expect_eq(m.ev_arg1, 0);
+	expect_eq(m.ev_arg2, 2);
+	expect_eq(m.ev_arg3, 7);
+	expect(m.ev_arg4 == 0x100000002ULL);
+	expect(!vcore_get_ceq_msg(&ceq, &m));
+	expect_ring_handed_back(1);
+	expect_nothing_stranded();
+	vcore_ceq_cleanup(&ceq);
+}
+
+/*
+ * A slot holding no valid id (the kernel wrote only ids below nr_events,
+ * so this is memory gone bad) is reset and handed back and the message
+ * after it delivered: one compare on the fast path covers both this and
+ * an unfilled slot (-1).
+ */
+TEST(a_slot_naming_no_entry_is_handed_back_and_skipped)
+{
+	static const __s32 junk[] = { 16, 1 << 30, -2, INT32_MIN };
+	__s32 *ring;
+	struct event_msg m;
+
+	for (unsigned int j = 0; j < sizeof(junk) / sizeof(junk[0]); j++) {
+		expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 16, 4), 0);
+		ring = (__s32 *)(uintptr_t)ceq.ring;
+		post(3, 1, 0);
+		post(4, 2, 0);
+		ring[0] = junk[j];
+		expect(vcore_get_ceq_msg(&ceq, &m) && m.ev_type == 4 &&
+		       m.ev_arg4 == 2);
+		expect(!vcore_get_ceq_msg(&ceq, &m));
+		expect_ring_handed_back(2);
+		vcore_ceq_cleanup(&ceq);
+	}
+}
+
+/* A consumer thread: one call, its result kept. */
+struct taker {
+	pthread_t t;
+	bool got;
+	struct event_msg m;
+};
+
+static void *taker_main(void *arg)
+{
+	struct taker *tk = arg;
+
+	tk->got = vcore_get_ceq_msg(&ceq, &tk->m);
+	return NULL;
+}
+
+/*
+ * The kernel has claimed a slot (prod_idx moved) and not yet filled it:
+ * the consumer that claims it waits for the id (CEQ-6), then takes it.
+ * Here the test is the kernel, stopped between CEQ-1 and CEQ-3.
+ */
+TEST(a_slot_claimed_by_the_kernel_and_not_yet_filled_is_waited_for)
+{
+	struct ceq_event *ev;
+	struct taker tk = { 0 };
+	__s32 *ring;
+
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 16, 4), 0);
+	ev = (struct ceq_event *)(uintptr_t)ceq.events;
+	ring = (__s32 *)(uintptr_t)ceq.ring;
+	post(2, 1, 0);
+	expect(vcore_get_ceq_msg(&ceq, &tk.m) && tk.m.ev_type == 2);
+	/* CEQ-1 and the claim of CEQ-2 for id 9, into slot 1 */
+	ev[9].blob_data = 99;
+	ev[9].coalesce = 8;
+	ev[9].idx_posted = 1;
+	ceq.max_event_ever = 9;
+	smp_store_release(&ceq.prod_idx, 2);
+	pthread_create(&tk.t, NULL, taker_main, &tk);
+	while (smp_load_acquire(&ceq.cons_pvt_idx) != 2)
+		sched_yield();
+	smp_store_release(&ring[1], 9);			/* CEQ-3 */
+	pthread_join(tk.t, NULL);
+	expect(tk.got && tk.m.ev_type == 9 && tk.m.ev_arg4 == 8 &&
+	       tk.m.ev_arg3 == 99);
+	expect_ring_handed_back(2);
+	expect_nothing_stranded();
+	vcore_ceq_cleanup(&ceq);
+}
+
+/*
+ * The fast path claims from cons_pub_idx, which only works with no claim
+ * outstanding.  A holds slot 0 (taken, not handed back) when B comes:
+ * B's fast claim must fail, B claims slot 1 the long way and waits for A
+ * to hand slot 0 back before it hands back slot 1.  A fast path that
+ * claimed slot 0 again would deliver id 1 twice; one that handed back
+ * out of turn would leave cons_pub_idx at 1.
+ */
+TEST(a_claim_outstanding_sends_the_next_consumer_the_long_way)
+{
+	struct taker a = { 0 }, b = { 0 };
+
+	expect_eq(vcore_ceq_init(&ceq, CEQ_OR, 16, 4), 0);
+	post(1, 1, 0);
+	post(2, 2, 0);
+	inject_stall_once(INJ_CEQ_SLOT_TAKEN);
+	pthread_create(&a.t, NULL, taker_main, &a);
+	inject_wait_stalled();
+	expect_eq(ceq.cons_pvt_idx, 1);
+	expect_eq(ceq.cons_pub_idx, 0);
+	pthread_create(&b.t, NULL, taker_main, &b);
+	while (smp_load_acquire(&ceq.cons_pvt_idx) != 2)
+		sched_yield();
+	expect_eq(smp_load_acquire(&ceq.cons_pub_idx), 0);
+	inject_release();
+	pthread_join(a.t, NULL);
+	pthread_join(b.t, NULL);
+	expect(a.got && a.m.ev_type == 1 && a.m.ev_arg4 == 1);
+	expect(b.got && b.m.ev_type == 2 && b.m.ev_arg4 == 2);
+	expect_ring_handed_back(2);
+	expect_nothing_stranded();
 	vcore_ceq_cleanup(&ceq);
 }
 
@@ -415,6 +563,10 @@ int main(int argc, char **argv)
 	RUN(overflow_of_a_tiny_ring_recovers_every_type);
 	RUN(cleanup_returns_the_arrays);
 	RUN(a_consumer_stalled_between_its_index_loads_claims_nothing);
+	RUN(the_largest_id_fills_every_field);
+	RUN(a_slot_naming_no_entry_is_handed_back_and_skipped);
+	RUN(a_slot_claimed_by_the_kernel_and_not_yet_filled_is_waited_for);
+	RUN(a_claim_outstanding_sends_the_next_consumer_the_long_way);
 	RUN(concurrent_add_conserves_the_sum_with_a_roomy_ring);
 	RUN(concurrent_add_conserves_the_sum_through_overflows);
 	RUN(concurrent_or_delivers_every_bit_through_overflows);

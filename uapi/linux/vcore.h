@@ -162,7 +162,7 @@ struct ceq {
 	__u8 overflow_recovery;	/* user only */
 	__u8 resv0;
 	__u32 u_lock;		/* user only */
-	__u32 resv1;
+	__u32 ring_mask;	/* user only: ring_sz - 1, set at init */
 	__u64 resv[4];
 };
 
