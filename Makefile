@@ -490,7 +490,7 @@ man-lint:
 #                  (plain and with delay injection)
 # make fuzz        libFuzzer on send_event and the producers (FUZZ_TIME s)
 # make fuzz-check  the seed corpus, then a bounded fuzzing run
-# make model       spin models of the UCQ and of the notification
+# make model       spin models of the UCQ, the CEQ ring and the notification
 #                  handshake, and their broken variants (must fail)
 #
 # The variables (CORE_*) are defined above, ahead of libvcore's unit tests,
