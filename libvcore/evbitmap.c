@@ -56,17 +56,16 @@ static bool evbm_take_one(struct evbitmap *evbm, unsigned int *type)
 	for (unsigned int w = 0; w < VCORE_EVBITMAP_WORDS; w++) {
 		__u64 seen = READ_ONCE(evbm->bitmap[w]);
 
-		/* Each pass drops one bit of seen: at most 64 passes. */
-		while (seen) {
+		/* Each pass drops seen's lowest bit: at most 64 passes. */
+		for (; seen; seen &= seen - 1) {
 			unsigned int bit = (unsigned int)__builtin_ctzll(seen);
 			__u64 mask = 1ULL << bit;
-			__u64 old = fetch_and(&evbm->bitmap[w], ~mask);
 
-			seen &= ~mask;
-			if (!(old & mask))
+			if (unlikely(!(fetch_and(&evbm->bitmap[w], ~mask) &
+				       mask)))
 				continue;	/* another consumer won it */
 			/* The kernel bounds ev_type; a stray high bit is dropped. */
-			if (w * 64 + bit < VCORE_MAX_NR_EVENT) {
+			if (likely(w * 64 + bit < VCORE_MAX_NR_EVENT)) {
 				*type = w * 64 + bit;
 				return true;
 			}
