@@ -512,7 +512,13 @@ TEST(sleepers_wake_no_earlier_than_asked)
 	/* with one pcore, no tick between a wakeup and its record */
 	expect_eq(vcore_uthread_set_quantum(nr_pcores == 1 ? 0 : 200), 0);
 	nr_woken = early = sleep_errs = 0;
-	sleep_base = vcore_alarm_now() + 20000000;
+	/*
+	 * Far enough ahead that every sleeper's timer is in before the
+	 * first deadline: one that goes in after a later sleeper's deadline
+	 * (its vcore thread descheduled between its look at the clock and
+	 * its timer's start) wakes out of order, and rightly.
+	 */
+	sleep_base = vcore_alarm_now() + 100000000;
 	for (unsigned int k = 0; k < NR_SLEEPERS; k++) {
 		unsigned int i = (k * 7) % NR_SLEEPERS;
 
