@@ -107,16 +107,11 @@ static long vcore_ioc_send_event(struct vcore_proc *p, void __user *arg)
 		return -EINVAL;
 	/*
 	 * The caller owns the ev_q: an address outside its regions is its
-	 * error to hear about, and is counted as mcp_send_event() counts
-	 * it.  A region unmapped after this check makes it a counted drop
-	 * only.
+	 * error to hear about, and is counted.  A region unmapped after the
+	 * one translation only sends into memory no one maps any more.
 	 */
-	if (!mcp_translate(&p->mcp, s.ev_q, sizeof(struct event_queue),
-			   sizeof(__u64))) {
-		mcp_drop(&p->mcp, VCORE_DROP_BAD_EVQ);
+	if (!mcp_send_event_checked(&p->mcp, s.ev_q, &s.msg, s.vcoreid))
 		return -EFAULT;
-	}
-	mcp_send_event(&p->mcp, s.ev_q, &s.msg, s.vcoreid);
 	return 0;
 }
 

@@ -712,6 +712,92 @@ TEST_F(ev, bad_addresses_are_dropped_and_counted)
 	EXPECT_EQ(1, drain_count(&self->m, &mb->ucq, 1));
 }
 
+/* Unmaps and maps back the arena, at the same address, until told to stop. */
+struct arena_flipper {
+	struct mcp *m;
+	volatile int stop;
+	unsigned int flips;
+	int err;
+};
+
+static int arena_map_back(struct mcp *m)
+{
+	void *a = mmap(m->arena, ARENA_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_FIXED_NOREPLACE, m->fd,
+		       m->api.arena_offset);
+
+	return a == m->arena ? 0 : -1;
+}
+
+static void *flip_arena(void *arg)
+{
+	struct arena_flipper *f = arg;
+
+	while (!f->stop) {
+		if (munmap(f->m->arena, ARENA_SIZE) || arena_map_back(f->m)) {
+			f->err = errno;
+			break;
+		}
+		f->flips++;
+	}
+	return NULL;
+}
+
+TEST_F(ev, unmapped_arena_evq_is_efault_counted_once)
+{
+	struct event_mbox *mb = pages(&self->m, 1);
+	struct event_queue *q = evq_new(&self->m, 0, mb);
+	struct arena_flipper f = { .m = &self->m };
+	unsigned int n, ok = 0, efault = 0, other = 0;
+	struct vcore_stats s0, s1;
+	pthread_t t;
+	int ret;
+
+	mb->type = EV_MBOX_BITMAP;
+	/* unmapped: the ev_q's address means nothing, the caller hears so */
+	s0 = stats(&self->m);
+	ASSERT_EQ(0, munmap(self->m.arena, ARENA_SIZE));
+	EXPECT_EQ(-EFAULT, send(&self->m, q, 3, 0, 0));
+	s1 = stats(&self->m);
+	EXPECT_EQ(s0.dropped[VCORE_DROP_BAD_EVQ] + 1,
+		  s1.dropped[VCORE_DROP_BAD_EVQ]);
+	EXPECT_EQ(s0.sent, s1.sent);
+	/* mapped whole again, at the same place, with its contents */
+	ASSERT_EQ(0, arena_map_back(&self->m));
+	EXPECT_EQ(0, send(&self->m, q, 3, 0, 0));
+	EXPECT_EQ(1ULL << 3, mb->evbm.bitmap[0]);
+
+	/*
+	 * Sends racing the unmap: each is either accepted (counted as sent)
+	 * or an EFAULT counted once as a bad ev_q, never both, never
+	 * neither.
+	 */
+	s0 = stats(&self->m);
+	ASSERT_EQ(0, pthread_create(&t, NULL, flip_arena, &f));
+	for (n = 0; n < 20000 && (n < 2000 || f.flips < 4) && !f.err; n++) {
+		ret = send(&self->m, q, 5, 0, 0);
+		if (!ret)
+			ok++;
+		else if (ret == -EFAULT)
+			efault++;
+		else
+			other++;
+	}
+	f.stop = 1;
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, f.err);
+	s1 = stats(&self->m);
+	EXPECT_EQ(0, other);
+	EXPECT_EQ(s0.dropped[VCORE_DROP_BAD_EVQ] + efault,
+		  s1.dropped[VCORE_DROP_BAD_EVQ]);
+	EXPECT_EQ(s0.sent + ok, s1.sent);
+	TH_LOG("%u sends: %u accepted, %u EFAULT; %u unmaps", n, ok, efault,
+	       f.flips);
+	/* the arena is mapped again: the ev_q works */
+	EXPECT_EQ(0, send(&self->m, q, 7, 0, 0));
+	EXPECT_NE(0, mb->evbm.bitmap[0] & (1ULL << 7));
+}
+
 TEST_F(ev, corrupt_mailboxes_are_dropped_and_counted)
 {
 	struct event_mbox *mb = pages(&self->m, 1), *c;

@@ -343,33 +343,19 @@ static u32 pick_vcore(struct mcp *m, struct event_queue *evq_k, u32 flags,
 	return vcoreid;
 }
 
-/**
- * mcp_send_event() - deliver @msg through the ev_q at user address @ev_q
- * @m: the MCP
- * @ev_q: user address of a struct event_queue in procdata or the arena
- * @msg: the message
- * @vcoreid: the vcore to prefer when the ev_q asks for EVENT_VCORE_APPRO
- *
- * Any context.  Everything that goes wrong is a counted drop.
+/*
+ * The send proper, through the ev_q at user address @ev_q whose kernel
+ * address @evq_k mcp_translate() gave.  That address stays good while the
+ * MCP lives (arena.c), so it may be used after the region's mapping went
+ * away: the message then lands in memory no one looks at any more.
  */
-void mcp_send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
-		    u32 vcoreid)
+static void send_event_evq(struct mcp *m, u64 ev_q, struct event_queue *evq_k,
+			   const struct event_msg *msg, u32 vcoreid)
 {
-	struct event_queue *evq_k;
 	struct event_mbox *mbox;
 	u64 mbox_u;
 	u32 flags;
 
-	vc_trace_send(m, ev_q, msg, vcoreid);
-	if (READ_ONCE(m->state) == VCORE_PROC_DYING) {
-		mcp_drop(m, VCORE_DROP_DYING);
-		return;
-	}
-	evq_k = mcp_translate(m, ev_q, sizeof(*evq_k), sizeof(__u64));
-	if (!evq_k) {
-		mcp_drop(m, VCORE_DROP_BAD_EVQ);
-		return;
-	}
 	atomic64_inc(&m->stats.sent);
 	flags = vc_load(&evq_k->ev_flags) & EVENT_FLAGS_ALL;
 	vcoreid = pick_vcore(m, evq_k, flags, vcoreid);
@@ -409,6 +395,66 @@ wakeup:
 			vc_trace_wakeup(m);
 			vc_wakeup_grant(m);
 		}
+}
+
+/**
+ * mcp_send_event() - deliver @msg through the ev_q at user address @ev_q
+ * @m: the MCP
+ * @ev_q: user address of a struct event_queue in procdata or the arena
+ * @msg: the message
+ * @vcoreid: the vcore to prefer when the ev_q asks for EVENT_VCORE_APPRO
+ *
+ * Any context.  Everything that goes wrong is a counted drop.
+ */
+void mcp_send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
+		    u32 vcoreid)
+{
+	struct event_queue *evq_k;
+
+	vc_trace_send(m, ev_q, msg, vcoreid);
+	if (READ_ONCE(m->state) == VCORE_PROC_DYING) {
+		mcp_drop(m, VCORE_DROP_DYING);
+		return;
+	}
+	evq_k = mcp_translate(m, ev_q, sizeof(*evq_k), sizeof(__u64));
+	if (!evq_k) {
+		mcp_drop(m, VCORE_DROP_BAD_EVQ);
+		return;
+	}
+	send_event_evq(m, ev_q, evq_k, msg, vcoreid);
+}
+
+/**
+ * mcp_send_event_checked() - mcp_send_event() for a sender that must hear
+ * about an ev_q outside the regions (the process's own SEND_EVENT)
+ * @m: the MCP
+ * @ev_q: user address of a struct event_queue in procdata or the arena
+ * @msg: the message
+ * @vcoreid: the vcore to prefer when the ev_q asks for EVENT_VCORE_APPRO
+ *
+ * The ev_q is translated once, first, so a bad one is reported even to a
+ * dying MCP; everything else that goes wrong is a counted drop, as in
+ * mcp_send_event().  Any context.
+ *
+ * Return: false, with the drop counted (VCORE_DROP_BAD_EVQ), if @ev_q does
+ * not translate; true otherwise.
+ */
+bool mcp_send_event_checked(struct mcp *m, u64 ev_q,
+			    const struct event_msg *msg, u32 vcoreid)
+{
+	struct event_queue *evq_k;
+
+	evq_k = mcp_translate(m, ev_q, sizeof(*evq_k), sizeof(__u64));
+	if (!evq_k) {
+		mcp_drop(m, VCORE_DROP_BAD_EVQ);
+		return false;
+	}
+	vc_trace_send(m, ev_q, msg, vcoreid);
+	if (READ_ONCE(m->state) == VCORE_PROC_DYING)
+		mcp_drop(m, VCORE_DROP_DYING);
+	else
+		send_event_evq(m, ev_q, evq_k, msg, vcoreid);
+	return true;
 }
 
 /**

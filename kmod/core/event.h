@@ -7,6 +7,8 @@
 
 void mcp_send_event(struct mcp *m, u64 ev_q, const struct event_msg *msg,
 		    u32 vcoreid);
+bool mcp_send_event_checked(struct mcp *m, u64 ev_q,
+			    const struct event_msg *msg, u32 vcoreid);
 void mcp_send_kernel_event(struct mcp *m, const struct event_msg *msg,
 			   u32 vcoreid);
 bool mcp_post_vcore_event(struct mcp *m, const struct event_msg *msg,
