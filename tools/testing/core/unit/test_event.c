@@ -64,6 +64,89 @@ TEST(evq_outside_the_regions_is_dropped)
 	teardown();
 }
 
+static bool send_checked(u64 evq_u, u16 type, u32 vcoreid)
+{
+	struct event_msg m = msg_of(type, 1);
+
+	return mcp_send_event_checked(&H->m, evq_u, &m, vcoreid);
+}
+
+TEST(checked_send_reports_a_bad_evq_and_counts_it_once)
+{
+	struct h_mcp *h = setup();
+	u64 arena_end = h->arena_u + h->m.arena.r.size;
+
+	expect_eq(send_checked(0, EV_ALARM, 0), false);
+	expect_eq(send_checked(h->arena_u + 4, EV_ALARM, 0), false);
+	expect_eq(send_checked(h->procinfo_u, EV_ALARM, 0), false);
+	expect_eq(send_checked(arena_end - 8, EV_ALARM, 0), false);
+	expect_eq(H_DROPS(h, VCORE_DROP_BAD_EVQ), 4);
+	expect_eq(h_drops_total(h), 4);
+	expect_eq(H_STAT(h, sent), 0);
+	expect_eq(send_checked(vcpd_evq(0, 1), EV_ALARM, 0), true);
+	expect_eq(H_STAT(h, sent), 1);
+	expect_eq(pub_count(1), 1);
+	expect_eq(h_drops_total(h), 4);
+	teardown();
+}
+
+TEST(checked_send_to_a_dying_process_still_reports_a_bad_evq)
+{
+	struct h_mcp *h = setup();
+	u64 q = vcpd_evq(0, 1);
+
+	mcp_set_dying(&h->m);
+	expect_eq(send_checked(h->arena_u + 4, EV_ALARM, 0), false);
+	expect_eq(H_DROPS(h, VCORE_DROP_BAD_EVQ), 1);
+	expect_eq(H_DROPS(h, VCORE_DROP_DYING), 0);
+	expect_eq(send_checked(q, EV_ALARM, 0), true);
+	expect_eq(H_DROPS(h, VCORE_DROP_DYING), 1);
+	expect_eq(H_STAT(h, sent), 0);
+	expect_eq(pub_count(1), 0);
+	teardown();
+}
+
+static void unmap_arena(void *arg, const volatile void *addr,
+			unsigned int kind)
+{
+	(void)addr;
+	(void)kind;
+	WRITE_ONCE(((struct mcp *)arg)->arena.r.uaddr, 0);
+}
+
+/*
+ * The ev_q is translated once: the arena unmapped just after its
+ * translation (before the send looks at the arena's address a second
+ * time, for the mbox) does not turn an accepted send into a bad ev_q;
+ * the send goes on through module memory, here to a bitmap mbox in
+ * procdata, which stays mapped.
+ */
+TEST(checked_send_goes_on_when_the_arena_is_unmapped_after_the_translation)
+{
+	struct h_mcp *h = setup();
+	struct event_mbox *mb = (struct event_mbox *)mcp_procdata(&h->m)->resv;
+	struct event_queue *evq;
+	u64 q;
+	int w;
+
+	memset(mb, 0, sizeof(*mb));
+	mb->type = EV_MBOX_BITMAP;
+	evq = h_evq(h, 0, 1, 0, &q);
+	evq->ev_mbox = h_k2u(h, mb);
+	w = h_watch(&h->m.arena.r.uaddr, sizeof(h->m.arena.r.uaddr), H_LOAD,
+		    1, 1, unmap_arena, &h->m);
+	expect_eq(send_checked(q, EV_ALARM, 0), true);
+	expect_eq(h_watch_fired(w), 1);
+	expect_eq(h->m.arena.r.uaddr, 0);
+	expect_eq(H_STAT(h, sent), 1);
+	expect_eq(mb->evbm.bitmap[0], 1ULL << EV_ALARM);
+	expect_eq(h_drops_total(h), 0);
+	/* and now the address means nothing */
+	expect_eq(send_checked(q, EV_ALARM, 0), false);
+	expect_eq(H_DROPS(h, VCORE_DROP_BAD_EVQ), 1);
+	teardown();
+}
+
 TEST(evq_in_procdata_is_accepted)
 {
 	struct h_mcp *h = setup();
@@ -837,6 +920,9 @@ int main(void)
 	tap_start(60);
 	RUN(dying_process_drops_everything);
 	RUN(evq_outside_the_regions_is_dropped);
+	RUN(checked_send_reports_a_bad_evq_and_counts_it_once);
+	RUN(checked_send_to_a_dying_process_still_reports_a_bad_evq);
+	RUN(checked_send_goes_on_when_the_arena_is_unmapped_after_the_translation);
 	RUN(evq_in_procdata_is_accepted);
 	RUN(vcoreid_past_max_vcores_is_dropped);
 	RUN(evq_mbox_of_each_type_gets_the_message_and_no_alert);
