@@ -416,7 +416,9 @@ static long do_send_event(const struct vcore_send_event *se)
 {
 	if (se->flags || se->resv[0] || se->resv[1])
 		return -EINVAL;
-	ks_send_event(se->ev_q, &se->msg, se->vcoreid);
+	/* as the module's: an ev_q outside the regions is the caller's */
+	if (!ks_send_event_checked(se->ev_q, &se->msg, se->vcoreid))
+		return -EFAULT;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "barrier.h"
@@ -338,6 +339,18 @@ TEST(a_uthread_blocks_on_two_ev_qs_until_either_has_a_message)
 		vcore_evq_remove_wakeup_ctlr(evq[i]);
 		vcore_put_eventq(evq[i]);
 	}
+}
+
+/* SEND_EVENT as the module's: a bad ev_q is -EFAULT, and one drop. */
+TEST(send_event_to_an_ev_q_outside_the_regions_is_efault)
+{
+	struct vcore_send_event se = { .ev_q = 0x1000,
+				       .msg = { .ev_type = EV_FREE_APPLE_PIE } };
+	uint64_t drops0 = ks_dropped();
+
+	expect_eq(ioctl(dev.fd, VCORE_IOC_SEND_EVENT, &se), -1);
+	expect_eq(errno, EFAULT);
+	expect_eq(ks_dropped(), drops0 + 1);
 }
 
 /* ---- registers, notifications and preemption -------------------------- */
@@ -874,6 +887,7 @@ int main(void)
 	RUN(a_mutex_serialises_uthreads_on_several_vcores);
 	RUN(condition_variables_pass_every_item_once);
 	RUN(a_uthread_blocks_on_two_ev_qs_until_either_has_a_message);
+	RUN(send_event_to_an_ev_q_outside_the_regions_is_efault);
 	RUN(uthreads_keep_their_registers_across_notifications);
 	RUN(a_preempted_vcores_uthread_is_stolen_and_goes_on);
 	RUN(without_change_vcore_recovery_asks_for_vcores);

@@ -142,6 +142,15 @@ void ks_send_event(uint64_t ev_q, const struct event_msg *msg,
 	check_balanced("send_event");
 }
 
+bool ks_send_event_checked(uint64_t ev_q, const struct event_msg *msg,
+			   uint32_t vcoreid)
+{
+	bool ok = mcp_send_event_checked(&K.h->m, ev_q, msg, vcoreid);
+
+	check_balanced("send_event_checked");
+	return ok;
+}
+
 bool ks_mbox_post(struct event_mbox *mbox, const struct event_msg *msg)
 {
 	bool ok = mcp_mbox_post(&K.h->m, mbox, msg);

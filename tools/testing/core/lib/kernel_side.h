@@ -46,6 +46,12 @@ unsigned int ks_max_vcores(void);
 /* mcp_send_event(): ev_q is a user address; failures are counted drops. */
 void ks_send_event(uint64_t ev_q, const struct event_msg *msg,
 		   uint32_t vcoreid);
+/*
+ * mcp_send_event_checked(), SEND_EVENT's: false (and a counted drop) if
+ * ev_q is outside the process's regions.
+ */
+bool ks_send_event_checked(uint64_t ev_q, const struct event_msg *msg,
+			   uint32_t vcoreid);
 /* mcp_mbox_post(): whether the message was posted. */
 bool ks_mbox_post(struct event_mbox *mbox, const struct event_msg *msg);
 /* mcp_post_vcore_event(): into a VCPD mbox, then notif_pending. */
