@@ -146,7 +146,7 @@ if want user; then
 	result "core unit tests in user space (ASan+UBSan)" make -s core-unit
 	result "core stress: kernel producers x libvcore consumers (TSan, delays)" make -s core-stress
 	result "core fuzz: seed corpus, then a bounded libFuzzer run" make -s fuzz-check
-	result "core model check (spin): UCQ, notification handshake, kick, broken variants" make -s model
+	result "core model check (spin): UCQ, CEQ, notification handshake, kick, broken variants" make -s model
 	if result "consumer cost per message runs (callgrind; reported, not judged)" \
 		make -s consumer-cost; then
 		grep '^|' "$out/user-$n.log" | sed 's/^/# /'
