@@ -46,7 +46,9 @@
  *   kernel then refuses (notif_pending), or which is already offline, and
  *   R4's POKE grants it again (its pcore is free).
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -544,10 +546,86 @@ _Static_assert(VCORE_MAX_VCORES <= VCORE_ALARM_SLOTS, "tick alarm ids");
 enum { TICK_IDLE, TICK_DEFER, TICK_SWITCH };
 
 /*
+ * libc's and the dynamic loader's code (and the malloc in use, which may
+ * be another library's) takes internal locks - malloc's arenas, stdio,
+ * the loader's - on futexes that know nothing of uthreads.  A uthread
+ * switched out in there with one held leaves every uthread that then
+ * wants it blocking its vcore in the kernel; when that is every vcore, no
+ * one runs the holder again.  A tick that finds a uthread in their text
+ * is deferred, like one that finds preemption off: the next tick (or the
+ * uthread's next vcore_uth_enable_notifs()) looks again.  Code of theirs
+ * that calls back into the program with a lock held (dl_iterate_phdr())
+ * is not covered.  Found once, at vcore_uthread_lib_init().
+ */
+#define LOCKED_TEXT_MAX	8
+
+static struct {
+	uintptr_t lo, hi;
+} locked_text[LOCKED_TEXT_MAX];
+static unsigned int nr_locked_text;
+
+static bool is_locking_lib(const struct dl_phdr_info *info)
+{
+	const char *name = info->dlpi_name, *base;
+	uintptr_t m = (uintptr_t)&malloc;
+
+	if (!name || !*name)
+		return false;	/* the program itself: libc may be linked in */
+	base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (!strncmp(base, "libc.so", 7) || !strncmp(base, "ld-linux", 8))
+		return true;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && m >= lo && m - lo < ph->p_memsz)
+			return true;
+	}
+	return false;
+}
+
+static int note_locked_text(struct dl_phdr_info *info, size_t size,
+			    void *data)
+{
+	(void)size;
+	(void)data;
+	if (!is_locking_lib(info))
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		if (nr_locked_text == LOCKED_TEXT_MAX)
+			return 1;
+		locked_text[nr_locked_text].lo = lo;
+		locked_text[nr_locked_text].hi = lo + ph->p_memsz;
+		nr_locked_text++;
+	}
+	return 0;
+}
+
+static void find_locked_text(void)
+{
+	if (!nr_locked_text)
+		dl_iterate_phdr(note_locked_text, NULL);
+}
+
+static bool pc_in_locked_text(uintptr_t pc)
+{
+	for (unsigned int i = 0; i < nr_locked_text; i++)
+		if (pc >= locked_text[i].lo && pc < locked_text[i].hi)
+			return true;
+	return false;
+}
+
+/*
  * What a tick does to u, the uthread it interrupted (notifs_off: its
  * notifications were disabled), counted.
  */
-static int tick_policy(struct uthread *u, bool notifs_off)
+static int tick_policy(struct uthread *u, bool notifs_off, uintptr_t pc)
 {
 	PSTAT_INC(ticks);
 	if (!u) {
@@ -555,6 +633,7 @@ static int tick_policy(struct uthread *u, bool notifs_off)
 		return TICK_IDLE;
 	}
 	if (notifs_off || READ_ONCE(u->preempt_depth) ||
+	    pc_in_locked_text(pc) ||
 	    (READ_ONCE(u->flags) & UTH_DONT_MIGRATE)) {
 		WRITE_ONCE(u->preempt_pending, 1);
 		PSTAT_INC(deferred);
@@ -574,7 +653,7 @@ static void tick_in_vcore_ctx(void)
 {
 	struct uthread *u = current_uthread;
 
-	if (tick_policy(u, false) != TICK_SWITCH)
+	if (tick_policy(u, false, u ? u->ctx.rip : 0) != TICK_SWITCH)
 		return;
 	set_current(NULL);
 	vcore_uthread_runnable(u);		/* at the back */
@@ -610,6 +689,14 @@ static void keep_own_altstack(ucontext_t *uc)
 		uc->uc_stack = ss;
 }
 
+/* Where the signal interrupted its thread. */
+static uintptr_t signal_pc(void *ucontext)
+{
+	ucontext_t *uc = ucontext;
+
+	return uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
+}
+
 void uth_preempt_from_signal(void *ucontext)
 {
 	struct vcore_preempt_data *vcpd;
@@ -638,7 +725,8 @@ void uth_preempt_from_signal(void *ucontext)
 	 * yield saves and switches whatever vcore it is on by then.
 	 */
 	if (tick_policy(u, !vcpd || READ_ONCE(vcpd->notif_disabled) ||
-			   READ_ONCE(u->notif_depth)) == TICK_SWITCH) {
+			   READ_ONCE(u->notif_depth), signal_pc(ucontext)) ==
+	    TICK_SWITCH) {
 		vcore_uthread_yield();
 		keep_own_altstack(ucontext);
 	}
@@ -1345,6 +1433,7 @@ int vcore_uthread_lib_init(struct vcore_dev *d)
 	pthread_once(&atfork_once, atfork_register);
 	if (dev)
 		return -EBUSY;
+	find_locked_text();
 	if (n > VCORE_MAX_VCORES)
 		n = VCORE_MAX_VCORES;
 	uvcs = calloc(n ? n : 1, sizeof(*uvcs));

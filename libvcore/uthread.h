@@ -254,7 +254,8 @@ int vcore_uth_blockon_evqs_timed(struct event_msg *msg,
 struct vcore_uthread_preempt_stats {
 	unsigned long ticks;		/* ticks a vcore took (alarm or signal) */
 	unsigned long preemptions;	/* uthreads switched out by a tick */
-	unsigned long deferred;		/* ticks that found preemption off */
+	unsigned long deferred;		/* ticks that found preemption off, or the
+					 * uthread in libc (vcore_uthread(3)) */
 	unsigned long deferred_taken;	/* ... taken when it came back on */
 	unsigned long idle_ticks;	/* no uthread, or nothing else to run */
 	unsigned long arms;		/* tick alarms armed (or re-armed) */
