@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 #
-# redis-test.sh [--bindir DIR] [--short] [--only vcore|epoll]: the
+# redis-test.sh [--bindir DIR] [--short] [--only vcore|epoll|busy]: the
 # Redis-protocol server's tests, as TAP, for both front ends (vcore-redis
 # on uthreads, which needs /dev/vcore, and vcore-redis-epoll), with
 # redis-cli, redis-benchmark and resp_probe.py (raw protocol):
@@ -10,11 +10,13 @@
 #   away mid-request, 1000 concurrent connections (kept and reconnecting)
 #   with counters checked exactly; for vcore-redis also: a SPIN on its
 #   only vcore holds up a GET without a quantum and does not with one,
-#   and kill -9 under load, after which the module unloads (rmmod; then
-#   it is loaded again from $VCORE_KO with its parameters).
+#   with both of two vcores in back-to-back SPINs, GETs are answered
+#   (with a quantum and without) and SIGTERM still ends it (--only busy:
+#   just these); and kill -9 under load, after which the module unloads
+#   (rmmod; then it is loaded again from $VCORE_KO with its parameters).
 # --short (or VCORE_TEST_TIME_SCALE set): fewer requests.  Run as
 # build/selftests/vcore_redis_test (selftests/run.sh), with the module
-# loaded.  Ports 16390-16394 on 127.0.0.1.
+# loaded.  Ports 16390-16395 on 127.0.0.1.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 bindir=$here/../../build/tools/examples
@@ -27,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--bindir) bindir=$2; shift 2 ;;
 	--short) short=1; shift ;;
 	--only) only=$2; shift 2 ;;
-	*) echo "usage: $0 [--bindir DIR] [--short] [--only vcore|epoll]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--bindir DIR] [--short] [--only vcore|epoll|busy]" >&2; exit 2 ;;
 	esac
 done
 
@@ -76,7 +78,7 @@ start_server() {
 	"$@" >"$tmp/server.log" 2>&1 &
 	server_pid=$!
 	for _ in $(seq 600); do
-		[ "$(cli PING 2>/dev/null)" = PONG ] && return 0
+		[ "$(timeout 10 redis-cli -p "$port" PING 2>/dev/null)" = PONG ] && return 0
 		kill -0 "$server_pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -246,6 +248,72 @@ spin_vs_get() {
 	[ "$got" = "$2" ]
 }
 
+# all_busy QUANTUM: both vcores (--vcores 2) run SPIN 20000 back to back
+# for two redis-benchmark connections; GETs from ten more connections,
+# kept and then new for each request (the accept uthread, new uthreads,
+# their buffers: malloc), are all answered, and a redis-cli GET after
+# them, and the spinners are still served; then
+# SIGTERM, with the load still on, ends the server with status 0.  The
+# bounds (timeout) only tell "never" from "answered": nothing is timed.
+all_busy() {
+	local q=$1 spin t0 hz rc got n0 n1 bad=0
+	hz=$(getconf CLK_TCK)
+	start_server 16395 "$bindir/vcore-redis" --port 16395 --vcores 2 \
+		--quantum "$q" || return 1
+	grep -q "up to 2 vcores" "$tmp/server.log" ||
+		echo "fewer than 2 vcores: $(head -1 "$tmp/server.log")"
+	cli SET busy:k v >/dev/null
+	t0=$(cpu_ticks)
+	redis-benchmark -p 16395 -c 2 -n 100000000 spin 20000 \
+		>/dev/null 2>&1 </dev/null &
+	spin=$!
+	# both vcores in SPIN: the server has used 2 s of CPU
+	for _ in $(seq 600); do
+		[ $(($(cpu_ticks) - t0)) -ge $((2 * hz)) ] && break
+		sleep 0.1
+	done
+	# kept connections, then one per request (-k 0: every GET a new
+	# connection, a new uthread, buffers allocated and freed)
+	for k in 1 0; do
+		if ! timeout 300 redis-benchmark -p 16395 -q -c 10 -n 500 -k $k \
+			-t get </dev/null >"$tmp/get.log" 2>&1; then
+			echo "500 GETs from 10 connections (-k $k): not all answered in 300 s"
+			tr '\r' '\n' <"$tmp/get.log" | tail -2
+			bad=1
+			break
+		fi
+		echo "-k $k: $(tr '\r' '\n' <"$tmp/get.log" | grep GET | tail -1)"
+	done
+	if [ $bad = 0 ]; then
+		got=$(timeout 60 redis-cli -p 16395 GET busy:k)
+		[ "$got" = v ] || { echo "GET after the runs: got '$got'"; bad=1; }
+	fi
+	# the spinners' requests still run: the server's CPU time grows
+	n0=$(cpu_ticks)
+	sleep 2
+	n1=$(cpu_ticks)
+	[ "$n1" -gt "$n0" ] || { echo "the server stopped running SPINs"; bad=1; }
+	# SIGTERM with the load still on
+	kill -TERM "$server_pid"
+	for _ in $(seq 600); do
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$server_pid" 2>/dev/null; then
+		echo "the server ignored SIGTERM for 60 s"
+		kill -9 "$server_pid"
+		bad=1
+	fi
+	wait "$server_pid"
+	rc=$?
+	server_pid=
+	kill -9 $spin 2>/dev/null
+	wait $spin 2>/dev/null
+	cat "$tmp/server.log"
+	[ $rc = 0 ] || [ $bad = 1 ] || { echo "exit status $rc after SIGTERM"; bad=1; }
+	[ $bad = 0 ]
+}
+
 # kill -9 under load, then rmmod: the module lets go of everything
 kill_then_rmmod() {
 	local params=() p v load
@@ -271,6 +339,19 @@ kill_then_rmmod() {
 	stop_server
 }
 
+busy() {
+	check "vcore-redis --quantum 1000, both vcores in SPIN: GETs answered; SIGTERM ends it" \
+		all_busy 1000
+	check "vcore-redis --quantum 0, both vcores in SPIN: GETs answered between SPINs; SIGTERM ends it" \
+		all_busy 0
+}
+
+if [ "$only" = busy ]; then
+	if [ -c /dev/vcore ]; then busy; else skip "vcore-redis" "no /dev/vcore (load vcore.ko)"; fi
+	echo "1..$n"
+	[ $failed = 0 ]
+	exit
+fi
 if [ "$only" != vcore ]; then
 	suite vcore-redis-epoll 16391 "$bindir/vcore-redis-epoll" --port 16391 --threads 2
 fi
@@ -283,6 +364,7 @@ if [ "$only" != epoll ]; then
 			spin_vs_get 0 after
 		check "vcore-redis --quantum 1000: a SPIN on the only vcore does not hold up a GET" \
 			spin_vs_get 1000 during
+		busy
 		if [ "$(id -u)" != 0 ] || [ -z "${VCORE_KO:-}" ]; then
 			skip "vcore-redis: kill -9 under load, then rmmod vcore" "needs root and VCORE_KO"
 		else
