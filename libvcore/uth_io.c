@@ -792,33 +792,46 @@ static void fd_table_grow(unsigned int nr)
 		close(fd);
 }
 
+/*
+ * The fd table and the ev_q are made once and kept across
+ * vcore_uio_fini(): INDIRs naming the ev_q may still sit in vcore mboxes,
+ * and its handler may still be looking at the table on another vcore.
+ */
 static int uio_setup(struct vcore_dev *dev)
 {
+	struct event_queue *q;
 	struct rlimit rl;
 	unsigned int nr = 1024;
 	int err;
 
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY)
-		nr = rl.rlim_cur < VCORE_UIO_MAX_FDS ? (unsigned int)rl.rlim_cur
-						     : VCORE_UIO_MAX_FDS;
-	else if (!getrlimit(RLIMIT_NOFILE, &rl))
-		nr = VCORE_UIO_MAX_FDS;
-	uio.fds = calloc(nr, sizeof(*uio.fds));
-	if (!uio.fds)
-		return -ENOMEM;
-	fd_table_grow(nr);
-	uio.nr_fds = nr;
+	if (!uio.fds) {
+		if (!getrlimit(RLIMIT_NOFILE, &rl) &&
+		    rl.rlim_cur != RLIM_INFINITY)
+			nr = rl.rlim_cur < VCORE_UIO_MAX_FDS ?
+			     (unsigned int)rl.rlim_cur : VCORE_UIO_MAX_FDS;
+		else if (!getrlimit(RLIMIT_NOFILE, &rl))
+			nr = VCORE_UIO_MAX_FDS;
+		uio.fds = calloc(nr, sizeof(*uio.fds));
+		if (!uio.fds)
+			return -ENOMEM;
+		fd_table_grow(nr);
+		uio.nr_fds = nr;
+	}
 	uio.dev = dev;
-	uio.ev_q = vcore_get_eventq_raw();
-	if (!uio.ev_q)
-		return -errno;
-	err = vcore_event_mbox_init_ceq(event_q_mbox(uio.ev_q), CEQ_OR, nr,
-					pow2_at_least(nr));
-	if (err)
-		return err;
-	event_q_set_handler(uio.ev_q, uio_evq_handler, NULL);
-	fetch_or(&uio.ev_q->ev_flags, (__u32)(EVENT_INDIR | EVENT_SPAM_INDIR |
-					     EVENT_IPI | EVENT_WAKEUP));
+	if (!uio.ev_q) {
+		q = vcore_get_eventq_raw();
+		if (!q)
+			return -errno;
+		err = vcore_event_mbox_init_ceq(event_q_mbox(q), CEQ_OR,
+						uio.nr_fds,
+						pow2_at_least(uio.nr_fds));
+		if (err)
+			return err;
+		event_q_set_handler(q, uio_evq_handler, NULL);
+		fetch_or(&q->ev_flags, (__u32)(EVENT_INDIR | EVENT_SPAM_INDIR |
+					      EVENT_IPI | EVENT_WAKEUP));
+		uio.ev_q = q;
+	}
 	uio.alarms = !vcore_alarm_service_init(dev);
 	return uio_uring_init(dev);
 }
@@ -835,4 +848,46 @@ int vcore_uio_init(struct vcore_dev *dev)
 	uio.init_err = uio_setup(dev);
 	smp_store_release(&uio.init, 2);
 	return uio.init_err;
+}
+
+/* Whether a uthread waits on an fd of the table. */
+static bool fds_waited_on(void)
+{
+	bool busy = false;
+
+	vcore_uth_disable_notifs();
+	for (unsigned int i = 0; i < uio.nr_fds && !busy; i++) {
+		struct uio_fd *f = &uio.fds[i];
+
+		vcore_pdr_lock(&f->lock);
+		busy = f->head != NULL;
+		vcore_pdr_unlock(&f->lock);
+	}
+	vcore_uth_enable_notifs();
+	return busy;
+}
+
+int vcore_uio_fini(void)
+{
+	unsigned int st = 2;
+
+	if (!try_cmpxchg(&uio.init, &st, 1))
+		return st ? -EBUSY : 0;
+	/* from here the calls say ENXIO, as before vcore_uio_init() */
+	if (fds_waited_on() || uio_uring_busy()) {
+		smp_store_release(&uio.init, 2);
+		return -EBUSY;
+	}
+	for (unsigned int i = 0; i < uio.nr_fds; i++) {
+		struct uio_fd *f = &uio.fds[i];
+
+		/* O_NONBLOCK stays: f->nonblock still says whose it is */
+		if (READ_ONCE(f->state) == FD_TAPPED)
+			vcore_untap_fd(uio.dev, (int)i);
+		smp_store_release(&f->state, FD_UNTAPPED);
+	}
+	uio_uring_fini();
+	uio.init_err = 0;
+	smp_store_release(&uio.init, 0);
+	return 0;
 }

@@ -11,8 +11,20 @@
 /* The counters of vcore_uio_get_stats(), bumped with fetch_add(). */
 extern struct vcore_uio_stats uio_stats VCORE_HIDDEN;
 
-/* A ring per vcore, its eventfd tapped; once, from vcore_uio_init(). */
+/*
+ * A ring per vcore, its eventfd tapped; from vcore_uio_init(), again
+ * after uio_uring_fini() (the ev_q and the ring table are kept).
+ */
 VCORE_HIDDEN int uio_uring_init(struct vcore_dev *dev);
+
+/* Whether a request is in flight or waits for room on a ring. */
+VCORE_HIDDEN bool uio_uring_busy(void);
+
+/*
+ * Untap and close every ring's eventfd and exit its ring; calls from
+ * uthreads say ENXIO after.  None may be in flight (uio_uring_busy()).
+ */
+VCORE_HIDDEN void uio_uring_fini(void);
 
 /*
  * readv(2) or writev(2) (write) at the file position through the calling

@@ -64,15 +64,24 @@ struct uio_req {
 struct uio_ring {
 	unsigned int lock;
 	struct io_uring ring;
-	int efd;
+	bool queued;			/* ring set up */
+	int efd;			/* -1: none (the reaper leaves it be) */
 	unsigned int inflight, cap;
 	struct uio_req *fifo_head, *fifo_tail;
 };
 
+/*
+ * The ev_q and the ring table are made once and kept across
+ * uio_uring_fini(): the ev_q's INDIRs may still sit in vcore mboxes and
+ * its handler may still be reaping on another vcore.  rings is the table
+ * while the rings are up, NULL otherwise.
+ */
 static struct {
 	struct uio_ring *rings;		/* [nr] */
+	struct uio_ring *table;		/* [nr], kept */
 	unsigned int nr;
 	struct event_queue *ev_q;
+	const struct vcore_dev *dev;
 } ur;
 
 /* Put req on R's SQ: false if the SQ stays full. */
@@ -141,6 +150,11 @@ static void ring_reap(struct uio_ring *R)
 	__u64 v;
 
 	vcore_pdr_lock(&R->lock);
+	if (R->efd < 0) {
+		/* a late fire of a ring uio_uring_fini() took down */
+		vcore_pdr_unlock(&R->lock);
+		return;
+	}
 	if (read(R->efd, &v, sizeof(v)) < 0)
 		errno = 0;	/* nothing there: EAGAIN */
 	/* bounded: at most cap requests are in flight */
@@ -175,7 +189,7 @@ static void ur_evq_handler(struct event_queue *ev_q)
 			return;
 		}
 		if (msg.ev_type < ur.nr)
-			ring_reap(&ur.rings[msg.ev_type]);
+			ring_reap(&ur.table[msg.ev_type]);
 	}
 	/* still coming: come back rather than hold this vcore */
 	memset(&msg, 0, sizeof(msg));
@@ -341,9 +355,8 @@ static int ring_setup(struct vcore_dev *dev, struct uio_ring *R,
 		      unsigned int id, int first_fd)
 {
 	struct io_uring_params prm;
-	int err;
+	int err, efd;
 
-	R->efd = -1;
 	memset(&prm, 0, sizeof(prm));
 	prm.flags = IORING_SETUP_SQPOLL;
 	prm.sq_thread_idle = SQ_IDLE_MS;
@@ -354,10 +367,17 @@ static int ring_setup(struct vcore_dev *dev, struct uio_ring *R,
 	err = io_uring_queue_init_params(RING_ENTRIES, &R->ring, &prm);
 	if (err)
 		return err;
+	R->queued = true;
 	R->cap = R->ring.cq.ring_entries;
-	R->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (R->efd < 0)
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0)
 		return -errno;
+	/* the reaper may see it from now (under the lock) */
+	vcore_uth_disable_notifs();
+	vcore_pdr_lock(&R->lock);
+	R->efd = efd;
+	vcore_pdr_unlock(&R->lock);
+	vcore_uth_enable_notifs();
 	err = io_uring_register_eventfd(&R->ring, R->efd);
 	if (err)
 		return err;
@@ -368,31 +388,83 @@ static int ring_setup(struct vcore_dev *dev, struct uio_ring *R,
 int uio_uring_init(struct vcore_dev *dev)
 {
 	unsigned int nr = vcore_max_vcores(), i;
-	struct uio_ring *rings;
+	struct event_queue *q;
 	int err;
 
-	if (!nr)
-		return -ENXIO;
-	rings = calloc(nr, sizeof(*rings));
-	if (!rings)
-		return -ENOMEM;
-	ur.nr = nr;
-	ur.ev_q = vcore_get_eventq_raw();
-	if (!ur.ev_q)
-		return -errno;
-	err = vcore_event_mbox_init_ceq(event_q_mbox(ur.ev_q), CEQ_OR, nr,
-					pow2_at_least(nr));
-	if (err)
-		return err;
-	event_q_set_handler(ur.ev_q, ur_evq_handler, NULL);
-	fetch_or(&ur.ev_q->ev_flags, (__u32)(EVENT_INDIR | EVENT_SPAM_INDIR |
-					    EVENT_IPI | EVENT_WAKEUP));
-	for (i = 0; i < nr; i++) {
-		err = ring_setup(dev, &rings[i], i,
-				 i ? rings[0].ring.ring_fd : -1);
+	if (!ur.table) {
+		if (!nr)
+			return -ENXIO;
+		ur.table = calloc(nr, sizeof(*ur.table));
+		if (!ur.table)
+			return -ENOMEM;
+		for (i = 0; i < nr; i++)
+			ur.table[i].efd = -1;
+		ur.nr = nr;
+	}
+	ur.dev = dev;
+	if (!ur.ev_q) {
+		q = vcore_get_eventq_raw();
+		if (!q)
+			return -errno;
+		err = vcore_event_mbox_init_ceq(event_q_mbox(q), CEQ_OR, ur.nr,
+						pow2_at_least(ur.nr));
 		if (err)
 			return err;
+		event_q_set_handler(q, ur_evq_handler, NULL);
+		fetch_or(&q->ev_flags, (__u32)(EVENT_INDIR | EVENT_SPAM_INDIR |
+					      EVENT_IPI | EVENT_WAKEUP));
+		ur.ev_q = q;
 	}
-	smp_store_release(&ur.rings, rings);
+	for (i = 0; i < ur.nr; i++) {
+		err = ring_setup(dev, &ur.table[i], i,
+				 i ? ur.table[0].ring.ring_fd : -1);
+		if (err) {
+			/* all down: another try starts from nothing */
+			uio_uring_fini();
+			return err;
+		}
+	}
+	smp_store_release(&ur.rings, ur.table);
 	return 0;
+}
+
+bool uio_uring_busy(void)
+{
+	bool busy = false;
+
+	vcore_uth_disable_notifs();
+	for (unsigned int i = 0; i < ur.nr && ur.table && !busy; i++) {
+		struct uio_ring *R = &ur.table[i];
+
+		vcore_pdr_lock(&R->lock);
+		busy = R->inflight || R->fifo_head;
+		vcore_pdr_unlock(&R->lock);
+	}
+	vcore_uth_enable_notifs();
+	return busy;
+}
+
+void uio_uring_fini(void)
+{
+	WRITE_ONCE(ur.rings, NULL);
+	/* the attached rings before the one whose SQ thread they share */
+	for (unsigned int i = ur.nr; ur.table && i-- > 0;) {
+		struct uio_ring *R = &ur.table[i];
+		int efd;
+
+		vcore_uth_disable_notifs();
+		vcore_pdr_lock(&R->lock);
+		efd = R->efd;
+		R->efd = -1;
+		vcore_pdr_unlock(&R->lock);
+		vcore_uth_enable_notifs();
+		if (efd >= 0) {
+			vcore_untap_fd(ur.dev, efd);
+			close(efd);
+		}
+		if (R->queued)
+			io_uring_queue_exit(&R->ring);
+		R->queued = false;
+		R->inflight = 0;
+	}
 }

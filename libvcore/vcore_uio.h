@@ -86,6 +86,20 @@ struct statx;
 int vcore_uio_init(struct vcore_dev *dev);
 
 /*
+ * Undo vcore_uio_init(): remove every fd's tap, and untap, close and exit
+ * the rings (their SQ thread ends with them).  The calls then fail from
+ * uthreads with ENXIO, as before vcore_uio_init(), which may set them up
+ * again (on the same dev; the fd limit of the first call stays).  Fds
+ * keep the O_NONBLOCK the calls set.  The fd table and two ev_qs stay
+ * allocated for that: INDIRs naming the ev_qs may still be on their way.
+ * No uthread may be in a call, or enter one, while it runs.  0 (also
+ * when nothing was set up), or -EBUSY: a uthread waits on an fd or a
+ * ring, or vcore_uio_init() or vcore_uio_fini() is under way; nothing
+ * was torn down.
+ */
+int vcore_uio_fini(void);
+
+/*
  * Readiness calls (uth_io.c).  errno as the libc calls, and from a
  * uthread also ENXIO (before vcore_uio_init()), EMFILE (fd past the
  * table), EBUSY (fd tapped by someone else, e.g. a vcore_epoll), ENOSPC

@@ -7,8 +7,11 @@
  * file I/O through io_uring with the content checked, connections by the
  * hundred, uthreads that keep running while more uthreads than there
  * are pcores wait in reads, no vcore thread asleep in the kernel
- * (vcore_stats.kernel_blocks) while uthreads make every call, and, if
- * asked, pipes, socket pairs and files again while vcores are preempted.
+ * (vcore_stats.kernel_blocks) while uthreads make every call,
+ * vcore_uio_fini() refused while a uthread waits, then taking the taps
+ * and the rings down (ENXIO after) and vcore_uio_init() setting them up
+ * again, and, if asked, pipes, socket pairs and files again while
+ * vcores are preempted.
  *
  *   vm_uio [CONNECTIONS [preempt]]       (default 1000)
  *
@@ -22,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -41,9 +45,11 @@
 
 #include "arena.h"
 #include "barrier.h"
+#include "event.h"
 #include "uthread.h"
 #include "vcore_alarm.h"
 #include "vcore_ctx.h"
+#include "vcore_tap.h"
 #include "vcore_uio.h"
 
 static struct vcore_dev dev;
@@ -990,6 +996,144 @@ static void *watchdog(void *arg)
 	}
 }
 
+/* ---- vcore_uio_fini(), and vcore_uio_init() again ----------------------- */
+
+static int fini_pipe[2];
+static const char *fini_path;
+
+/* Wait in a read on the pipe until main writes its byte. */
+static void *fini_reader(void *arg)
+{
+	ssize_t n;
+	char c;
+
+	(void)arg;
+	n = vcore_uth_read(fini_pipe[0], &c, 1);
+	CHECK(n == 1, "read %zd errno %d", n, errno);
+	return NULL;
+}
+
+/* Main (not a uthread) waits for a reader to wait, and lets it go. */
+static void reader_round(void)
+{
+	struct vcore_uio_stats a, b;
+	struct uthread *u;
+	char c = 'x';
+	int err;
+
+	vcore_uio_get_stats(&a);
+	u = vcore_uthread_create(fini_reader, NULL);
+	CHECK(u, "uthread_create %d", errno);
+	if (!u)
+		return;
+	/* waits counts a wait once its waiter is linked on the fd */
+	do {
+		sched_yield();
+		vcore_uio_get_stats(&b);
+	} while (b.waits == a.waits);
+	err = vcore_uio_fini();
+	CHECK(err == -EBUSY, "fini with a uthread waiting: %d", err);
+	CHECK(write(fini_pipe[1], &c, 1) == 1, "write %d", errno);
+	vcore_uthread_join(u, NULL);
+}
+
+static void *fini_after(void *arg)
+{
+	ssize_t n;
+	char c;
+
+	(void)arg;
+	n = vcore_uth_read(fini_pipe[0], &c, 1);
+	CHECK(n == -1 && errno == ENXIO, "read after fini: %zd errno %d", n,
+	      errno);
+	n = vcore_uth_pread(fini_pipe[0], &c, 1, 0);
+	CHECK(n == -1 && errno == ENXIO, "pread after fini: %zd errno %d", n,
+	      errno);
+	return NULL;
+}
+
+/* A file written and read back through the ring, after the new init. */
+static void *fini_file(void *arg)
+{
+	char out[64], in[64];
+	ssize_t n;
+	int fd;
+
+	(void)arg;
+	memset(out, 'f', sizeof(out));
+	fd = vcore_uth_openat(AT_FDCWD, fini_path, O_RDWR | O_CREAT | O_TRUNC,
+			      0600);
+	CHECK(fd >= 0, "openat %d", errno);
+	if (fd < 0)
+		return NULL;
+	n = vcore_uth_pwrite(fd, out, sizeof(out), 0);
+	CHECK(n == (ssize_t)sizeof(out), "pwrite %zd %d", n, errno);
+	n = vcore_uth_pread(fd, in, sizeof(in), 0);
+	CHECK(n == (ssize_t)sizeof(in) && !memcmp(in, out, sizeof(in)),
+	      "pread %zd %d", n, errno);
+	CHECK(!vcore_uth_close(fd), "close %d", errno);
+	return NULL;
+}
+
+static unsigned int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned int n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void test_fini(void)
+{
+	unsigned int rings = vcore_max_vcores(), fds0, fds1;
+	struct event_queue *q;
+	char path[64];
+	int err;
+
+	part = "fini";
+	snprintf(path, sizeof(path), "/tmp/vm_uio.fini.%d", getpid());
+	fini_path = path;
+	CHECK(!pipe2(fini_pipe, O_CLOEXEC), "pipe %d", errno);
+	reader_round();
+	fds0 = open_fds();
+	err = vcore_uio_fini();
+	CHECK(!err, "fini: %d", err);
+	fds1 = open_fds();
+	/* each ring had its ring fd and its eventfd */
+	CHECK(fds0 == fds1 + 2 * rings, "fds %u before fini, %u after, %u rings",
+	      fds0, fds1, rings);
+	err = vcore_uio_fini();
+	CHECK(!err, "fini again: %d", err);
+	/* the pipe's tap is gone: another ev_q may tap it */
+	q = vcore_get_eventq_vcpd(0, 0);
+	CHECK(q, "ev_q %d", errno);
+	if (q) {
+		err = vcore_tap_fd(&dev, fini_pipe[0], VCORE_TAP_READABLE, q, 0,
+				   0, 0);
+		CHECK(!err, "tap after fini: %d", err);
+		if (!err)
+			vcore_untap_fd(&dev, fini_pipe[0]);
+		vcore_put_eventq(q);
+	}
+	run_all(fini_after, NULL, 1);
+	err = vcore_uio_init(&dev);
+	CHECK(!err, "init again: %d", err);
+	CHECK(open_fds() == fds0, "fds %u after init again, %u before fini",
+	      open_fds(), fds0);
+	reader_round();
+	run_all(fini_file, NULL, 1);
+	unlink(path);
+	close(fini_pipe[0]);
+	close(fini_pipe[1]);
+	printf("fini: refused while a uthread waits; %u rings and the taps down, ENXIO; up again\n",
+	       rings);
+}
+
 static int get_stats(struct vcore_stats *st)
 {
 	return ioctl(dev.fd, VCORE_IOC_GET_STATS, st);
@@ -1037,6 +1181,7 @@ int main(int argc, char **argv)
 	test_others_run();
 	test_files();
 	test_tcp(conns);
+	test_fini();
 	if (argc > 2 && !strcmp(argv[2], "preempt"))
 		test_under_preemption();
 	get_stats(&s1);
