@@ -11,7 +11,7 @@
  * --vcores caps the vcores it asks for (default: as many as the module
  * gives a process); --quantum time-slices the uthreads (vcore_uthread.h;
  * default 0: cooperative, a uthread runs until it blocks).  SIGINT or
- * SIGTERM ends it, after a line of counters.
+ * SIGTERM ends it, after a line of counters (and one of time slicing's).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -265,5 +265,13 @@ int main(int argc, char **argv)
 	printf("vcore-redis: %lu connections (%lu open), %lu uthreads, %lu vcore yields\n",
 	       nr_accepted, __atomic_load_n(&nr_open, __ATOMIC_RELAXED),
 	       st.created, st.vcore_yields);
+	if (quantum) {
+		struct vcore_uthread_preempt_stats ps;
+
+		vcore_uthread_get_preempt_stats(&ps, sizeof(ps));
+		printf("vcore-redis: %lu ticks, %lu preemptions, %lu deferred (%lu taken later), %lu idle\n",
+		       ps.ticks, ps.preemptions, ps.deferred,
+		       ps.deferred_taken, ps.idle_ticks);
+	}
 	return 0;
 }
