@@ -754,7 +754,13 @@ int vcore_uth_close(int fd)
 		WRITE_ONCE(f->nonblock, NB_UNKNOWN);
 		smp_store_release(&f->state, FD_UNTAPPED);
 	}
-	return uio_uring_close(fd);
+	/*
+	 * close(2) itself, not the ring's: io_uring's close completes
+	 * before the file's last reference goes (the SQ thread drops it
+	 * afterwards), so a pipe's writer could still write and a closed
+	 * listener still accept.  close(2) drops it before it returns.
+	 */
+	return close(fd);
 }
 
 /* ---- Set-up ------------------------------------------------------------ */

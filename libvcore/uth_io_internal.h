@@ -37,6 +37,5 @@ VCORE_HIDDEN ssize_t uio_uring_rw(int fd, const struct iovec *iov, int cnt,
 VCORE_HIDDEN void uio_fd_opened(int fd);
 
 /* close(2) through the ring.  Libc-style return. */
-VCORE_HIDDEN int uio_uring_close(int fd);
 
 #endif /* _VCORE_UTH_IO_INTERNAL_H */

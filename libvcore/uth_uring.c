@@ -330,18 +330,6 @@ int vcore_uth_statx(int dirfd, const char *path, int flags,
 	return (int)libc_ret(ring_call(&req));
 }
 
-int uio_uring_close(int fd)
-{
-	struct uio_req req;
-	int c = caller();
-
-	if (c <= 0)
-		return c ? (int)libc_ret(c) : close(fd);
-	req_init(&req);
-	io_uring_prep_close(&req.sqe, fd);
-	return (int)libc_ret(ring_call(&req));
-}
-
 static unsigned int pow2_at_least(unsigned int n)
 {
 	unsigned int p = 1;

@@ -29,7 +29,7 @@
  * vcore_uth_openat() clear when they hand the number out again; any
  * other reuse of the number waits on the old file.
  *
- * File calls (pread, pwrite, fsync, openat, close, statx; uth_uring.c) go
+ * File calls (pread, pwrite, fsync, openat, statx; uth_uring.c) go
  * through io_uring: one ring per vcore, submitted from vcore context once
  * the uthread has blocked, and issued by one SQPOLL kernel thread that
  * the rings share (so no request depends on a vcore thread that is
@@ -137,7 +137,7 @@ int vcore_uth_openat(int dirfd, const char *path, int flags, mode_t mode);
 int vcore_uth_statx(int dirfd, const char *path, int flags,
 		    unsigned int mask, struct statx *stx);
 
-/* Remove fd's tap, wake its waiters (who see EBADF), then close it. */
+/* Remove fd's tap, wake its waiters (who see EBADF), then close(2) it. */
 int vcore_uth_close(int fd);
 
 /* What the library has done so far, for tests and tools. */

@@ -493,6 +493,8 @@ static void test_poll(void)
 
 /* ---- errnos ------------------------------------------------------------ */
 
+#define NR_CLOSE_ROUNDS	500
+
 static void *errnos(void *arg)
 {
 	int p[2], s, c, one = 1;
@@ -538,6 +540,19 @@ static void *errnos(void *arg)
 	/* EBADF */
 	n = vcore_uth_read(c, buf, 1);
 	CHECK(n == -1 && errno == EBADF, "EBADF: %zd %d", n, errno);
+	/*
+	 * A close has taken effect when it returns, every time: the file's
+	 * last reference is gone (the other end sees it at once).
+	 */
+	for (int i = 0; i < NR_CLOSE_ROUNDS; i++) {
+		CHECK(!pipe(p), "%d", errno);
+		CHECK(!vcore_uth_close(p[0]), "close %d", errno);
+		n = vcore_uth_write(p[1], buf, 1);
+		CHECK(n == -1 && errno == EPIPE,
+		      "round %d: write after the reader's close: %zd %d", i, n,
+		      errno);
+		vcore_uth_close(p[1]);
+	}
 	return NULL;
 }
 
@@ -545,7 +560,8 @@ static void test_errnos(void)
 {
 	part = "errnos";
 	run_all(errnos, NULL, 1);
-	printf("errnos: EPIPE, EOF, ECONNRESET, ECONNREFUSED, EBADF\n");
+	printf("errnos: EPIPE, EOF, ECONNRESET, ECONNREFUSED, EBADF; "
+	       "%d closes that took effect at once\n", NR_CLOSE_ROUNDS);
 }
 
 /* ---- Files through io_uring --------------------------------------------- */
