@@ -37,6 +37,7 @@ static struct {
 	volatile int yield_tries, yield_vcore;
 	volatile int changer, change_to, change_ret[3], change_restart;
 	volatile int sleeping, nice_eagain;
+	volatile int sleep_again;	/* MODE_SLEEP: stay in syscalls */
 	int attaching;
 	volatile unsigned long vc_loops[VCORE_MAX_VCORES];
 	volatile int exit_vcore, exiting;
@@ -180,10 +181,13 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 			};
 
 			/* a notification now waits for the syscall's end */
-			__atomic_store_n(&d->notif_disabled, 0, __ATOMIC_SEQ_CST);
-			g.sleeping = 1;
-			syscall(SYS_nanosleep, &ts, NULL);
-			d->notif_disabled = 1;
+			do {
+				__atomic_store_n(&d->notif_disabled, 0,
+						 __ATOMIC_SEQ_CST);
+				g.sleeping = 1;
+				syscall(SYS_nanosleep, &ts, NULL);
+				d->notif_disabled = 1;
+			} while (g.sleep_again && g.mode == MODE_SLEEP);
 			g.sleeping = 2;
 			while (g.mode == MODE_SLEEP)
 				sched_yield();
@@ -1407,6 +1411,8 @@ static int x_reach(unsigned int st)
 	if (st == X_RUNNABLE_S)
 		return g.pi->state == VCORE_PROC_RUNNABLE_S ? 0 : 41;
 	if (st == X_IN_SYSCALL) {
+		/* however late we look, it is in a syscall */
+		g.sleep_again = 1;
 		g.mode = MODE_SLEEP;
 		if (!WAIT_FOR(want(1) == 1 && g.sleeping == 1))
 			return 42;
