@@ -165,7 +165,12 @@ static long long now_ns(void)
 	return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* Burn the CPU without a system call but the vDSO's clock. */
+/*
+ * Burn the CPU without a system call but the vDSO's clock, which it
+ * reads every 64 pauses: mostly the program's own code, as a request's
+ * work would be, and not the C library's (where a time slice's tick is
+ * put off: vcore_uthread(3)).
+ */
 static int cmd_spin(struct store *s, const struct resp_arg *argv,
 		    unsigned int argc, struct rbuf *out)
 {
@@ -178,7 +183,8 @@ static int cmd_spin(struct store *s, const struct resp_arg *argv,
 		return resp_error(out, "ERR SPIN takes microseconds from 0 to 10000000");
 	end = now_ns() + us * 1000;
 	while (now_ns() < end)
-		__asm__ __volatile__("pause" ::: "memory");
+		for (int i = 0; i < 64; i++)
+			__asm__ __volatile__("pause" ::: "memory");
 	return resp_simple(out, "OK");
 }
 
