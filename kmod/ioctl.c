@@ -421,7 +421,9 @@ static long vcore_ioc_test_ipi(struct vcore_proc *p, void __user *arg)
 
 	if (copy_from_user(&t, arg, sizeof(t)))
 		return -EFAULT;
-	if (t.flags || !vcore_resv_zero(t.resv))
+	if (t.flags & ~VCORE_TEST_IPI_TO_USER)
+		return -EINVAL;
+	if (!(t.flags & VCORE_TEST_IPI_TO_USER) && !vcore_resv_zero(t.resv))
 		return -EINVAL;
 	ret = vcore_test_ipi(&t);
 	if (ret)

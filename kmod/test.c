@@ -13,10 +13,13 @@
 #include <linux/hrtimer.h>
 #include <linux/kthread.h>
 #include <linux/module.h>
+#include <linux/ptrace.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task_stack.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/stddef.h>
+#include <linux/task_work.h>
 #include <linux/vcore_test.h>
 #include <asm/msr.h>
 
@@ -241,6 +244,78 @@ static void test_ipi_fn(void *info)
 	t->tsc_recv = rdtsc_ordered();
 }
 
+/*
+ * VCORE_TEST_IPI_TO_USER: one async IPI and one task work in flight at a
+ * time, as a vcore's (kick.c), busy from the send to the work's run or
+ * the handler's finding no thread to queue it on.  The sender's module
+ * reference goes to the work, or is dropped by the handler.
+ */
+static struct {
+	unsigned long busy;
+	call_single_data_t csd;
+	struct callback_head work;
+	struct mm_struct *mm;
+	u64 entry;
+	u64 stack;
+} to_user;
+
+/* On the thread's way back to user space: off to the caller's entry. */
+static void to_user_work(struct callback_head *cb)
+{
+	struct pt_regs *regs = current_pt_regs();
+
+	if (!(current->flags & PF_EXITING) && current->mm == to_user.mm &&
+	    user_mode(regs)) {
+		regs->ip = to_user.entry;
+		regs->sp = to_user.stack;
+		regs->di = 0;
+		regs->flags &= ~X86_EFLAGS_TF;
+	}
+	clear_bit_unlock(0, &to_user.busy);
+	/* the last step, as for vcore_work_fn() */
+	module_put(THIS_MODULE);
+}
+
+/* On the target CPU, in hard IRQ: task work on a thread of the caller's. */
+static void to_user_ipi_fn(void *info)
+{
+	if (current->mm == to_user.mm &&
+	    !(current->flags & (PF_EXITING | PF_KTHREAD)) &&
+	    !task_work_add(current, &to_user.work, TWA_RESUME))
+		return;
+	clear_bit_unlock(0, &to_user.busy);
+	module_put(THIS_MODULE);
+}
+
+static bool user_addr_ok(u64 a)
+{
+	return a && a < TASK_SIZE_MAX;
+}
+
+static long test_ipi_to_user(struct vcore_test_ipi *t)
+{
+	if (!user_addr_ok(t->resv[0]) || !user_addr_ok(t->resv[1]) ||
+	    t->resv[1] % 16)
+		return -EINVAL;
+	if (test_and_set_bit_lock(0, &to_user.busy))
+		return -EBUSY;
+	to_user.mm = current->mm;
+	to_user.entry = t->resv[0];
+	to_user.stack = t->resv[1];
+	INIT_CSD(&to_user.csd, to_user_ipi_fn, NULL);
+	init_task_work(&to_user.work, to_user_work);
+	__module_get(THIS_MODULE);
+	t->tsc_recv = 0;
+	t->tsc_send = rdtsc_ordered();
+	if (smp_call_function_single_async(t->cpu, &to_user.csd)) {
+		clear_bit_unlock(0, &to_user.busy);
+		module_put(THIS_MODULE);
+		return -EINVAL;
+	}
+	t->tsc_done = rdtsc_ordered();
+	return 0;
+}
+
 /* VCORE_IOC_TEST_IPI, its flags and reserved fields checked. */
 long vcore_test_ipi(struct vcore_test_ipi *t)
 {
@@ -248,6 +323,8 @@ long vcore_test_ipi(struct vcore_test_ipi *t)
 
 	if (t->cpu >= nr_cpu_ids || !cpu_online(t->cpu))
 		return -EINVAL;
+	if (t->flags & VCORE_TEST_IPI_TO_USER)
+		return test_ipi_to_user(t);
 	t->tsc_recv = 0;
 	t->tsc_send = rdtsc_ordered();
 	ret = smp_call_function_single(t->cpu, test_ipi_fn, t, 1);

@@ -5,9 +5,13 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <linux/vcore_test.h>
@@ -522,6 +526,75 @@ TEST_F(dev, test_ipi_reaches_the_cpu_and_rejects_bad_input)
 	t = (struct vcore_test_ipi){ .resv = { 0, 1 } };
 	EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
 	EXPECT_EQ(-EFAULT, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, NULL));
+}
+
+/* VCORE_TEST_IPI_TO_USER: a thread spinning on the target CPU lands here */
+static int to_user_ready, to_user_stop, to_user_landed;	/* atomic */
+static char to_user_stack[16384] __attribute__((aligned(64)));
+
+__attribute__((noreturn, force_align_arg_pointer))
+static void to_user_land(void)
+{
+	__atomic_store_n(&to_user_landed, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&to_user_stop, __ATOMIC_ACQUIRE))
+		;
+	/* its own stack is gone: leave without unwinding; join still works */
+	syscall(SYS_exit, 0);
+	__builtin_unreachable();
+}
+
+static void *to_user_spin(void *arg)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET((int)(intptr_t)arg, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	__atomic_store_n(&to_user_ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&to_user_stop, __ATOMIC_ACQUIRE))
+		;
+	return NULL;
+}
+
+TEST_F(dev, test_ipi_to_user_sends_a_spinning_thread_to_its_entry)
+{
+	__u64 top = (uintptr_t)to_user_stack + sizeof(to_user_stack);
+	struct vcore_test_ipi t = { .cpu = 1, .flags = VCORE_TEST_IPI_TO_USER,
+				    .resv = { (uintptr_t)to_user_land, top } };
+	struct timespec ms = { 0, 1000000 };
+	pthread_t th;
+	int i;
+
+	if (!(self->api.features & VCORE_FEAT_TEST))
+		SKIP(return, "needs the test build loaded with test=1");
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	t.resv[1] = top - 8;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
+	t.resv[1] = top;
+	t.resv[0] = 0;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
+	t.resv[0] = ~0ULL << 47;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
+	t.resv[0] = (uintptr_t)to_user_land;
+	t.flags = 2;
+	EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t));
+	t.flags = VCORE_TEST_IPI_TO_USER;
+
+	ASSERT_EQ(0, pthread_create(&th, NULL, to_user_spin, (void *)1L));
+	while (!__atomic_load_n(&to_user_ready, __ATOMIC_ACQUIRE))
+		nanosleep(&ms, NULL);
+	/* the spinner may be off its CPU for a moment: a miss is retried */
+	for (i = 0; i < 5000 && !__atomic_load_n(&to_user_landed,
+						   __ATOMIC_ACQUIRE); i++) {
+		long r = vt_ioctl(self->fd, VCORE_IOC_TEST_IPI, &t);
+
+		ASSERT_TRUE(r == 0 || r == -EBUSY) TH_LOG("TEST_IPI: %ld", r);
+		nanosleep(&ms, NULL);
+	}
+	EXPECT_EQ(1, __atomic_load_n(&to_user_landed, __ATOMIC_ACQUIRE));
+	__atomic_store_n(&to_user_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
 }
 
 TEST_HARNESS_MAIN

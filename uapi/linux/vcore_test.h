@@ -60,17 +60,30 @@ struct vcore_test_produce {
  * The floors of the notification benchmark: one bare IPI to cpu
  * (smp_call_function_single(), waiting), whose handler only reads the TSC.
  * tsc_recv - tsc_send is the one-way IPI latency, tsc_done - tsc_send the
- * synchronous round trip.  EINVAL (cpu not online, non-zero flags or
- * resv); if cpu is the caller's own the handler runs locally.
+ * synchronous round trip.  EINVAL (cpu not online, unknown flags, or
+ * resv not zero without VCORE_TEST_IPI_TO_USER); if cpu is the caller's
+ * own the handler runs locally.
+ *
+ * VCORE_TEST_IPI_TO_USER is the least a notification needs, sent the way
+ * a vcore's is: an async IPI whose handler, if it interrupted a thread of
+ * the caller's process, queues task work (TWA_RESUME) that sends that
+ * thread, on its way back to user space, to the address resv[0] with the
+ * stack resv[1] (rip and rsp; rdi 0), as a notification sends a vcore to
+ * vcore_entry.  The call returns once the IPI is sent: tsc_recv is 0,
+ * tsc_done stamps the send.  EINVAL for an entry or stack outside user
+ * space or a stack not 16-byte aligned; EBUSY while the previous one's
+ * IPI or task work is in flight.
  */
 struct vcore_test_ipi {
 	__u32 cpu;			/* in: the target CPU */
-	__u32 flags;			/* in: 0 */
+	__u32 flags;			/* in: 0 or VCORE_TEST_IPI_TO_USER */
 	__u64 tsc_send;			/* out: caller's CPU, before the IPI */
 	__u64 tsc_recv;			/* out: target CPU, in the handler */
 	__u64 tsc_done;			/* out: caller's CPU, handler done */
-	__u64 resv[2];
+	__u64 resv[2];			/* in: TO_USER's entry and stack */
 };
+
+#define VCORE_TEST_IPI_TO_USER	(1U << 0)
 
 #define VCORE_IOC_NR_TEST_ARRANGE	0x40
 #define VCORE_IOC_NR_TEST_KEVENT	0x41
