@@ -417,6 +417,8 @@ void vcore_provision_ask(struct vcore_proc *p)
  * last yield lowered amt_wanted to 0, as the woken process is to run.
  * amt_wanted is the process's to write; the kernel only raises it from 0
  * to 1 here, which the process's own lowering (never below 0) tolerates.
+ * What is free is granted here; a pass (a kworker) runs only if the
+ * process still wants more, to take pcores from others.
  */
 void vcore_wakeup_grant(struct mcp *m)
 {
@@ -424,5 +426,6 @@ void vcore_wakeup_grant(struct mcp *m)
 
 	cmpxchg(&mcp_procdata(m)->res_req[VCORE_RES_CORES].amt_wanted, 0, 1);
 	vcore_provision_ask(p);
-	vcore_provision(false);
+	if (mcp_vcores_wanted(m))
+		vcore_provision(false);
 }
