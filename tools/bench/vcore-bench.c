@@ -12,7 +12,11 @@
  *               pthread_kill() to a pinned spinning thread (stamp in the
  *               handler), eventfd -> epoll_wait, futex wake and a pipe to
  *               blocked waiters; and the floors (test=1 only): a bare IPI
- *               one way and a synchronous smp_call_function_single.
+ *               one way, a synchronous smp_call_function_single, and the
+ *               least a notification needs (an ioctl whose async IPI
+ *               queues task work that sends the spinning thread to a
+ *               user function, VCORE_TEST_IPI_TO_USER).  Every receiver
+ *               spins the same way (receiver_spin()).
  *   wakeup      every vcore yielded (the process WAITING), SEND_EVENT
  *               through an EVENT_WAKEUP ev_q -> first instruction of the
  *               vcore_entry its grant starts; against a futex wake of a
@@ -342,11 +346,29 @@ static void on_signal(int sig)
 	received();
 }
 
+/*
+ * Every receiver spins this way, the vcores in vcore context and the
+ * baselines' threads alike.  No PAUSE: under QEMU's TCG a PAUSE leaves the
+ * translated code, and the vCPU then takes QEMU's global lock, which the
+ * sender's write to the emulated APIC needs too; a receiver spinning with
+ * it makes every IPI to it slower, the floor's included.
+ */
+static void spin_until_stop(void)
+{
+	while (!READ_ONCE(stop))
+		__asm__ volatile("" ::: "memory");
+}
+
+static void __attribute__((noreturn)) receiver_spin(void)
+{
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+}
+
 static void *spinner(void *arg)
 {
 	pin((int)(intptr_t)arg);
-	while (!READ_ONCE(stop))
-		__asm__ volatile("" ::: "memory");
+	spin_until_stop();
 	return NULL;
 }
 
@@ -507,8 +529,7 @@ static void *tid_spinner(void *arg)
 {
 	pin((int)(intptr_t)arg);
 	WRITE_ONCE(spin_tid, gettid());
-	while (!READ_ONCE(stop))
-		__asm__ volatile("" ::: "memory");
+	spin_until_stop();
 	return NULL;
 }
 
@@ -623,6 +644,74 @@ static void run_floors(struct vcore_dev *dev)
 		}
 		add_tsc(one, t.tsc_recv - t.tsc_send);
 		add_tsc(rt, t.tsc_done - t.tsc_send);
+		pause_gap();
+	}
+	WRITE_ONCE(stop, 1);
+	pthread_join(th, NULL);
+}
+
+/*
+ * The least a notification needs, from the same send call: an ioctl whose
+ * IPI handler queues task work that sends the spinning thread to
+ * to_user_landing() on its way back to user space
+ * (VCORE_TEST_IPI_TO_USER), stamped there as vcore_entry is.
+ */
+static char landing_stack[16384] __attribute__((aligned(64)));
+
+__attribute__((noreturn, force_align_arg_pointer))
+static void to_user_landing(void)
+{
+	received();
+	spin_until_stop();
+	/* its own stack is gone: leave without unwinding (join still works) */
+	syscall(SYS_exit, 0);
+	__builtin_unreachable();
+}
+
+static unsigned int landing_ready;	/* atomic */
+
+static void *to_user_spinner(void *arg)
+{
+	pin((int)(intptr_t)arg);
+	smp_store_release(&landing_ready, 1);
+	spin_until_stop();
+	return NULL;
+}
+
+static void run_floor_to_user(struct vcore_dev *dev)
+{
+	struct series *s = new_series("notify",
+				      "floor: ioctl, IPI, task work to user",
+				      iters);
+	pthread_t th;
+
+	WRITE_ONCE(stop, 0);
+	WRITE_ONCE(landing_ready, 0);
+	pthread_create(&th, NULL, to_user_spinner,
+		       (void *)(intptr_t)cpu_target);
+	while (!smp_load_acquire(&landing_ready))
+		wait_a_little();
+	spin_ticks(20 * gap);
+	for (unsigned int i = 0; i < iters; i++) {
+		struct vcore_test_ipi t = {
+			.cpu = cpu_target,
+			.flags = VCORE_TEST_IPI_TO_USER,
+			.resv = { (uintptr_t)to_user_landing,
+				  (uintptr_t)landing_stack +
+				  sizeof(landing_stack) },
+		};
+		unsigned int seq = smp_load_acquire(&recv_seq);
+		uint64_t t0 = rdtsc_now();
+
+		if (ioctl(dev->fd, VCORE_IOC_TEST_IPI, &t)) {
+			perror("VCORE_IOC_TEST_IPI");
+			break;
+		}
+		if (!wait_seq(&recv_seq, seq)) {
+			fprintf(stderr, "floor to user: no landing\n");
+			break;
+		}
+		add_tsc(s, recv_tsc - t0);
 		pause_gap();
 	}
 	WRITE_ONCE(stop, 1);
@@ -1008,8 +1097,7 @@ static void __attribute__((noreturn)) idle_spin(unsigned int v)
 	if (v < MAX_V)
 		smp_store_release(&vc_idle[v], 1);
 	vcore_enable_notifs(v);
-	for (;;)
-		__builtin_ia32_pause();
+	receiver_spin();
 }
 
 /*
@@ -1093,8 +1181,7 @@ static void bench_entry(void)
 	if (v < MAX_V)
 		smp_store_release(&vc_idle[v], 1);
 	vcore_enable_notifs(v);
-	for (;;)
-		__builtin_ia32_pause();
+	receiver_spin();
 }
 
 enum vsend { V_SELF_NOTIFY, V_SEND_EVENT, V_NOTIFY, V_TAP };
@@ -1900,8 +1987,10 @@ int main(int argc, char **argv)
 	run_alarm_baseline(true, "alarm: timerfd -> epoll_wait");
 	run_alarm_baseline(false, "alarm: timer_create signal");
 	run_batch_eventfd();
-	if (test)
+	if (test) {
 		run_floors(&dev);
+		run_floor_to_user(&dev);
+	}
 	printf("poll mode...\n");
 	run_poll(&dev, EV_MBOX_UCQ, "UCQ");
 	run_poll(&dev, EV_MBOX_CEQ, "CEQ");
@@ -1935,7 +2024,7 @@ int main(int argc, char **argv)
 	/* every row this configuration can run */
 	expected = 4 + 3 + 2 + 2 + NR_BATCHES +
 		   (nv ? 5 + nv + NR_BATCHES + 2 : 0) +
-		   (test ? 2 + 2 + NR_DEPTHS : 0);
+		   (test ? 3 + 2 + NR_DEPTHS : 0);
 	c = 0;
 	for (unsigned int i = 0; i < nr_series; i++)
 		c += series[i].n > 0;
