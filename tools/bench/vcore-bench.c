@@ -348,11 +348,15 @@ static void on_signal(int sig)
 
 /*
  * Every receiver spins this way, the vcores in vcore context and the
- * baselines' threads alike.  No PAUSE: under QEMU's TCG a PAUSE leaves the
- * translated code, and the vCPU then takes QEMU's global lock, which the
- * sender's write to the emulated APIC needs too; a receiver spinning with
- * it makes every IPI to it slower, the floor's included.
+ * baselines' threads alike.  No PAUSE while one receiver spins: under
+ * QEMU's TCG a PAUSE leaves the translated code and the vCPU then takes
+ * QEMU's global lock, which the sender's write to the emulated APIC needs
+ * too, so a receiver spinning with it makes every IPI to it slower, the
+ * floor's included.  With several vcores spinning (sleepy) they spin with
+ * PAUSE: there the vCPUs outnumber the host's CPUs, and without it a
+ * spinning vCPU holds its host CPU for a whole host time slice.
  */
+
 static void spin_until_stop(void)
 {
 	while (!READ_ONCE(stop))
@@ -361,8 +365,12 @@ static void spin_until_stop(void)
 
 static void __attribute__((noreturn)) receiver_spin(void)
 {
-	for (;;)
-		__asm__ volatile("" ::: "memory");
+	for (;;) {
+		if (READ_ONCE(sleepy))
+			__builtin_ia32_pause();
+		else
+			__asm__ volatile("" ::: "memory");
+	}
 }
 
 static void *spinner(void *arg)
@@ -624,19 +632,20 @@ static void run_alarm_baseline(bool use_timerfd, const char *name)
 
 /* ---- floors: a bare IPI (test=1) -------------------------------------- */
 
-static void run_floors(struct vcore_dev *dev)
+/*
+ * Measured right before the vcore rows, to the vcore that is about to
+ * receive them, spinning in vcore context: the same receiver in the same
+ * state of the host.
+ */
+static void run_floors(struct vcore_dev *dev, int cpu)
 {
 	struct series *one = new_series("notify", "floor: IPI one way", iters);
 	struct series *rt = new_series("notify",
 				       "floor: smp_call_function_single RTT",
 				       iters);
-	pthread_t th;
 
-	WRITE_ONCE(stop, 0);
-	pthread_create(&th, NULL, spinner, (void *)(intptr_t)cpu_target);
-	spin_ticks(20 * gap);
 	for (unsigned int i = 0; i < iters; i++) {
-		struct vcore_test_ipi t = { .cpu = cpu_target };
+		struct vcore_test_ipi t = { .cpu = cpu };
 
 		if (ioctl(dev->fd, VCORE_IOC_TEST_IPI, &t)) {
 			perror("VCORE_IOC_TEST_IPI");
@@ -646,8 +655,6 @@ static void run_floors(struct vcore_dev *dev)
 		add_tsc(rt, t.tsc_done - t.tsc_send);
 		pause_gap();
 	}
-	WRITE_ONCE(stop, 1);
-	pthread_join(th, NULL);
 }
 
 /*
@@ -1654,6 +1661,8 @@ static int run_vcores(void)
 		vcore_register_kevent_q(&dev, uipi, EV_USER_IPI);
 
 	vs[0] = target;
+	if (dev.api.features & VCORE_FEAT_TEST)
+		run_floors(&dev, vcore_pcoreid(target));
 	run_vnotify(new_series("notify", "vcore: SEND_EVENT (UCQ, IPI)",
 			       iters), V_SEND_EVENT, vs, 1);
 	if (uipi)
@@ -1987,10 +1996,8 @@ int main(int argc, char **argv)
 	run_alarm_baseline(true, "alarm: timerfd -> epoll_wait");
 	run_alarm_baseline(false, "alarm: timer_create signal");
 	run_batch_eventfd();
-	if (test) {
-		run_floors(&dev);
+	if (test)
 		run_floor_to_user(&dev);
-	}
 	printf("poll mode...\n");
 	run_poll(&dev, EV_MBOX_UCQ, "UCQ");
 	run_poll(&dev, EV_MBOX_CEQ, "CEQ");
