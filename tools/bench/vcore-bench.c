@@ -12,11 +12,12 @@
  *               pthread_kill() to a pinned spinning thread (stamp in the
  *               handler), eventfd -> epoll_wait, futex wake and a pipe to
  *               blocked waiters; and the floors (test=1 only): a bare IPI
- *               one way, a synchronous smp_call_function_single, and the
- *               least a notification needs (an ioctl whose async IPI
- *               queues task work that sends the spinning thread to a
- *               user function, VCORE_TEST_IPI_TO_USER).  Every receiver
- *               spins the same way (receiver_spin()).
+ *               one way and a synchronous smp_call_function_single, both
+ *               to the target vcore right before its rows, and the least
+ *               a notification needs (an ioctl whose async IPI queues
+ *               task work that sends a spinning thread to a user
+ *               function, VCORE_TEST_IPI_TO_USER).  Every receiver spins
+ *               the same way (receiver_spin()).
  *   wakeup      every vcore yielded (the process WAITING), SEND_EVENT
  *               through an EVENT_WAKEUP ev_q -> first instruction of the
  *               vcore_entry its grant starts; against a futex wake of a
