@@ -28,6 +28,7 @@
 #include "pcores.h"
 #include "proc.h"
 #include "test.h"
+#include "vcore_run.h"
 
 static bool test;
 module_param(test, bool, 0444);
@@ -287,15 +288,9 @@ static void to_user_ipi_fn(void *info)
 	module_put(THIS_MODULE);
 }
 
-static bool user_addr_ok(u64 a)
-{
-	return a && a < TASK_SIZE_MAX;
-}
-
 static long test_ipi_to_user(struct vcore_test_ipi *t)
 {
-	if (!user_addr_ok(t->resv[0]) || !user_addr_ok(t->resv[1]) ||
-	    t->resv[1] % 16)
+	if (!vcore_entry_ok(t->resv[0], t->resv[1]))
 		return -EINVAL;
 	if (test_and_set_bit_lock(0, &to_user.busy))
 		return -EBUSY;

@@ -130,11 +130,6 @@ static void vcore_drop_pcore(struct vcore_thread *vt, int cpu)
 	give_back_pcore(vt, cpu, true);
 }
 
-static bool user_addr_ok(u64 a)
-{
-	return a && a < TASK_SIZE_MAX;
-}
-
 /*
  * Leave for vcore_entry: the registers the return to user space restores
  * are rewritten.  The entry and stack are read once from the VCPD; bad
@@ -148,7 +143,7 @@ static void vcore_enter(struct vcore_thread *vt, struct pt_regs *regs,
 	u64 stack = vc_load(&vcpd->vcore_stack);
 
 	vc_store(&vcpd->notif_disabled, 1);
-	if (!user_addr_ok(entry) || !user_addr_ok(stack) || stack % 16) {
+	if (!vcore_entry_ok(entry, stack)) {
 		pr_warn_ratelimited("pid %d vcore %u: bad vcore_entry or vcore_stack\n",
 				    task_tgid_vnr(current), vt->id);
 		force_sig(SIGSEGV);
@@ -440,7 +435,7 @@ long vcore_attach(struct vcore_proc *p, u32 vcoreid)
 	vcpd = mcp_vcpd(&p->mcp, vcoreid);
 	entry = vc_load(&vcpd->vcore_entry);
 	stack = vc_load(&vcpd->vcore_stack);
-	if (!user_addr_ok(entry) || !user_addr_ok(stack) || stack % 16)
+	if (!vcore_entry_ok(entry, stack))
 		return -EINVAL;
 	vt = &p->vt[vcoreid];
 	/*

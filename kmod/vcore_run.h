@@ -7,8 +7,16 @@
 #define _VCORE_VCORE_RUN_H
 
 #include <linux/types.h>
+#include <asm/page.h>
 
 struct vcore_proc;
+
+/* A user entry point and stack a thread can be sent to on its way out. */
+static inline bool vcore_entry_ok(u64 entry, u64 stack)
+{
+	return entry && entry < TASK_SIZE_MAX && stack &&
+	       stack < TASK_SIZE_MAX && !(stack % 16);
+}
 
 void vcore_threads_init(struct vcore_proc *p);
 void vcore_threads_release(struct vcore_proc *p);
