@@ -44,15 +44,6 @@ static __u64 now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void pin_to(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 static int nr_cpus(void)
 {
 	return (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -250,7 +241,7 @@ TEST_F(alarm, many_alarms_expire_in_deadline_order)
 		perm[j] = t;
 	}
 	/* one CPU: the timers share a queue, expiries go out in order */
-	pin_to(0);
+	vt_pin(0);
 	base = now_ns() + 50 * MS * vt_time_scale();
 	for (i = 0; i < N; i++)
 		ASSERT_EQ(0, alarm_set(fd, perm[i], self->q,
@@ -397,7 +388,7 @@ static void *cancel_setter(void *arg)
 {
 	unsigned int r = 0;
 
-	pin_to((int)(uintptr_t)arg);
+	vt_pin((int)(uintptr_t)arg);
 	while (!cf.stop) {
 		while (cf.round == r && !cf.stop)
 			;
@@ -426,7 +417,7 @@ TEST_F_TIMEOUT(alarm, cancel_while_firing_on_another_cpu, 600)
 	cf.round = 0;
 	cf.armed = 0;
 	cf.stop = 0;
-	pin_to(0);
+	vt_pin(0);
 	ASSERT_EQ(0, pthread_create(&t, NULL, cancel_setter,
 				    (void *)(uintptr_t)1));
 	for (r = 1; r <= ROUNDS; r++) {
@@ -475,7 +466,7 @@ static void armed_child(int ready)
 	if (!q)
 		_exit(2);
 	for (cpu = 0; cpu < nr_cpus(); cpu++) {
-		pin_to(cpu);
+		vt_pin(cpu);
 		if (alarm_set(m.fd, cpu, q, now_ns(), 50000, 0, 0) ||
 		    alarm_set(m.fd, 1000 + cpu, q,
 			      now_ns() + 3600 * 1000 * MS, 0, 0, 0))

@@ -5,7 +5,6 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
@@ -545,11 +544,7 @@ static void to_user_land(void)
 
 static void *to_user_spin(void *arg)
 {
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET((int)(intptr_t)arg, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	vt_pin((int)(intptr_t)arg);
 	__atomic_store_n(&to_user_ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&to_user_stop, __ATOMIC_ACQUIRE))
 		;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,16 @@
 	return;								\
 } while (0)
 #define VCORE_LIVE	"/sys/kernel/debug/vcore/live"
+
+/* The calling thread, on @cpu only (needs _GNU_SOURCE). */
+static inline void vt_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
 
 static inline int vt_open(void)
 {
