@@ -54,6 +54,14 @@
  * in the frame; if the context has moved to another vcore meanwhile, that
  * VCPD is stale, which is harmless (see below).
  *
+ * A pop of a context stopped in that tail does not build a frame below
+ * the old one: a notification in every pop would then grow the stack
+ * without bound.  The tail loads the registers with rsp at the frame, and
+ * the frame still holds the whole context, so the pop finds the frame
+ * from the saved rip (rsp is the frame up to .Lpop_popf, and a known
+ * distance into it at .Lpop_popf and .Lpop_ret), rewrites its four words
+ * for this vcore and runs the tail again from U1.
+ *
  * Ordering: NOTIF-3 in ORDERING.md, done here in three steps, U1 to U3;
  * it pairs with the kernel's NOTIF-1 (kmod/core/event.c mcp_notify():
  * notif_pending = 1, full barrier, then look at notif_disabled and IPI
@@ -86,8 +94,8 @@
  * U1-U3 before resuming it, so the stale VCPD can only cause a spurious
  * self-notify of the old vcore, which just handles its events.
  *
- * The last instructions pop the registers, rflags, and `ret $128` jumps to
- * rip with rsp back at ctx.rsp: the red zone is never touched.
+ * The last instructions load the registers, pop rflags, and `ret $128`
+ * jumps to rip with rsp back at ctx.rsp: the red zone is never touched.
  *
  * VCORE_BROKEN_POP_NO_MB and VCORE_BROKEN_POP_NO_CHECK build a pop without
  * U2 or without U3, for the unit tests' negative controls only.
@@ -266,8 +274,27 @@ __vcore_pop:
 	jz	1f
 	FP_RESTORE %rsi
 1:	movq	VC_CTX_RSP(%rdi), %rax
-	subq	$(VC_RED_ZONE + VC_F_SIZE), %rax
+	/* a context stopped in a pop's tail: its frame is still there */
+	movq	VC_CTX_RIP(%rdi), %rdx
+	leaq	__vcore_pop_enabled(%rip), %rcx
+	cmpq	%rcx, %rdx
+	jb	2f
+	leaq	.Lpop_popf(%rip), %rcx
+	cmpq	%rcx, %rdx
+	jb	.Lpop_hdr
+	je	3f
+	leaq	.Lpop_ret(%rip), %rcx
+	cmpq	%rcx, %rdx
+	je	4f
+	leaq	__vcore_pop_end(%rip), %rcx
+	cmpq	%rcx, %rdx
+	jb	.Lpop_hdr
+2:	subq	$(VC_RED_ZONE + VC_F_SIZE), %rax
 	HW_FRAME
+	jmp	.Lpop_hdr
+3:	subq	$VC_F_RFLAGS, %rax
+	jmp	.Lpop_hdr
+4:	subq	$VC_F_RIP, %rax
 	jmp	.Lpop_hdr
 
 .Lpop_sw:
@@ -322,23 +349,26 @@ __vcore_pop_enabled:
 	jne	.Lpop_pending
 #endif
 .Lpop_regs:
-	addq	$VC_F_HDR, %rsp
-	popq	%r15
-	popq	%r14
-	popq	%r13
-	popq	%r12
-	popq	%r11
-	popq	%r10
-	popq	%r9
-	popq	%r8
-	popq	%rbp
-	popq	%rdi
-	popq	%rsi
-	popq	%rdx
-	popq	%rcx
-	popq	%rbx
-	popq	%rax
+	/* rsp stays at the frame until every register is loaded */
+	movq	VC_F_R15(%rsp), %r15
+	movq	VC_F_R14(%rsp), %r14
+	movq	VC_F_R13(%rsp), %r13
+	movq	VC_F_R12(%rsp), %r12
+	movq	VC_F_R11(%rsp), %r11
+	movq	VC_F_R10(%rsp), %r10
+	movq	VC_F_R9(%rsp), %r9
+	movq	VC_F_R8(%rsp), %r8
+	movq	VC_F_RBP(%rsp), %rbp
+	movq	VC_F_RDI(%rsp), %rdi
+	movq	VC_F_RSI(%rsp), %rsi
+	movq	VC_F_RDX(%rsp), %rdx
+	movq	VC_F_RCX(%rsp), %rcx
+	movq	VC_F_RBX(%rsp), %rbx
+	movq	VC_F_RAX(%rsp), %rax
+	leaq	VC_F_RFLAGS(%rsp), %rsp
+.Lpop_popf:
 	popfq
+.Lpop_ret:
 	/* to rip, and rsp past the red zone to ctx.rsp */
 	ret	$VC_RED_ZONE
 

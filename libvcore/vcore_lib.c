@@ -75,6 +75,7 @@ VC_ASSERT_OFF(vcore_blk, start_fp, VC_BLK_START_FP);
 VC_ASSERT_OFF(vcore_blk, entry_tsc, VC_BLK_ENTRY_TSC);
 VC_ASSERT_OFF(vcore_blk, scratch_fp, VC_BLK_SCRATCH_FP);
 _Static_assert(VC_F_RIP + 8 == VC_F_SIZE && VC_F_RAX + 8 == VC_F_RFLAGS &&
+	       VC_F_RFLAGS + 8 == VC_F_RIP &&
 	       VC_F_R15 == VC_F_HDR, "pop frame");
 _Static_assert(sizeof(struct vcore_blk) <= VC_BLK_SCRATCH_FP, "vcore_blk");
 _Static_assert(VC_VCPD_PREEMPT_FP % 64 == 0, "preempt_fp alignment");

@@ -42,6 +42,7 @@ static unsigned int scenario;
 static unsigned long torture_mode;
 static unsigned int stop;		/* main: the torture may end */
 static unsigned int late_posts;		/* post while in vcore context */
+static unsigned long sends_back;	/* pops left to send back at once */
 
 /* the vcore's own */
 static struct vcore_user_ctx uctx;
@@ -53,6 +54,7 @@ static int user_live;
 static unsigned long rounds, bad_rounds, badmask;
 static unsigned long nr_notify, nr_in_pop, nr_in_pop_tail, nr_restart;
 static unsigned long nr_bad_vc_mxcsr, nr_bad_user_mxcsr, nr_bad_ctx;
+static unsigned long tail_rsp_lo, tail_rsp_hi;	/* of contexts in the tail */
 static unsigned int done;
 
 /* messages the firer posted, and those handled */
@@ -126,8 +128,15 @@ static void hook(void)
 		if (rip >= (uintptr_t)__vcore_pop &&
 		    rip < (uintptr_t)__vcore_pop_end) {
 			nr_in_pop++;
-			if (rip > (uintptr_t)__vcore_pop_enabled)
+			if (rip > (uintptr_t)__vcore_pop_enabled) {
+				uintptr_t rsp = vcpd->uthread_ctx.rsp;
+
 				nr_in_pop_tail++;
+				if (!tail_rsp_lo || rsp < tail_rsp_lo)
+					tail_rsp_lo = rsp;
+				if (rsp > tail_rsp_hi)
+					tail_rsp_hi = rsp;
+			}
 		}
 		vcore_handle_events(&dev, v);
 		/*
@@ -136,7 +145,8 @@ static void hook(void)
 		 * must find notif_pending and go back (through the kernel,
 		 * which saves the half-popped context as uthread_ctx).
 		 */
-		if (READ_ONCE(late_posts) && nr_notify % 4 == 0) {
+		if ((READ_ONCE(late_posts) && nr_notify % 4 == 0) ||
+		    (sends_back && sends_back--)) {
 			/* not EV_ALARM: the firer counts those */
 			struct event_msg m = { .ev_type = EV_FREE_APPLE_PIE };
 
@@ -312,6 +322,29 @@ TEST(notifications_land_inside_the_pop_and_it_completes)
 	expect(nr_in_pop_tail > 0);
 }
 
+/*
+ * Every pop finds a message and goes back before it is done, hundreds of
+ * times in a row: each time the context is the one the pop before was
+ * restoring, and its pop must reuse that pop's frame, not build a new one
+ * below it (the 256 KiB stack holds about 900).
+ */
+TEST(a_pop_sent_back_again_and_again_keeps_its_stack)
+{
+	struct firer f = { .notify = 1, .want_tail = 600 };
+
+	torture_mode = best_mode();
+	tail_rsp_lo = tail_rsp_hi = 0;
+	sends_back = 600;
+	run_scenario(S_USER_TORTURE, &f);
+	report("notify, sent back", &f);
+	diag("%lu pops left to send back; the tail's rsp spans %lu bytes",
+	     sends_back, tail_rsp_hi - tail_rsp_lo);
+	expect_eq(bad_rounds, 0);
+	expect_eq(sends_back, 0);
+	expect(nr_in_pop_tail >= 600);
+	expect(tail_rsp_hi - tail_rsp_lo < 4096);
+}
+
 TEST(a_preempted_user_context_restarts_from_uthread_ctx_and_preempt_fp)
 {
 	struct firer f = { .preempt = 1, .want_restart = 50 };
@@ -383,6 +416,7 @@ int main(void)
 	diag("fp area %zu bytes", vcore_fp_size());
 	RUN(notifications_keep_every_register_of_the_interrupted_context);
 	RUN(notifications_land_inside_the_pop_and_it_completes);
+	RUN(a_pop_sent_back_again_and_again_keeps_its_stack);
 	RUN(a_preempted_user_context_restarts_from_uthread_ctx_and_preempt_fp);
 	RUN(a_vcore_preempted_in_vcore_context_resumes_in_place);
 	RUN(notifications_and_preemptions_together_lose_no_register);
