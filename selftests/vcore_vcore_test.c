@@ -139,17 +139,19 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 		__atomic_fetch_add(ctx_is_spin(&d->uthread_ctx) ?
 				   &g.notified_ok : &g.notified_bad, 1,
 				   __ATOMIC_SEQ_CST);
-	g.entries[vcoreid][why]++;
 	{
 		/*
 		 * The kernel's answer, getcpu(2), rather than glibc's
 		 * sched_getcpu(), which reads the cpu_id of the rseq area.
+		 * Stored before the entry is counted: the tests that wait
+		 * for the count read it then.
 		 */
 		unsigned int cpu = -1U;
 
 		syscall(SYS_getcpu, &cpu, NULL, NULL);
 		g.last_cpu[vcoreid] = (int)cpu;
 	}
+	g.entries[vcoreid][why]++;
 	for (;;) {
 		__atomic_store_n(&d->notif_pending, 0, __ATOMIC_SEQ_CST);
 		if (g.mode == MODE_EXIT)
