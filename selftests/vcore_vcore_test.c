@@ -38,6 +38,7 @@ static struct {
 	volatile int changer, change_to, change_ret[3], change_restart;
 	volatile int sleeping, nice_eagain;
 	volatile int sleep_again;	/* MODE_SLEEP: stay in syscalls */
+	volatile unsigned int sleeps;	/* MODE_SLEEP: nanosleeps begun */
 	int attaching;
 	volatile unsigned long vc_loops[VCORE_MAX_VCORES];
 	volatile int exit_vcore, exiting;
@@ -187,6 +188,7 @@ void vt_entry_c(unsigned long vcoreid, unsigned long why)
 				__atomic_store_n(&d->notif_disabled, 0,
 						 __ATOMIC_SEQ_CST);
 				g.sleeping = 1;
+				g.sleeps++;
 				syscall(SYS_nanosleep, &ts, NULL);
 				d->notif_disabled = 1;
 			} while (g.sleep_again && g.mode == MODE_SLEEP);
@@ -1135,10 +1137,15 @@ TEST_F(vc, change_vcore_with_enable_my_notif_restarts_the_caller_afresh)
 TEST_F(vc, notification_to_a_vcore_in_a_syscall_waits_for_its_return)
 {
 	struct vcore_self_notify s = { 0 };
-	unsigned int v;
+	unsigned int v, sleeps;
 
+	/* in syscalls until the end: a late look still finds it asleep */
+	g.sleep_again = 1;
 	g.mode = MODE_SLEEP;
 	ASSERT_TRUE(WAIT_FOR(want(1) == 1 && g.sleeping == 1));
+	/* at the start of a sleep, so that the 50 ms below fall in it */
+	sleeps = g.sleeps;
+	ASSERT_TRUE(WAIT_FOR(g.sleeps != sleeps));
 	v = first_online();
 	ASSERT_LT(v, self->nv);
 	s.vcoreid = v;
@@ -1151,6 +1158,7 @@ TEST_F(vc, notification_to_a_vcore_in_a_syscall_waits_for_its_return)
 	EXPECT_EQ(1, g.sleeping);
 	EXPECT_EQ(VCORE_CTX_HW, vcpd(v)->uthread_ctx.type);
 	EXPECT_EQ(0, vcpd(v)->uthread_ctx.rax);
+	g.sleep_again = 0;
 	g.mode = MODE_SPIN;
 }
 
