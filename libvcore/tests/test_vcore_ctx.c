@@ -342,7 +342,12 @@ TEST(a_pop_sent_back_again_and_again_keeps_its_stack)
 	expect_eq(bad_rounds, 0);
 	expect_eq(sends_back, 0);
 	expect(nr_in_pop_tail >= 600);
-	expect(tail_rsp_hi - tail_rsp_lo < 4096);
+	/*
+	 * The firer's notifications stop the torture at any depth, a few
+	 * KiB apart; frames built one below another take 296 bytes a pop,
+	 * 177 KiB for the 600.
+	 */
+	expect(tail_rsp_hi - tail_rsp_lo < 32768);
 }
 
 TEST(a_preempted_user_context_restarts_from_uthread_ctx_and_preempt_fp)
