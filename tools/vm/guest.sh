@@ -54,6 +54,13 @@ mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm 2>/dev/null
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+# Enabling any trace event also hooks sched_switch and sched_wakeup to
+# record task names, which live-patches the scheduler's hottest call
+# sites; under TCG a CPU can then run a stale int3 there (a stock kernel
+# oopses in ttwu_do_wakeup() within seconds of toggling sched_switch under
+# load, and the guest has frozen with every CPU spinning on a runqueue
+# lock or trapping at __schedule()).  The tests match pids, not names.
+echo 0 >/sys/kernel/tracing/options/record-cmd 2>/dev/null
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 ip link set lo up 2>/dev/null
 hostname vcore-vm 2>/dev/null
