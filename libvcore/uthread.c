@@ -553,7 +553,9 @@ enum { TICK_IDLE, TICK_DEFER, TICK_SWITCH };
  * wants it blocking its vcore in the kernel; when that is every vcore, no
  * one runs the holder again.  A tick that finds a uthread in their text
  * is deferred, like one that finds preemption off: the next tick (or the
- * uthread's next vcore_uth_enable_notifs()) looks again.  Code of theirs
+ * uthread's next vcore_uth_enable_notifs()) looks again.  Where it is is
+ * where it goes on (vcore_ctx_resume_pc()): a uthread stopped in a pop's
+ * tail, sent back before it got there, is in the code it was popped into.  Code of theirs
  * that calls back into the program with a lock held (dl_iterate_phdr())
  * is not covered.  Found once, at vcore_uthread_lib_init().
  */
@@ -653,7 +655,8 @@ static void tick_in_vcore_ctx(void)
 {
 	struct uthread *u = current_uthread;
 
-	if (tick_policy(u, false, u ? u->ctx.rip : 0) != TICK_SWITCH)
+	if (tick_policy(u, false, u ? vcore_ctx_resume_pc(&u->ctx) : 0) !=
+	    TICK_SWITCH)
 		return;
 	set_current(NULL);
 	vcore_uthread_runnable(u);		/* at the back */
@@ -689,12 +692,15 @@ static void keep_own_altstack(ucontext_t *uc)
 		uc->uc_stack = ss;
 }
 
-/* Where the signal interrupted its thread. */
+/* Where the thread the signal interrupted goes on (in a pop: after it). */
 static uintptr_t signal_pc(void *ucontext)
 {
 	ucontext_t *uc = ucontext;
 
-	return uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
+	if (!uc)
+		return 0;
+	return vcore_resume_pc((uintptr_t)uc->uc_mcontext.gregs[REG_RIP],
+			       (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
 }
 
 void uth_preempt_from_signal(void *ucontext)

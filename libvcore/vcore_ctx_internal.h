@@ -160,6 +160,16 @@ VCORE_HIDDEN void __vcore_save_and_call(struct vcore_user_ctx *save,
 					void (*fn)(void *), void *arg,
 					struct vcore_blk *blk);
 
+/*
+ * Where the saved uthread context @ctx goes on when it is resumed: its
+ * rip, or for one stopped in a pop's tail (vcore_entry.S), the rip in its
+ * pop frame, which the tail jumps to.  What a tick must judge: a context
+ * stopped in the tail is still in whatever code it was popped into.
+ */
+VCORE_HIDDEN uintptr_t vcore_ctx_resume_pc(const struct vcore_user_ctx *ctx);
+/* The same, for a context given as its rip and rsp (a signal frame's). */
+VCORE_HIDDEN uintptr_t vcore_resume_pc(uintptr_t rip, uintptr_t rsp);
+
 /* vcore_lib.c, called by the entry code on the transition stack */
 VCORE_HIDDEN __attribute__((__noreturn__))
 void __vcore_entry_c(unsigned int vcoreid, unsigned int reason);

@@ -60,7 +60,9 @@
  * the frame still holds the whole context, so the pop finds the frame
  * from the saved rip (rsp is the frame up to .Lpop_popf, and a known
  * distance into it at .Lpop_popf and .Lpop_ret), rewrites its four words
- * for this vcore and runs the tail again from U1.
+ * for this vcore and runs the tail again from U1.  The same rule tells
+ * where such a context will really go on (vcore_ctx_resume_pc()): the rip
+ * in its frame.
  *
  * Ordering: NOTIF-3 in ORDERING.md, done here in three steps, U1 to U3;
  * it pairs with the kernel's NOTIF-1 (kmod/core/event.c mcp_notify():
@@ -366,8 +368,14 @@ __vcore_pop_enabled:
 	movq	VC_F_RBX(%rsp), %rbx
 	movq	VC_F_RAX(%rsp), %rax
 	leaq	VC_F_RFLAGS(%rsp), %rsp
+	.globl	__vcore_pop_popf
+	.hidden	__vcore_pop_popf
+__vcore_pop_popf:
 .Lpop_popf:
 	popfq
+	.globl	__vcore_pop_ret
+	.hidden	__vcore_pop_ret
+__vcore_pop_ret:
 .Lpop_ret:
 	/* to rip, and rsp past the red zone to ctx.rsp */
 	ret	$VC_RED_ZONE

@@ -503,6 +503,36 @@ void vcore_pop_user_ctx(struct vcore_user_ctx *ctx, void *fp)
 	__vcore_pop(ctx, fp, blk);
 }
 
+extern VCORE_HIDDEN const char __vcore_pop_enabled[], __vcore_pop_popf[],
+	__vcore_pop_ret[], __vcore_pop_end[];
+
+/*
+ * The frame lies below the context's stack pointer, written by assembly,
+ * where AddressSanitizer may still see a dead C frame's poison.
+ */
+__attribute__((no_sanitize_address))
+uintptr_t vcore_resume_pc(uintptr_t rip, uintptr_t rsp)
+{
+	uintptr_t frame = rsp;
+
+	if (rip < (uintptr_t)__vcore_pop_enabled ||
+	    rip >= (uintptr_t)__vcore_pop_end)
+		return rip;
+	if (rip == (uintptr_t)__vcore_pop_popf)
+		frame -= VC_F_RFLAGS;
+	else if (rip == (uintptr_t)__vcore_pop_ret)
+		frame -= VC_F_RIP;
+	/* the frame is on the context's own stack, written by our pop */
+	return *(const uintptr_t *)(frame + VC_F_RIP);
+}
+
+uintptr_t vcore_ctx_resume_pc(const struct vcore_user_ctx *ctx)
+{
+	if (ctx->type != VCORE_CTX_HW)
+		return ctx->rip;
+	return vcore_resume_pc(ctx->rip, ctx->rsp);
+}
+
 void vcore_save_ctx_and_call(struct vcore_user_ctx *save,
 			     void (*fn)(void *arg), void *arg)
 {

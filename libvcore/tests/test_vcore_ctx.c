@@ -20,10 +20,11 @@
 #include "fake_kernel.h"
 #include "tap.h"
 #include "vcore_ctx.h"
+#include "vcore_ctx_internal.h"
 
 unsigned long regs_torture(unsigned long rounds, unsigned long spin,
 			   unsigned long mode, unsigned long *badmask);
-extern char __vcore_pop[], __vcore_pop_enabled[], __vcore_pop_end[];
+extern const char __vcore_pop_enabled[], __vcore_pop_end[];
 
 #define USTACK_SIZE	(256 * 1024)
 #define WEIRD_MXCSR	0x7f80	/* round toward zero, all masked */
@@ -55,6 +56,7 @@ static unsigned long rounds, bad_rounds, badmask;
 static unsigned long nr_notify, nr_in_pop, nr_in_pop_tail, nr_restart;
 static unsigned long nr_bad_vc_mxcsr, nr_bad_user_mxcsr, nr_bad_ctx;
 static unsigned long tail_rsp_lo, tail_rsp_hi;	/* of contexts in the tail */
+static unsigned long nr_tail_pc_in_pop;	/* their resume pc: in the pop */
 static unsigned int done;
 
 /* messages the firer posted, and those handled */
@@ -131,7 +133,12 @@ static void hook(void)
 			if (rip > (uintptr_t)__vcore_pop_enabled) {
 				uintptr_t rsp = vcpd->uthread_ctx.rsp;
 
+				uintptr_t pc = vcore_ctx_resume_pc(&vcpd->uthread_ctx);
+
 				nr_in_pop_tail++;
+				if (pc >= (uintptr_t)__vcore_pop &&
+				    pc < (uintptr_t)__vcore_pop_end)
+					nr_tail_pc_in_pop++;
 				if (!tail_rsp_lo || rsp < tail_rsp_lo)
 					tail_rsp_lo = rsp;
 				if (rsp > tail_rsp_hi)
@@ -240,6 +247,7 @@ static void run_scenario(unsigned int s, struct firer *f)
 	f->base = READ_ONCE(handled);
 	rounds = bad_rounds = badmask = 0;
 	nr_notify = nr_in_pop = nr_in_pop_tail = nr_restart = 0;
+	nr_tail_pc_in_pop = 0;
 	WRITE_ONCE(stop, 0);
 	WRITE_ONCE(done, 0);
 	WRITE_ONCE(scenario, s);
@@ -348,6 +356,12 @@ TEST(a_pop_sent_back_again_and_again_keeps_its_stack)
 	 * 177 KiB for the 600.
 	 */
 	expect(tail_rsp_hi - tail_rsp_lo < 32768);
+	/*
+	 * Where those contexts go on is the torture's code, which a tick
+	 * must judge (is it in libc, holding a lock?), not the pop's.
+	 */
+	diag("%lu of them resume inside the pop", nr_tail_pc_in_pop);
+	expect_eq(nr_tail_pc_in_pop, 0);
 }
 
 TEST(a_preempted_user_context_restarts_from_uthread_ctx_and_preempt_fp)
