@@ -4,6 +4,8 @@
  * fd taps exist right now; tests read it to prove that nothing outlives its
  * process.  /sys/kernel/debug/vcore/<pid>/stats: that MCP's counters, with
  * kernel_blocks per vcore (kernel_blocks_vcore<id>, for those above 0).
+ * /sys/kernel/debug/vcore/<pid>/vcores: that MCP's state and each vcore's,
+ * for finding out why a process stopped making progress.
  */
 #include <linux/debugfs.h>
 #include <linux/pid.h>
@@ -80,6 +82,56 @@ static int stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
+static const char *const proc_state_names[] = {
+	[VCORE_PROC_RUNNABLE_S] = "RUNNABLE_S",
+	[VCORE_PROC_RUNNABLE_M] = "RUNNABLE_M",
+	[VCORE_PROC_RUNNING_M] = "RUNNING_M",
+	[VCORE_PROC_WAITING] = "WAITING",
+	[VCORE_PROC_DYING] = "DYING",
+};
+
+static void vcores_show_list(struct seq_file *m, struct mcp *mcp,
+			     struct list_head *l, const char *where)
+{
+	struct mcp_vcore *vc;
+
+	list_for_each_entry(vc, l, list) {
+		struct vcore_preempt_data *vcpd = mcp_vcpd(mcp, vc->id);
+
+		seq_printf(m, "vcore %u %s", vc->id, where);
+		if (vc->mapped)
+			seq_printf(m, " pcore %u", vc->pcoreid);
+		seq_printf(m, " attached %d resume_vcore_ctx %d flags %#x notif_disabled %u notif_pending %u preempt_pending %llu\n",
+			   vc->attached, vc->resume_vcore_ctx,
+			   READ_ONCE(vcpd->flags), READ_ONCE(vcpd->notif_disabled),
+			   READ_ONCE(vcpd->notif_pending),
+			   READ_ONCE(mcp->procinfo->vcoremap[vc->id].preempt_pending));
+	}
+}
+
+static int vcores_show(struct seq_file *m, void *unused)
+{
+	struct vcore_proc *p = m->private;
+	struct mcp *mcp = &p->mcp;
+	struct vcore_procdata *pd = mcp_procdata(mcp);
+	unsigned int state;
+	unsigned long flags;
+
+	vc_lock_irqsave(&mcp->lock, flags);
+	state = mcp->state;
+	seq_printf(m, "state %s num_vcores %u max_vcores %u amt_wanted %llu\n",
+		   state < ARRAY_SIZE(proc_state_names) &&
+		   proc_state_names[state] ? proc_state_names[state] : "?",
+		   mcp->num_vcores, mcp->max_vcores,
+		   READ_ONCE(pd->res_req[VCORE_RES_CORES].amt_wanted));
+	vcores_show_list(m, mcp, &mcp->online, "online");
+	vcores_show_list(m, mcp, &mcp->bulk_preempted, "preempted");
+	vcores_show_list(m, mcp, &mcp->inactive, "inactive");
+	vc_unlock_irqrestore(&mcp->lock, flags);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vcores);
+
 void vcore_debugfs_init(void)
 {
 	vcore_debugfs_dir = debugfs_create_dir("vcore", NULL);
@@ -100,6 +152,7 @@ struct dentry *vcore_debugfs_add(struct vcore_proc *p)
 	snprintf(name, sizeof(name), "%d", pid_nr(p->tgid));
 	d = debugfs_create_dir(name, vcore_debugfs_dir);
 	debugfs_create_file("stats", 0444, d, p, &stats_fops);
+	debugfs_create_file("vcores", 0444, d, p, &vcores_fops);
 	return d;
 }
 

@@ -489,6 +489,50 @@ TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
 	EXPECT_NE(0, mb->evbm.check_bits);
 }
 
+/*
+ * This MCP's debugfs vcores file: how many of its lines contain @a (and
+ * @b, if not NULL); -1 if it cannot be read.
+ */
+static int dbg_vcores_count(const char *a, const char *b)
+{
+	char path[64], line[256];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/vcore/%d/vcores",
+		 getpid());
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, a) && (!b || strstr(line, b)))
+			n++;
+	fclose(f);
+	return n;
+}
+
+TEST_F(vc, debugfs_shows_the_process_and_each_vcore)
+{
+	unsigned int n = self->nv;
+	char line[64];
+
+	if (access(VCORE_LIVE, R_OK))
+		SKIP(return, "no debugfs");
+	ASSERT_TRUE(WAIT_FOR(want(n) == n &&
+			     total_entries(VCORE_ENTRY_START) == n));
+	snprintf(line, sizeof(line), "num_vcores %u max_vcores %u amt_wanted %u",
+		 n, n, n);
+	EXPECT_EQ(1, dbg_vcores_count("state RUNNING_M ", line));
+	EXPECT_EQ((int)n, dbg_vcores_count(" online pcore ", "attached 1"));
+	ASSERT_TRUE(yield_all());
+	g.stop = 0;
+	snprintf(line, sizeof(line), "num_vcores 0 max_vcores %u amt_wanted 0",
+		 n);
+	EXPECT_EQ(1, dbg_vcores_count("state WAITING ", line));
+	EXPECT_EQ((int)n, dbg_vcores_count(" inactive attached", NULL));
+	EXPECT_EQ(0, dbg_vcores_count(" online", NULL));
+}
+
 /* A wakeup gives a vcore even when the last yield left amt_wanted at 0. */
 TEST_F(vc, wakeup_grants_a_vcore_with_nothing_wanted)
 {
