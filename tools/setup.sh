@@ -17,6 +17,8 @@ packages=(
 	# uthread I/O through io_uring; the Redis-protocol server's clients
 	# and the redis-server it is compared with
 	liburing-dev redis-tools redis-server
+	# the user stacks of a server a test found stuck (redis-test.sh)
+	gdb
 	# tools/compile-6.12.sh: Linux 6.12 source and Debian's config for it,
 	# and what its modules_prepare needs
 	linux-source-6.12 linux-config-6.12 bc bison flex libelf-dev libssl-dev

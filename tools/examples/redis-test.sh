@@ -14,15 +14,19 @@
 #   (with a quantum and without) and SIGTERM still ends it (--only busy:
 #   just these); and kill -9 under load, after which the module unloads
 #   (rmmod; then it is loaded again from $VCORE_KO with its parameters).
-# --short (or VCORE_TEST_TIME_SCALE set): fewer requests.  Run as
-# build/selftests/vcore_redis_test (selftests/run.sh), with the module
-# loaded.  Ports 16390-16395 on 127.0.0.1.
+# --short (or VCORE_TEST_TIME_SCALE set): fewer requests; VCORE_REDIS_ONLY
+# is a default for --only.  A check that has not ended in CHECK_LIMIT s
+# (default 400) fails: the server's threads and vcores are printed, and its
+# clients are killed.  Run as build/selftests/vcore_redis_test
+# (selftests/run.sh), with the module loaded.  Ports 16390-16395 on
+# 127.0.0.1.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 bindir=$here/../../build/tools/examples
 probe=$here/redis/resp_probe.py
 short=0
-only=
+only=${VCORE_REDIS_ONLY:-}
+check_limit=${CHECK_LIMIT:-400}
 [ -n "${VCORE_TEST_TIME_SCALE:-}" ] && short=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -56,11 +60,25 @@ ok() { n=$((n + 1)); echo "ok $n $*"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $*"; }
 skip() { n=$((n + 1)); echo "ok $n # SKIP $1: $2"; }
 # check DESCRIPTION COMMAND...: one TAP line; the command's output as
-# comments when it fails
+# comments when it fails.  The command runs in this shell (it may start
+# and stop the server); a check still running after $check_limit s fails:
+# the watchdog writes down where the server was, then kills the clients
+# and the server, which ends the check.
 check() {
-	local desc=$1 t0=$SECONDS
+	local desc=$1 t0=$SECONDS dog rc
 	shift
-	if "$@" >"$tmp/check.log" 2>&1; then
+	rm -f "$tmp/stuck.log"
+	watchdog "$check_limit" &
+	dog=$!
+	"$@" >"$tmp/check.log" 2>&1
+	rc=$?
+	kill "$dog" 2>/dev/null
+	wait "$dog" 2>/dev/null
+	if [ -s "$tmp/stuck.log" ]; then
+		cat "$tmp/stuck.log" >>"$tmp/check.log"
+		rc=1
+	fi
+	if [ $rc = 0 ]; then
 		ok "$desc"
 	else
 		not_ok "$desc"
@@ -71,12 +89,63 @@ check() {
 
 cli() { redis-cli -p "$port" "$@"; }
 
+# server_state: where the server's threads are (state, kernel wait
+# channel, syscall and stack; with gdb, the user stacks too) and its MCP's
+# vcores and counters from debugfs
+server_state() {
+	local t d=/sys/kernel/debug/vcore/$server_pid
+	[ -n "$server_pid" ] || return 0
+	echo "server $server_pid:"
+	for t in /proc/"$server_pid"/task/*; do
+		echo "  thread ${t##*/}: $(cut -d' ' -f3 "$t/stat" 2>/dev/null) in $(cat "$t/wchan" 2>/dev/null), syscall $(cat "$t/syscall" 2>/dev/null)"
+		sed 's/^/    /' "$t/stack" 2>/dev/null
+	done
+	grep -E ' r-xp .*(libc|ld-linux|vcore)' /proc/"$server_pid"/maps 2>/dev/null | sed 's/^/  /'
+	command -v gdb >/dev/null &&
+		timeout 60 gdb -p "$server_pid" -batch -nx -ex 'thread apply all bt 25' 2>&1 |
+		grep -E '^(Thread|#)' | sed 's/^/  /'
+	[ -r "$d/vcores" ] && sed 's/^/  /' "$d/vcores"
+	[ -r "$d/stats" ] && echo "  $(grep -v ' 0$' "$d/stats" | tr '\n' ' ')"
+	return 0
+}
+
+# watchdog SECS (in the background): after SECS, the server's state goes
+# to stuck.log, and every process this script started (clients, server)
+# is killed.  The server's pid is read from the file start_server writes:
+# the watchdog is a copy of the shell from before the check began.
+watchdog() {
+	local nap me=$BASHPID
+	sleep "$1" &
+	nap=$!
+	trap 'kill $nap 2>/dev/null; exit 0' TERM
+	wait $nap
+	server_pid=$(cat "$tmp/server.pid" 2>/dev/null)
+	kill -0 "$server_pid" 2>/dev/null || server_pid=
+	{
+		echo "still running after $1 s: stopped"
+		server_state
+	} >"$tmp/stuck.log"
+	kill -9 $(descendants $$ "$me") 2>/dev/null
+	return 0
+}
+
+# descendants PID SPARE: the processes under PID, but for SPARE's subtree
+descendants() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		[ "$c" = "$2" ] && continue
+		echo "$c"
+		descendants "$c" "$2"
+	done
+}
+
 # start_server PORT COMMAND...: run it in the background until it answers
 start_server() {
 	port=$1
 	shift
 	"$@" >"$tmp/server.log" 2>&1 &
 	server_pid=$!
+	echo "$server_pid" >"$tmp/server.pid"
 	for _ in $(seq 600); do
 		[ "$(timeout 10 redis-cli -p "$port" PING 2>/dev/null)" = PONG ] && return 0
 		kill -0 "$server_pid" 2>/dev/null || break
@@ -275,10 +344,11 @@ all_busy() {
 	# kept connections, then one per request (-k 0: every GET a new
 	# connection, a new uthread, buffers allocated and freed)
 	for k in 1 0; do
-		if ! timeout 300 redis-benchmark -p 16395 -q -c 10 -n 500 -k $k \
+		if ! timeout 120 redis-benchmark -p 16395 -q -c 10 -n 500 -k $k \
 			-t get </dev/null >"$tmp/get.log" 2>&1; then
-			echo "500 GETs from 10 connections (-k $k): not all answered in 300 s"
+			echo "500 GETs from 10 connections (-k $k): not all answered in 120 s"
 			tr '\r' '\n' <"$tmp/get.log" | tail -2
+			server_state
 			bad=1
 			break
 		fi
