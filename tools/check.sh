@@ -8,7 +8,7 @@
 # tools/check.sh [TIER...]   TIER: user, vm, debug (default: all three).
 # Without the user tier, a first step builds the module, libvcore and the
 # selftests.  Environment: VM_TIMEOUT (stock VM tier, default 1200 s),
-# DEBUG_VM_TIMEOUT (debug tier, default 1800 s), VCORE_SKIP_DEBUG=1 (skip
+# DEBUG_VM_TIMEOUT (debug tier, default 2400 s), VCORE_SKIP_DEBUG=1 (skip
 # the debug tier), VCORE_DEBUG_DEBS (see tools/debug-kernel.sh).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -192,7 +192,7 @@ if want debug; then
 			result "debug kernel: module builds warning-free with W=1" \
 				tools/debug-kernel.sh module; then
 			mkdir -p "$dbgout"
-			tools/debug-kernel.sh run "$dbgout" --quiet --timeout "${DEBUG_VM_TIMEOUT:-1800}" |
+			tools/debug-kernel.sh run "$dbgout" --quiet --timeout "${DEBUG_VM_TIMEOUT:-2400}" |
 				sed -u -E 's/^((not )?ok [0-9]+ )/\1debug kernel: /'
 			dbgrc=${PIPESTATUS[0]}
 			vm_tap "$dbgout" "$dbgrc" "$out/debug.tap" "debug kernel: "

@@ -16,7 +16,7 @@
 #   (rmmod; then it is loaded again from $VCORE_KO with its parameters).
 # --short (or VCORE_TEST_TIME_SCALE set): fewer requests; VCORE_REDIS_ONLY
 # is a default for --only.  A check that has not ended in CHECK_LIMIT s
-# (default 400) fails: the server's threads and vcores are printed, and its
+# (default 600) fails: the server's threads and vcores are printed, and its
 # clients are killed.  Run as build/selftests/vcore_redis_test
 # (selftests/run.sh), with the module loaded.  Ports 16390-16395 on
 # 127.0.0.1.
@@ -26,7 +26,7 @@ bindir=$here/../../build/tools/examples
 probe=$here/redis/resp_probe.py
 short=0
 only=${VCORE_REDIS_ONLY:-}
-check_limit=${CHECK_LIMIT:-400}
+check_limit=${CHECK_LIMIT:-600}
 [ -n "${VCORE_TEST_TIME_SCALE:-}" ] && short=1
 while [ $# -gt 0 ]; do
 	case $1 in
