@@ -555,9 +555,10 @@ enum { TICK_IDLE, TICK_DEFER, TICK_SWITCH };
  * is deferred, like one that finds preemption off: the next tick (or the
  * uthread's next vcore_uth_enable_notifs()) looks again.  Where it is is
  * where it goes on (vcore_ctx_resume_pc()): a uthread stopped in a pop's
- * tail, sent back before it got there, is in the code it was popped into.  Code of theirs
- * that calls back into the program with a lock held (dl_iterate_phdr())
- * is not covered.  Found once, at vcore_uthread_lib_init().
+ * tail, sent back before it got there, is in the code it was popped into.
+ * Code of theirs that calls back into the program with a lock held
+ * (dl_iterate_phdr()) is not covered.  Found once, at
+ * vcore_uthread_lib_init().
  */
 #define LOCKED_TEXT_MAX	8
 

@@ -58,11 +58,11 @@
  * the old one: a notification in every pop would then grow the stack
  * without bound.  The tail loads the registers with rsp at the frame, and
  * the frame still holds the whole context, so the pop finds the frame
- * from the saved rip (rsp is the frame up to .Lpop_popf, and a known
- * distance into it at .Lpop_popf and .Lpop_ret), rewrites its four words
- * for this vcore and runs the tail again from U1.  The same rule tells
- * where such a context will really go on (vcore_ctx_resume_pc()): the rip
- * in its frame.
+ * from the saved rip (rsp is the frame up to __vcore_pop_popf, and a
+ * known distance into it at __vcore_pop_popf and __vcore_pop_ret),
+ * rewrites its four words for this vcore and runs the tail again from U1.
+ * The same rule tells where such a context will really go on
+ * (vcore_ctx_resume_pc()): the rip in its frame.
  *
  * Ordering: NOTIF-3 in ORDERING.md, done here in three steps, U1 to U3;
  * it pairs with the kernel's NOTIF-1 (kmod/core/event.c mcp_notify():
@@ -281,11 +281,11 @@ __vcore_pop:
 	leaq	__vcore_pop_enabled(%rip), %rcx
 	cmpq	%rcx, %rdx
 	jb	2f
-	leaq	.Lpop_popf(%rip), %rcx
+	leaq	__vcore_pop_popf(%rip), %rcx
 	cmpq	%rcx, %rdx
 	jb	.Lpop_hdr
 	je	3f
-	leaq	.Lpop_ret(%rip), %rcx
+	leaq	__vcore_pop_ret(%rip), %rcx
 	cmpq	%rcx, %rdx
 	je	4f
 	leaq	__vcore_pop_end(%rip), %rcx
@@ -371,12 +371,10 @@ __vcore_pop_enabled:
 	.globl	__vcore_pop_popf
 	.hidden	__vcore_pop_popf
 __vcore_pop_popf:
-.Lpop_popf:
 	popfq
 	.globl	__vcore_pop_ret
 	.hidden	__vcore_pop_ret
 __vcore_pop_ret:
-.Lpop_ret:
 	/* to rip, and rsp past the red zone to ctx.rsp */
 	ret	$VC_RED_ZONE
 

@@ -185,13 +185,10 @@ static __u64 kernel_blocks(void)
 /* A line "name value" of this MCP's debugfs stats: 0 if absent, -1 unreadable. */
 static long long dbg_stat(const char *name)
 {
-	char path[64], key[64];
+	FILE *f = vt_debugfs_open("stats");
 	long long val, ret = 0;
-	FILE *f;
+	char key[64];
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/vcore/%d/stats",
-		 getpid());
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fscanf(f, "%63s %lld", key, &val) == 2)

@@ -30,6 +30,16 @@
 } while (0)
 #define VCORE_LIVE	"/sys/kernel/debug/vcore/live"
 
+/* This MCP's debugfs file @name (stats, vcores), or NULL. */
+static inline FILE *vt_debugfs_open(const char *name)
+{
+	char path[80];
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/vcore/%d/%s",
+		 getpid(), name);
+	return fopen(path, "r");
+}
+
 /* The calling thread, on @cpu only (needs _GNU_SOURCE). */
 static inline void vt_pin(int cpu)
 {

@@ -495,13 +495,10 @@ TEST_F(vc, last_yield_makes_waiting_and_wakeup_restarts)
  */
 static int dbg_vcores_count(const char *a, const char *b)
 {
-	char path[64], line[256];
+	FILE *f = vt_debugfs_open("vcores");
+	char line[256];
 	int n = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/sys/kernel/debug/vcore/%d/vcores",
-		 getpid());
-	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))

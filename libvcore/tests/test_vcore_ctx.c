@@ -132,7 +132,6 @@ static void hook(void)
 			nr_in_pop++;
 			if (rip > (uintptr_t)__vcore_pop_enabled) {
 				uintptr_t rsp = vcpd->uthread_ctx.rsp;
-
 				uintptr_t pc = vcore_ctx_resume_pc(&vcpd->uthread_ctx);
 
 				nr_in_pop_tail++;
